@@ -1,0 +1,41 @@
+# upo-toolkit: the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= demo-out
+JOBS   ?=
+
+.PHONY: demo test test-fast bench lint clean help
+
+help:
+	@echo "make demo   - set up .venv, build the demo cohort and render all reports into $(OUT)/"
+	@echo "make test   - set up .venv with test extras and run the whole test suite"
+	@echo "make bench  - run the benchmarks (analysis, report batch, live workshop)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/upo demo --out $(OUT) $(if $(JOBS),--jobs $(JOBS),)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n 2 --timeout 600 -q
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n 2 -q -m "not browser and not slow"
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache tests/artifacts

@@ -1,0 +1,314 @@
+"""The ``upo`` command line: thin wrappers over the library.
+
+Each command parses its arguments, makes one library call and turns a
+:class:`~toolkit.exceptions.ToolkitError` into one line on stderr and exit code 1.
+Usage errors exit with 2. Heavy modules are imported inside the commands so
+``upo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ._version import __version__
+from .exceptions import ToolkitError
+
+__all__ = ["main", "build_parser", "COMMANDS"]
+
+log = logging.getLogger("toolkit")
+
+
+# --------------------------------------------------------------------------- output helpers
+def _records(df: Any) -> list[dict[str, Any]]:
+    out = []
+    for rec in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if hasattr(v, "item"):
+                v = v.item()
+            if isinstance(v, float) and math.isnan(v):
+                v = None
+            clean[str(k)] = v
+        out.append(clean)
+    return out
+
+
+def emit(df: Any, fmt: str, out: Any = None) -> None:
+    """Write a DataFrame as ``table``, ``csv`` or ``json`` (a list of flat records; NaN → null)."""
+    out = out or sys.stdout
+    if fmt == "json":
+        json.dump(_records(df), out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    elif fmt == "csv":
+        df.to_csv(out, index=False)
+    else:
+        if df.empty:
+            out.write("(no rows)\n")
+        else:
+            out.write(df.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–") + "\n")
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_init(a: argparse.Namespace) -> int:
+    from .store import Store
+
+    store = Store.init(a.db, cohort=a.cohort, min_group_size=a.min_group_size)
+    print(f"created {store.path} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}")
+    print("keep the key file safe and apart from shared copies of the database: it links participants' codes across waves")
+    return 0
+
+
+def cmd_instrument_validate(a: argparse.Namespace) -> int:
+    from .exceptions import InstrumentError
+    from .instruments import load_instrument
+
+    failed = 0
+    for path in a.files:
+        try:
+            inst = load_instrument(path)
+        except InstrumentError as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+            continue
+        print(
+            f"{path}: ok: {inst.id} {inst.version} ({len(inst.dimensions)} dimensions, {len(inst.items)} items, hash {inst.short_hash})"
+        )
+    return 1 if failed else 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=Path(a.out), jobs=a.jobs, lang=a.lang, force=a.force, formats=a.format)
+
+
+def cmd_import(a: argparse.Namespace) -> int:
+    from .io import import_file
+    from .store import Store
+
+    if a.authority is None and a.authority_column is None:
+        raise _Usage("give --authority CODE or --authority-column COL")
+    result = import_file(
+        Store(a.db),
+        a.file,
+        instrument=a.instrument,
+        wave=a.wave,
+        format=a.format,
+        authority=a.authority,
+        authority_column=a.authority_column,
+        participant_column=a.participant_column,
+        incomplete=a.incomplete,
+    )
+    print(result.summary_text())
+    return 1 if result.n_quarantined else 0
+
+
+def cmd_scores(a: argparse.Namespace) -> int:
+    from .store import Store
+    from .summaries import score_summary
+
+    emit(score_summary(Store(a.db), a.instrument, wave=a.wave, by=a.by), a.format)
+    return 0
+
+
+def cmd_reliability(a: argparse.Namespace) -> int:
+    from .store import Store
+    from .summaries import reliability_summary
+
+    emit(reliability_summary(Store(a.db), a.instrument, wave=a.wave), a.format)
+    return 0
+
+
+def cmd_change(a: argparse.Namespace) -> int:
+    from .store import Store
+    from .summaries import change_summary
+
+    emit(change_summary(Store(a.db), a.instrument, a.from_wave, a.to_wave, by=a.by), a.format)
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from .reports import render_reports
+
+    if not a.all and not a.authority:
+        raise _Usage("give --authority CODE ... or --all")
+    result = render_reports(
+        a.db,
+        authorities=None if a.all else a.authority,
+        out=Path(a.out),
+        formats=[f.strip() for f in a.format.split(",") if f.strip()],
+        jobs=a.jobs,
+        lang=a.lang,
+        force=a.force,
+        cohort=a.all or a.cohort,
+    )
+    print(result.summary_text())
+    return 0 if result.ok else 1
+
+
+def cmd_workshop(a: argparse.Namespace) -> int:
+    from .workshop import serve
+
+    return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk)
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .io import export
+    from .store import Store
+
+    path = export(Store(a.db), Path(a.out), format=a.format, instrument=a.instrument)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_erase(a: argparse.Namespace) -> int:
+    from .store import Store
+
+    n = Store(a.db).erase(a.participant)
+    if n:
+        print(f"erased {n} submissions of {a.participant}; the erasure is recorded (without the code)")
+    else:
+        print(f"nothing to erase: no submissions of {a.participant} (already erased or unknown code)")
+    return 0
+
+
+class _Usage(Exception):
+    pass
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="upo",
+        description="upo-toolkit: cohort surveys, competence reflection and stakeholder analysis for public authorities.",
+    )
+    p.add_argument("--version", action="version", version=f"upo-toolkit {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("demo", cmd_demo, "build the demo cohort and render all reports")
+    sp.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    sp.add_argument("--jobs", type=int, default=None, help="parallel report workers (default: number of cores)")
+    sp.add_argument("--lang", choices=["de", "en"], default="de", help="report language (default: de)")
+    sp.add_argument("--format", default="html", help="html, pdf or html,pdf (default: html)")
+    sp.add_argument("--force", action="store_true", help="rebuild the database and re-render every report")
+
+    sp = add("init", cmd_init, "create a cohort database file and its code key")
+    sp.add_argument("db", help="the SQLite file to create")
+    sp.add_argument("--cohort", default="Kohorte", help="cohort name")
+    sp.add_argument("--min-group-size", type=int, default=5, help="minimum group size for any aggregate shown (default: 5)")
+
+    sp = add("instrument", lambda a: _help(sp), "work with instrument files")
+    isub = sp.add_subparsers(dest="instrument_command", metavar="SUBCOMMAND")
+    v = isub.add_parser("validate", help="validate instrument YAML files", description="validate instrument YAML files")
+    v.add_argument("files", nargs="+", help="instrument YAML files")
+    v.set_defaults(func=cmd_instrument_validate)
+
+    sp = add("import", cmd_import, "import answers from a CSV, XLSX or LimeSurvey export")
+    sp.add_argument("db")
+    sp.add_argument("file")
+    sp.add_argument("--instrument", required=True, help="instrument id (stored or shipped) or YAML path")
+    sp.add_argument("--wave", required=True, help="wave label, e.g. t0")
+    sp.add_argument("--format", choices=["csv", "xlsx", "limesurvey"], default=None, help="default: from the file name")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--authority-column", help="column holding the authority code")
+    g.add_argument("--authority", help="authority code for every row")
+    sp.add_argument("--participant-column", help="column holding a pseudonymous participant id (default: code-element columns)")
+    sp.add_argument("--incomplete", choices=["quarantine", "import", "skip"], default="quarantine",
+                    help="LimeSurvey responses without submitdate: quarantine (default), import or skip (skipped rows are listed)")
+
+    for name, func, help in (
+        ("scores", cmd_scores, "dimension scores (aggregated, privacy rules applied)"),
+        ("reliability", cmd_reliability, "reliability per dimension: Cronbach's alpha with CI, omega"),
+    ):
+        sp = add(name, func, help)
+        sp.add_argument("db")
+        sp.add_argument("--instrument", required=True)
+        sp.add_argument("--wave")
+        if name == "scores":
+            sp.add_argument("--by", choices=["authority", "ministry"], default=None)
+            sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        else:
+            sp.add_argument("--format", choices=["table", "json"], default="table")
+
+    sp = add("change", cmd_change, "change between two waves on linked participants")
+    sp.add_argument("db")
+    sp.add_argument("--instrument", required=True)
+    sp.add_argument("--from", dest="from_wave", required=True)
+    sp.add_argument("--to", dest="to_wave", required=True)
+    sp.add_argument("--by", choices=["authority", "ministry"], default=None)
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+
+    sp = add("report", cmd_report, "render reports per authority and for the cohort (HTML, PDF)")
+    sp.add_argument("db")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--authority", nargs="+", metavar="CODE")
+    g.add_argument("--all", action="store_true", help="every authority, the cohort report and the index")
+    sp.add_argument("--cohort", action="store_true", help="also render the cohort report (implied by --all)")
+    sp.add_argument("--out", default="reports")
+    sp.add_argument("--format", default="html", help="html, pdf or html,pdf")
+    sp.add_argument("--jobs", type=int, default=None)
+    sp.add_argument("--lang", choices=["de", "en"], default="de")
+    sp.add_argument("--force", action="store_true", help="render even when nothing changed")
+
+    sp = add("workshop", cmd_workshop, "serve the participant form for a live workshop (Voila)")
+    sp.add_argument("db")
+    sp.add_argument("--instrument", required=True)
+    sp.add_argument("--wave", required=True)
+    sp.add_argument("--authority")
+    sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for the room's LAN)")
+    sp.add_argument("--port", type=int, default=8866)
+    sp.add_argument("--kiosk", action="store_true", help="shared device: reset the form after each submission")
+
+    sp = add("export", cmd_export, "export answers (pseudonymous) as CSV, XLSX, Parquet, SPSS or LimeSurvey structure")
+    sp.add_argument("db")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--format", choices=["csv", "xlsx", "parquet", "sav", "limesurvey"], default=None, help="default: from --out")
+    sp.add_argument("--instrument", help="limit to one instrument (required for the LimeSurvey structure)")
+
+    sp = add("erase", cmd_erase, "erase every submission of one participant")
+    sp.add_argument("db")
+    sp.add_argument("--participant", required=True, help="the participant's pseudonymous code (P-...)")
+    return p
+
+
+COMMANDS = ["demo", "init", "instrument", "import", "scores", "reliability", "change", "report", "workshop", "export", "erase"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except _Usage as exc:
+        print(f"upo {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,271 @@
+"""Self-generated participant codes: normalisation, keyed hashing, tolerant linking.
+
+Participants never give names. At every wave they enter the same few code elements
+(e.g. the first two letters of their mother's first name). The toolkit stores a keyed
+hash (HMAC-SHA256) of each normalised element; the key lives in a file beside the
+database (``<db>.key``, permissions 0600), never inside it. Without the key, the
+hashes cannot be tested against guesses.
+
+Waves are linked within an authority when all elements match, or when exactly one
+element differs and that match is unique on both sides (a typo). Ambiguous
+candidates stay unlinked.
+
+Example
+-------
+>>> normalise_element("  Ä ")
+'ae'
+>>> normalise_element("07")
+'7'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataError, StoreError
+
+__all__ = [
+    "CodeElement",
+    "CODE_ELEMENTS",
+    "normalise_element",
+    "key_path_for",
+    "create_key",
+    "read_key",
+    "hash_elements",
+    "pseudonym",
+    "link_codes",
+    "linking_summary",
+]
+
+
+@dataclass(frozen=True)
+class CodeElement:
+    """One element of the self-generated code, as asked in the form."""
+
+    id: str
+    de: str
+    en: str
+    placeholder: str
+    max_length: int
+
+    def prompt(self, lang: str = "de") -> str:
+        return self.en if lang == "en" else self.de
+
+
+CODE_ELEMENTS: tuple[CodeElement, ...] = (
+    CodeElement("mother", "Die ersten beiden Buchstaben des Vornamens Ihrer Mutter", "The first two letters of your mother's first name", "z. B. MA", 2),
+    CodeElement("birthday", "Der Tag Ihres Geburtstags (ohne Monat)", "The day of your birthday (without the month)", "z. B. 07", 2),
+    CodeElement("birthplace", "Der erste Buchstabe Ihres Geburtsorts", "The first letter of your place of birth", "z. B. K", 1),
+    CodeElement("street", "Die ersten beiden Buchstaben der Straße, in der Sie aufgewachsen sind", "The first two letters of the street you grew up in", "z. B. HA", 2),
+)
+
+CODE_EXPLANATION = {
+    "de": (
+        "Statt Ihres Namens bilden Sie einen persönlichen Code aus vier Angaben, die nur Sie kennen. "
+        "So können wir Ihre Antworten späterer Befragungen verknüpfen, ohne zu wissen, wer Sie sind."
+    ),
+    "en": (
+        "Instead of your name, you form a personal code from four things only you know. "
+        "This lets us link your answers across survey rounds without knowing who you are."
+    ),
+}
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e", "à": "a"})
+
+
+def normalise_element(value: object) -> str:
+    """Normalise one code element: case, umlauts, whitespace, leading zeros.
+
+    Parameters
+    ----------
+    value
+        What the participant typed.
+
+    Returns
+    -------
+    str
+        Lower case, umlauts transliterated (ä → ae), inner and outer white space removed,
+        punctuation dropped, numbers without leading zeros.
+    """
+    text = unicodedata.normalize("NFKC", str(value)).casefold().translate(_UMLAUTS)
+    text = "".join(ch for ch in text if ch.isalnum())
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if text.isdigit():
+        text = str(int(text))
+    return text
+
+
+def key_path_for(db_path: str | Path) -> Path:
+    """Where the code key of a database lives: ``<db>.key`` beside it."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".key")
+
+
+def create_key(key_path: str | Path) -> bytes:
+    """Create a new random key file with permissions 0600 (never overwrites)."""
+    key_path = Path(key_path)
+    key = secrets.token_bytes(32)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex() + "\n")
+    return key
+
+
+def read_key(key_path: str | Path) -> bytes:
+    """Read a key file written by :func:`create_key`."""
+    key_path = Path(key_path)
+    try:
+        text = key_path.read_text().strip()
+        key = bytes.fromhex(text)
+    except FileNotFoundError:
+        raise StoreError(
+            f"{key_path}: the code key file is missing. It is created by 'upo init' beside the database; "
+            "restore it from your backup (without it, new answers cannot be linked to earlier waves)"
+        ) from None
+    except ValueError:
+        raise StoreError(f"{key_path}: not a valid key file (expected 64 hexadecimal characters)") from None
+    if len(key) < 16:
+        raise StoreError(f"{key_path}: key too short; restore the original key file")
+    return key
+
+
+def hash_elements(key: bytes, elements: Sequence[object]) -> tuple[str, ...]:
+    """Keyed hashes (hex, 16 bytes) of the normalised elements.
+
+    Raises
+    ------
+    DataError
+        If an element is empty after normalisation.
+    """
+    out = []
+    for pos, element in enumerate(elements):
+        norm = normalise_element(element)
+        if not norm:
+            raise DataError(f"code element {pos + 1} is empty; every part of the personal code is needed")
+        mac = hmac.new(key, f"{pos}:{norm}".encode(), hashlib.sha256).hexdigest()[:32]
+        out.append(mac)
+    return tuple(out)
+
+
+def pseudonym(key: bytes, element_hashes: Sequence[str]) -> str:
+    """The pseudonymous participant code shown in exports, e.g. ``P-3F9A2C7D1E``."""
+    mac = hmac.new(key, "|".join(element_hashes).encode(), hashlib.sha256).hexdigest()[:10]
+    return "P-" + mac.upper()
+
+
+def link_codes(codes: pd.DataFrame) -> pd.DataFrame:
+    """Link participant code records into persons across waves.
+
+    Parameters
+    ----------
+    codes
+        One row per participant record and wave it answered in, with columns
+        ``authority``, ``participant`` (the record's pseudonym), ``wave`` and
+        ``elements`` (the element hashes joined by ``"."``).
+
+    Returns
+    -------
+    DataFrame
+        One row per participant record: ``authority``, ``participant``, ``person``
+        (the pseudonym of the earliest linked record) and ``link``: ``"self"`` (no
+        tolerant link), ``"tolerant"`` (linked with one differing element) or
+        ``"ambiguous"`` (several one-off candidates; left unlinked).
+
+    Notes
+    -----
+    Two records are candidates when they belong to the same authority, differ in
+    exactly one element and never answered in the same wave (one person answers a
+    wave once). A candidate pair is linked only if each is the other's only candidate.
+    Records with fewer than three elements (imported ids) are linked exactly only.
+    """
+    cols = ["authority", "participant", "person", "link"]
+    if codes.empty:
+        return pd.DataFrame(columns=cols)
+    recs = codes.drop_duplicates(["authority", "participant", "wave"])
+    waves = recs.groupby(["authority", "participant"], sort=False, observed=True)["wave"].agg(frozenset)
+    first = recs.groupby(["authority", "participant"], sort=False, observed=True).cumcount() == 0
+    base = recs.loc[first, ["authority", "participant", "elements"]].reset_index(drop=True)
+    base["waves"] = waves.loc[list(zip(base["authority"], base["participant"]))].to_numpy()
+    parts = base["elements"].str.split(".")
+    n_el = parts.str.len()
+    # deletion keys: element i masked -> records sharing a key differ at most in element i
+    rows = []
+    for i in range(int(n_el.max())):
+        ok = n_el >= 3
+        if not ok.any():
+            break
+        masked = parts[ok].map(lambda p, i=i: ".".join(p[:i] + ["*"] + p[i + 1 :]) if i < len(p) else None)
+        frame = pd.DataFrame({"idx": base.index[ok], "authority": base.loc[ok, "authority"], "key": masked})
+        rows.append(frame.dropna(subset=["key"]))
+    cand_pairs = pd.DataFrame(columns=["a", "b"])
+    if rows:
+        keys = pd.concat(rows, ignore_index=True)
+        pairs = keys.merge(keys, on=["authority", "key"], suffixes=("_a", "_b"))
+        pairs = pairs[pairs["idx_a"] != pairs["idx_b"]]
+        if not pairs.empty:
+            wa = base["waves"].to_numpy()
+            disjoint = np.fromiter(
+                (not (wa[a] & wa[b]) for a, b in zip(pairs["idx_a"], pairs["idx_b"])), dtype=bool, count=len(pairs)
+            )
+            cand_pairs = pairs.loc[disjoint, ["idx_a", "idx_b"]].drop_duplicates().set_axis(["a", "b"], axis=1)
+    n_cand = cand_pairs.groupby("a").size() if not cand_pairs.empty else pd.Series(dtype=int)
+    person = base["participant"].copy()
+    link = pd.Series("self", index=base.index, dtype=object)
+    if not cand_pairs.empty:
+        uniq = cand_pairs[
+            cand_pairs["a"].map(n_cand).eq(1).to_numpy() & cand_pairs["b"].map(n_cand).eq(1).to_numpy()
+        ]
+        ambiguous = n_cand[n_cand > 1].index
+        link.loc[ambiguous] = "ambiguous"
+        # partners of an ambiguous record are ambiguous too unless linked elsewhere
+        for a, b in uniq.itertuples(index=False):
+            if a < b:
+                first_rec = a if min(base.at[a, "waves"], default="") <= min(base.at[b, "waves"], default="") else b
+                for r in (a, b):
+                    person.at[r] = base.at[first_rec, "participant"]
+                    link.at[r] = "tolerant"
+        amb_partners = cand_pairs[cand_pairs["a"].isin(ambiguous)]["b"]
+        link.loc[amb_partners[link.loc[amb_partners].eq("self").to_numpy()]] = "ambiguous"
+    return pd.DataFrame({"authority": base["authority"], "participant": base["participant"], "person": person, "link": link})[cols]
+
+
+def linking_summary(codes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """Counts of linked participants between consecutive waves.
+
+    Returns one row per (authority, from_wave, to_wave) with ``exact`` (same code in
+    both waves), ``tolerant`` (one element differed), ``unlinked`` (answered the later
+    wave with no link to the earlier one) and ``ambiguous`` (several candidates).
+    """
+    cols = ["authority", "from_wave", "to_wave", "exact", "tolerant", "unlinked", "ambiguous"]
+    if codes.empty:
+        return pd.DataFrame(columns=cols)
+    recs = codes[["authority", "participant", "wave"]].drop_duplicates()
+    recs = recs.merge(links[["authority", "participant", "person", "link"]], on=["authority", "participant"], how="left")
+    waves = list(pd.unique(recs["wave"]))
+    if isinstance(recs["wave"].dtype, pd.CategoricalDtype):
+        waves = [w for w in recs["wave"].cat.categories if w in set(waves)]
+    out = []
+    for authority, grp in recs.groupby("authority", sort=True, observed=True):
+        for w0, w1 in zip(waves, waves[1:]):
+            g0, g1 = grp[grp["wave"] == w0], grp[grp["wave"] == w1]
+            if g0.empty and g1.empty:
+                continue
+            exact = len(set(g0["participant"]) & set(g1["participant"]))
+            persons0 = set(g0["person"])
+            later = g1[~g1["participant"].isin(set(g0["participant"]))]
+            tolerant = int((later["person"].isin(persons0) & later["link"].eq("tolerant")).sum())
+            ambiguous = int(later["link"].eq("ambiguous").sum())
+            unlinked = len(later) - tolerant - ambiguous
+            out.append([authority, w0, w1, exact, tolerant, unlinked, ambiguous])
+    return pd.DataFrame(out, columns=cols)
