@@ -149,8 +149,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_change_counter",
+        """
+        CREATE TABLE change_counter (n INTEGER NOT NULL);
+        INSERT INTO change_counter (n) SELECT COUNT(*) FROM submissions;
+        CREATE TRIGGER submissions_inserted AFTER INSERT ON submissions BEGIN UPDATE change_counter SET n = n + 1; END;
+        CREATE TRIGGER submissions_deleted AFTER DELETE ON submissions BEGIN UPDATE change_counter SET n = n + 1; END;
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a SQL script into complete statements (triggers contain inner semicolons)."""
+    buf = ""
+    for part in script.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                yield buf.strip()
+            buf = ""
 
 
 def _now() -> str:
@@ -297,9 +317,8 @@ class Store:
             for name, sql in pending:
                 if name in applied:
                     continue
-                for stmt in sql.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
+                for stmt in _statements(sql):
+                    c.execute(stmt)
                 c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
                 log.info("applied migration %s", name)
             c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -565,27 +584,56 @@ class Store:
             params.extend(vals)
         return " AND ".join(clauses), params
 
-    def _read(self, select: str, *, instrument: str | None, wave: Any, authority: Any, latest: bool, text: bool) -> pd.DataFrame:
+    def _meta(self, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
+        """One row per (latest) submission with its authority, participant, wave and instrument."""
         where, params = self._where(instrument, wave, authority)
-        latest_sql = (
-            " AND s.id IN (SELECT MAX(id) FROM submissions GROUP BY participant_id, wave_id, instrument_id)" if latest else ""
+        meta = pd.read_sql_query(
+            f"""SELECT s.id AS submission, s.participant_id, s.wave_id, s.instrument_pk, a.code AS authority,
+                       a.ministry AS ministry, p.code AS participant, w.label AS wave, w.position AS wave_pos,
+                       s.instrument_id AS instrument
+                FROM submissions s JOIN participants p ON p.id = s.participant_id
+                JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
+                WHERE {where}""",
+            self.conn,
+            params=params,
         )
+        if latest and not meta.empty:
+            last = meta.groupby(["participant_id", "wave_id", "instrument"], sort=False)["submission"].transform("max")
+            meta = meta[meta["submission"] == last]
+        if linked and not meta.empty:
+            links = self.links()
+            meta = meta.merge(links[["authority", "participant", "person"]], on=["authority", "participant"], how="left")
+            meta["participant"] = meta["person"].fillna(meta["participant"])
+            meta = meta.drop(columns="person")
+        return meta
+
+    def _read(self, column: str, *, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
+        text = column == "text"
+        meta = self._meta(instrument, wave, authority, latest, linked)
+        cols = TIDY_COLUMNS[:-1] + [column]
+        if meta.empty:
+            out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+            out["wave"] = pd.Categorical([], categories=list(self.waves()["wave"]), ordered=True)
+            if not text:
+                out["value"] = out["value"].astype(float)
+            return out
         kind = "ans.text IS NOT NULL" if text else "ans.text IS NULL"
-        sql = f"""
-            SELECT a.code AS authority, a.ministry AS ministry, p.code AS participant, w.label AS wave,
-                   s.instrument_id AS instrument, ii.dimension AS dimension, ans.item AS item,
-                   sh.key AS stakeholder, {select}
-            FROM answers ans
-            JOIN submissions s ON s.id = ans.submission_id
-            JOIN participants p ON p.id = s.participant_id
-            JOIN authorities a ON a.id = p.authority_id
-            JOIN waves w ON w.id = s.wave_id
-            JOIN instrument_items ii ON ii.instrument_pk = s.instrument_pk AND ii.item = ans.item
-            LEFT JOIN stakeholders sh ON sh.id = ans.stakeholder_id
-            WHERE {where}{latest_sql} AND {kind}
-            ORDER BY w.position, a.code, p.code, ii.position, sh.key
-        """
-        return pd.read_sql_query(sql, self.conn, params=params)
+        rows = self.conn.execute(
+            f"""SELECT ans.submission_id, ans.item, ans.stakeholder_id, ans.{column} FROM answers ans
+                WHERE ans.submission_id IN (SELECT value FROM json_each(?)) AND {kind}""",
+            (json.dumps(meta["submission"].astype(int).tolist()),),
+        ).fetchall()
+        ans = pd.DataFrame(rows, columns=["submission", "item", "stakeholder_id", column])
+        items = pd.read_sql_query("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
+        df = ans.merge(meta, on="submission", how="inner").merge(items, on=["instrument_pk", "item"], how="left")
+        stake = dict(self.conn.execute("SELECT id, key FROM stakeholders"))
+        df["stakeholder"] = df["stakeholder_id"].map(stake).astype(object).where(df["stakeholder_id"].notna(), None)
+        df = df.sort_values(["wave_pos", "authority", "participant", "instrument", "item_pos", "stakeholder"], kind="stable", na_position="first")
+        out = df[cols].reset_index(drop=True)
+        out["wave"] = pd.Categorical(out["wave"], categories=list(self.waves()["wave"]), ordered=True)
+        if not text:
+            out["value"] = out["value"].astype(float)
+        return out
 
     def responses(
         self,
@@ -617,8 +665,7 @@ class Store:
             ``value`` holds the raw codes (missing codes such as 0 = "cannot judge"
             included; scoring turns them into NaN).
         """
-        df = self._read("ans.value AS value", instrument=instrument, wave=wave, authority=authority, latest=latest, text=False)
-        return self._finish(df, linked)
+        return self._read("value", instrument=instrument, wave=wave, authority=authority, latest=latest, linked=linked)
 
     def texts(
         self,
@@ -632,20 +679,7 @@ class Store:
 
         Free text may identify people: show it only through :mod:`toolkit.privacy`.
         """
-        df = self._read("ans.text AS text", instrument=instrument, wave=wave, authority=authority, latest=True, text=True)
-        return self._finish(df, linked)
-
-    def _finish(self, df: pd.DataFrame, linked: bool) -> pd.DataFrame:
-        order = list(self.waves()["wave"])
-        if linked and not df.empty:
-            links = self.links()
-            mapping = dict(zip(zip(links["authority"], links["participant"]), links["person"]))
-            keys = list(zip(df["authority"], df["participant"]))
-            df["participant"] = [mapping.get(k, k[1]) for k in keys]
-        df["wave"] = pd.Categorical(df["wave"], categories=order, ordered=True)
-        if "value" in df:
-            df["value"] = df["value"].astype(float)
-        return df
+        return self._read("text", instrument=instrument, wave=wave, authority=authority, latest=True, linked=linked)
 
     def participant_codes(self) -> pd.DataFrame:
         """Participant records with the waves they answered: ``authority, participant, wave, elements``."""
@@ -661,8 +695,16 @@ class Store:
         )
 
     def links(self) -> pd.DataFrame:
-        """How participant records are linked into persons (see :func:`toolkit.codes.link_codes`)."""
-        return _codes.link_codes(self.participant_codes())
+        """How participant records are linked into persons (see :func:`toolkit.codes.link_codes`).
+
+        Cached until the next submission or erasure (:meth:`data_version`).
+        """
+        version = self.data_version()
+        cached = getattr(self, "_links_cache", None)
+        if cached is None or cached[0] != version:
+            cached = (version, _codes.link_codes(self.participant_codes()))
+            self._links_cache = cached
+        return cached[1].copy()
 
     def linking_summary(self) -> pd.DataFrame:
         """Exact / tolerant / unlinked / ambiguous counts per authority and wave pair."""
@@ -696,8 +738,7 @@ class Store:
 
     def data_version(self) -> int:
         """A number that grows with every stored submission (for cheap change polling)."""
-        row = self.conn.execute("SELECT COALESCE(MAX(id), 0) + (SELECT COUNT(*) FROM erasures) FROM submissions").fetchone()
-        return int(row[0])
+        return int(self.conn.execute("SELECT n FROM change_counter").fetchone()[0])
 
     # ------------------------------------------------------------------ quarantine
     def quarantine(self, rows: Iterable[Mapping[str, Any]]) -> int:
