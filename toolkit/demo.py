@@ -17,7 +17,9 @@ Example
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .instruments import Instrument, resolve_instrument
+from .codes import key_path_for
+from .instruments import Instrument
 from .store import Store, Submission
 
 __all__ = ["AUTHORITIES", "build_demo", "demo_summary", "run_demo", "DEMO_SEED"]
@@ -221,6 +224,13 @@ def build_demo(path: str | Path, *, seed: int = DEMO_SEED, n_authorities: int | 
     Store
     """
     rng = np.random.default_rng(seed)
+    path = Path(path)
+    key_path = key_path_for(path)
+    if not path.exists() and not key_path.exists():
+        # synthetic data: the code key derives from the seed, so the same seed gives the same file content
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(hashlib.sha256(f"upo-demo-{seed}".encode()).hexdigest() + "\n")
     store = Store.init(path, cohort="UPO-Kohorte 2026 (Demo)", min_group_size=min_group_size)
     comp = store.add_instrument("competence_reflection")
     stake = store.add_instrument("stakeholder_analysis")
