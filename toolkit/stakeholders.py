@@ -1,0 +1,498 @@
+"""Stakeholder analysis: aggregation over raters, agreement, quadrant, salience, priority.
+
+Input is the tidy frame of :meth:`toolkit.store.Store.responses` for an instrument with
+``rating_grid`` items (one item per role such as influence, interest, attitude). Missing
+codes ("kann ich nicht einschätzen") become NaN before anything is aggregated. If an
+authority answered in several waves, only its latest wave is used (column ``wave``).
+
+Example
+-------
+>>> import pandas as pd
+>>> from toolkit.instruments import resolve_instrument
+>>> inst = resolve_instrument("stakeholder_analysis")
+>>> rows = [("BVA", f"P{r}", "personalrat", item, v) for r, (item, v) in enumerate(
+...     [("sh_influence", 4), ("sh_influence", 5), ("sh_interest", 4), ("sh_interest", 0)])]
+>>> resp = pd.DataFrame(rows, columns=["authority", "participant", "stakeholder", "item", "value"])
+>>> aggregate_ratings(resp, inst)[["stakeholder", "role", "n", "median"]].to_string(index=False)
+'stakeholder      role  n  median\\npersonalrat influence  2     4.5\\npersonalrat  interest  1     4.0'
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataError
+from .instruments import STAKEHOLDER_ROLES, Instrument
+
+__all__ = [
+    "QUADRANTS",
+    "STRATEGIES",
+    "SALIENCE_LABELS",
+    "aggregate_ratings",
+    "stakeholder_map",
+    "rater_reliability",
+    "icc2",
+]
+
+log = logging.getLogger("toolkit")
+
+QUADRANTS = ("manage_closely", "keep_satisfied", "keep_informed", "monitor")
+QUADRANT_LABELS = {
+    "manage_closely": {"de": "eng einbinden", "en": "manage closely"},
+    "keep_satisfied": {"de": "zufriedenstellen", "en": "keep satisfied"},
+    "keep_informed": {"de": "informieren", "en": "keep informed"},
+    "monitor": {"de": "beobachten", "en": "monitor"},
+}
+STRATEGIES = {
+    "manage_closely": {
+        "de": "Eng einbinden: früh beteiligen, Entscheidungen gemeinsam vorbereiten, regelmäßig persönlich abstimmen.",
+        "en": "Manage closely: involve early, prepare decisions together, consult regularly in person.",
+    },
+    "keep_satisfied": {
+        "de": "Zufriedenstellen: Anliegen kennen und berücksichtigen, zu wichtigen Entscheidungen gezielt einbeziehen.",
+        "en": "Keep satisfied: know and address their concerns, involve them in key decisions.",
+    },
+    "keep_informed": {
+        "de": "Informieren: regelmäßig und verständlich über Fortschritt berichten, Rückmeldungen ermöglichen.",
+        "en": "Keep informed: report progress regularly and clearly, invite feedback.",
+    },
+    "monitor": {
+        "de": "Beobachten: Entwicklung im Blick behalten, bei Bedarf informieren.",
+        "en": "Monitor: keep an eye on developments, inform when needed.",
+    },
+}
+SALIENCE_LABELS = {
+    "none": {"de": "nicht salient", "en": "not salient"},
+    "latent": {"de": "latent (1 Merkmal)", "en": "latent (1 attribute)"},
+    "expectant": {"de": "erwartend (2 Merkmale)", "en": "expectant (2 attributes)"},
+    "definitive": {"de": "definitiv (3 Merkmale)", "en": "definitive (3 attributes)"},
+}
+# Mitchell, Agle & Wood (1997), Fig. 2: the seven types by (power, legitimacy, urgency)
+_SALIENCE_TYPES = {
+    (False, False, False): "none",
+    (True, False, False): "dormant",
+    (False, True, False): "discretionary",
+    (False, False, True): "demanding",
+    (True, True, False): "dominant",
+    (True, False, True): "dangerous",
+    (False, True, True): "dependent",
+    (True, True, True): "definitive",
+}
+_SALIENCE_CLASS = {0: "none", 1: "latent", 2: "expectant", 3: "definitive"}
+_QUADRANT_WEIGHT = {"manage_closely": 3, "keep_satisfied": 2, "keep_informed": 1, "monitor": 0}
+_REASONS = {
+    "iqr_influence": {"de": "Einfluss uneinheitlich eingeschätzt (IQR ≥ 2)", "en": "influence rated inconsistently (IQR ≥ 2)"},
+    "iqr_interest": {"de": "Interesse uneinheitlich eingeschätzt (IQR ≥ 2)", "en": "interest rated inconsistently (IQR ≥ 2)"},
+    "iqr_attitude": {"de": "Haltung uneinheitlich eingeschätzt (IQR ≥ 2)", "en": "attitude rated inconsistently (IQR ≥ 2)"},
+    "rwg_attitude": {"de": "geringe Übereinstimmung zur Haltung (r_wg < 0,5)", "en": "low agreement on attitude (r_wg < 0.5)"},
+    "attitude_both_sides": {
+        "de": "Haltung teils ablehnend, teils unterstützend eingeschätzt",
+        "en": "attitude rated as opposed by some and supportive by others",
+    },
+}
+_KEYS = ["authority", "stakeholder", "role"]
+_REQUIRED = ("authority", "participant", "stakeholder", "item", "value")
+
+
+def _ratings(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Long ratings of the rating_grid items: missing codes → NaN, latest wave per authority."""
+    missing = [c for c in _REQUIRED if c not in responses.columns]
+    if missing:
+        raise DataError(
+            f"the responses frame lacks the column(s) {', '.join(missing)}; pass the frame of "
+            f"Store.responses({instrument.id!r}) (columns {', '.join(_REQUIRED)}, ...)"
+        )
+    if "instrument" in responses.columns:
+        other = sorted(set(responses["instrument"].dropna().astype(str)) - {instrument.id})
+        if other:
+            raise DataError(f"the responses contain instrument(s) {', '.join(other)}, not {instrument.id!r}; filter them first")
+    grid = {i.id: i for i in instrument.items if i.type == "rating_grid"}
+    if not grid:
+        raise DataError(f"instrument {instrument.id!r} has no rating_grid items; stakeholder functions need a stakeholder instrument")
+    df = responses.loc[responses["item"].isin(list(grid)) & responses["stakeholder"].notna()].copy()
+    df["role"] = df["item"].map({k: v.role for k, v in grid.items()})
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    for item_id, codes in instrument.missing_codes().items():
+        if item_id in grid and codes:
+            df.loc[(df["item"] == item_id) & df["value"].isin(codes), "value"] = np.nan
+    if "wave" in df.columns and df["wave"].nunique() > 1:
+        waves = df["wave"]
+        order = list(waves.cat.categories) if isinstance(waves.dtype, pd.CategoricalDtype) else sorted(waves.dropna().unique())
+        rank = waves.map({w: i for i, w in enumerate(order)}).astype(float)
+        latest = rank.groupby(df["authority"]).transform("max")
+        log.info("stakeholder ratings from several waves: using the latest wave per authority")
+        df = df.loc[rank == latest]
+    if "wave" not in df.columns:
+        df["wave"] = pd.NA
+    if "ministry" not in df.columns:
+        df["ministry"] = pd.NA
+    df["stakeholder"] = df["stakeholder"].astype(str)
+    df["authority"] = df["authority"].astype(str)
+    return df[["authority", "ministry", "wave", "participant", "stakeholder", "role", "item", "value"]]
+
+
+def _stakeholder_order(instrument: Instrument, keys: pd.Series) -> pd.Series:
+    catalogue = [e.id for e in instrument.stakeholders.catalogue] if instrument.stakeholders else []
+    pos = {k: i for i, k in enumerate(catalogue)}
+    return keys.map(lambda k: (pos.get(k, len(pos)), "" if k in pos else str(k).casefold()))
+
+
+def _rwg(var: pd.Series, n: pd.Series, options: pd.Series) -> pd.Series:
+    sigma_eu = (options**2 - 1) / 12.0
+    out = (1.0 - var / sigma_eu).clip(lower=0.0, upper=1.0)
+    return out.where(n >= 2)
+
+
+def aggregate_ratings(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Aggregate the raters' ratings per authority × stakeholder × role.
+
+    Parameters
+    ----------
+    responses
+        Tidy responses (``Store.responses(instrument.id)``); missing codes are set to NaN here.
+    instrument
+        The stakeholder instrument (it names the roles, scales and missing codes).
+
+    Returns
+    -------
+    DataFrame
+        One row per authority × stakeholder × role: ``authority, stakeholder, role, n, median,
+        mean, q1, q3, iqr, sd, rwg`` plus ``ministry, wave``. ``n`` counts valid ratings;
+        quartiles are linear-interpolated (R type 7); ``sd`` uses n − 1. ``rwg`` is the
+        single-item within-group agreement of James, Demaree & Wolf (1984),
+        ``1 − s² / σ²_EU`` with the uniform null ``σ²_EU = (A² − 1) / 12`` for A scale points,
+        truncated to [0, 1] as the authors recommend; NaN with fewer than 2 ratings.
+        R equivalent: ``multilevel::rwg(x, grpid, ranvar = (A^2 - 1) / 12)``.
+
+    Example
+    -------
+    >>> from toolkit.instruments import resolve_instrument
+    >>> inst = resolve_instrument("stakeholder_analysis")
+    >>> resp = pd.DataFrame({"authority": "BVA", "participant": ["a", "b", "c"],
+    ...                      "stakeholder": "haushalt", "item": "sh_attitude", "value": [-2.0, 0.0, 2.0]})
+    >>> aggregate_ratings(resp, inst)[["n", "mean", "sd", "rwg"]].to_dict("records")
+    [{'n': 3, 'mean': 0.0, 'sd': 2.0, 'rwg': 0.0}]
+    """
+    df = _ratings(responses, instrument)
+    options = {i.role: len(instrument.scales[i.scale].points) for i in instrument.items if i.type == "rating_grid" and i.scale}
+    g = df.groupby(_KEYS, sort=False, observed=True)["value"]
+    quart = g.quantile([0.25, 0.5, 0.75]).unstack()
+    out = pd.DataFrame(
+        {
+            "n": g.count(),
+            "median": quart[0.5],
+            "mean": g.mean(),
+            "q1": quart[0.25],
+            "q3": quart[0.75],
+            "sd": g.std(ddof=1),
+            "var": g.var(ddof=1),
+        }
+    ).reset_index()
+    out["iqr"] = out["q3"] - out["q1"]
+    out["rwg"] = _rwg(out["var"], out["n"], out["role"].map(options).astype(float))
+    first = df.groupby("authority", sort=False)[["ministry", "wave"]].first()
+    out = out.join(first, on="authority")
+    out["_s"] = _stakeholder_order(instrument, out["stakeholder"])
+    out["_r"] = out["role"].map({r: i for i, r in enumerate(STAKEHOLDER_ROLES)})
+    out = out.sort_values(["authority", "_s", "_r"], kind="stable").reset_index(drop=True)
+    out["n"] = out["n"].astype(int)
+    cols = ["authority", "stakeholder", "role", "n", "median", "mean", "q1", "q3", "iqr", "sd", "rwg", "ministry", "wave"]
+    return out[cols]
+
+
+def _midpoint(instrument: Instrument, role: str) -> float:
+    for item in instrument.items:
+        if item.type == "rating_grid" and item.role == role and item.scale:
+            scale = instrument.scales[item.scale]
+            return (scale.min + scale.max) / 2.0
+    return 3.0
+
+
+def stakeholder_map(
+    responses: pd.DataFrame, instrument: Instrument, *, lang: str = "de", salience_threshold: float = 4.0
+) -> pd.DataFrame:
+    """One row per authority × stakeholder with medians, spread, quadrant, salience and priority.
+
+    Rules (all on the raters' medians):
+
+    * **Quadrant** (Mendelow 1991): influence and interest are *high* when the median is
+      strictly above the scale midpoint (3 on 1–5); a median exactly on the midpoint counts
+      as *low* (a group must be rated above "mittel" to count as high). high/high
+      ``manage_closely`` ("eng einbinden"), high influence/low interest ``keep_satisfied``
+      ("zufriedenstellen"), low/high ``keep_informed`` ("informieren"), low/low ``monitor``
+      ("beobachten"). NaN when either median is missing.
+    * **Salience** (Mitchell, Agle & Wood 1997): power (= influence), legitimacy and urgency are
+      present when the median ≥ ``salience_threshold`` (4); 0 attributes ``none``,
+      1 ``latent``, 2 ``expectant``, 3 ``definitive``; ``salience_type`` names the seven types
+      (dormant, discretionary, demanding, dominant, dangerous, dependent, definitive).
+    * **Engagement gap** = desired − current engagement (PMBOK engagement matrix); > 0 means
+      the group must be moved towards more engagement.
+    * **Disagreement** (needs ≥ 2 ratings): the IQR of influence, interest or attitude is
+      ≥ 2 scale points, or r_wg of attitude < 0.5, or attitude ratings lie on both sides
+      (at least one rater below the attitude midpoint 0 and at least one above).
+      ``disagreement_codes`` lists the rules that fired, ``disagreement_reason`` says it in words.
+    * **Priority** = quadrant weight (manage closely 3, keep satisfied 2, keep informed 1,
+      monitor 0) + number of salience attributes (0–3) + max(engagement gap, 0) (0–4);
+      missing parts count 0, range 0–10, higher = act first. ``priority_rank`` ranks within
+      the authority (1 = first).
+
+    Parameters
+    ----------
+    responses
+        Tidy responses of the stakeholder instrument.
+    instrument
+        The stakeholder instrument.
+    lang
+        Language of ``label``, ``strategy``, ``salience_label`` and ``disagreement_reason``.
+    salience_threshold
+        Median from which a salience attribute counts as present.
+
+    Returns
+    -------
+    DataFrame
+        ``authority, stakeholder, label, free, n_raters, <one median column per role>,
+        influence_iqr, interest_iqr, attitude_iqr, attitude_min, attitude_max, rwg_attitude,
+        disagreement, disagreement_reason, quadrant, strategy, salience, salience_label,
+        engagement_gap, priority`` plus ``ministry, wave, influence_q1, influence_q3,
+        interest_q1, interest_q3, quadrant_label, salience_type, disagreement_codes, priority_rank``.
+
+    Example
+    -------
+    >>> from toolkit.instruments import resolve_instrument
+    >>> inst = resolve_instrument("stakeholder_analysis")
+    >>> rows = [(p, it, v) for p in "abc" for it, v in
+    ...         [("sh_influence", 5), ("sh_interest", 4), ("sh_legitimacy", 4), ("sh_urgency", 2)]]
+    >>> resp = pd.DataFrame(rows, columns=["participant", "item", "value"]).assign(authority="BVA", stakeholder="personalrat")
+    >>> stakeholder_map(resp, inst)[["label", "quadrant", "salience", "strategy"]].iloc[0].tolist()[:3]
+    ['Personalrat', 'manage_closely', 'expectant']
+    """
+    agg = aggregate_ratings(responses, instrument)
+    raw = _ratings(responses, instrument)
+    base = agg.drop_duplicates(["authority", "stakeholder"])[["authority", "stakeholder", "ministry", "wave"]]
+    wide = agg.pivot_table(index=["authority", "stakeholder"], columns="role", values=["median", "iqr", "q1", "q3", "rwg"],
+                           aggfunc="first", dropna=False, observed=True)
+    out = base.set_index(["authority", "stakeholder"])
+    for role in STAKEHOLDER_ROLES:
+        out[role] = wide[("median", role)] if ("median", role) in wide.columns else np.nan
+    for role in ("influence", "interest", "attitude"):
+        out[f"{role}_iqr"] = wide[("iqr", role)] if ("iqr", role) in wide.columns else np.nan
+    for role in ("influence", "interest"):
+        for q in ("q1", "q3"):
+            out[f"{role}_{q}"] = wide[(q, role)] if (q, role) in wide.columns else np.nan
+    out["rwg_attitude"] = wide[("rwg", "attitude")] if ("rwg", "attitude") in wide.columns else np.nan
+    att = raw.loc[raw["role"] == "attitude"].groupby(["authority", "stakeholder"])["value"]
+    att_mid = _midpoint(instrument, "attitude")
+    out["attitude_min"] = att.min()
+    out["attitude_max"] = att.max()
+    n_att = att.count().reindex(out.index).fillna(0)
+    out["n_raters"] = raw.dropna(subset=["value"]).groupby(["authority", "stakeholder"])["participant"].nunique()
+    out = out.reset_index()
+    out["n_raters"] = out["n_raters"].fillna(0).astype(int)
+
+    codes = pd.DataFrame(index=out.index)
+    n_att = n_att.to_numpy()
+    for role in ("influence", "interest", "attitude"):
+        codes[f"iqr_{role}"] = out[f"{role}_iqr"].ge(2.0)
+    codes["rwg_attitude"] = out["rwg_attitude"].lt(0.5) & (n_att >= 2)
+    codes["attitude_both_sides"] = out["attitude_min"].lt(att_mid) & out["attitude_max"].gt(att_mid) & (n_att >= 2)
+    out["disagreement"] = codes.any(axis=1)
+    fired = codes.apply(lambda row: [c for c in codes.columns if row[c]], axis=1)
+    out["disagreement_codes"] = fired.map(",".join) if len(out) else pd.Series(dtype=str)
+    out["disagreement_reason"] = fired.map(lambda cs: "; ".join(_REASONS[c][_lang(lang)] for c in cs)) if len(out) else pd.Series(dtype=str)
+
+    hi_inf = out["influence"].gt(_midpoint(instrument, "influence"))
+    hi_int = out["interest"].gt(_midpoint(instrument, "interest"))
+    quad = np.select(
+        [hi_inf & hi_int, hi_inf & ~hi_int, ~hi_inf & hi_int, ~hi_inf & ~hi_int],
+        list(QUADRANTS), default="",
+    )
+    out["quadrant"] = pd.Series(quad, index=out.index).where(out["influence"].notna() & out["interest"].notna())
+    out["quadrant_label"] = out["quadrant"].map(lambda q: QUADRANT_LABELS[q][_lang(lang)] if isinstance(q, str) else None)
+    out["strategy"] = out["quadrant"].map(lambda q: STRATEGIES[q][_lang(lang)] if isinstance(q, str) else None)
+
+    power = out["influence"].ge(salience_threshold)
+    legit = out["legitimacy"].ge(salience_threshold)
+    urgent = out["urgency"].ge(salience_threshold)
+    n_attr = power.astype(int) + legit.astype(int) + urgent.astype(int)
+    out["salience"] = n_attr.map(_SALIENCE_CLASS)
+    out["salience_label"] = out["salience"].map(lambda s: SALIENCE_LABELS[s][_lang(lang)])
+    out["salience_type"] = [_SALIENCE_TYPES[(bool(p), bool(lg), bool(u))] for p, lg, u in zip(power, legit, urgent)]
+    out["engagement_gap"] = out["engagement_desired"] - out["engagement_current"]
+    out["priority"] = (
+        out["quadrant"].map(_QUADRANT_WEIGHT).fillna(0).astype(float) + n_attr.astype(float) + out["engagement_gap"].clip(lower=0).fillna(0)
+    )
+    out["priority_rank"] = out.groupby("authority")["priority"].rank(method="min", ascending=False).astype(int)
+    out["label"] = out["stakeholder"].map(lambda k: instrument.stakeholder_name(k, _lang(lang)))
+    catalogue = {e.id for e in instrument.stakeholders.catalogue} if instrument.stakeholders else set()
+    out["free"] = ~out["stakeholder"].isin(catalogue)
+    cols = [
+        "authority", "stakeholder", "label", "free", "n_raters", *STAKEHOLDER_ROLES,
+        "influence_iqr", "interest_iqr", "attitude_iqr", "attitude_min", "attitude_max", "rwg_attitude",
+        "disagreement", "disagreement_reason", "quadrant", "strategy", "salience", "salience_label",
+        "engagement_gap", "priority", "ministry", "wave", "influence_q1", "influence_q3", "interest_q1",
+        "interest_q3", "quadrant_label", "salience_type", "disagreement_codes", "priority_rank",
+    ]
+    return out[cols]
+
+
+def _lang(lang: str) -> str:
+    return "en" if lang == "en" else "de"
+
+
+def _complete_block(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the largest complete targets × raters block (most cells; ties: more targets).
+
+    Exhaustive over rater subsets of at least 2 raters for up to 16 raters; beyond that a
+    greedy deletion (drop the row or column with the largest share missing)."""
+    obs = ~np.isnan(m)
+    n, k = m.shape
+    if n == 0 or k < 2:
+        return np.arange(0), np.arange(0)
+    if not obs.all() and k <= 16:
+        masks = (obs.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=1)
+        subsets = np.arange(1, 1 << k, dtype=np.int64)
+        size = np.array([bin(int(x)).count("1") for x in subsets])
+        subsets, size = subsets[size >= 2], size[size >= 2]
+        n_complete = ((masks[None, :] & subsets[:, None]) == subsets[:, None]).sum(axis=1)
+        best = np.lexsort((-n_complete, -(n_complete * size)))[0]
+        cols = np.flatnonzero((int(subsets[best]) >> np.arange(k)) & 1)
+        return np.flatnonzero(obs[:, cols].all(axis=1)), cols
+    rows, cols = np.arange(n), np.arange(k)
+    sub = m
+    while sub.size and np.isnan(sub).any():
+        miss = np.isnan(sub)
+        r_share, c_share = miss.mean(axis=1), miss.mean(axis=0)
+        if r_share.max() >= c_share.max():
+            rows = np.delete(rows, int(r_share.argmax()))
+        else:
+            cols = np.delete(cols, int(c_share.argmax()))
+        sub = m[np.ix_(rows, cols)]
+    return rows, cols
+
+
+def icc2(ratings: Any) -> tuple[float, float]:
+    """ICC(2,1) and ICC(2,k) (Shrout & Fleiss 1979): two-way random effects, absolute agreement.
+
+    Parameters
+    ----------
+    ratings
+        Targets × raters matrix (array or wide DataFrame); must be complete (no NaN).
+
+    Returns
+    -------
+    tuple of float
+        ``(icc_2_1, icc_2_k)``; NaN with fewer than 2 targets or 2 raters or zero variance.
+        R equivalent: ``psych::ICC(x)$results$ICC[c(2, 5)]``.
+
+    Example
+    -------
+    >>> sf = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+    >>> [f"{v:.2f}" for v in icc2(sf)]  # Shrout & Fleiss (1979), Table 2
+    ['0.29', '0.62']
+    """
+    x = np.asarray(ratings, dtype=float)
+    if x.ndim != 2 or np.isnan(x).any():
+        raise DataError("icc2 needs a complete targets × raters matrix; drop incomplete rows first")
+    n, k = x.shape
+    if n < 2 or k < 2:
+        return (np.nan, np.nan)
+    grand = x.mean()
+    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    ss_err = ((x - grand) ** 2).sum() - ss_rows - ss_cols
+    msr, msc, mse = ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1))
+    den1 = msr + (k - 1) * mse + k * (msc - mse) / n
+    den_k = msr + (msc - mse) / n
+    icc_1 = (msr - mse) / den1 if den1 > 0 else np.nan
+    icc_k = (msr - mse) / den_k if den_k > 0 else np.nan
+    return (float(icc_1), float(icc_k))
+
+
+def _kripp(matrix: np.ndarray, domain: list[float]) -> float:
+    import krippendorff
+
+    pairable = (np.sum(~np.isnan(matrix), axis=0) >= 2).sum()
+    values = matrix[~np.isnan(matrix)]
+    if pairable < 1 or np.unique(values).size < 2:
+        return np.nan
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return float(krippendorff.alpha(reliability_data=matrix, value_domain=domain, level_of_measurement="ordinal"))
+
+
+def _matrix(sub: pd.DataFrame) -> np.ndarray:
+    """Stakeholders × raters matrix of the valid ratings (rows/columns without any dropped)."""
+    sub = sub.dropna(subset=["value"])
+    t_codes, _ = pd.factorize(sub["stakeholder"], sort=True)
+    r_codes, _ = pd.factorize(sub["participant"], sort=True)
+    m = np.full((t_codes.max(initial=-1) + 1, r_codes.max(initial=-1) + 1), np.nan)
+    m[t_codes, r_codes] = sub["value"].to_numpy(dtype=float)
+    return m
+
+
+def rater_reliability(responses: pd.DataFrame, instrument: Instrument, *, authority: str | None = None) -> pd.DataFrame:
+    """Reliability of the raters across stakeholders, per authority and role.
+
+    Targets are the stakeholders an authority rated, raters its participants.
+
+    * ``icc_2_1``, ``icc_2_k``: ICC(2,1) and ICC(2,k) (Shrout & Fleiss 1979; R ``psych::ICC``).
+      The ICC needs a complete matrix: it is computed on the largest complete block of
+      stakeholders × raters (most ratings; ties: more stakeholders), like psych's listwise
+      deletion but choosing which raters to keep; ``icc_n_stakeholders``, ``icc_n_raters``
+      give the size of that block.
+    * ``kripp_alpha``: Krippendorff's alpha for ordinal data on all ratings, missing values
+      allowed (``krippendorff`` package, value domain = the scale points).
+
+    Parameters
+    ----------
+    responses
+        Tidy responses of the stakeholder instrument.
+    instrument
+        The stakeholder instrument.
+    authority
+        Only this authority (default: every authority in ``responses``).
+
+    Returns
+    -------
+    DataFrame
+        ``authority, role, icc_2_1, icc_2_k, kripp_alpha, n_raters, n_stakeholders,
+        icc_n_raters, icc_n_stakeholders``; one row per authority × role.
+
+    Example
+    -------
+    >>> from toolkit.instruments import resolve_instrument
+    >>> inst = resolve_instrument("stakeholder_analysis")
+    >>> vals = {"haushalt": [1, 2, 1], "personalrat": [4, 5, 5], "vergabe": [2, 2, 3]}
+    >>> resp = pd.DataFrame([(s, p, "sh_influence", v) for s, vs in vals.items() for p, v in zip("abc", vs)],
+    ...                     columns=["stakeholder", "participant", "item", "value"]).assign(authority="BVA")
+    >>> rater_reliability(resp, inst)[["role", "n_raters", "n_stakeholders"]].to_dict("records")
+    [{'role': 'influence', 'n_raters': 3, 'n_stakeholders': 3}]
+    """
+    df = _ratings(responses, instrument)
+    if authority is not None:
+        if authority not in set(df["authority"]):
+            raise DataError(f"no stakeholder ratings for authority {authority!r}; known: {', '.join(sorted(set(df['authority'])))}")
+        df = df.loc[df["authority"] == authority]
+    domains = {i.role: list(instrument.scales[i.scale].points) for i in instrument.items if i.type == "rating_grid" and i.scale}
+    records = []
+    for (auth, role), sub in df.groupby(["authority", "role"], sort=True, observed=True):
+        m = _matrix(sub)
+        keep_t, keep_r = _complete_block(m)
+        n_t, n_r = len(keep_t), len(keep_r)
+        i1, ik = icc2(m[np.ix_(keep_t, keep_r)]) if n_t >= 2 and n_r >= 2 else (np.nan, np.nan)
+        records.append(
+            {
+                "authority": auth, "role": role, "icc_2_1": i1, "icc_2_k": ik,
+                "kripp_alpha": _kripp(m.T, domains[role]) if m.size else np.nan,
+                "n_raters": m.shape[1], "n_stakeholders": m.shape[0], "icc_n_raters": n_r, "icc_n_stakeholders": n_t,
+            }
+        )
+    out = pd.DataFrame(records, columns=["authority", "role", "icc_2_1", "icc_2_k", "kripp_alpha", "n_raters", "n_stakeholders",
+                                      "icc_n_raters", "icc_n_stakeholders"])
+    out["_r"] = out["role"].map({r: i for i, r in enumerate(STAKEHOLDER_ROLES)})
+    return out.sort_values(["authority", "_r"], kind="stable").drop(columns="_r").reset_index(drop=True)
