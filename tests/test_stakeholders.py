@@ -28,12 +28,12 @@ from toolkit.exceptions import DataError
 from toolkit.instruments import resolve_instrument
 from toolkit.stakeholders import (
     QUADRANTS,
-    _complete_block,
     aggregate_ratings,
     icc2,
     rater_reliability,
     stakeholder_map,
 )
+from toolkit.stakeholders.reliability import _complete_block
 from toolkit.store import Store
 
 REF = Path(__file__).parent / "reference"
