@@ -104,6 +104,7 @@ def cmd_import(a: argparse.Namespace) -> int:
         authority_column=a.authority_column,
         participant_column=a.participant_column,
         incomplete=a.incomplete,
+        mapping=a.mapping,
     )
     print(result.summary_text())
     return 1 if result.n_quarantined else 0
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--participant-column", help="column holding a pseudonymous participant id (default: code-element columns)")
     sp.add_argument("--incomplete", choices=["quarantine", "import", "skip"], default="quarantine",
                     help="LimeSurvey responses without submitdate: quarantine (default), import or skip (skipped rows are listed)")
+    sp.add_argument("--mapping", metavar="FILE", help="LimeSurvey question codes -> item ids (YAML or CSV); default: the instrument's limesurvey mapping")
 
     for name, func, help in (
         ("scores", cmd_scores, "dimension scores (aggregated, privacy rules applied)"),
