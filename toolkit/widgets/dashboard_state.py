@@ -1,0 +1,300 @@
+"""State of the facilitator dashboard: live counts and privacy-applied aggregates.
+
+:class:`DashboardState` recomputes only when :meth:`Store.data_version` changed;
+:class:`Poller` calls it from a background thread so the Jupyter kernel stays free.
+Every aggregate passes :mod:`toolkit.privacy` (nothing is shown below k respondents).
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> from toolkit.store import Store
+>>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite")
+>>> db.add_authority("BVA"); db.add_wave("t0"); _ = db.add_instrument("reality_check")
+>>> dash = DashboardState(db, "reality_check", "t0", authority="BVA")
+>>> dash.refresh(), dash.n, dash.visible
+(True, 0, False)
+>>> dash.refresh()                  # nothing changed: nothing recomputed
+False
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+from ..instruments import Instrument
+from ..store import Store
+
+__all__ = ["DashboardState", "Poller", "dashboard_kind"]
+
+log = logging.getLogger("toolkit")
+
+_MAP_KEEP = {"authority", "ministry", "wave", "stakeholder", "label", "free", "n_raters", "suppressed"}
+
+
+def dashboard_kind(instrument: Instrument) -> str:
+    """What the dashboard shows for an instrument: ``stakeholders``, ``gaps`` (Ist/Soll), ``readiness`` or ``scores``."""
+    types = {i.type for i in instrument.items}
+    if instrument.is_stakeholder_instrument:
+        return "stakeholders"
+    if "level" in types:
+        return "gaps"
+    if "checklist" in types:
+        return "readiness"
+    return "scores"
+
+
+class DashboardState:
+    """Live aggregates of one workshop session (instrument × wave × optional authority).
+
+    Parameters
+    ----------
+    store
+        The cohort database or its path.
+    instrument
+        Stored instrument id or :class:`Instrument`.
+    wave
+        Wave label of the session.
+    authority
+        Limit to one authority (``None``: every authority of the wave; the stakeholder
+        grid then shows :attr:`view_authority`, by default the one with most raters).
+    k
+        Minimum group size (``None``: the cohort's setting).
+    lang
+        Labels in ``"de"`` or ``"en"``.
+
+    Attributes
+    ----------
+    n
+        Distinct participants who submitted (always shown: a count reveals no answers).
+    visible
+        ``n >= k``: aggregates are computed and shown.
+    profile, gaps, stakeholders
+        Privacy-applied frames (empty while not visible); see :meth:`refresh`.
+    """
+
+    def __init__(
+        self,
+        store: Store | str | Path,
+        instrument: str | Instrument,
+        wave: str,
+        *,
+        authority: str | None = None,
+        k: int | None = None,
+        lang: str = "de",
+    ) -> None:
+        from ..privacy import resolve_k
+
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.instrument = self.store.instrument(instrument) if isinstance(instrument, str) else instrument
+        waves = list(self.store.waves()["wave"])
+        if wave not in waves:
+            raise DataError(f"wave {wave!r} is not in the cohort; known waves: {', '.join(waves) or 'none'}")
+        if authority is not None and authority not in set(self.store.authorities()["authority"]):
+            raise DataError(f"authority {authority!r} is not in the cohort")
+        self.wave = wave
+        self.authority = authority
+        self.view_authority = authority
+        self.k = resolve_k(self.store, k)
+        self.lang = lang
+        self.kind = dashboard_kind(self.instrument)
+        self.version: int | None = None
+        self.n = 0
+        self.visible = False
+        self.updated_at: _dt.datetime | None = None
+        self.compute_seconds = 0.0
+        self.hidden_groups = 0
+        self._lock = threading.RLock()
+        self._clear()
+
+    def _clear(self) -> None:
+        self.profile = pd.DataFrame()
+        self.gaps = pd.DataFrame()
+        self.stakeholders = pd.DataFrame()
+
+    # ------------------------------------------------------------------ computing
+    def changed(self) -> bool:
+        """Whether new data arrived since the last :meth:`refresh` (one cheap query)."""
+        return self.store.data_version() != self.version
+
+    def refresh(self, force: bool = False) -> bool:
+        """Recompute when the data changed (or ``force``); returns whether it recomputed."""
+        with self._lock:
+            version = self.store.data_version()
+            if version == self.version and not force:
+                return False
+            start = time.perf_counter()
+            self.version = version
+            self.n = self.store.count_submissions(self.instrument.id, wave=self.wave, authority=self.authority)
+            self.visible = self.n >= self.k
+            self._clear()
+            if self.visible:
+                self._compute()
+            self.updated_at = _dt.datetime.now()
+            self.compute_seconds = time.perf_counter() - start
+            return True
+
+    def set_view_authority(self, authority: str | None) -> None:
+        """Which authority's stakeholder grid to show when the session spans several."""
+        self.view_authority = authority
+        self.refresh(force=True)
+
+    def _labels(self, df: pd.DataFrame) -> pd.DataFrame:
+        titles = {d.id: d.title.get(self.lang) for d in self.instrument.dimensions}
+        order = {d.id: pos for pos, d in enumerate(self.instrument.dimensions)}
+        df.insert(df.columns.get_loc("dimension") + 1, "label", df["dimension"].map(titles))
+        return df.sort_values("dimension", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+    def _compute(self) -> None:
+        from ..privacy import group_summary, suppress
+
+        resp = self.store.responses(self.instrument.id, wave=self.wave, authority=self.authority)
+        if resp.empty:
+            return
+        if self.kind == "stakeholders":
+            self._compute_stakeholders(resp)
+            return
+        if self.kind == "readiness":
+            from ..scoring import readiness
+
+            scores = readiness(resp, self.instrument)
+        else:
+            from ..scoring import dimension_scores
+
+            scores = dimension_scores(resp, self.instrument)
+        self.profile = self._labels(group_summary(scores, ["dimension"], "score", k=self.k))
+        if self.kind == "gaps":
+            from ..scoring import gaps, needs_ranking
+
+            ranking = needs_ranking(gaps(resp, self.instrument), by=None)
+            self.gaps = self._labels(suppress(ranking, k=self.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"]))
+
+    def _compute_stakeholders(self, resp: pd.DataFrame) -> None:
+        from ..privacy import suppress
+        from ..stakeholders import stakeholder_map
+
+        counts = resp.groupby("authority", observed=True)["participant"].nunique()
+        if self.view_authority is None or self.view_authority not in counts.index:
+            self.view_authority = str(counts.idxmax())
+        if counts.get(self.view_authority, 0) < self.k:
+            self.hidden_groups = 0
+            return
+        sub = resp[resp["authority"] == self.view_authority]
+        smap = stakeholder_map(sub, self.instrument, lang=self.lang)
+        out = suppress(smap, k=self.k, n="n_raters")
+        for col in out.columns:  # derived labels (quadrant, flags, ranks) reveal hidden medians too
+            if col not in _MAP_KEEP and not pd.api.types.is_float_dtype(out[col].dtype):
+                out[col] = out[col].astype(object).where(~out["suppressed"], None)
+        # a free entry typed by fewer than k raters is itself free text: do not show its name
+        hide = out["free"].astype(bool) & out["suppressed"]
+        self.hidden_groups = int(hide.sum())
+        self.stakeholders = out[~hide].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ freezing
+    def payload(self) -> dict[str, Any]:
+        """The shown (privacy-applied) result as JSON-ready data, for :meth:`freeze`."""
+
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            if df.empty:
+                return []
+            clean = df.astype(object).where(pd.notna(df), None)
+            return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in clean.to_dict("records")]
+
+        return {
+            "instrument": self.instrument.id,
+            "version": self.instrument.version,
+            "hash": self.instrument.hash,
+            "wave": self.wave,
+            "authority": self.authority,
+            "view_authority": self.view_authority,
+            "kind": self.kind,
+            "n": self.n,
+            "k": self.k,
+            "data_version": self.version,
+            "frozen_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "profile": records(self.profile),
+            "gaps": records(self.gaps),
+            "stakeholders": records(self.stakeholders),
+            "hidden_groups": self.hidden_groups,
+        }
+
+    def freeze(self) -> int | None:
+        """Save the shown result as the session's outcome (``Store.save_outcome``); ``None`` while below k."""
+        self.refresh()
+        if not self.visible:
+            return None
+        authority = self.authority or (self.view_authority if self.kind == "stakeholders" else None)
+        return self.store.save_outcome(
+            f"workshop:{self.instrument.id}", self.payload(), authority=authority, wave=self.wave, instrument=self.instrument.id
+        )
+
+
+class Poller:
+    """Calls ``state.refresh()`` every ``interval`` seconds in a daemon thread; ``on_change(state)`` after each recompute.
+
+    Example
+    -------
+    >>> class Fake:
+    ...     calls = 0
+    ...     def refresh(self):
+    ...         Fake.calls += 1
+    ...         return Fake.calls == 1
+    >>> seen = []
+    >>> p = Poller(Fake(), interval=0.01, on_change=seen.append).start()
+    >>> time.sleep(0.1); p.stop(); len(seen)
+    1
+    """
+
+    def __init__(self, state: Any, *, interval: float = 0.5, on_change: Callable[[Any], None] | None = None) -> None:
+        self.state = state
+        self.interval = interval
+        self.on_change = on_change
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def start(self) -> "Poller":
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._running.set()
+            self._thread = threading.Thread(target=self._loop, name="upo-dashboard-poller", daemon=True)
+            self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._running.wait()
+            if self._stop.is_set():
+                break
+            try:
+                if self.state.refresh() and self.on_change is not None:
+                    self.on_change(self.state)
+            except Exception:  # keep polling: one bad refresh must not end the live view
+                self.errors += 1
+                log.exception("dashboard refresh failed")
+            self._stop.wait(self.interval)
