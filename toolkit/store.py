@@ -779,18 +779,30 @@ class Store:
         persons = set(links.loc[links["participant"] == participant, "person"]) | {participant}
         records = set(links.loc[links["person"].isin(persons), "participant"]) | {participant}
         marks = ",".join("?" * len(records))
+        self.conn.execute("PRAGMA secure_delete = ON")  # overwrite erased content instead of leaving it in free pages
         with self.atomic() as c:
             pids = [r[0] for r in c.execute(f"SELECT id FROM participants WHERE code IN ({marks})", tuple(records))]
-            if not pids:
+            # rejected import rows keep the participant only as pseudonym (toolkit.io); they go too
+            qids = [r[0] for r in c.execute(
+                f"SELECT id FROM quarantine WHERE (CASE WHEN json_valid(raw) THEN json_extract(raw, '$.participant') END) IN ({marks})",
+                tuple(records),
+            )]
+            if not pids and not qids:
                 return 0
-            pmarks = ",".join("?" * len(pids))
-            sids = [r[0] for r in c.execute(f"SELECT id FROM submissions WHERE participant_id IN ({pmarks})", pids)]
+            sids: list[int] = []
+            if pids:
+                pmarks = ",".join("?" * len(pids))
+                sids = [r[0] for r in c.execute(f"SELECT id FROM submissions WHERE participant_id IN ({pmarks})", pids)]
             if sids:
                 smarks = ",".join("?" * len(sids))
                 c.execute(f"DELETE FROM answers WHERE submission_id IN ({smarks})", sids)
                 c.execute(f"DELETE FROM submissions WHERE id IN ({smarks})", sids)
-            c.execute(f"DELETE FROM participants WHERE id IN ({pmarks})", pids)
+            if pids:
+                c.execute(f"DELETE FROM participants WHERE id IN ({pmarks})", pids)
+            if qids:
+                c.execute(f"DELETE FROM quarantine WHERE id IN ({','.join('?' * len(qids))})", qids)
             c.execute("INSERT INTO erasures (erased_at, n_submissions) VALUES (?, ?)", (_now(), len(sids)))
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and out of the write-ahead log
         return len(sids)
 
     # ------------------------------------------------------------------ outcomes (frozen workshop results)

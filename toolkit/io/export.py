@@ -218,11 +218,16 @@ def _write_xlsx(store: Store, path: Path, instrument: str | None) -> None:
     if len(data) > EXCEL_MAX_ROWS:
         raise DataError(f"{len(data)} answer rows do not fit an Excel sheet ({EXCEL_MAX_ROWS} rows); export as csv or parquet")
     data["wave"] = data["wave"].astype(str)
-    book = codebook(store, instrument)
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        data.to_excel(xl, sheet_name="data", index=False)
-        for name, frame in book.items():
-            frame.to_excel(xl, sheet_name=name, index=False)
+    sheets = {"data": data, **codebook(store, instrument)}
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)  # streaming rows: several times faster than pandas' cell-by-cell writer
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append([str(c) for c in frame.columns])
+        for row in frame.astype(object).itertuples(index=False, name=None):
+            sheet.append([None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v for v in row])
+    book.save(path)
 
 
 def _write_parquet(store: Store, path: Path, instrument: str | None) -> None:
@@ -255,7 +260,7 @@ def _write_sav(store: Store, path: Path, instrument: str | None) -> None:
     pyreadstat.write_sav(
         wide, str(path), file_label=f"{inst.id} {inst.version}"[:64], column_labels=labels,
         variable_value_labels=value_labels, missing_ranges=missing, variable_measure=measure,
-        note=f"upo-toolkit export: {inst.id} {inst.version} (hash {inst.hash}); participants are pseudonyms",
+        note=f"upo-toolkit: {inst.id} {inst.version} ({inst.short_hash}); pseudonyms only"[:80],
     )
 
 

@@ -176,7 +176,7 @@ def limesurvey_structure(inst: Instrument, *, languages: tuple[str, ...] = ("de"
 
     base, extra = languages[0], languages[1:]
     for name, text in (("language", base), ("additional_languages", " ".join(extra)), ("format", "G"),
-                       ("anonymized", "Y"), ("ipaddr", "N"), ("refurl", "N"), ("datestamp", "Y"), ("admin", "upo-toolkit")):
+                       ("anonymized", "Y"), ("ipaddr", "N"), ("refurl", "N"), ("datestamp", "N"), ("admin", "upo-toolkit")):
         add(**{"class": "S", "name": name, "text": text})
     for lang in languages:
         desc = inst.description.get(lang) if inst.description else ""
