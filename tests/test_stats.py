@@ -1,0 +1,282 @@
+"""Statistics against independent references.
+
+Reference values come from R (base R 4.2 stats, psych 2.2.9), produced by
+tests/reference/analysis_reference.R and stored in analysis_reference.json; the
+scripts' printed output is kept in analysis_reference.out. CI does not run R.
+
+Data: psych::bfi (Revelle, SAPA project; real, published), datasets::sleep
+(Student 1908), RoundingTimes (Hollander & Wolfe 1973, p. 140; published
+chi-squared = 11.143, p = 0.003805) and a synthetic change set generated in R.
+
+Tolerances: 1e-9 for closed-form statistics (alpha, Feldt CI, r.drop, t, Wilcoxon,
+Friedman, Holm); 1e-3 for omega total, whose one-factor minres loadings are found
+iteratively here (iterated principal axes) and by optim() in psych.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.exceptions import DataError
+from toolkit.instruments import parse_instrument
+from toolkit.stats import benchmark, friedman, friedman_posthoc, holm, item_total, omega_total, paired_change, reliability
+
+REF = Path(__file__).parent / "reference"
+EXACT = 1e-9
+OMEGA_TOL = 1e-3
+
+
+@pytest.fixture(scope="module")
+def ref() -> dict:
+    return json.loads((REF / "analysis_reference.json").read_text())
+
+
+BFI_YAML = """
+id: bfi_test
+version: "1"
+title: {de: BFI, en: BFI}
+scales:
+  six:
+    points: [1, 2, 3, 4, 5, 6]
+    labels: {de: [a, b, c, d, e, f], en: [a, b, c, d, e, f]}
+dimensions:
+  - id: agreeableness
+    title: {de: A, en: A}
+    min_valid: 1
+    items:
+      - {id: a1, type: likert, scale: six, reverse: true, text: {de: a1, en: a1}}
+      - {id: a2, type: likert, scale: six, text: {de: a2, en: a2}}
+      - {id: a3, type: likert, scale: six, text: {de: a3, en: a3}}
+      - {id: a4, type: likert, scale: six, text: {de: a4, en: a4}}
+      - {id: a5, type: likert, scale: six, text: {de: a5, en: a5}}
+  - id: conscientiousness
+    title: {de: C, en: C}
+    min_valid: 1
+    items:
+      - {id: c1, type: likert, scale: six, text: {de: c1, en: c1}}
+      - {id: c2, type: likert, scale: six, text: {de: c2, en: c2}}
+      - {id: c3, type: likert, scale: six, text: {de: c3, en: c3}}
+      - {id: c4, type: likert, scale: six, reverse: true, text: {de: c4, en: c4}}
+      - {id: c5, type: likert, scale: six, reverse: true, text: {de: c5, en: c5}}
+"""
+
+
+@pytest.fixture(scope="module")
+def bfi() -> tuple:
+    inst = parse_instrument(BFI_YAML)
+    wide = pd.read_csv(REF / "bfi_scales.csv")
+    long = wide.melt(id_vars="id", var_name="item", value_name="value").dropna(subset=["value"])
+    long["item"] = long["item"].str.lower()
+    dim = {i.id: inst.dimension_of(i.id).id for i in inst.items}
+    resp = pd.DataFrame({
+        "authority": "SAPA", "ministry": None, "participant": long["id"].astype(str), "wave": "t0",
+        "instrument": inst.id, "dimension": long["item"].map(dim), "item": long["item"], "stakeholder": None,
+        "value": long["value"].astype(float),
+    })
+    return inst, resp
+
+
+# --------------------------------------------------------------------------- reliability
+@pytest.mark.parametrize("dim,key", [("agreeableness", "bfi_agreeableness"), ("conscientiousness", "bfi_conscientiousness")])
+def test_alpha_feldt_omega_match_psych_on_bfi(bfi, ref, dim, key):
+    inst, resp = bfi
+    exp = ref[key]
+    row = reliability(resp, inst).set_index("dimension").loc[dim]
+    assert row["n"] == exp["n"] and row["n_items"] == 5
+    assert row["alpha"] == pytest.approx(exp["raw_alpha"], abs=EXACT)
+    assert row["ci_low"] == pytest.approx(exp["feldt_lower"][0][0], abs=EXACT)
+    assert row["ci_high"] == pytest.approx(exp["feldt_upper"][0][0], abs=EXACT)
+    assert row["omega"] == pytest.approx(exp["omega_tot"], abs=OMEGA_TOL)
+
+
+def test_bfi_agreeableness_is_the_published_070(bfi):
+    inst, resp = bfi  # psych documentation: raw_alpha 0.70 for A1-A5 with A1 reversed
+    alpha = reliability(resp, inst).set_index("dimension").loc["agreeableness", "alpha"]
+    assert round(alpha, 2) == 0.70
+
+
+@pytest.mark.parametrize("dim,key", [("agreeableness", "bfi_agreeableness"), ("conscientiousness", "bfi_conscientiousness")])
+def test_listwise_alpha_matches_psych_on_complete_cases(bfi, ref, dim, key):
+    inst, resp = bfi
+    exp = ref[key]
+    row = reliability(resp, inst, method="listwise").set_index("dimension").loc[dim]
+    assert row["n"] == exp["listwise_n"]
+    assert row["alpha"] == pytest.approx(exp["listwise_alpha"], abs=EXACT)
+    assert row["ci_low"] == pytest.approx(exp["listwise_feldt_lower"][0][0], abs=EXACT)
+    assert row["ci_high"] == pytest.approx(exp["listwise_feldt_upper"][0][0], abs=EXACT)
+
+
+@pytest.mark.parametrize("dim,key", [("agreeableness", "bfi_agreeableness"), ("conscientiousness", "bfi_conscientiousness")])
+def test_item_total_matches_psych_r_drop_and_alpha_drop(bfi, ref, dim, key):
+    inst, resp = bfi
+    exp = ref[key]
+    it = item_total(resp, inst).query("dimension == @dim")
+    np.testing.assert_allclose(it["r_corrected"], exp["r_drop"], atol=EXACT)
+    np.testing.assert_allclose(it["alpha_if_deleted"], exp["alpha_drop"], atol=EXACT)
+    assert it["n"].tolist() == exp["item_n"]
+
+
+def test_reliability_rejects_unknown_method(bfi):
+    inst, resp = bfi
+    with pytest.raises(DataError, match="pairwise"):
+        reliability(resp, inst, method="bogus")
+
+
+def test_omega_of_a_perfect_one_factor_matrix_is_the_model_value():
+    lam = np.array([0.8, 0.7, 0.6, 0.5])
+    r = np.outer(lam, lam)
+    np.fill_diagonal(r, 1.0)
+    expected = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam**2).sum())
+    assert omega_total(r) == pytest.approx(expected, abs=1e-8)
+    assert np.isnan(omega_total(r[:2, :2]))
+
+
+# --------------------------------------------------------------------------- paired change
+def _scores(frm, to, dimension="x", ids=None) -> pd.DataFrame:
+    ids = ids or [f"P{i:03d}" for i in range(len(frm))]
+    return pd.DataFrame({
+        "authority": "A", "ministry": "M", "participant": ids * 2, "wave": ["t0"] * len(frm) + ["t1"] * len(to),
+        "dimension": dimension, "score": list(frm) + list(to),
+    })
+
+
+def test_paired_change_on_sleep_matches_r(ref):
+    exp = ref["sleep"]
+    res = paired_change(_scores(exp["x_from"], exp["x_to"]), "t0", "t1").iloc[0]
+    assert res["n_pairs"] == 10 and res["n_nonzero"] == 9  # one zero difference dropped
+    for col, key in [("mean_diff", "mean_diff"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("t", "t"),
+                     ("p_t", "p_t"), ("d_z", "d_z"), ("w_stat", "V"), ("p_wilcoxon", "p_wilcoxon")]:
+        assert res[col] == pytest.approx(exp[key], abs=EXACT), col
+    assert not res["wilcoxon_exact"]
+
+
+def test_paired_change_synthetic_set_matches_r_incl_exact_path_and_holm(ref):
+    cs = pd.read_csv(REF / "change_scores.csv")
+    scores = pd.concat([
+        cs.assign(wave="t0", score=cs["from"]), cs.assign(wave="t1", score=cs["to"]),
+    ])[["participant", "dimension", "wave", "score"]].assign(authority="A")
+    res = paired_change(scores, "t0", "t1").set_index("dimension")
+    exp = pd.DataFrame(ref["change"]).set_index("dimension")
+    assert sorted(res.index) == sorted(exp.index)
+    for col in ["n_pairs", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "p_holm", "p_holm_wilcoxon"]:
+        np.testing.assert_allclose(res.loc[exp.index, col].astype(float), exp[col].astype(float), atol=EXACT, err_msg=col)
+    assert res.loc["d_exact", "wilcoxon_exact"] and not res.loc["d_gain", "wilcoxon_exact"]
+    assert (res["n_pairs"] - res["n_nonzero"]).loc[exp.index].tolist() == exp["n_zero"].tolist()
+
+
+def test_rank_biserial_definition_and_symmetry(rng):
+    frm = rng.normal(3, 1, 30)
+    to = frm + rng.normal(0.3, 0.8, 30)
+    fwd = paired_change(_scores(frm, to), "t0", "t1").iloc[0]
+    back = paired_change(_scores(to, frm), "t0", "t1").iloc[0]
+    d = to - frm
+    ranks = pd.Series(np.abs(d)).rank().to_numpy()
+    wpos, wneg = ranks[d > 0].sum(), ranks[d < 0].sum()
+    assert fwd["r_rb"] == pytest.approx((wpos - wneg) / (wpos + wneg), abs=1e-12)
+    assert back["r_rb"] == pytest.approx(-fwd["r_rb"], abs=1e-12)
+    assert back["p_wilcoxon"] == pytest.approx(fwd["p_wilcoxon"], abs=1e-12)
+    assert back["d_z"] == pytest.approx(-fwd["d_z"], abs=1e-12)
+
+
+def test_pairs_need_both_waves_and_same_authority():
+    s = _scores([1.0, 2, 3], [2.0, 3, np.nan])
+    extra = pd.DataFrame({"authority": "B", "ministry": "M", "participant": "P000", "wave": ["t1"], "dimension": "x", "score": [5.0]})
+    res = paired_change(pd.concat([s, extra]), "t0", "t1").iloc[0]
+    assert res["n_pairs"] == 2  # P002 has no valid t1 score; B/P000 is another person
+    assert res["mean_diff"] == pytest.approx(1.0)
+    assert np.isnan(res["t"])  # the differences do not vary
+
+
+def test_paired_change_by_group_holm_within_group(rng):
+    parts = []
+    for auth in ("A", "B"):
+        for dim in ("x", "y", "z"):
+            frm = rng.normal(3, 1, 12)
+            s = _scores(frm, frm + rng.normal(0.4, 1, 12), dimension=dim)
+            parts.append(s.assign(authority=auth))
+    res = paired_change(pd.concat(parts), "t0", "t1", by="authority")
+    assert len(res) == 6
+    for _, g in res.groupby("authority"):
+        np.testing.assert_allclose(g["p_holm"], holm(g["p_t"].to_numpy()))
+
+
+def test_unknown_wave_is_a_data_error():
+    with pytest.raises(DataError, match="t9"):
+        paired_change(_scores([1.0], [2.0]), "t0", "t9")
+
+
+def test_holm_matches_r(ref):
+    exp = ref["holm"]
+    p = np.array([np.nan if v is None else v for v in exp["p"]])
+    want = np.array([np.nan if v is None else v for v in exp["adjusted"]])
+    np.testing.assert_allclose(holm(p), want, atol=EXACT)
+
+
+# --------------------------------------------------------------------------- Friedman
+def test_friedman_on_rounding_times_matches_r_and_published(ref):
+    exp = ref["rounding_times"]
+    data = np.array(exp["data"])
+    scores = pd.DataFrame([
+        {"authority": "A", "participant": f"p{i}", "wave": w, "dimension": "x", "score": data[i, j]}
+        for i in range(data.shape[0]) for j, w in enumerate(["a", "b", "c"])
+    ])
+    res = friedman(scores, ["a", "b", "c"]).iloc[0]
+    assert res["n"] == 22
+    assert res["chi2"] == pytest.approx(exp["chi2"], abs=EXACT)
+    assert res["p"] == pytest.approx(exp["p"], abs=EXACT)
+    assert res["chi2"] == pytest.approx(11.143, abs=1e-3)  # Hollander & Wolfe (1973)
+    assert res["kendall_w"] == pytest.approx(exp["chi2"] / (22 * 2), abs=EXACT)
+    post = friedman_posthoc(scores, ["a", "b", "c"])
+    assert len(post) == 3 and (post["p_holm"] >= post["p_wilcoxon"]).all()
+
+
+def test_friedman_uses_complete_blocks_only():
+    s = pd.DataFrame({"authority": "A", "participant": list("pqrs") * 3, "wave": [w for w in "abc" for _ in range(4)],
+                      "dimension": "x", "score": [1.0, 2, 1, 2, 2, 3, 3, np.nan, 3, 4, 5, 4]})
+    assert friedman(s, ["a", "b", "c"]).iloc[0]["n"] == 3
+
+
+# --------------------------------------------------------------------------- benchmark
+def _bench_frame() -> pd.DataFrame:
+    rows = []
+    spec = {("A", "M1"): (6, 3.0), ("B", "M1"): (8, 4.0), ("C", "M1"): (3, 1.0), ("D", "M2"): (10, 2.0), ("E", "M2"): (5, 5.0)}
+    for (auth, min_), (n, mean) in spec.items():
+        for i in range(n):
+            rows.append({"authority": auth, "ministry": min_, "participant": f"{auth}{i}", "wave": "t0",
+                         "dimension": "x", "score": mean + (0.5 if i % 2 else -0.5) * (n % 2 == 0)})
+    return pd.DataFrame(rows)
+
+
+def test_benchmark_means_and_percentile_rank():
+    s = _bench_frame()
+    res = benchmark(s, "A", k=5).iloc[0]
+    valid = s
+    assert res["authority_mean"] == pytest.approx(3.0)
+    assert res["ministry_mean"] == pytest.approx(valid[valid.ministry == "M1"]["score"].mean())
+    assert res["cohort_mean"] == pytest.approx(valid["score"].mean())
+    assert res["diff_cohort"] == pytest.approx(res["authority_mean"] - res["cohort_mean"])
+    # authorities with n >= 5: A 3.0, B 4.0, D 2.0, E 5.0 -> A is above one of four
+    assert res["percentile_rank"] == pytest.approx(100 * (1 + 0.5) / 4)
+    assert (res["n_authority"], res["n_ministry"], res["n_cohort"]) == (6, 17, 32)
+
+
+def test_benchmark_hides_small_groups_and_differences_below_k():
+    s = _bench_frame()
+    small = benchmark(s, "C", k=5).iloc[0]
+    assert np.isnan(small["authority_mean"]) and np.isnan(small["percentile_rank"]) and small["suppressed"]
+    assert small["n_authority"] == 3
+    # E is M2 with D; M2 minus E = D (10 >= 5): ministry mean may be shown
+    assert not np.isnan(benchmark(s, "E", k=5).iloc[0]["ministry_mean"])
+    # with k = 11, M2 minus D = E (5 < 11) would reveal E: hidden
+    assert np.isnan(benchmark(s, "D", k=11).iloc[0]["ministry_mean"])
+
+
+def test_benchmark_needs_one_wave():
+    s = _bench_frame()
+    with pytest.raises(DataError, match="one wave"):
+        benchmark(pd.concat([s, s.assign(wave="t1")]), "A", k=5)
