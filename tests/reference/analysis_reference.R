@@ -21,7 +21,9 @@
 #    built like the toolkit's scores (means of three 1-5 items: ties and zero differences),
 #    plus one continuous dimension with n = 15 (exact Wilcoxon path) and one with n = 60
 #    (normal approximation without ties). Per dimension: t.test(paired = TRUE),
-#    wilcox.test(paired = TRUE) with R's defaults (exact = NULL, correct = TRUE), and
+#    wilcox.test on the differences rounded to 9 decimals (= paired test; without the
+#    rounding, floating-point noise makes R treat equal differences of means as distinct)
+#    with R's defaults (exact = NULL, correct = TRUE), and
 #    p.adjust(method = "holm") across the dimensions.
 suppressMessages(library(psych))
 suppressMessages(library(jsonlite))
@@ -106,8 +108,10 @@ cs <- rbind(mk("d_gain", 40, 0.5, "items"), mk("d_none", 40, 0.0, "items"),
 write.csv(cs, "change_scores.csv", row.names = FALSE)
 res <- do.call(rbind, lapply(split(cs, cs$dimension), function(g) {
   tt <- t.test(g$to, g$from, paired = TRUE)
-  wt <- wilcox.test(g$to, g$from, paired = TRUE)
   d <- g$to - g$from
+  # paired Wilcoxon = one-sample test of the differences; rounded to 9 decimals so that
+  # differences of equal means (e.g. 11/3 - 7/3 and 2 - 2/3) are ties, as in the toolkit
+  wt <- wilcox.test(round(d, 9))
   data.frame(dimension = g$dimension[1], n_pairs = nrow(g), mean_diff = mean(d),
              ci_low = tt$conf.int[1], ci_high = tt$conf.int[2], t = unname(tt$statistic),
              p_t = tt$p.value, d_z = mean(d) / sd(d), w_stat = unname(wt$statistic),
