@@ -9,7 +9,7 @@ Data: psych::bfi (Revelle, SAPA project; real, published), datasets::sleep
 chi-squared = 11.143, p = 0.003805) and a synthetic change set generated in R.
 
 Tolerances: 1e-9 for closed-form statistics (alpha, Feldt CI, r.drop, t, Wilcoxon,
-Friedman, Holm); 1e-3 for omega total, whose one-factor minres loadings are found
+Friedman, Holm); 1e-6 for omega total, whose one-factor minres loadings are found
 iteratively here (iterated principal axes) and by optim() in psych.
 """
 
@@ -28,7 +28,7 @@ from toolkit.stats import benchmark, friedman, friedman_posthoc, holm, item_tota
 
 REF = Path(__file__).parent / "reference"
 EXACT = 1e-9
-OMEGA_TOL = 1e-3
+OMEGA_TOL = 1e-6
 
 
 @pytest.fixture(scope="module")

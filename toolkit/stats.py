@@ -38,8 +38,12 @@ _TIE_DECIMALS = 9  # differences equal to 9 decimals count as ties (floating-poi
 
 
 # --------------------------------------------------------------------------- reliability
-def _pairwise_cov(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Covariance from pairwise-complete observations (as R's ``cov(use="pairwise")``) and pair counts."""
+def _pairwise_cov(x: np.ndarray, *, cor: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance (or correlation) from pairwise-complete observations and the pair counts.
+
+    As R's ``cov(x, use = "pairwise")`` / ``cor(x, use = "pairwise")``: every entry uses
+    the rows where both items are valid, with that subset's means (and SDs for ``cor``).
+    """
     valid = ~np.isnan(x)
     v = valid.astype(float)
     x0 = np.where(valid, x, 0.0)
@@ -48,6 +52,11 @@ def _pairwise_cov(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s_ij = x0.T @ x0
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = (s_ij - s_i * s_i.T / n) / (n - 1)
+        if cor:
+            q_i = (x0 * x0).T @ v
+            var_i = (q_i - s_i**2 / n) / (n - 1)  # var of x_i over rows where x_j is valid
+            cov = cov / np.sqrt(var_i * var_i.T)
+            np.fill_diagonal(cov, 1.0)
     return cov, n
 
 
@@ -160,7 +169,8 @@ def reliability(responses: pd.DataFrame, instrument: Instrument, *, method: str 
         ``k/(k−1)·(1 − tr C / ΣC)`` from the item covariance matrix C; the 95 % Feldt
         CI ``1 − (1 − α)·F(df1 = n − 1, df2 = (n − 1)(k − 1))`` (``psych::alpha.ci``);
         omega total from a one-factor minres model on the item correlations
-        (:func:`omega_total`; NaN for fewer than 3 items). ``n`` = observations with
+        (pairwise: R's ``cor(use = "pairwise")``, as ``psych::omega``; see
+        :func:`omega_total`; NaN for fewer than 3 items). ``n`` = observations with
         at least one valid item (pairwise) or with all items valid (listwise).
         Dimensions with fewer than 2 scored items are left out.
 
@@ -186,9 +196,12 @@ def reliability(responses: pd.DataFrame, instrument: Instrument, *, method: str 
         c = _cov(x, method) if n > 1 else np.full((k, k), np.nan)
         alpha = _alpha_from_cov(c)
         lo, hi = _feldt(alpha, n, k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(np.diag(c))
-            r = c / np.outer(sd, sd)
+        if method == "pairwise":
+            r = _pairwise_cov(x, cor=True)[0] if n > 1 else c
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sd = np.sqrt(np.diag(c))
+                r = c / np.outer(sd, sd)
         rows.append({"dimension": dim.id, "alpha": alpha, "ci_low": lo, "ci_high": hi, "omega": omega_total(r),
                      "n_items": k, "n": n})
     return pd.DataFrame(rows, columns=["dimension", "alpha", "ci_low", "ci_high", "omega", "n_items", "n"])
