@@ -81,6 +81,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "de": "{n} weitere Gruppen haben zu wenige Einschätzungen und werden nicht gezeigt.",
         "en": "{n} further groups have too few assessments and are not shown.",
     },
+    "dash_hidden_group_one": {
+        "de": "1 weitere Gruppe hat zu wenige Einschätzungen und wird nicht gezeigt.",
+        "en": "1 further group has too few assessments and is not shown.",
+    },
     "dash_authority": {"de": "Behörde", "en": "Authority"},
     "dash_all": {"de": "alle", "en": "all"},
     "col_dimension": {"de": "Bereich", "en": "Area"},

@@ -12,7 +12,7 @@ Example
 >>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite")
 >>> db.add_authority("BVA"); db.add_wave("t0"); _ = db.add_instrument("reality_check")
 >>> dash = Dashboard(DashboardState(db, "reality_check", "t0", authority="BVA"), autostart=False)
->>> dash.render(); dash.count_html.value.count('data-n="0"')
+>>> dash.render(); dash.count_html.value.count("data-n='0'")
 1
 """
 
@@ -81,7 +81,8 @@ def render_figure(state: DashboardState) -> bytes | None:
         data = _radar_data(state)
         if data is None:
             return None
-        plots.plot_profile_radar(data, instrument=inst, group="group", value="value", lang=lang, ax=fig.add_subplot(projection="polar"))
+        limits = {"vmin": 0.0, "vmax": 1.0} if state.kind == "readiness" else {}
+        plots.plot_profile_radar(data, instrument=inst, group="group", value="value", lang=lang, ax=fig.add_subplot(projection="polar"), **limits)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -123,7 +124,8 @@ def render_table(state: DashboardState) -> str:
                 f"<tr><td>{_esc(r.label)}</td><td>{r.n_raters}</td><td>{_num(r.influence)}</td><td>{_num(r.interest)}</td>"
                 f"<td>{_num(r.attitude)}</td><td>{spread}</td><td>{flag}</td><td style='text-align:left'>{strategy}</td></tr>"
             )
-        note = f"<p class='upo-muted'>{_esc(t('dash_hidden_groups', lang, n=state.hidden_groups))}</p>" if state.hidden_groups else ""
+        hidden = t("dash_hidden_group_one", lang) if state.hidden_groups == 1 else t("dash_hidden_groups", lang, n=state.hidden_groups)
+        note = f"<p class='upo-muted'>{_esc(hidden)}</p>" if state.hidden_groups else ""
         return _table(head, rows) + note
     df = state.profile
     if df.empty:

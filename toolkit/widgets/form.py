@@ -130,7 +130,7 @@ class ParticipantForm:
         self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=w.Layout(width="100%"))
         self.submit_button.add_class("upo-submit")
         self.submit_button.on_click(lambda _b: self.submit())
-        self.result_html = _html("")
+        self.result_html = _html("", "upo-result")
         self.profile_button = w.Button(description=t("show_profile", lang), layout=w.Layout(width="100%", display="none"))
         self.profile_button.on_click(lambda _b: self.show_profile())
         self.profile_html = _html("")
@@ -161,6 +161,7 @@ class ParticipantForm:
             self.code_inputs[eid] = box
             card = w.VBox([_html(_esc(prompt)), box])
             card.add_class("upo-card")
+            card.add_class(f"upo-code-{eid}")
             self.cards[eid] = card
             rows.append(card)
         return w.VBox(rows)
@@ -199,6 +200,7 @@ class ParticipantForm:
         self.inputs[item.id] = widget
         card = w.VBox(children, layout=w.Layout(width="100%"))
         card.add_class("upo-card")
+        card.add_class(f"upo-item-{item.id}")
         self.cards[item.id] = card
         return card
 
@@ -359,7 +361,9 @@ class ParticipantForm:
         lang = self.state.lang
         n = len(probs)
         self.status.value = (
-            f"<p>{_esc(t('all_done', lang))}</p>" if n == 0 else f"<p><b>{_esc(t('open_count_one', lang) if n == 1 else t('open_count', lang, n=n))}</b></p>"
+            f"<p data-open='0'>{_esc(t('all_done', lang))}</p>"
+            if n == 0
+            else f"<p data-open='{n}'><b>{_esc(t('open_count_one', lang) if n == 1 else t('open_count', lang, n=n))}</b></p>"
         )
         open_keys = {p.key if p.stakeholder is None else (p.key, p.stakeholder) for p in probs}
         for key, card in self.cards.items():
