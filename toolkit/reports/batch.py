@@ -1,0 +1,373 @@
+"""Batch rendering of report notebooks: plan, skip what is current, render in parallel, index.
+
+See :func:`render_reports`. The expensive parts run in worker processes (see
+:mod:`toolkit.reports.worker`), each keeping one warm kernel; the parent plans
+the batch, computes the cohort-wide analyses once (while the workers start
+their kernels), prints PDFs with one browser and writes the manifest and the
+index page.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import multiprocessing as mp
+import os
+import queue
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..exceptions import ReportError
+from ..store import Store
+from .manifest import Manifest, file_digest, report_key, toolkit_digest
+
+__all__ = ["render_reports", "BatchResult", "ReportResult", "NOTEBOOK_DIR", "COHORT_REPORT_ID"]
+
+log = logging.getLogger("toolkit")
+
+NOTEBOOK_DIR = Path(os.environ.get("UPO_NOTEBOOKS", Path(__file__).resolve().parents[2] / "notebooks"))
+COHORT_REPORT_ID = "cohort"
+_FORMATS = ("html", "pdf")
+
+
+@dataclass
+class ReportResult:
+    """The outcome of one report in a batch (``status``: rendered, skipped or failed)."""
+
+    report_id: str
+    kind: str
+    authority: str | None
+    status: str
+    html: Path | None = None
+    pdf: Path | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """The outcome of :func:`render_reports`."""
+
+    out: Path
+    results: list[ReportResult] = field(default_factory=list)
+    seconds: float = 0.0
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if no report failed."""
+        return not self.failed
+
+    def _with(self, status: str) -> list[ReportResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def rendered(self) -> list[ReportResult]:
+        return self._with("rendered")
+
+    @property
+    def skipped(self) -> list[ReportResult]:
+        return self._with("skipped")
+
+    @property
+    def failed(self) -> list[ReportResult]:
+        return self._with("failed")
+
+    def summary_text(self) -> str:
+        """A few lines for the terminal: counts, time, failures with their reason, the index."""
+        lines = [
+            f"reports: {len(self.rendered)} rendered, {len(self.skipped)} unchanged (skipped), "
+            f"{len(self.failed)} failed in {self.seconds:.1f} s"
+        ]
+        for r in self.failed:
+            lines.append(f"  FAILED {r.report_id}: {r.error}")
+        if self.index is not None:
+            lines.append(f"index: {self.index}")
+        return "\n".join(lines)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
+
+
+def render_reports(
+    db: str | Path,
+    authorities: Sequence[str] | None = None,
+    out: str | Path = Path("reports"),
+    formats: Sequence[str] = ("html",),
+    jobs: int | None = None,
+    lang: str = "de",
+    force: bool = False,
+    cohort: bool = False,
+    *,
+    min_group_size: int | None = None,
+    authority_notebook: str | Path | None = None,
+    cohort_notebook: str | Path | None = None,
+    progress: bool | None = None,
+    restart_every: int = 40,
+    timeout: float = 600.0,
+) -> BatchResult:
+    """Render authority reports (and the cohort report) to self-contained HTML, optionally PDF.
+
+    Parameters
+    ----------
+    db
+        The cohort database file.
+    authorities
+        Authority codes; ``None`` renders every authority of the cohort. An unknown
+        code fails that report (with the known codes in the reason), not the batch.
+    out
+        Output folder (reports, ``index.html``, ``manifest.json``, ``.cache/``).
+    formats
+        ``["html"]`` or ``["html", "pdf"]`` (HTML is always written: the PDF is printed from it).
+    jobs
+        Worker processes, each with one kernel (default: number of cores).
+    lang
+        ``"de"`` or ``"en"``.
+    force
+        Render even reports whose inputs did not change.
+    cohort
+        Also render the cohort report.
+    min_group_size
+        Override of the cohort's minimum group size (``None``: the cohort's setting).
+    authority_notebook, cohort_notebook
+        Other notebooks to render (default: ``notebooks/report_*.ipynb``).
+    progress
+        Show a progress bar on stderr (default: only on a terminal).
+
+    Returns
+    -------
+    BatchResult
+        ``.ok`` is False if any report failed; ``.summary_text()`` lists the failures.
+
+    Raises
+    ------
+    ReportError
+        Bad arguments, a missing notebook, or PDF requested without Chromium.
+
+    Example
+    -------
+    >>> render_reports("x.sqlite", formats=["docx"])  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ReportError: unknown report format 'docx'; use html or html,pdf
+    """
+    t0 = time.perf_counter()
+    fmts = [f.strip().lower() for f in formats if f.strip()]
+    for f in fmts:
+        if f not in _FORMATS:
+            raise ReportError(f"unknown report format {f!r}; use html or html,pdf")
+    want_pdf = "pdf" in fmts
+    if lang not in ("de", "en"):
+        raise ReportError(f"unknown report language {lang!r}; use de or en")
+    if jobs is not None and jobs < 1:
+        raise ReportError(f"--jobs must be at least 1, not {jobs}")
+    if want_pdf:
+        from .pdf import chromium_path
+
+        if chromium_path() is None:
+            raise ReportError(
+                "PDF output needs Chromium, which was not found at /usr/bin/chromium or on PATH; "
+                "install it (Debian: apt-get install chromium), set UPO_CHROMIUM, or use --format html"
+            )
+    nb_auth = Path(authority_notebook or NOTEBOOK_DIR / "report_authority.ipynb").resolve()
+    nb_cohort = Path(cohort_notebook or NOTEBOOK_DIR / "report_cohort.ipynb").resolve()
+    for nb in ([nb_auth] if authorities is None or len(authorities) else []) + ([nb_cohort] if cohort else []):
+        if not nb.exists():
+            raise ReportError(f"report notebook {nb} not found; reinstall upo-toolkit or pass the notebook path")
+
+    db = Path(db).resolve()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = BatchResult(out=out)
+    with Store(db) as store:
+        k = int(min_group_size) if min_group_size is not None else store.min_group_size
+        if k < 1:
+            raise ReportError(f"min_group_size must be at least 1, not {k}")
+        known = store.authorities()
+        names = dict(zip(known["authority"], known["name"]))
+        ministries = dict(zip(known["authority"], known["ministry"]))
+        codes = list(known["authority"]) if authorities is None else list(dict.fromkeys(str(a) for a in authorities))
+        cohort_fp = store.fingerprint()
+        toolkit = toolkit_digest()
+        manifest = Manifest(out)
+        suffix = "" if lang == "de" else f".{lang}"
+
+        from .worker import Task
+
+        planned: list[tuple[Task, dict[str, Any], list[str]]] = []
+        if cohort:
+            params = {"db": str(db), "lang": lang, "min_group_size": min_group_size}
+            key = report_key(notebook_digest=file_digest(nb_cohort), toolkit=toolkit, parameters={"kind": "cohort", "lang": lang, "k": k}, data=[cohort_fp])
+            title = ("Kohortenbericht" if lang == "de" else "Cohort report") + f" – {store.cohort()['name']}"
+            task = Task(COHORT_REPORT_ID, str(nb_cohort), params, str(out / f"cohort{suffix}.html"), title, lang)
+            planned.append((task, {"key": key, "kind": "cohort", "authority": None, "name": title, "ministry": None}, []))
+        for code in codes:
+            if code not in names:
+                close = [c for c in names if c.lower() == code.lower()]
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(names)) or 'none'}"
+                result.results.append(
+                    ReportResult(f"authority:{code}", "authority", code, "failed", error=f"authority {code!r} is not in the cohort of {db.name}{hint}")
+                )
+                continue
+            params = {"db": str(db), "authority": code, "lang": lang, "min_group_size": min_group_size}
+            key = report_key(
+                notebook_digest=file_digest(nb_auth),
+                toolkit=toolkit,
+                parameters={"kind": "authority", "authority": code, "lang": lang, "k": k},
+                data=[store.fingerprint(code), cohort_fp],
+            )
+            title = ("Bericht" if lang == "de" else "Report") + f" – {names[code] or code}"
+            task = Task(f"authority:{code}", str(nb_auth), params, str(out / f"{_safe(code)}{suffix}.html"), title, lang)
+            planned.append((task, {"key": key, "kind": "authority", "authority": code, "name": names[code], "ministry": ministries[code]}, []))
+
+    todo = []
+    for task, meta, _ in planned:
+        files = [Path(task.html_path).name] + ([Path(task.html_path).with_suffix(".pdf").name] if want_pdf else [])
+        entry_id = f"{task.key}{suffix}"
+        if not force and manifest.is_current(entry_id, meta["key"], files):
+            old = manifest.reports[entry_id]
+            result.results.append(
+                ReportResult(task.key, meta["kind"], meta["authority"], "skipped", out / old["html"], out / old["pdf"] if old.get("pdf") else None)
+            )
+        else:
+            todo.append((task, meta))
+    if todo:
+        _run_batch(db, todo, out, manifest, result, jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress,
+                   restart_every=restart_every, timeout=timeout)
+    manifest.meta.update({"db": str(db), "lang": lang, "k": k, "updated_at": _now()})
+    manifest.save()
+    from .index import write_index
+
+    result.index = write_index(out, manifest, db=db, lang=lang, k=k)
+    result.seconds = time.perf_counter() - t0
+    order = {t.key: i for i, (t, _, _) in enumerate(planned)}
+    result.results.sort(key=lambda r: order.get(r.report_id, -1))
+    return result
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _run_batch(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, manifest: Manifest, result: BatchResult, *,
+               jobs: int | None, want_pdf: bool, suffix: str, progress: bool | None, restart_every: int, timeout: float) -> None:
+    from tqdm.auto import tqdm
+
+    from .context import CACHE_ENV, write_cohort_cache
+    from .worker import worker_main
+
+    n_workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    cache_dir = out / ".cache"
+    env = {CACHE_ENV: str(cache_dir.resolve())}
+    ctx = mp.get_context("spawn")
+    tasks_q, results_q = ctx.Queue(), ctx.Queue()
+    procs = [ctx.Process(target=worker_main, args=(i, tasks_q, results_q, env, restart_every, timeout), daemon=True) for i in range(n_workers)]
+    for p in procs:
+        p.start()
+    # while the workers import and start their kernels: the cohort-wide analyses, once
+    try:
+        write_cohort_cache(db, cache_dir)
+    except Exception as exc:  # the kernels compute what they need themselves
+        log.warning("could not prepare the shared report cache (%s); each kernel computes it", exc)
+    by_id = {task.key: (task, meta) for task, meta in todo}
+    for task, _ in todo:
+        tasks_q.put(task)
+    for _ in procs:
+        tasks_q.put(None)
+
+    printer = None
+    pending = dict(by_id)
+    in_flight: dict[int, str] = {}
+    dead: dict[int, str] = {}
+    bar = tqdm(total=len(todo), desc="reports", unit="report", file=sys.stderr, disable=(not progress) if progress is not None else None)
+    try:
+        while pending:
+            try:
+                kind, wid, payload = results_q.get(timeout=0.5)
+            except queue.Empty:
+                for wid, p in enumerate(procs):
+                    if not p.is_alive() and wid not in dead:
+                        dead[wid] = f"worker process exited (code {p.exitcode})"
+                        if wid in in_flight:
+                            _fail(result, manifest, out, by_id, pending.pop(in_flight.pop(wid))[0].key, dead[wid], suffix)
+                            bar.update(1)
+                if len(dead) == len(procs) and pending:
+                    reason = "; ".join(sorted(set(dead.values())))
+                    for rid in list(pending):
+                        pending.pop(rid)
+                        _fail(result, manifest, out, by_id, rid, f"no report worker could run: {reason}", suffix)
+                        bar.update(1)
+                continue
+            if kind == "dead":
+                dead[wid] = f"the worker could not start a kernel: {payload}"
+            elif kind == "started":
+                in_flight[wid] = payload
+            elif kind == "done":
+                in_flight.pop(wid, None)
+                res = payload
+                if res.key not in pending:
+                    continue
+                task, meta = pending.pop(res.key)
+                if not res.ok:
+                    _fail(result, manifest, out, by_id, res.key, res.error or "unknown error", suffix)
+                else:
+                    pdf_path = None
+                    error = None
+                    if want_pdf:
+                        try:
+                            if printer is None:
+                                from .pdf import PdfPrinter
+
+                                printer = PdfPrinter().__enter__()
+                            pdf_path = printer.print(res.html_path, Path(res.html_path).with_suffix(".pdf"))
+                        except Exception as exc:
+                            error = f"PDF: {exc}"
+                    if error:
+                        _fail(result, manifest, out, by_id, res.key, error, suffix)
+                    else:
+                        manifest.reports[f"{res.key}{suffix}"] = {
+                            **meta,
+                            "html": Path(res.html_path).name,
+                            "pdf": pdf_path.name if pdf_path else None,
+                            "rendered_at": _now(),
+                            "seconds": round(res.seconds, 3),
+                            "key_figures": res.key_figures,
+                            "lang": task.lang,
+                        }
+                        manifest.save()
+                        result.results.append(
+                            ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds)
+                        )
+                bar.update(1)
+    finally:
+        bar.close()
+        if printer is not None:
+            printer.__exit__()
+        for _ in procs:  # in case workers still wait (e.g. after an interrupt)
+            try:
+                tasks_q.put_nowait(None)
+            except Exception:
+                pass
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=5)
+        tasks_q.close()
+        results_q.close()
+
+
+def _fail(result: BatchResult, manifest: Manifest, out: Path, by_id: dict[str, Any], report_id: str, reason: str, suffix: str) -> None:
+    task, meta = by_id[report_id]
+    old = manifest.reports.get(f"{report_id}{suffix}", {})
+    for name in (old.get("html"), old.get("pdf")):
+        if name:
+            (out / name).unlink(missing_ok=True)  # never leave a stale report linked
+    manifest.reports[f"{report_id}{suffix}"] = {**meta, "key": None, "html": None, "pdf": None, "error": reason, "lang": task.lang}
+    manifest.save()
+    log.warning("report %s failed: %s", report_id, reason)
+    result.results.append(ReportResult(report_id, meta["kind"], meta["authority"], "failed", seconds=0.0, error=reason))

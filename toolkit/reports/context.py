@@ -1,0 +1,256 @@
+"""Cohort-wide data for the reports, computed once per batch and shared.
+
+Every authority report compares with its ministry and the whole cohort, so
+each needs the cohort's answers and scores. :func:`cohort_data` reads them from
+the store once, computes the cohort-wide analyses lazily (dimension scores,
+gaps, readiness, reliabilities, ...) and memoises them per process, keyed by
+``Store.fingerprint()``. The batch renderer computes them once in the parent
+process and writes a pickle (``<out>/.cache/cohort-<fingerprint>.pkl``); the
+report kernels find it through the ``UPO_REPORT_CACHE`` environment variable.
+A notebook run by hand (no cache) simply computes what it needs.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> from toolkit.demo import build_demo
+>>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
+>>> build_demo(db, n_authorities=2, seed=1).close()
+>>> data = cohort_data(db)
+>>> sorted(data.authorities["authority"]) == sorted(data.counts["authority"].unique())
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..instruments import Instrument
+from ..store import Store
+
+__all__ = ["CohortData", "cohort_data", "write_cohort_cache", "CACHE_ENV"]
+
+log = logging.getLogger("toolkit")
+CACHE_ENV = "UPO_REPORT_CACHE"
+_MEMO: dict[tuple[str, str], "CohortData"] = {}
+
+
+@dataclass
+class CohortData:
+    """The cohort's answers plus lazily computed cohort-wide analyses.
+
+    Attributes
+    ----------
+    fingerprint
+        ``Store.fingerprint()`` of the data this was computed from.
+    cohort, authorities, waves, instrument_table
+        Cohort settings and the store's tables (see :class:`~toolkit.store.Store`).
+    instruments
+        Stored instruments by id (latest version).
+    responses, texts
+        Tidy answer frames per instrument id (the whole cohort).
+    counts
+        ``authority, instrument, wave, n``: participants per authority, instrument and wave.
+    """
+
+    db: str
+    fingerprint: str
+    cohort: dict[str, Any]
+    authorities: pd.DataFrame
+    waves: pd.DataFrame
+    instrument_table: pd.DataFrame
+    instruments: dict[str, Instrument]
+    responses: dict[str, pd.DataFrame]
+    texts: dict[str, pd.DataFrame]
+    counts: pd.DataFrame
+    data_date: str | None
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ instruments by kind
+    def _first(self, pred: Callable[[Instrument], bool], preferred: str) -> Instrument | None:
+        if preferred in self.instruments and pred(self.instruments[preferred]):
+            return self.instruments[preferred]
+        for inst in self.instruments.values():
+            if pred(inst):
+                return inst
+        return None
+
+    @property
+    def competence(self) -> Instrument | None:
+        """The self-assessment instrument (likert dimensions with Ist/Soll levels)."""
+        return self._first(lambda i: any(it.type == "likert" for it in i.items), "competence_reflection")
+
+    @property
+    def stakeholder(self) -> Instrument | None:
+        """The stakeholder analysis instrument (ratings per stakeholder)."""
+        return self._first(lambda i: i.is_stakeholder_instrument, "stakeholder_analysis")
+
+    @property
+    def checklist(self) -> Instrument | None:
+        """The readiness checklist instrument."""
+        return self._first(lambda i: any(it.type == "checklist" for it in i.items), "reality_check")
+
+    def wave_labels(self) -> list[str]:
+        return list(self.waves["wave"])
+
+    # ------------------------------------------------------------------ derived, memoised
+    def derived(self, name: str, compute: Callable[[], Any]) -> Any:
+        """A cohort-wide result computed once and kept (and pickled into the batch cache)."""
+        if name not in self._derived:
+            self._derived[name] = compute()
+        return self._derived[name]
+
+    def rsp(self, inst: Instrument | None) -> pd.DataFrame:
+        """The whole cohort's responses to an instrument (empty frame if none)."""
+        if inst is None or inst.id not in self.responses:
+            return pd.DataFrame(columns=["authority", "ministry", "participant", "wave", "instrument", "dimension", "item", "stakeholder", "value"])
+        return self.responses[inst.id]
+
+    def scores(self) -> pd.DataFrame:
+        """Dimension scores of the competence instrument, whole cohort."""
+        from ..scoring import dimension_scores
+
+        inst = self.competence
+        return self.derived("scores", lambda: dimension_scores(self.rsp(inst), inst))
+
+    def gaps(self) -> pd.DataFrame:
+        """Ist/Soll gaps of the competence instrument, whole cohort."""
+        from ..scoring import gaps
+
+        inst = self.competence
+        return self.derived("gaps", lambda: gaps(self.rsp(inst), inst))
+
+    def readiness(self) -> pd.DataFrame:
+        """Readiness per participant and area (checklist instrument), whole cohort."""
+        from ..scoring import readiness
+
+        inst = self.checklist
+        return self.derived("readiness", lambda: readiness(self.rsp(inst), inst))
+
+    def reliability(self, instrument_id: str, wave: str) -> pd.DataFrame:
+        """Reliability per dimension for one instrument and wave, whole cohort."""
+        from ..stats import reliability
+
+        inst = self.instruments[instrument_id]
+
+        def compute() -> pd.DataFrame:
+            r = self.rsp(inst)
+            return reliability(r[r["wave"] == wave], inst)
+
+        return self.derived(f"reliability:{instrument_id}:{wave}", compute)
+
+    def precompute(self) -> None:
+        """Compute the cohort-wide analyses every report needs (before pickling)."""
+        jobs: list[Callable[[], Any]] = []
+        if self.competence is not None:
+            jobs += [self.scores, self.gaps]
+            first = self.first_wave(self.competence.id)
+            if first is not None:
+                jobs.append(lambda: self.reliability(self.competence.id, first))  # type: ignore[union-attr]
+        if self.checklist is not None:
+            jobs.append(self.readiness)
+        for job in jobs:
+            try:
+                job()
+            except ImportError as exc:  # an analysis module that is not there yet
+                log.info("report cache: skipped %s", exc)
+
+    def first_wave(self, instrument_id: str) -> str | None:
+        c = self.counts[self.counts["instrument"] == instrument_id]
+        waves = [w for w in self.wave_labels() if w in set(c["wave"])]
+        return waves[0] if waves else None
+
+
+def _load(db: str | Path) -> CohortData:
+    store = Store(db)
+    try:
+        fp = store.fingerprint()
+        table = store.instruments()
+        instruments = {i: store.instrument(i) for i in table["instrument"].unique()}
+        responses = {i: store.responses(i) for i in instruments}
+        texts = {i: store.texts(i) for i in instruments if any(it.type == "text" for it in instruments[i].items)}
+        parts = [
+            r.groupby(["authority", "instrument", "wave"], observed=True)["participant"].nunique().rename("n").reset_index()
+            for r in responses.values()
+            if not r.empty
+        ]
+        counts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["authority", "instrument", "wave", "n"])
+        counts["wave"] = counts["wave"].astype(str)
+        subs = store.submissions(latest=True)
+        data_date = str(subs["submitted_at"].max())[:10] if not subs.empty else None
+        return CohortData(
+            db=str(Path(db).resolve()),
+            fingerprint=fp,
+            cohort=store.cohort(),
+            authorities=store.authorities(),
+            waves=store.waves(),
+            instrument_table=table,
+            instruments=instruments,
+            responses=responses,
+            texts=texts,
+            counts=counts,
+            data_date=data_date,
+        )
+    finally:
+        store.close()
+
+
+def _cache_file(folder: str | Path, fingerprint: str) -> Path:
+    return Path(folder) / f"cohort-{fingerprint[:24]}.pkl"
+
+
+def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> CohortData:
+    """The cohort data for ``db``: from this process's memo, the batch cache, or freshly read.
+
+    Parameters
+    ----------
+    db
+        The cohort database file.
+    cache_dir
+        Folder of batch cache files (default: ``$UPO_REPORT_CACHE`` if set).
+    """
+    path = str(Path(db).resolve())
+    with Store(path) as store:
+        fp = store.fingerprint()
+    memo = _MEMO.get((path, fp))
+    if memo is not None:
+        return memo
+    folder = cache_dir or os.environ.get(CACHE_ENV)
+    data: CohortData | None = None
+    if folder:
+        f = _cache_file(folder, fp)
+        if f.exists():
+            try:
+                with open(f, "rb") as fh:
+                    data = pickle.load(fh)
+            except Exception:  # a damaged or foreign cache file: recompute
+                log.warning("report cache %s unreadable; recomputing", f)
+                data = None
+    if data is None or data.fingerprint != fp:
+        data = _load(path)
+    _MEMO.clear()  # one cohort per process at a time keeps memory flat
+    _MEMO[(path, fp)] = data
+    return data
+
+
+def write_cohort_cache(db: str | Path, cache_dir: str | Path) -> Path:
+    """Compute the cohort data with its shared analyses and write the batch cache file."""
+    data = cohort_data(db, cache_dir=cache_dir)
+    data.precompute()
+    folder = Path(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _cache_file(folder, data.fingerprint)
+    for old in folder.glob("cohort-*.pkl"):
+        if old != target:
+            old.unlink(missing_ok=True)
+    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,194 @@
+"""HTML building blocks of the reports: escaping, number formats, tables, figures, notes.
+
+Everything a report shows is built here from analysis frames. All text that
+comes from users (authority names, free stakeholder entries, free-text answers)
+passes :func:`esc`; numbers are rounded only here (presentation).
+
+Example
+-------
+>>> esc("<script>alert(1)</script>")
+'&lt;script&gt;alert(1)&lt;/script&gt;'
+>>> fmt_num(3.14159, 2, lang="de")
+'3,14'
+>>> fmt_num(float("nan"))
+'–'
+"""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import io
+import math
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+__all__ = [
+    "CSS",
+    "esc",
+    "fmt_num",
+    "fmt_p",
+    "fmt_int",
+    "table",
+    "figure_html",
+    "note",
+    "section",
+    "badge",
+    "suppressed_note",
+]
+
+# Okabe-Ito based palette, colour-blind safe; used for highlights in tables.
+CSS = """
+:root { --ink:#1d2733; --muted:#5b6775; --line:#d5dbe3; --soft:#f3f5f8; --accent:#0b5394; --warn:#9a6700; --ok:#1a7f37; }
+@page { size: A4; margin: 16mm 15mm 18mm 15mm; }
+html { font-size: 15px; }
+body { margin:0; color:var(--ink); background:#fff;
+  font-family: "Source Sans 3","Source Sans Pro","Noto Sans","DejaVu Sans","Liberation Sans",Arial,sans-serif;
+  line-height:1.5; -webkit-print-color-adjust:exact; print-color-adjust:exact; }
+main.upo-report { max-width: 60rem; margin: 0 auto; padding: 2rem 2.2rem 3rem; }
+h1 { font-size:2rem; line-height:1.2; margin:0 0 .3rem; color:var(--accent); font-weight:650; }
+h2 { font-size:1.35rem; margin:2.2rem 0 .6rem; padding-bottom:.25rem; border-bottom:2px solid var(--accent); font-weight:600; }
+h3 { font-size:1.08rem; margin:1.4rem 0 .4rem; font-weight:600; }
+p { margin:.4rem 0 .7rem; }
+.subtitle { font-size:1.15rem; color:var(--muted); margin:0 0 1.2rem; }
+.lead { font-size:1.05rem; }
+.upo-section { break-inside:auto; }
+.upo-section h2 { break-after:avoid; }
+table.upo { border-collapse:collapse; width:100%; margin:.5rem 0 1rem; font-size:.9rem; font-variant-numeric: tabular-nums; }
+table.upo caption { caption-side:top; text-align:left; font-weight:600; padding:.2rem 0 .4rem; color:var(--ink); }
+table.upo th, table.upo td { padding:.32rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; text-align:left; }
+table.upo thead th { background:var(--soft); border-bottom:2px solid #aab4c0; font-weight:600; }
+table.upo td.num, table.upo th.num { text-align:right; white-space:nowrap; }
+table.upo tr { break-inside:avoid; }
+table.upo td.sup { color:var(--muted); font-style:italic; }
+table.kv { width:auto; min-width:55%; }
+table.kv th { background:none; width:16rem; font-weight:600; }
+figure.upo { margin:.8rem 0 1.2rem; text-align:center; break-inside:avoid; }
+figure.upo img { max-width:100%; height:auto; }
+figure.upo figcaption { font-size:.85rem; color:var(--muted); margin-top:.3rem; text-align:left; }
+.note { background:var(--soft); border-left:4px solid #aab4c0; padding:.55rem .8rem; margin:.6rem 0 1rem; font-size:.92rem; break-inside:avoid; }
+.note.suppressed { border-left-color: var(--warn); }
+.note.info { border-left-color: var(--accent); }
+.badge { display:inline-block; padding:.05rem .45rem; border-radius:.6rem; font-size:.8rem; background:var(--soft); border:1px solid var(--line); white-space:nowrap; }
+.badge.up { background:#e6f4ea; border-color:#9fd3ad; color:#11632b; }
+.badge.down { background:#fdecea; border-color:#f1aeb5; color:#8a1c26; }
+.badge.flag { background:#fff4d6; border-color:#e8c766; color:#6b4d00; }
+.cover { border-bottom:1px solid var(--line); padding-bottom:1rem; margin-bottom:1rem; }
+.cover .meta { color:var(--muted); font-size:.92rem; }
+.muted { color:var(--muted); }
+.small { font-size:.85rem; }
+ul.compact { margin:.3rem 0 .8rem 1.2rem; padding:0; }
+ul.compact li { margin:.15rem 0; }
+footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
+@media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; } }
+"""
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (``None`` and NaN become an empty string)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return _html.escape(str(value), quote=True)
+
+
+def _isnan(x: Any) -> bool:
+    try:
+        return x is None or x is pd.NA or (isinstance(x, (float, int)) and math.isnan(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x: Any, digits: int = 2, *, lang: str = "de", signed: bool = False) -> str:
+    """A number for reading: fixed decimals, German decimal comma by default, '–' for missing."""
+    if _isnan(x):
+        return "–"
+    s = f"{float(x):+.{digits}f}" if signed else f"{float(x):.{digits}f}"
+    if s.lstrip("+-").strip("0.,") == "" and s[0] in "+-":
+        s = s[1:] if not signed else "±" + s[1:]
+    return s.replace(".", ",") if lang == "de" else s
+
+
+def fmt_int(x: Any) -> str:
+    """An integer count, '–' for missing."""
+    return "–" if _isnan(x) else str(int(x))
+
+
+def fmt_p(p: Any, *, lang: str = "de") -> str:
+    """A p-value: three decimals, '< 0,001' below."""
+    if _isnan(p):
+        return "–"
+    if float(p) < 0.001:
+        return "< 0,001" if lang == "de" else "< 0.001"
+    return fmt_num(p, 3, lang=lang)
+
+
+def table(
+    rows: Iterable[Sequence[Any]],
+    header: Sequence[str],
+    *,
+    numeric: Sequence[int] = (),
+    caption: str | None = None,
+    css: str = "upo",
+    raw: bool = False,
+    cell_classes: Sequence[Sequence[str]] | None = None,
+) -> str:
+    """An HTML table. Cells are escaped unless ``raw`` (then the caller escaped them).
+
+    Example
+    -------
+    >>> table([["<b>", 1]], ["Name", "n"], numeric=[1])[:40]
+    '<table class="upo"><thead><tr><th>Name</'
+    """
+    num = set(numeric)
+    out = [f'<table class="{esc(css)}">']
+    if caption:
+        out.append(f"<caption>{esc(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f'<th{" class=num" if i in num else ""}>{esc(h)}</th>' for i, h in enumerate(header)) + "</tr></thead><tbody>")
+    for r_idx, row in enumerate(rows):
+        cells = []
+        for i, v in enumerate(row):
+            classes = ["num"] if i in num else []
+            if cell_classes is not None and cell_classes[r_idx][i]:
+                classes.append(cell_classes[r_idx][i])
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{cls}>{v if raw else esc(v)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def figure_html(fig: Any, caption: str | None = None, *, dpi: int = 110, alt: str = "") -> str:
+    """Embed a matplotlib figure as a PNG data URI and close it (no external files)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="data:image/png;base64,{data}"/>{cap}</figure>'
+
+
+def note(text: str, kind: str = "info", *, raw: bool = False) -> str:
+    """A highlighted note box (``kind``: info, suppressed)."""
+    return f'<div class="note {esc(kind)}">{text if raw else esc(text)}</div>'
+
+
+def suppressed_note(lang: str = "de", what: str | None = None) -> str:
+    """The standard note for content hidden by the minimum group size."""
+    from ..privacy import SUPPRESSED_NOTE
+
+    base = SUPPRESSED_NOTE.get(lang, SUPPRESSED_NOTE["de"])
+    text = f"{what}: {base}" if what else base[:1].upper() + base[1:]
+    return note(text + ".", "suppressed")
+
+
+def badge(text: str, kind: str = "") -> str:
+    """A small inline label (``kind``: up, down, flag or empty)."""
+    return f'<span class="badge {esc(kind)}">{esc(text)}</span>'
+
+
+def section(anchor: str, title: str, *parts: str) -> str:
+    """A report section: heading plus already-built HTML parts."""
+    return f'<section class="upo-section" id="{esc(anchor)}"><h2>{esc(title)}</h2>{"".join(parts)}</section>'

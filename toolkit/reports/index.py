@@ -1,0 +1,122 @@
+"""The index page of a report folder: every report with its key figures.
+
+Built from the manifest only (no analysis here): the key figures were computed
+in the report kernels by :func:`toolkit.reports.sections.key_figures`, so the
+index always shows the same numbers as the reports and suppresses what they
+suppress.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from typing import Any
+
+from .html import CSS, esc, table
+from .manifest import Manifest
+
+__all__ = ["write_index"]
+
+_T = {
+    "de": {
+        "title": "Berichte",
+        "intro": "Ein Bericht je Behörde und ein Kohortenbericht für die Programmkoordination. Kennzahlen mit weniger als {k} Antworten werden nicht angezeigt.",
+        "cohort": "Kohortenbericht",
+        "authority": "Behörde",
+        "ministry": "Ressort",
+        "n": "Teilnehmende",
+        "status": "Stand",
+        "failed": "nicht erstellt",
+        "generated": "Erstellt am",
+        "pdf": "PDF",
+        "reports": "Berichte der Behörden",
+        "none": "Noch keine Berichte.",
+    },
+    "en": {
+        "title": "Reports",
+        "intro": "One report per authority and a cohort report for programme coordination. Figures with fewer than {k} responses are not shown.",
+        "cohort": "Cohort report",
+        "authority": "Authority",
+        "ministry": "Ministry",
+        "n": "Participants",
+        "status": "As of",
+        "failed": "not rendered",
+        "generated": "Generated",
+        "pdf": "PDF",
+        "reports": "Authority reports",
+        "none": "No reports yet.",
+    },
+}
+
+
+def _link(name: str | None, label: str) -> str:
+    return f'<a href="{esc(name)}">{esc(label)}</a>' if name else esc(label)
+
+
+def write_index(out: str | Path, manifest: Manifest, *, db: str | Path, lang: str = "de", k: int = 5) -> Path:
+    """Write ``index.html`` (``index.en.html`` for English) listing every report in the manifest."""
+    t = _T.get(lang, _T["de"])
+    out = Path(out)
+    suffix = "" if lang == "de" else f".{lang}"
+    entries = {rid: e for rid, e in manifest.reports.items() if e.get("lang", "de") == lang}
+    cohort_entry = next((e for e in entries.values() if e.get("kind") == "cohort"), None)
+    authority_entries = sorted((e for e in entries.values() if e.get("kind") == "authority"), key=lambda e: (str(e.get("ministry")), str(e.get("authority"))))
+
+    waves: list[str] = []
+    for e in authority_entries:
+        for w in (e.get("key_figures") or {}).get("n", {}):
+            if w not in waves:
+                waves.append(w)
+    headline_labels: list[str] = []
+    for e in authority_entries:
+        for h in (e.get("key_figures") or {}).get("headline", []):
+            if h["label"] not in headline_labels:
+                headline_labels.append(h["label"])
+
+    parts = [f"<h1>{esc(t['title'])}</h1>"]
+    cohort_name = manifest.meta.get("cohort_name") or (cohort_entry or {}).get("name")
+    parts.append(f'<p class="subtitle">{esc(Path(db).name)}</p>')
+    parts.append(f'<p>{esc(t["intro"].format(k=k))}</p>')
+    if cohort_entry is not None:
+        if cohort_entry.get("html"):
+            pdf = f' · {_link(cohort_entry.get("pdf"), t["pdf"])}' if cohort_entry.get("pdf") else ""
+            parts.append(f'<p class="lead"><strong>{_link(cohort_entry["html"], t["cohort"])}</strong>{pdf}</p>')
+        else:
+            parts.append(f'<p class="lead">{esc(t["cohort"])}: {esc(t["failed"])} ({esc(cohort_entry.get("error"))})</p>')
+    rows = []
+    for e in authority_entries:
+        kf = e.get("key_figures") or {}
+        label = f"{e.get('name') or e.get('authority')} ({e.get('authority')})"
+        if e.get("html"):
+            cell = _link(e["html"], label)
+            if e.get("pdf"):
+                cell += f' <span class="small">[{_link(e["pdf"], t["pdf"])}]</span>'
+        else:
+            cell = f'{esc(label)} <span class="badge down">{esc(t["failed"])}</span><br><span class="small muted">{esc(e.get("error"))}</span>'
+        row = [cell, esc(e.get("ministry"))]
+        row += [esc(kf.get("n", {}).get(w, "–")) for w in waves]
+        heads = {h["label"]: h for h in kf.get("headline", [])}
+        for lab in headline_labels:
+            h = heads.get(lab)
+            row.append(esc(h["value"]) if h else "–")
+        rows.append(row)
+    parts.append(f"<h2>{esc(t['reports'])}</h2>")
+    if rows:
+        header = [t["authority"], t["ministry"]] + [f"n {w}" for w in waves] + headline_labels
+        parts.append(table(rows, header, numeric=list(range(2, len(header))), raw=True))
+    else:
+        parts.append(f"<p>{esc(t['none'])}</p>")
+    now = _dt.datetime.now().strftime("%d.%m.%Y %H:%M" if lang == "de" else "%Y-%m-%d %H:%M")
+    parts.append(f'<footer class="upo">{esc(t["generated"])} {esc(now)} · upo-toolkit</footer>')
+    page = (
+        f'<!DOCTYPE html><html lang="{esc(lang)}"><head><meta charset="utf-8"/>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1.0"><title>{esc(t["title"])}'
+        f'{" – " + esc(cohort_name) if cohort_name else ""}</title><style>{CSS}</style></head>'
+        f'<body><main class="upo-report">{"".join(parts)}</main></body></html>'
+    )
+    target = out / f"index{suffix}.html"
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, target)
+    return target

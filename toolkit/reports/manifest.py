@@ -1,0 +1,109 @@
+"""What a report depends on, and the manifest that remembers what was rendered.
+
+A report's *input key* is a hash of everything that can change its content:
+
+- the notebook file's bytes;
+- the toolkit: its version and the source of every module and template (a
+  changed section function re-renders, even without a version bump);
+- the parameters (authority, language, minimum group size after resolving the
+  cohort's setting);
+- the data: ``Store.fingerprint(authority)`` for the authority's own answers and
+  ``Store.fingerprint()`` for the whole cohort. The authority report compares
+  against its ministry and the cohort (means, percentile ranks, reliabilities in
+  the methods appendix), so a change in *any* authority's data changes what
+  every authority report shows: correctness first, every report is re-rendered.
+  The fingerprints also cover instrument hashes, waves, authority names,
+  cohort settings and erasures.
+
+The manifest (``manifest.json`` in the output folder) keeps per report its key,
+output files, key figures for the index page and the render time.
+
+Example
+-------
+>>> report_key(notebook_digest="n", toolkit="t", parameters={"authority": "BVA"}, data=["a", "b"]) == \\
+...     report_key(notebook_digest="n", toolkit="t", parameters={"authority": "BVA"}, data=["a", "b"])
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from .._version import __version__
+
+__all__ = ["MANIFEST_NAME", "toolkit_digest", "file_digest", "report_key", "Manifest"]
+
+MANIFEST_NAME = "manifest.json"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=1)
+def toolkit_digest() -> str:
+    """Version plus a hash of the toolkit's source files and report templates."""
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".j2", ".json", ".yaml") and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(_PACKAGE)).encode())
+            h.update(path.read_bytes())
+    return f"{__version__}:{h.hexdigest()[:16]}"
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def report_key(*, notebook_digest: str, toolkit: str, parameters: dict[str, Any], data: Iterable[str]) -> str:
+    """The input key of one report (see the module docstring for what it covers)."""
+    h = hashlib.sha256()
+    payload = {"notebook": notebook_digest, "toolkit": toolkit, "parameters": parameters, "data": list(data)}
+    h.update(json.dumps(payload, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+class Manifest:
+    """The JSON manifest of an output folder.
+
+    Parameters
+    ----------
+    folder
+        The report output folder.
+    """
+
+    VERSION = 1
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / MANIFEST_NAME
+        self.reports: dict[str, dict[str, Any]] = {}
+        self.meta: dict[str, Any] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}  # a damaged manifest only costs a re-render
+            if data.get("version") == self.VERSION:
+                self.reports = dict(data.get("reports", {}))
+                self.meta = dict(data.get("meta", {}))
+
+    def is_current(self, report_id: str, key: str, files: Iterable[str]) -> bool:
+        """True if the report was rendered with this key and its files still exist."""
+        entry = self.reports.get(report_id)
+        if not entry or entry.get("key") != key:
+            return False
+        folder = self.path.parent
+        return all((folder / f).exists() for f in files)
+
+    def save(self) -> None:
+        """Write atomically (a crash never leaves a half-written manifest)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(
+            json.dumps({"version": self.VERSION, "meta": self.meta, "reports": self.reports}, ensure_ascii=False, indent=1, default=str),
+            encoding="utf-8",
+        )
+        os.replace(tmp, self.path)

@@ -1,0 +1,92 @@
+"""PDF output: one headless Chromium per batch, ``page.pdf()`` per report.
+
+Drives Debian's ``/usr/bin/chromium`` (or ``$UPO_CHROMIUM``) with Playwright's
+Python package (``executable_path=``); Playwright's own browser download is not
+needed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import ReportError
+
+__all__ = ["chromium_path", "PdfPrinter", "pdf_page_count"]
+
+_LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def chromium_path() -> str | None:
+    """The Chromium executable to use: ``$UPO_CHROMIUM``, /usr/bin/chromium, or one on PATH."""
+    for cand in (os.environ.get("UPO_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+def pdf_page_count(data: bytes) -> int:
+    """Number of pages in a PDF (counts ``/Type /Page`` objects; good enough for Chromium's output).
+
+    Example
+    -------
+    >>> pdf_page_count(b"%PDF-1.4 /Type /Pages /Type /Page /Type /Page")
+    2
+    """
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+
+
+class PdfPrinter:
+    """Prints HTML files to PDF with one browser; use as a context manager.
+
+    Raises
+    ------
+    ReportError
+        If no Chromium is installed or it cannot be started.
+    """
+
+    def __init__(self, executable: str | None = None):
+        self.executable = executable or chromium_path()
+        if self.executable is None:
+            raise ReportError(
+                "PDF output needs Chromium, which was not found at /usr/bin/chromium or on PATH; "
+                "install it (Debian: apt-get install chromium) or set UPO_CHROMIUM, or render --format html"
+            )
+        self._pw: Any = None
+        self._browser: Any = None
+
+    def __enter__(self) -> "PdfPrinter":
+        from playwright.sync_api import sync_playwright
+
+        try:
+            self._pw = sync_playwright().start()
+            self._browser = self._pw.chromium.launch(executable_path=self.executable, args=_LAUNCH_ARGS, headless=True)
+        except Exception as exc:
+            self.__exit__()
+            raise ReportError(f"could not start Chromium at {self.executable} for PDF output: {exc}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+        if self._pw is not None:
+            self._pw.stop()
+            self._pw = None
+
+    def print(self, html_path: str | Path, pdf_path: str | Path) -> Path:
+        """Print one HTML file to A4 PDF (written atomically)."""
+        html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+        page = self._browser.new_page()
+        try:
+            page.goto(html_path.as_uri(), wait_until="load")
+            tmp = pdf_path.with_name(pdf_path.name + ".tmp")
+            page.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
+            os.replace(tmp, pdf_path)
+        finally:
+            page.close()
+        return pdf_path

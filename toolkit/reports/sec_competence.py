@@ -1,0 +1,244 @@
+"""Authority report sections on the competence self-assessment: profile, needs, items, change.
+
+Example
+-------
+>>> import pandas as pd
+>>> row = pd.Series({"suppressed": False, "ci_low": 0.2, "ci_high": 0.9, "p_holm": 0.01, "d_z": 0.8})
+>>> change_wording(row, "de")
+'deutliche Verbesserung'
+>>> change_wording(row.replace({0.2: -0.1}), "de")
+'keine gesicherte Veränderung'
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .html import badge, esc, figure_html, fmt_num, fmt_p, note, section, suppressed_note, table
+from .texts import tr
+
+__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "change", "change_wording", "profile_wave"]
+
+log = logging.getLogger("toolkit")
+
+
+def _html(s: str) -> Any:
+    from .sections import Html
+
+    return Html(s)
+
+
+def profile_wave(ctx: Any) -> tuple[str | None, int]:
+    """The latest wave in which the authority reached the threshold (and its n), else (last wave, n)."""
+    comp = ctx.data.competence
+    n = ctx.counts(comp.id if comp else None)
+    if not n:
+        return None, 0
+    ok = [w for w, v in n.items() if v >= ctx.k]
+    w = ok[-1] if ok else list(n)[-1]
+    return w, n[w]
+
+
+def _scores(ctx: Any, wave: str | None = None, mine: bool = True) -> pd.DataFrame:
+    s = ctx.data.scores()
+    if mine:
+        s = s[s["authority"] == ctx.authority]
+    if wave is not None:
+        s = s[s["wave"] == wave]
+    return s
+
+
+def competence_profile(ctx: Any) -> Any:
+    """Radar and table: the authority's dimension means against ministry and cohort (with percentile rank)."""
+    from ..privacy import group_summary
+    from ..stats import benchmark
+
+    comp = ctx.data.competence
+    title = ctx.t("profile")
+    wave, n = profile_wave(ctx)
+    if comp is None or wave is None:
+        return _html(section("profile", title, note(ctx.t("no_data"))))
+    if n < ctx.k:
+        return _html(section("profile", title, suppressed_note(ctx.lang, ctx.t("profile"))))
+    all_w = ctx.data.scores()
+    all_w = all_w[all_w["wave"] == wave]
+    bm = benchmark(all_w, ctx.authority, k=ctx.k)
+    own = group_summary(_scores(ctx, wave), "dimension", "score", k=ctx.k).set_index("dimension")
+    rows, classes = [], []
+    for _, r in bm.iterrows():
+        d = r["dimension"]
+        o = own.loc[d] if d in own.index else None
+        if o is None or bool(o["suppressed"]):
+            a = "–"
+        else:
+            a = f"{fmt_num(o['mean'], 2, lang=ctx.lang)} [{fmt_num(o['ci_low'], 2, lang=ctx.lang)}; {fmt_num(o['ci_high'], 2, lang=ctx.lang)}]"
+        rows.append([ctx.dim_title(comp, d), a, fmt_num(r["ministry_mean"], 2, lang=ctx.lang), fmt_num(r["cohort_mean"], 2, lang=ctx.lang),
+                     fmt_num(r["percentile_rank"], 0, lang=ctx.lang)])
+        classes.append(["", "" if a != "–" else "sup", "", "", ""])
+    header = [ctx.t("dimension"), f"{ctx.t('group_authority')}: {ctx.t('mean_ci')}", ctx.t("group_ministry"), ctx.t("group_cohort"), ctx.t("percentile")]
+    parts = [f"<p>{esc(ctx.t('profile_intro', wave=wave, n=n))}</p>"]
+    radar = pd.concat(
+        [
+            pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_authority"), "score": bm["authority_mean"]}),
+            pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_ministry"), "score": bm["ministry_mean"]}),
+            pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_cohort"), "score": bm["cohort_mean"]}),
+        ],
+        ignore_index=True,
+    )
+    parts.append(_plot(lambda ax: _plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
+                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.2, 5.4)))
+    parts.append(table(rows, header, numeric=[1, 2, 3, 4], cell_classes=classes))
+    if bm["ministry_mean"].isna().any():
+        parts.append(note(tr("methods_privacy", ctx.lang, k=ctx.k).split(";")[0] + ".", "suppressed"))
+    return _html(section("profile", title, *parts))
+
+
+def _plots() -> Any:
+    from .. import plots
+
+    return plots
+
+
+def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2)) -> str:
+    """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed)."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=size)
+    ax = fig.add_subplot(111, projection="polar" if polar else None)
+    try:
+        draw(ax)
+    except Exception:
+        plt.close(fig)
+        raise
+    return figure_html(fig, caption)
+
+
+def needs_table(ctx: Any) -> pd.DataFrame | None:
+    """The authority's needs ranking in the profile wave, suppressed below k (None without data)."""
+    from ..privacy import suppress
+    from ..scoring import needs_ranking
+
+    comp = ctx.data.competence
+    wave, _ = profile_wave(ctx)
+    if comp is None or wave is None:
+        return None
+    g = ctx.data.gaps()
+    g = g[(g["authority"] == ctx.authority) & (g["wave"] == wave)]
+    if g.empty:
+        return None
+    nr = needs_ranking(g, by=("authority",))
+    return suppress(nr, k=ctx.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
+
+
+def gaps_needs(ctx: Any) -> Any:
+    """Ist/Soll gaps and the ranked development needs of the authority."""
+    comp = ctx.data.competence
+    title = ctx.t("needs")
+    nt = needs_table(ctx)
+    wave, n = profile_wave(ctx)
+    if nt is None:
+        return _html(section("needs", title, note(ctx.t("no_data"))))
+    if n < ctx.k or nt["suppressed"].all():
+        return _html(section("needs", title, suppressed_note(ctx.lang, title)))
+    nt = nt.sort_values(["rank", "dimension"], na_position="last")
+    L = ctx.lang
+    rows = [[fmt_num(r["rank"], 0, lang=L), ctx.dim_title(comp, r["dimension"]), fmt_num(r["ist"], 2, lang=L), fmt_num(r["soll"], 2, lang=L),
+             fmt_num(r["gap"], 2, lang=L, signed=True), fmt_num(r["importance"], 2, lang=L), fmt_num(r["needs"], 2, lang=L)]
+            for _, r in nt.iterrows()]
+    header = [ctx.t("rank"), ctx.t("dimension"), ctx.t("ist"), ctx.t("soll"), ctx.t("gap"), ctx.t("importance"), ctx.t("needs_index")]
+    parts = [f"<p>{esc(ctx.t('needs_intro', wave=wave, n=n))}</p>"]
+    shown = nt[~nt["suppressed"]]
+    parts.append(_plot(lambda ax: _plots().plot_needs(shown, instrument=comp, lang=L, ax=ax), ctx.t("needs_caption", wave=wave), size=(7.0, 4.6)))
+    parts.append(table(rows, header, numeric=[0, 2, 3, 4, 5, 6]))
+    if nt["suppressed"].any():
+        parts.append(suppressed_note(L, ", ".join(ctx.dim_title(comp, d) for d in nt.loc[nt["suppressed"], "dimension"])))
+    return _html(section("needs", title, *parts))
+
+
+def item_distributions(ctx: Any) -> Any:
+    """Diverging stacked bars of every agreement item (profile wave)."""
+    comp = ctx.data.competence
+    title = ctx.t("items")
+    wave, n = profile_wave(ctx)
+    if comp is None or wave is None:
+        return _html(section("items", title, note(ctx.t("no_data"))))
+    if n < ctx.k:
+        return _html(section("items", title, suppressed_note(ctx.lang, title)))
+    r = ctx.data.rsp(comp)
+    r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
+    n_items = sum(1 for it in comp.items if it.type == "likert")
+    fig_h = max(4.0, 0.28 * n_items + 1.2)
+    parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>",
+             _plot(lambda ax: _plots().plot_likert_bars(r, instrument=comp, lang=ctx.lang, ax=ax), ctx.t("items_caption", wave=wave), size=(8.0, fig_h))]
+    return _html(section("items", title, *parts))
+
+
+def change_wording(row: pd.Series, lang: str = "de") -> str:
+    """Plain-language reading of one paired change; 'clear' only where the interval (and Holm p, d_z) support it."""
+    if bool(row.get("suppressed", False)) or pd.isna(row.get("ci_low")) or pd.isna(row.get("ci_high")):
+        return tr("too_few_pairs", lang)
+    lo, hi = float(row["ci_low"]), float(row["ci_high"])
+    p, d = row.get("p_holm", np.nan), row.get("d_z", np.nan)
+    strong = pd.notna(p) and float(p) < 0.05 and pd.notna(d) and abs(float(d)) >= 0.5
+    if lo > 0:
+        return tr("clear_up" if strong else "up", lang)
+    if hi < 0:
+        return tr("clear_down" if strong else "down", lang)
+    return tr("no_change", lang)
+
+
+def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
+    from ..privacy import suppress
+    from ..stats import paired_change
+
+    s = _scores(ctx)
+    pc = paired_change(s, a, b)
+    est = [c for c in pc.columns if c not in ("dimension", "n_pairs")]
+    return suppress(pc, k=ctx.k, n="n_pairs", estimates=est)
+
+
+def change(ctx: Any) -> Any:
+    """Change between the first and each later wave: table with CIs, effect sizes and wording, and a slope plot."""
+    from ..privacy import group_summary
+
+    comp = ctx.data.competence
+    title = ctx.t("change")
+    waves = ctx.waves_with(comp.id if comp else None)
+    if comp is None or not waves:
+        return _html(section("change", title, note(ctx.t("no_data"))))
+    if len(waves) < 2:
+        return _html(section("change", title, note(ctx.t("one_wave"))))
+    L = ctx.lang
+    parts = [f"<p>{esc(ctx.t('change_intro'))}</p>"]
+    means = group_summary(_scores(ctx), ["wave", "dimension"], "score", k=ctx.k)
+    means["wave"] = means["wave"].astype(str)
+    if not means["suppressed"].all():
+        parts.append(_plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
+                           ctx.t("change_caption"), size=(7.6, 4.8)))
+    any_shown = False
+    for b in waves[1:]:
+        pc = _change_frame(ctx, waves[0], b)
+        if pc.empty:
+            continue
+        any_shown |= not pc["suppressed"].all()
+        rows, classes = [], []
+        for _, r in pc.iterrows():
+            word = change_wording(r, L)
+            kind = "up" if r.get("ci_low", np.nan) > 0 else ("down" if r.get("ci_high", np.nan) < 0 else "")
+            sup = bool(r["suppressed"])
+            rows.append([
+                esc(ctx.dim_title(comp, r["dimension"])), esc(int(r["n_pairs"])), esc(fmt_num(r["mean_from"], 2, lang=L)), esc(fmt_num(r["mean_to"], 2, lang=L)),
+                esc(f"{fmt_num(r['mean_diff'], 2, lang=L, signed=True)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]") if not sup else "–",
+                esc(fmt_num(r["d_z"], 2, lang=L)), esc(fmt_p(r["p_holm"], lang=L)), badge(word, kind) if not sup else esc(word),
+            ])
+            classes.append(["", "", "", "", "sup" if sup else "", "", "", "sup" if sup else ""])
+        header = [ctx.t("dimension"), ctx.t("pairs"), ctx.t("before"), ctx.t("after"), ctx.t("diff_ci"), "d_z", ctx.t("p_holm"), ctx.t("assessment")]
+        parts.append(f"<h3>{esc(ctx.t('change_table', a=waves[0], b=b))}</h3>")
+        parts.append(table(rows, header, numeric=[1, 2, 3, 4, 5, 6], raw=True, cell_classes=classes))
+    if not any_shown:
+        parts.append(suppressed_note(L, title))
+    return _html(section("change", title, *parts))

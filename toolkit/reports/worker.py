@@ -1,0 +1,278 @@
+"""Report worker processes: each owns one warm Jupyter kernel and renders reports with it.
+
+A worker imports papermill and nbconvert once, starts one kernel (the running
+interpreter's ``ipykernel``, i.e. the venv's Python), warms it up (imports the
+toolkit), then executes report notebooks one after the other in that kernel with
+``papermill.execute_notebook(..., km=km)``. Before each report the kernel's
+namespace is reset and figures are closed; after a failure, or every
+``restart_every`` reports, the kernel is restarted. Shutdown is immediate.
+
+The executed notebook is converted in the worker with nbconvert's
+``HTMLExporter`` (our ``upo`` template: no code cells, no scripts, images
+embedded as data URIs) and written next to the other reports.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import multiprocessing
+import os
+import queue
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Task", "TaskResult", "KernelRunner", "worker_main", "KEY_FIGURES_MIME", "TEMPLATE_DIR"]
+
+log = logging.getLogger("toolkit")
+
+KEY_FIGURES_MIME = "application/vnd.upo.keyfigures+json"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+_RESET_SOURCE = (
+    "get_ipython().run_line_magic('reset', '-f')\n"
+    "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p"
+)
+_WARMUP_SOURCE = "import matplotlib; matplotlib.use('Agg'); import toolkit.reports.sections, toolkit.reports.cohort_sections"
+
+
+@dataclass
+class Task:
+    """One report to render."""
+
+    key: str
+    notebook: str
+    parameters: dict[str, Any]
+    html_path: str
+    title: str
+    lang: str = "de"
+
+
+@dataclass
+class TaskResult:
+    """What a worker reports back for one task."""
+
+    key: str
+    ok: bool
+    html_path: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    key_figures: dict[str, Any] = field(default_factory=dict)
+    worker: int = -1
+
+
+class KernelRunner:
+    """One kept kernel plus a reusable HTML exporter.
+
+    Parameters
+    ----------
+    env
+        Extra environment variables for the kernel (e.g. the cohort cache folder).
+    restart_every
+        Restart the kernel after this many reports (bounds memory growth).
+    timeout
+        Seconds a single cell may run.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, *, restart_every: int = 40, timeout: float = 600):
+        import nbformat  # noqa: F401  (imported once per worker)
+        import papermill  # noqa: F401
+        from jupyter_client import KernelManager
+        from nbconvert import HTMLExporter
+
+        from .html import CSS
+
+        self.restart_every = restart_every
+        self.timeout = timeout
+        self.n_since_start = 0
+        self._env = {**os.environ, **(env or {}), "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        self.km = KernelManager(kernel_name="python3", kernel_spec_manager=_spec_manager())
+        self.km.shutdown_wait_time = 0.5
+        self._notebooks: dict[str, Any] = {}
+        self.exporter = HTMLExporter(
+            template_name="upo",
+            extra_template_basedirs=[str(TEMPLATE_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        self._css = CSS
+        self._start()
+
+    # ---------------------------------------------------------------- kernel life cycle
+    def _start(self) -> None:
+        self.km.start_kernel(env=self._env)
+        self.n_since_start = 0
+        self._run_code(_WARMUP_SOURCE)
+
+    def _run_code(self, code: str) -> None:
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+            if reply["content"].get("status") != "ok":
+                c = reply["content"]
+                raise RuntimeError(f"kernel warm-up failed: {c.get('ename')}: {c.get('evalue')}")
+        finally:
+            kc.stop_channels()
+
+    def restart(self) -> None:
+        """Restart the kernel (after a failure or every ``restart_every`` reports)."""
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # a dead kernel cannot be shut down cleanly; start afresh
+            log.debug("kernel shutdown failed", exc_info=True)
+        self._start()
+
+    def close(self) -> None:
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:
+            log.debug("kernel shutdown failed", exc_info=True)
+
+    # ---------------------------------------------------------------- one report
+    def _notebook(self, path: str) -> Any:
+        import nbformat
+
+        mtime = os.stat(path).st_mtime_ns
+        cached = self._notebooks.get(path)
+        if cached is None or cached[0] != mtime:
+            nb = nbformat.read(path, as_version=4)
+            reset = nbformat.v4.new_code_cell(_RESET_SOURCE, metadata={"tags": ["upo-reset"]})
+            nb.cells.insert(0, reset)
+            self._notebooks[path] = (mtime, nb)
+        return copy.deepcopy(self._notebooks[path][1])
+
+    def run(self, task: Task) -> TaskResult:
+        """Execute one report notebook, convert it and write the HTML file."""
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        t0 = time.perf_counter()
+        if self.n_since_start >= self.restart_every or not self.km.is_alive():
+            self.restart()
+        try:
+            nb = self._notebook(task.notebook)
+            nb = papermill.execute_notebook(
+                nb,
+                None,
+                parameters=task.parameters,
+                km=self.km,
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=self.timeout,
+                cwd=str(Path(task.notebook).parent),
+            )
+            self.n_since_start += 1
+            figures = _extract_key_figures(nb)
+            _strip_for_export(nb, title=task.title, lang=task.lang)
+            body, _ = self.exporter.from_notebook_node(nb, resources={"upo_css": self._css, "metadata": {"name": task.title}})
+            out = Path(task.html_path)
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.write_text(body, encoding="utf-8")
+            os.replace(tmp, out)
+            return TaskResult(task.key, True, str(out), time.perf_counter() - t0, key_figures=figures)
+        except PapermillExecutionError as exc:
+            reason = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+        except FileNotFoundError as exc:
+            reason = f"notebook not found: {exc.filename or exc}"
+        except Exception as exc:  # kernel died, timeout, export error: report it and go on
+            reason = f"{type(exc).__name__}: {exc}"
+            log.debug("report %s failed:\n%s", task.key, traceback.format_exc())
+        try:
+            self.restart()
+        except Exception as exc:
+            reason += f"; the kernel could not be restarted ({exc})"
+        return TaskResult(task.key, False, None, time.perf_counter() - t0, error=reason)
+
+
+def _spec_manager() -> Any:
+    """A kernel spec manager that always starts this interpreter's ipykernel.
+
+    A ``python3`` kernelspec installed elsewhere (e.g. in ``~/.local/share/jupyter``)
+    could point to another Python without the toolkit; reports must run in the
+    environment that runs ``upo``.
+    """
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class _ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="upo-toolkit (this Python)",
+                language="python",
+                resource_dir=str(TEMPLATE_DIR),
+                metadata={},
+            )
+
+    return _ThisPython()
+
+
+def _extract_key_figures(nb: Any) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if KEY_FIGURES_MIME in data:
+                figures.update(dict(data[KEY_FIGURES_MIME]))
+    return figures
+
+
+def _strip_for_export(nb: Any, *, title: str, lang: str) -> None:
+    """Drop helper cells, stderr noise and our machine-readable outputs before conversion."""
+    keep = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & {"upo-reset", "parameters", "injected-parameters", "remove-cell"}:
+            continue
+        if cell.cell_type == "code":
+            outputs = []
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    if output.get("name") == "stderr":
+                        log.debug("report %s: stderr: %s", title, str(output.get("text", ""))[:500])
+                    continue
+                if KEY_FIGURES_MIME in (output.get("data") or {}):
+                    continue  # machine-readable key figures for the index page
+                outputs.append(output)
+            cell["outputs"] = outputs
+            if not outputs:
+                continue
+        keep.append(cell)
+    nb.cells = keep
+    nb.metadata["title"] = title
+    nb.metadata.setdefault("upo", {})["lang"] = lang
+
+
+def worker_main(wid: int, tasks: Any, results: Any, env: dict[str, str], restart_every: int, timeout: float) -> None:
+    """Entry point of a worker process: start a kernel, then render tasks until ``None``."""
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.update(env)
+    try:
+        runner = KernelRunner(env, restart_every=restart_every, timeout=timeout)
+    except Exception as exc:
+        results.put(("dead", wid, f"{type(exc).__name__}: {exc}"))
+        return
+    results.put(("ready", wid, None))
+    try:
+        while True:
+            try:
+                task = tasks.get(timeout=1.0)
+            except queue.Empty:
+                parent = multiprocessing.parent_process()
+                if parent is not None and not parent.is_alive():
+                    break
+                continue
+            if task is None:
+                break
+            results.put(("started", wid, task.key))
+            res = runner.run(task)
+            res.worker = wid
+            results.put(("done", wid, res))
+    finally:
+        runner.close()
