@@ -1,0 +1,159 @@
+"""Privacy: minimum group size, secondary suppression, group summaries, free text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from toolkit.exceptions import DataError, PrivacyError
+from toolkit.privacy import (
+    SUPPRESSED_NOTE,
+    estimate_columns,
+    group_summary,
+    resolve_k,
+    suppress,
+    suppress_secondary,
+    visible_texts,
+)
+
+
+# --------------------------------------------------------------------------- resolve_k
+def test_resolve_k_uses_cohort_setting(store):
+    assert resolve_k(None) == 5
+    assert resolve_k(store) == 5
+    store.set_min_group_size(7)
+    assert resolve_k(store) == 7
+    assert resolve_k(store, 10) == 10  # stricter is fine
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "five"])
+def test_resolve_k_rejects_invalid(bad):
+    with pytest.raises(PrivacyError):
+        resolve_k(None, bad)
+
+
+def test_resolve_k_refuses_to_go_below_the_cohort(store):
+    with pytest.raises(PrivacyError, match="below the cohort's setting 5"):
+        resolve_k(store, 3)
+
+
+def test_note_in_both_languages():
+    assert SUPPRESSED_NOTE["de"] and SUPPRESSED_NOTE["en"] and SUPPRESSED_NOTE["de"] != SUPPRESSED_NOTE["en"]
+
+
+# --------------------------------------------------------------------------- suppress
+def test_suppress_hides_estimates_keeps_n_and_keys():
+    df = pd.DataFrame({"authority": ["A", "B", "C"], "wave": ["t0"] * 3, "n": [4, 5, 12], "n_items": [3, 3, 3],
+                       "mean": [1.0, 2.0, 3.0], "rank": [1, 2, 3]})
+    out = suppress(df, k=5)
+    assert out["suppressed"].tolist() == [True, False, False]
+    assert np.isnan(out.loc[0, "mean"]) and np.isnan(out.loc[0, "rank"])
+    assert out.loc[0, "n"] == 4 and out.loc[0, "n_items"] == 3 and out.loc[0, "authority"] == "A"
+    assert out.loc[1:, "mean"].tolist() == [2.0, 3.0]
+    assert df["mean"].tolist() == [1.0, 2.0, 3.0]  # input unchanged
+
+
+def test_suppress_missing_n_counts_as_too_small_and_stays_suppressed():
+    df = pd.DataFrame({"n": [np.nan, 9], "mean": [1.0, 2.0], "suppressed": [False, True]})
+    out = suppress(df, k=5)
+    assert out["suppressed"].tolist() == [True, True] and out["mean"].isna().all()
+
+
+def test_suppress_explicit_estimates_and_errors():
+    df = pd.DataFrame({"n_pairs": [3, 8], "mean_diff": [0.1, 0.2], "other": [1.0, 1.0]})
+    out = suppress(df, k=5, n="n_pairs", estimates=["mean_diff"])
+    assert out["other"].tolist() == [1.0, 1.0] and np.isnan(out.loc[0, "mean_diff"])
+    with pytest.raises(DataError, match="count column"):
+        suppress(df, k=5)
+    with pytest.raises(PrivacyError):
+        suppress(df, k=0, n="n_pairs")
+
+
+def test_estimate_columns_skip_counts_bools_and_text():
+    df = pd.DataFrame({"g": ["a"], "n": [1], "n_x": [2], "flag": [True], "mean": [1.0], "year": [2024]})
+    assert estimate_columns(df, keys=["year"]) == ["mean"]
+
+
+# --------------------------------------------------------------------------- secondary suppression
+def test_single_hidden_cell_takes_the_next_smallest_with_it():
+    cells = pd.DataFrame({"ministry": ["M"] * 4, "authority": list("ABCD"), "n": [3, 12, 8, 30], "mean": [1.0, 2, 3, 4]})
+    out = suppress_secondary(cells, k=5, group="ministry")
+    assert out.set_index("authority")["suppressed"].to_dict() == {"A": True, "B": False, "C": True, "D": False}
+    assert np.isnan(out.loc[2, "mean"])
+
+
+def test_two_hidden_cells_below_k_together_take_a_third():
+    cells = pd.DataFrame({"g": "M", "authority": list("ABCD"), "n": [1, 2, 12, 30], "mean": [1.0, 2, 3, 4]})
+    out = suppress_secondary(cells, k=5, group="g")
+    assert out["suppressed"].tolist() == [True, True, True, False]
+
+
+def test_no_secondary_when_the_total_is_not_shown_or_hidden_cells_suffice():
+    cells = pd.DataFrame({"g": "M", "authority": list("AB"), "n": [2, 2], "mean": [1.0, 2]})
+    assert suppress_secondary(cells, k=5, group="g")["suppressed"].tolist() == [True, True]
+    cells = pd.DataFrame({"g": "M", "authority": list("ABC"), "n": [3, 4, 9], "mean": [1.0, 2, 3]})
+    assert suppress_secondary(cells, k=5, group="g")["suppressed"].tolist() == [True, True, False]  # 3 + 4 >= 5
+    cells = pd.DataFrame({"g": "M", "authority": list("AB"), "n": [3, 9], "mean": [1.0, 2]})
+    assert suppress_secondary(cells, k=5, group="g", total_n=4)["suppressed"].tolist() == [True, False]
+
+
+def test_groups_are_independent_and_total_mapping():
+    cells = pd.DataFrame({"g": ["M1", "M1", "M2", "M2"], "a": list("ABCD"), "n": [3, 9, 10, 9], "mean": [1.0, 2, 3, 4]})
+    out = suppress_secondary(cells, k=5, group="g", total_n={"M1": 12, "M2": 19})
+    assert out["suppressed"].tolist() == [True, True, False, False]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=6), min_size=1, max_size=5),
+       st.integers(min_value=2, max_value=8))
+def test_no_hidden_cell_recoverable_by_subtraction(groups, k):
+    rows = [{"g": gi, "cell": ci, "n": n, "mean": float(n)} for gi, cells in enumerate(groups) for ci, n in enumerate(cells)]
+    out = suppress_secondary(pd.DataFrame(rows), k=k, group="g")
+    assert not (out["n"] < k).to_numpy()[~out["suppressed"].to_numpy()].any()  # every small cell hidden
+    for _, grp in out.groupby("g"):
+        total = grp["n"].sum()
+        hidden = grp.loc[grp["suppressed"], "n"].sum()
+        if total >= k:  # total shown: the hidden remainder must itself be a group of >= k (or empty)
+            assert hidden == 0 or hidden >= k
+    assert out.loc[out["suppressed"], "mean"].isna().all() and out.loc[~out["suppressed"], "mean"].notna().all()
+
+
+# --------------------------------------------------------------------------- group summary
+def test_group_summary_values_against_numpy_and_scipy(rng):
+    vals = rng.normal(3, 1, 40)
+    df = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 10, "participant": [f"p{i}" for i in range(40)], "score": vals})
+    df.loc[3, "score"] = np.nan
+    out = group_summary(df, "g", k=5).set_index("g")
+    a = df.loc[df.g == "a", "score"].dropna().to_numpy()
+    assert out.loc["a", "n"] == 29
+    assert out.loc["a", "mean"] == pytest.approx(a.mean())
+    assert out.loc["a", "sd"] == pytest.approx(a.std(ddof=1))
+    assert out.loc["a", "median"] == pytest.approx(np.median(a))
+    assert out.loc["a", "q1"] == pytest.approx(np.quantile(a, 0.25))
+    lo, hi = stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a))
+    assert (out.loc["a", "ci_low"], out.loc["a", "ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert list(out.reset_index().columns) == ["g", "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed"]
+
+
+def test_group_summary_counts_distinct_participants_and_suppresses():
+    df = pd.DataFrame({"authority": "A", "g": "a", "participant": ["p", "p", "q", "r", "s"], "score": [1.0, 2, 3, 4, 5]})
+    out = group_summary(df, "g", k=5)
+    assert out["n"].iloc[0] == 4 and out["suppressed"].iloc[0] and np.isnan(out["mean"].iloc[0])
+    whole = group_summary(df.assign(participant=list("pqrst")), None, k=5)
+    assert whole["n"].iloc[0] == 5 and whole["mean"].iloc[0] == 3.0
+
+
+# --------------------------------------------------------------------------- free text
+def test_visible_texts_only_for_groups_at_threshold():
+    t = pd.DataFrame({"authority": ["A"] * 4 + ["B"] * 5, "participant": list("pqrstuvwx"), "item": "rf_next",
+                      "text": list("zyxwvutsr")})
+    out = visible_texts(t, "authority", k=5)
+    assert set(out["authority"]) == {"B"} and out["text"].tolist() == sorted(out["text"])
+    resp = pd.DataFrame({"authority": ["A"] * 6, "participant": list("pqrsta")})
+    out = visible_texts(t, "authority", k=5, respondents=resp)
+    assert set(out["authority"]) == {"A"}  # A: 6 respondents (shown); B: none counted (hidden)
+    assert visible_texts(t, None, k=10).empty and len(visible_texts(t, None, k=9)) == 9
