@@ -1,0 +1,200 @@
+"""The power–interest grid (Mendelow) of a stakeholder map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+from ..stakeholders import QUADRANT_LABELS
+from ._common import OKABE_ITO, add_note, check_columns, check_lang, safe_text, shorten, tr, wrap
+
+__all__ = ["plot_power_interest", "attitude_cmap"]
+
+
+def attitude_cmap() -> Any:
+    """Diverging colour map for attitude: vermillion (opposed) – light grey – blue (supportive)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("toolkit_attitude", [OKABE_ITO["vermillion"], "#EDEDED", OKABE_ITO["blue"]])
+
+
+def _spread(positions: pd.DataFrame, radius: float = 0.2) -> pd.DataFrame:
+    """Move points that share the same position onto a small circle around it (deterministic)."""
+    out = positions.copy()
+    for _, idx in out.groupby(["x", "y"]).groups.items():
+        idx = list(idx)
+        if len(idx) < 2:
+            continue
+        angles = np.pi / 2 + 2 * np.pi * np.arange(len(idx)) / len(idx)
+        r = radius * (1 + 0.15 * max(0, len(idx) - 4))
+        out.loc[idx, "x"] += r * np.cos(angles)
+        out.loc[idx, "y"] += r * np.sin(angles)
+    return out
+
+
+def plot_power_interest(
+    stakeholder_map_df: pd.DataFrame,
+    *,
+    lang: str = "de",
+    ax: Any = None,
+    authority: str | None = None,
+    scale: tuple[float, float] = (1, 5),
+    attitude_range: tuple[float, float] = (-2, 2),
+    label_width: int = 20,
+    labels: str = "auto",
+) -> Any:
+    """Power–interest grid: each stakeholder at its median interest (x) and influence (y).
+
+    Lines through a point span the middle 50 % of the ratings (interquartile range) on both
+    axes; colour and marker show the median attitude (▼ opposed, ● neutral, ▲ supportive, so it
+    reads in greyscale too); a dashed ring and "!" mark disagreement among raters. The quadrants
+    carry the strategy names (eng einbinden, zufriedenstellen, informieren, beobachten). Points
+    sharing a position are spread on a small circle. Stakeholder names are shown as plain text
+    (no markup or mathtext is interpreted).
+
+    Parameters
+    ----------
+    stakeholder_map_df
+        The frame of :func:`toolkit.stakeholders.stakeholder_map` for one authority. Rows with a
+        true ``suppressed`` column or without influence/interest medians are listed in a note.
+    lang
+        "de" (default) or "en".
+    ax
+        Axes to draw on (a new figure if None).
+    authority
+        Select one authority when the frame holds several.
+    scale
+        Range of the influence and interest scales (midpoint = quadrant boundary).
+    attitude_range
+        Range of the attitude scale (colour map limits).
+    label_width
+        Characters per line of the stakeholder labels.
+    labels
+        "names" next to the points, "numbers" with a key beside the plot, or "auto"
+        (names for up to 8 stakeholders, else numbers).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Example
+    -------
+    >>> d = pd.DataFrame({"authority": "BVA", "stakeholder": ["personalrat"], "label": ["Personalrat"],
+    ...                   "influence": [4.0], "interest": [4.5], "attitude": [-1.0], "disagreement": [True]})
+    >>> ax = plot_power_interest(d)
+    >>> ax.get_xlabel().split(" (")[0], ax.get_ylabel().split(" (")[0]
+    ('Interesse', 'Einfluss')
+    """
+    check_lang(lang)
+    check_columns(stakeholder_map_df, ["stakeholder", "influence", "interest"], "plot_power_interest")
+    df = stakeholder_map_df
+    if "authority" in df.columns:
+        if authority is not None:
+            df = df.loc[df["authority"] == authority]
+        elif df["authority"].nunique() > 1:
+            raise DataError(
+                f"plot_power_interest shows one authority; the frame has {df['authority'].nunique()}: pass authority= "
+                f"(one of {', '.join(map(str, sorted(df['authority'].unique())[:8]))}, ...)"
+            )
+    df = df.copy()
+    if "label" not in df.columns:
+        df["label"] = df["stakeholder"]
+    hidden_flag = df["suppressed"].fillna(False).astype(bool) if "suppressed" in df.columns else pd.Series(False, index=df.index)
+    invalid = df["influence"].isna() | df["interest"].isna()
+    shown = df.loc[~hidden_flag & ~invalid].copy()
+    ax = new_axes_square(ax)
+    lo, hi = scale
+    mid = (lo + hi) / 2
+    pad = 0.5
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.axvline(mid, color="#888888", linestyle="--", linewidth=1)
+    ax.axhline(mid, color="#888888", linestyle="--", linewidth=1)
+    corners = {
+        "manage_closely": (hi + pad - 0.08, hi + pad - 0.08, "right", "top"),
+        "keep_satisfied": (lo - pad + 0.08, hi + pad - 0.08, "left", "top"),
+        "keep_informed": (hi + pad - 0.08, lo - pad + 0.08, "right", "bottom"),
+        "monitor": (lo - pad + 0.08, lo - pad + 0.08, "left", "bottom"),
+    }
+    for q, (x, y, ha, va) in corners.items():
+        ax.text(x, y, QUADRANT_LABELS[q]["en" if lang == "en" else "de"].upper(), ha=ha, va=va, fontsize=9,
+                color="#6A6A6A", fontweight="bold")
+    cmap = attitude_cmap()
+    import matplotlib as mpl
+    from matplotlib.lines import Line2D
+
+    norm = mpl.colors.Normalize(*attitude_range)
+    pos = _spread(pd.DataFrame({"x": shown["interest"].to_numpy(float), "y": shown["influence"].to_numpy(float)}, index=shown.index))
+    attitude = shown["attitude"] if "attitude" in shown.columns else pd.Series(np.nan, index=shown.index)
+    disagree = shown["disagreement"].fillna(False).astype(bool) if "disagreement" in shown.columns else pd.Series(False, index=shown.index)
+    use_numbers = labels == "numbers" or (labels == "auto" and len(shown) > 8)
+    numbers = {i: n + 1 for n, i in enumerate(shown.index)}
+    for i in shown.index:
+        x, y = pos.at[i, "x"], pos.at[i, "y"]
+        dx, dy = x - shown.at[i, "interest"], y - shown.at[i, "influence"]
+        for a, b in (("interest_q1", "interest_q3"),):
+            if a in shown.columns and np.isfinite(shown.at[i, a]) and np.isfinite(shown.at[i, b]):
+                ax.plot([shown.at[i, a] + dx, shown.at[i, b] + dx], [y, y], color="#9E9E9E", linewidth=0.9, alpha=0.8, zorder=2)
+        if "influence_q1" in shown.columns and np.isfinite(shown.at[i, "influence_q1"]) and np.isfinite(shown.at[i, "influence_q3"]):
+            ax.plot([x, x], [shown.at[i, "influence_q1"] + dy, shown.at[i, "influence_q3"] + dy], color="#9E9E9E", linewidth=0.9,
+                    alpha=0.8, zorder=2)
+        att = attitude.at[i]
+        if not np.isfinite(att):
+            marker, colour = "s", "#BDBDBD"
+        else:
+            marker = "v" if att < 0 else ("^" if att > 0 else "o")
+            colour = cmap(norm(att))
+        ax.scatter([x], [y], s=95, marker=marker, color=colour, edgecolors="black", linewidths=0.8, zorder=4)
+        if disagree.at[i]:
+            ax.scatter([x], [y], s=330, marker="o", facecolors="none", edgecolors="black", linewidths=1.1,
+                       linestyle=(0, (2, 1.5)), zorder=3)
+        if use_numbers:
+            text = f"{numbers[i]}" + ("!" if disagree.at[i] else "")
+            ax.annotate(text, xy=(x, y), xytext=(6, 4), textcoords="offset points", fontsize=8, fontweight="bold",
+                        color="#1A1A1A", zorder=5)
+        else:
+            text = wrap(shown.at[i, "label"], label_width, 2) + (" !" if disagree.at[i] else "")
+            ax.annotate(text, xy=(x, y), xytext=(7, 5), textcoords="offset points", fontsize=7.5, color="#1A1A1A", zorder=5)
+    ticks = np.arange(lo, hi + 1)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xlabel(f"{tr('interest', lang)} ({tr('median_iqr', lang)})")
+    ax.set_ylabel(f"{tr('influence', lang)} ({tr('median_iqr', lang).split(',')[0]})")
+    ax.spines[["top", "right"]].set_visible(False)
+    handles = [
+        Line2D([], [], marker="v", linestyle="", markersize=8, markerfacecolor=cmap(norm(attitude_range[0] * 0.75)),
+               markeredgecolor="black", label=tr("opposed", lang)),
+        Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor=cmap(norm(0)), markeredgecolor="black",
+               label=tr("neutral", lang)),
+        Line2D([], [], marker="^", linestyle="", markersize=8, markerfacecolor=cmap(norm(attitude_range[1] * 0.75)),
+               markeredgecolor="black", label=tr("supportive", lang)),
+        Line2D([], [], marker="o", linestyle="", markersize=14, markerfacecolor="none", markeredgecolor="black",
+               label=f"{tr('disagreement', lang)} (!)"),
+    ]
+    first = ax.legend(handles=handles, title=f"{tr('attitude', lang)} (Median)", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                      frameon=False, fontsize=8, title_fontsize=8.5)
+    if use_numbers and len(shown):
+        ax.add_artist(first)
+        key = [Line2D([], [], linestyle="", marker="") for _ in shown.index]
+        names = [f"{numbers[i]:>2}  {shorten(shown.at[i, 'label'], 40)}" + ("  (!)" if disagree.at[i] else "") for i in shown.index]
+        ax.legend(key, names, title=tr("key", lang), loc="upper left", bbox_to_anchor=(1.02, 0.74), frameon=False, fontsize=7.5,
+                  title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left")
+    notes = [tr("midpoint_rule", lang)]
+    if hidden_flag.any():
+        notes.append(f"{tr('suppressed', lang).capitalize()}: {', '.join(safe_text(v) for v in df.loc[hidden_flag, 'label'])}.")
+    if (invalid & ~hidden_flag).any():
+        notes.append(f"{tr('not_shown', lang).capitalize()}: {', '.join(safe_text(v) for v in df.loc[invalid & ~hidden_flag, 'label'])}.")
+    add_note(ax, " ".join(notes), y=-0.1, width=95)
+    return ax
+
+
+def new_axes_square(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(10.0, 8.0), layout="constrained")
+    return fig.add_subplot()
