@@ -150,8 +150,7 @@ def reliability_summary(
         ``wave, dimension, alpha, ci_low, ci_high, omega, n_items, n, suppressed``
         (see :func:`toolkit.stats.reliability`; pairwise method).
     """
-    _check(store, instrument_id, [wave], None)
-    inst = store.instrument(instrument_id)
+    inst = _check(store, instrument_id, [wave], None)
     k = resolve_k(store, min_group_size)
     waves = [wave] if wave is not None else list(store.waves()["wave"])
     parts = []
