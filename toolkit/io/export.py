@@ -75,6 +75,8 @@ def tidy_frame(store: Store, instrument: str | None = None) -> pd.DataFrame:
 
     Numeric answers have ``text`` empty; text answers have ``value`` NaN.
     """
+    if instrument is not None and instrument not in set(store.instruments()["instrument"]):
+        store.instrument(instrument)  # raises: names the stored instruments
     num = store.responses(instrument)
     txt = store.texts(instrument)
     num["text"] = pd.Series([None] * len(num), index=num.index, dtype=object)
@@ -84,6 +86,8 @@ def tidy_frame(store: Store, instrument: str | None = None) -> pd.DataFrame:
         return num[EXPORT_COLUMNS].iloc[0:0]
     out = pd.concat(frames, ignore_index=True)
     out["wave"] = pd.Categorical(out["wave"].astype(object), categories=list(store.waves()["wave"]), ordered=True)
+    for col in ("stakeholder", "text"):  # one missing-value convention (NaN) whatever the file format
+        out[col] = out[col].astype(object).where(out[col].notna(), np.nan)
     return out
 
 
@@ -192,19 +196,18 @@ def wide_frame(store: Store, instrument: str, *, lang: str = "de") -> tuple[pd.D
                       "missing": list(scale.missing) if scale else [], "text": item.type == "text"}
     data["column"] = [colname[(i, None if s is None or (isinstance(s, float) and np.isnan(s)) else s)]
                       for i, s in zip(data["item"], data["stakeholder"])]
-    data["wave"] = data["wave"].astype(str)
     if data.empty:
         return pd.DataFrame(columns=keys + list(meta)), meta
-    wide = data.pivot_table(index=keys, columns="column", values="cell", aggfunc="first", dropna=False, observed=True)
+    data["ministry"] = data["ministry"].fillna("")
+    wide = data.groupby(keys + ["column"], observed=True, sort=True)["cell"].first().unstack("column")
     wide = wide.reindex(columns=list(meta)).reset_index()
     wide.columns.name = None
+    wide["wave"] = wide["wave"].astype(str)
     for name, m in meta.items():
         if not m.get("text"):
             wide[name] = pd.to_numeric(wide[name], errors="coerce").astype(float)
         else:
             wide[name] = wide[name].astype(object).where(wide[name].notna(), "")
-    wide = wide.dropna(subset=["participant"]).reset_index(drop=True)
-    wide["ministry"] = wide["ministry"].fillna("")
     return wide, meta
 
 
