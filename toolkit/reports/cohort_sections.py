@@ -174,6 +174,8 @@ def cohort_change(ctx: CohortContext) -> Html:
     for b in waves[1:]:
         pc = paired_change(s, waves[0], b)
         pc = suppress(pc, k=ctx.k, n="n_pairs", estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
+        order = {d.id: i for i, d in enumerate(comp.dimensions)}
+        pc = pc.sort_values("dimension", key=lambda s: s.map(order))
         rows = [[ctx.dim_title(comp, r["dimension"]), fmt_int(r["n_pairs"]), fmt_num(r["mean_from"], 2, lang=L), fmt_num(r["mean_to"], 2, lang=L),
                  f"{fmt_num(r['mean_diff'], 2, lang=L, signed=True)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
                  fmt_num(r["d_z"], 2, lang=L), fmt_num(r["r_rb"], 2, lang=L), fmt_p(r["p_holm"], lang=L), change_wording(r, L)]

@@ -74,6 +74,8 @@ figure.upo figcaption { font-size:.85rem; color:var(--muted); margin-top:.3rem; 
 .badge.up { background:#e6f4ea; border-color:#9fd3ad; color:#11632b; }
 .badge.down { background:#fdecea; border-color:#f1aeb5; color:#8a1c26; }
 .badge.flag { background:#fff4d6; border-color:#e8c766; color:#6b4d00; }
+table.upo td .badge { white-space:normal; }
+table.upo td { overflow-wrap:break-word; }
 .cover { border-bottom:1px solid var(--line); padding-bottom:1rem; margin-bottom:1rem; }
 .cover .meta { color:var(--muted); font-size:.92rem; }
 .muted { color:var(--muted); }
@@ -158,7 +160,7 @@ def table(
     return "".join(out)
 
 
-def figure_html(fig: Any, caption: str | None = None, *, dpi: int = 110, alt: str = "") -> str:
+def figure_html(fig: Any, caption: str | None = None, *, dpi: int = 96, alt: str = "") -> str:
     """Embed a matplotlib figure as a PNG data URI and close it (no external files)."""
     import matplotlib.pyplot as plt
 

@@ -171,9 +171,9 @@ def item_distributions(ctx: Any) -> Any:
     r = ctx.data.rsp(comp)
     r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
     n_items = sum(1 for it in comp.items if it.type == "likert")
-    fig_h = max(4.0, 0.28 * n_items + 1.2)
+    fig_h = max(4.0, 0.42 * n_items + 1.5)
     parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>",
-             _plot(lambda ax: _plots().plot_likert_bars(r, instrument=comp, lang=ctx.lang, ax=ax), ctx.t("items_caption", wave=wave), size=(8.0, fig_h))]
+             _plot(lambda ax: _plots().plot_likert_bars(r, instrument=comp, lang=ctx.lang, ax=ax), ctx.t("items_caption", wave=wave), size=(9.0, fig_h))]
     return _html(section("items", title, *parts))
 
 
@@ -224,6 +224,8 @@ def change(ctx: Any) -> Any:
         pc = _change_frame(ctx, waves[0], b)
         if pc.empty:
             continue
+        order = {d.id: i for i, d in enumerate(comp.dimensions)}
+        pc = pc.sort_values("dimension", key=lambda s: s.map(order))
         any_shown |= not pc["suppressed"].all()
         rows, classes = [], []
         for _, r in pc.iterrows():

@@ -20,9 +20,11 @@ from .texts import tr
 
 __all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame"]
 
-_ENGAGEMENT = {
-    "de": ["ahnungslos", "ablehnend", "neutral", "unterstützend", "führend"],
-    "en": ["unaware", "resistant", "neutral", "supportive", "leading"],
+_ROLES = {
+    "influence": ("Einfluss", "Influence"), "interest": ("Interesse", "Interest"), "attitude": ("Haltung", "Attitude"),
+    "legitimacy": ("Legitimität", "Legitimacy"), "urgency": ("Dringlichkeit", "Urgency"),
+    "engagement_current": ("aktuelle Einbindung", "current engagement"), "engagement_desired": ("gewünschte Einbindung", "desired engagement"),
+    "confidence": ("Sicherheit der Einschätzung", "confidence"),
 }
 
 
@@ -39,12 +41,20 @@ def pct(x: Any, lang: str = "de") -> str:
     return f"{100 * float(x):.0f} %"
 
 
-def _engagement(x: Any, lang: str) -> str:
+def _engagement(x: Any, inst: Any, lang: str) -> str:
+    """The engagement level's label from the instrument's scale (medians between two points show both)."""
     if x is None or pd.isna(x):
         return "–"
-    labels = _ENGAGEMENT["en" if lang == "en" else "de"]
-    i = int(round(float(x))) - 1
-    return labels[i] if 0 <= i < len(labels) else fmt_num(x, 1, lang=lang)
+    item = next((i for i in inst.items if i.role == "engagement_current"), None)
+    scale = inst.scales.get(item.scale) if item is not None and item.scale else None
+    if scale is None:
+        return fmt_num(x, 1, lang=lang)
+    v = float(x)
+    if v in scale.points:
+        return scale.label(v, lang)
+    lo = max((p for p in scale.points if p < v), default=None)
+    hi = min((p for p in scale.points if p > v), default=None)
+    return "/".join(scale.label(p, lang) for p in (lo, hi) if p is not None)
 
 
 def stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
@@ -81,16 +91,17 @@ def stakeholder_section(ctx: Any) -> Any:
     parts.append(_plot(lambda ax: _plots().plot_power_interest(m, lang=L, ax=ax), ctx.t("stakeholder_caption"), size=(7.0, 6.0)))
     order = m.sort_values(["priority", "label"], ascending=[False, True]) if "priority" in m else m
     rows = []
+    inst = ctx.data.stakeholder
     for _, r in order.iterrows():
         name = esc(r["label"]) + (f' <span class="small muted">({esc(ctx.t("free_entry"))})</span>' if bool(r.get("free")) else "")
-        attitude = f"{fmt_num(r['attitude'], 1, lang=L, signed=True)} ({fmt_num(r['attitude_min'], 0, lang=L, signed=True)} … {fmt_num(r['attitude_max'], 0, lang=L, signed=True)})"
-        eng = f"{_engagement(r['engagement_current'], L)} → {_engagement(r['engagement_desired'], L)}"
+        strategy = f"<strong>{esc(r.get('quadrant_label') or r['quadrant'])}</strong><br><span class='small'>{esc(r['strategy'])}</span>"
+        attitude = f"{fmt_num(r['attitude'], 1, lang=L, signed=True)}<br><span class='small muted'>{fmt_num(r['attitude_min'], 0, lang=L, signed=True)} … {fmt_num(r['attitude_max'], 0, lang=L, signed=True)}</span>"
+        eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
         if pd.notna(r.get("engagement_gap")) and float(r["engagement_gap"]) >= 1:
-            eng = f"{esc(eng)} {badge(fmt_num(r['engagement_gap'], 1, lang=L, signed=True), 'flag')}"
-        else:
-            eng = esc(eng)
-        dis = badge(str(r.get("disagreement_reason") or "ja"), "flag") if bool(r["disagreement"]) else ""
-        rows.append([name, esc(r["strategy"]), esc(fmt_num(r["influence"], 1, lang=L)), esc(fmt_num(r["interest"], 1, lang=L)), esc(attitude), eng, dis])
+            eng += f" {badge(fmt_num(r['engagement_gap'], 1, lang=L, signed=True), 'flag')}"
+        dis = (f"{badge('uneinig' if L == 'de' else 'disagree', 'flag')}<br><span class='small'>{esc(r.get('disagreement_reason') or '')}</span>"
+               if bool(r["disagreement"]) else "")
+        rows.append([name, strategy, esc(fmt_num(r["influence"], 1, lang=L)), esc(fmt_num(r["interest"], 1, lang=L)), attitude, eng, dis])
     header = [ctx.t("stakeholder"), ctx.t("strategy"), ctx.t("influence"), ctx.t("interest"), ctx.t("attitude"), ctx.t("engagement"), ctx.t("disagreement")]
     parts.append(f"<h3>{esc(ctx.t('priority_list'))}</h3>")
     parts.append(table(rows, header, numeric=[2, 3], raw=True))
@@ -169,7 +180,7 @@ def methods(ctx: Any) -> Any:
 
             r = ctx.data.rsp(sh)
             rr = rater_reliability(r[(r["authority"] == ctx.authority) & (r["wave"] == wave)], sh, authority=ctx.authority)
-            rows = [[r2["role"], fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
+            rows = [[_ROLES.get(r2["role"], (r2["role"], r2["role"]))[L == "en"], fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
                      fmt_int(r2["n_raters"]), fmt_int(r2["n_stakeholders"])] for _, r2 in rr.iterrows()]
             parts.append(f"<h3>{esc(ctx.t('rater_reliability'))}</h3>")
             parts.append(table(rows, [ctx.t("role"), "ICC(2,1)", "ICC(2,k)", "α (Krippendorff)", ctx.t("raters"), ctx.t("stakeholders_n")], numeric=[1, 2, 3, 4, 5]))

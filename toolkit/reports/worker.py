@@ -19,7 +19,9 @@ import logging
 import multiprocessing
 import os
 import queue
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -36,7 +38,11 @@ _RESET_SOURCE = (
     "get_ipython().run_line_magic('reset', '-f')\n"
     "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p"
 )
-_WARMUP_SOURCE = "import matplotlib; matplotlib.use('Agg'); import toolkit.reports.sections, toolkit.reports.cohort_sections"
+_WARMUP_SOURCE = (
+    "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot\n"
+    "import toolkit.reports.sections, toolkit.reports.cohort_sections, toolkit.stats, toolkit.privacy, toolkit.scoring\n"
+    "import toolkit.stakeholders, toolkit.plots"
+)
 
 
 @dataclass
@@ -89,7 +95,10 @@ class KernelRunner:
         self.timeout = timeout
         self.n_since_start = 0
         self._env = {**os.environ, **(env or {}), "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        self.km = KernelManager(kernel_name="python3", kernel_spec_manager=_spec_manager())
+        self._ipc_dir = tempfile.mkdtemp(prefix="upo-kernel-")
+        # IPC sockets: no TCP ports, no "running over TCP without encryption" warning
+        self.km = KernelManager(kernel_name="python3", kernel_spec_manager=_spec_manager(), transport="ipc",
+                                ip=os.path.join(self._ipc_dir, "k"))
         self.km.shutdown_wait_time = 0.5
         self._notebooks: dict[str, Any] = {}
         self.exporter = HTMLExporter(
@@ -133,6 +142,7 @@ class KernelRunner:
             self.km.shutdown_kernel(now=True)
         except Exception:
             log.debug("kernel shutdown failed", exc_info=True)
+        shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     # ---------------------------------------------------------------- one report
     def _notebook(self, path: str) -> Any:

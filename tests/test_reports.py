@@ -1,0 +1,159 @@
+"""Report building blocks without kernels: wording, escaping, keys, manifest, sections on the demo cohort."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolkit.exceptions import ReportError
+from toolkit.privacy import SUPPRESSED_NOTE, group_summary
+from toolkit.reports import cohort_sections as C
+from toolkit.reports import render_reports
+from toolkit.reports import sections as S
+from toolkit.reports.html import esc, fmt_num, table
+from toolkit.reports.manifest import Manifest, report_key
+from toolkit.reports.pdf import pdf_page_count
+from toolkit.reports.sec_competence import change_wording
+from toolkit.stats import benchmark
+
+
+@pytest.mark.parametrize(
+    "ci_low, ci_high, p_holm, d_z, expected",
+    [
+        (0.2, 0.8, 0.001, 0.7, "deutliche Verbesserung"),
+        (0.05, 0.3, 0.2, 0.3, "Verbesserung (gering, aber gesichert)"),  # interval above 0, but Holm p not < .05
+        (0.05, 0.3, 0.01, 0.3, "Verbesserung (gering, aber gesichert)"),  # small effect: not "deutlich"
+        (-0.1, 0.8, 0.001, 0.9, "keine gesicherte Veränderung"),  # interval includes 0: never "deutlich"
+        (-0.9, -0.2, 0.001, -0.8, "deutliche Verschlechterung"),
+        (math.nan, math.nan, math.nan, math.nan, "zu wenige Paare"),
+    ],
+)
+def test_change_wording_follows_the_interval(ci_low, ci_high, p_holm, d_z, expected):
+    row = pd.Series({"suppressed": math.isnan(ci_low), "ci_low": ci_low, "ci_high": ci_high, "p_holm": p_holm, "d_z": d_z})
+    assert change_wording(row, "de") == expected
+
+
+def test_tables_escape_cells_and_headers():
+    html = table([["<script>alert(1)</script>", 1.5]], ["<b>x</b>", "n"], numeric=[1])
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert esc('"onload="x') == "&quot;onload=&quot;x"
+
+
+@pytest.mark.parametrize("x, digits, lang, signed, out", [(3.14159, 2, "de", False, "3,14"), (3.14159, 1, "en", False, "3.1"),
+                                                          (0.5, 2, "de", True, "+0,50"), (-0.004, 2, "de", True, "±0,00"), (None, 2, "de", False, "–")])
+def test_number_format(x, digits, lang, signed, out):
+    assert fmt_num(x, digits, lang=lang, signed=signed) == out
+
+
+def test_report_key_changes_with_every_input():
+    base = dict(notebook_digest="nb", toolkit="0.1:abc", parameters={"authority": "BVA", "lang": "de", "k": 5}, data=["own", "cohort"])
+    key = report_key(**base)
+    for name, value in [("notebook_digest", "nb2"), ("toolkit", "0.2:abc"), ("parameters", {"authority": "BVA", "lang": "en", "k": 5}),
+                        ("parameters", {"authority": "BVA", "lang": "de", "k": 6}), ("data", ["own", "cohort2"]), ("data", ["own2", "cohort"])]:
+        assert report_key(**{**base, name: value}) != key, name
+
+
+def test_manifest_roundtrip_and_damaged_file(tmp_path):
+    m = Manifest(tmp_path)
+    m.reports["authority:BVA"] = {"key": "abc", "html": "BVA.html"}
+    m.save()
+    (tmp_path / "BVA.html").write_text("x")
+    again = Manifest(tmp_path)
+    assert again.is_current("authority:BVA", "abc", ["BVA.html"])
+    assert not again.is_current("authority:BVA", "abd", ["BVA.html"])
+    assert not again.is_current("authority:BVA", "abc", ["BVA.html", "BVA.pdf"])  # a missing output re-renders
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert Manifest(tmp_path).reports == {}
+
+
+def test_pdf_page_count_ignores_the_pages_node():
+    assert pdf_page_count(b"<< /Type /Pages /Kids [] >> << /Type /Page >> << /Type/Page >>") == 2
+
+
+def test_bad_arguments_raise_report_errors(demo_db, tmp_path, monkeypatch):
+    with pytest.raises(ReportError, match="unknown report format 'docx'"):
+        render_reports(demo_db, ["BVA"], out=tmp_path, formats=["docx"])
+    with pytest.raises(ReportError, match="language"):
+        render_reports(demo_db, ["BVA"], out=tmp_path, lang="fr")
+    monkeypatch.setattr("toolkit.reports.pdf.chromium_path", lambda: None)
+    with pytest.raises(ReportError, match="Chromium"):
+        render_reports(demo_db, ["BVA"], out=tmp_path, formats=["html", "pdf"])
+
+
+def test_unknown_authority_fails_only_that_report_and_names_the_known_codes(demo_db, tmp_path):
+    res = render_reports(demo_db, ["NOPE"], out=tmp_path, progress=False)
+    assert not res.ok
+    assert [r.report_id for r in res.failed] == ["authority:NOPE"]
+    assert "BVA" in res.failed[0].error and "NOPE" in res.summary_text()
+    assert (tmp_path / "index.html").exists()
+
+
+# ----------------------------------------------------------------------------- sections in-process
+@pytest.fixture(scope="module")
+def bva(demo_db):
+    return S.authority_context(demo_db, "BVA")
+
+
+def test_profile_numbers_equal_the_analysis_api(bva):
+    html = S.competence_profile(bva).html
+    scores = bva.data.scores()
+    from toolkit.reports.sec_competence import profile_wave
+
+    wave, n = profile_wave(bva)
+    mine = scores[(scores["authority"] == "BVA") & (scores["wave"] == wave)]
+    gs = group_summary(mine, "dimension", "score", k=bva.k).set_index("dimension")
+    bm = benchmark(scores[scores["wave"] == wave], "BVA", k=bva.k).set_index("dimension")
+    for dim in ("data", "communication"):
+        assert fmt_num(gs.loc[dim, "mean"], 2) in html
+        assert f"[{fmt_num(gs.loc[dim, 'ci_low'], 2)}; {fmt_num(gs.loc[dim, 'ci_high'], 2)}]" in html
+        assert f">{fmt_num(bm.loc[dim, 'cohort_mean'], 2)}<" in html
+    assert "data:image/png;base64," in html  # the radar is embedded
+
+
+def test_needs_ranking_in_report_matches_api(bva):
+    from toolkit.scoring import needs_ranking
+    from toolkit.reports.sec_competence import profile_wave
+
+    wave, _ = profile_wave(bva)
+    g = bva.data.gaps()
+    nr = needs_ranking(g[(g["authority"] == "BVA") & (g["wave"] == wave)])
+    top = nr.sort_values("rank").iloc[0]
+    html = S.gaps_needs(bva).html
+    title = bva.dim_title(bva.data.competence, top["dimension"])
+    row = html.split(f"<td>{esc(title)}</td>")[0].rsplit("<tr>", 1)[1]
+    assert ">1<" in row
+    assert fmt_num(top["needs"], 2) in html
+
+
+def test_small_authority_gets_suppression_notes_not_numbers(demo_db):
+    ctx = S.authority_context(demo_db, "JKI")
+    assert max(ctx.counts(ctx.data.competence.id).values()) < ctx.k  # the demo keeps JKI below the threshold
+    for fn in (S.competence_profile, S.gaps_needs, S.item_distributions):
+        html = fn(ctx).html
+        assert SUPPRESSED_NOTE["de"] in html
+        assert "data:image/png" not in html
+    figures = S.key_figures(ctx).data
+    assert all(h["value"] == "–" for h in figures["headline"])
+
+
+def test_english_sections(demo_db):
+    ctx = S.authority_context(demo_db, "JKI", lang="en")
+    assert SUPPRESSED_NOTE["en"] in S.competence_profile(ctx).html
+    assert "Participation" in S.participation(ctx).html
+
+
+def test_cohort_heatmap_applies_secondary_suppression(demo_db):
+    ctx = C.cohort_context(demo_db)
+    hm = C.heatmap_frame(ctx, "t0")
+    primary = hm["n"] < ctx.k
+    assert primary.any()
+    # where exactly one authority of a ministry is below k, another one is hidden too
+    for (ministry, dim), g in hm.groupby(["ministry", "dimension"]):
+        if (g["n"] < ctx.k).sum() == 1 and len(g) > 1:
+            assert g["suppressed"].sum() >= 2, (ministry, dim)
+    assert hm.loc[hm["suppressed"], "mean"].isna().all()
