@@ -81,8 +81,9 @@ WORDS = ["competence_reflection", "reality_check", "t0", "t1", "t9", "BVA", "aut
 
 @FUZZ
 @given(st.sampled_from(sorted(COMMANDS)), st.lists(st.one_of(st.sampled_from(sum(COMMANDS.values(), [])), st.sampled_from(WORDS)), max_size=7))
-def test_cli_argument_combinations_never_raise(tmp_path_factory, capsys, command, args):
+def test_cli_argument_combinations_never_raise(tmp_path_factory, capsys, monkeypatch, command, args):
     base = tmp_path_factory.mktemp("cli")
+    monkeypatch.chdir(base)  # commands given a bare word as a path write here, not into the repository
     db = base / "c.sqlite"
     main(["init", str(db)])
     bad_yaml = base / "bad.yaml"
