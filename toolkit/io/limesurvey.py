@@ -326,6 +326,8 @@ def limesurvey_columns(
             columns[i] = Target("ignore")
         elif clean == "":
             columns[i] = Target("ignore")
+        elif parse_column(clean, inst) is not None:  # question codes equal to item ids need no mapping
+            columns[i] = parse_column(clean, inst)  # type: ignore[assignment]
         else:
             unknown.append(name)
     for col, opt in ((participant_column, "--participant-column"), (authority_column, "--authority-column")):
