@@ -55,6 +55,8 @@ TEXT = {
     "not_shown": {"de": "nicht darstellbar (keine gültigen Einschätzungen)", "en": "not shown (no valid ratings)"},
     "mean_ci": {"de": "Mittelwert mit 95-%-Konfidenzintervall", "en": "Mean with 95 % confidence interval"},
     "change": {"de": "Veränderung", "en": "Change"},
+    "mean_delta": {"de": "Mittelwert je Welle; rechts: Veränderung Δ mit 95-%-Konfidenzintervall",
+                   "en": "Mean per wave; right: change Δ with 95 % confidence interval"},
     "before": {"de": "vorher", "en": "before"},
     "after": {"de": "nachher", "en": "after"},
     "mean": {"de": "Mittelwert", "en": "Mean"},

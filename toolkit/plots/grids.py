@@ -144,7 +144,7 @@ def plot_likert_bars(
         if hidden[item_id]:
             ax.barh(y, 200, left=-100, color=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE, hatch=SUPPRESSED_HATCH, height=0.7, linewidth=0.5)
             ax.text(0, y, tr("suppressed", lang), ha="center", va="center", fontsize=8, color="#222222",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5}, in_layout=False)
             continue
         points = s["point"].to_numpy()
         pct = s["share"].to_numpy(dtype=float) * 100
@@ -161,7 +161,7 @@ def plot_likert_bars(
                     hatch="//" if p < mid else None, label=label)
             if w >= 7:
                 ax.text(left + w / 2, y, f"{w:.0f}", ha="center", va="center", fontsize=7, color="#111111",
-                        bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6, "boxstyle": "round"})
+                        bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6, "boxstyle": "round"}, in_layout=False)
             left += w
         ax.text(101, y, f"n = {int(s['n'].iloc[0])}", va="center", fontsize=7.5, color="#444444")
     ax.axvline(0, color="#333333", linewidth=0.9)
@@ -267,10 +267,10 @@ def plot_heatmap(
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE,
                                        hatch=SUPPRESSED_HATCH, linewidth=0.4))
             elif not np.isfinite(vals[i, j]):
-                ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777")
+                ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777", in_layout=False)
             elif annotate:
                 colour = "black" if _luminance(cm(norm(vals[i, j]))) > 0.5 else "white"
-                ax.text(j, i, fmt(vals[i, j], lang, 1), ha="center", va="center", fontsize=7.5, color=colour)
+                ax.text(j, i, fmt(vals[i, j], lang, 1), ha="center", va="center", fontsize=7.5, color=colour, in_layout=False)
     ax.set_xticks(range(len(cols)))
     labels = [dimension_title(instrument, c, lang, 22, 3) if instrument is not None else wrap(c, 22, 3) for c in cols]
     ax.set_xticklabels(labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)

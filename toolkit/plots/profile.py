@@ -186,7 +186,8 @@ def plot_change(
     dims = dimension_order(instrument, long["dimension"])
     waves = ordered_values(long["wave"])
     y = {d: len(dims) - 1 - i for i, d in enumerate(dims)}
-    offsets = np.linspace(-0.18, 0.18, len(waves)) if len(waves) > 1 else [0.0]
+    has_ci = bool(np.isfinite(long[["ci_low", "ci_high"]].to_numpy(dtype=float)).any())
+    offsets = np.linspace(-0.18, 0.18, len(waves)) if len(waves) > 1 and has_ci else np.zeros(len(waves))
     hidden: list[str] = []
     for d in dims:
         sub = long.loc[long["dimension"] == d].set_index("wave")
@@ -218,7 +219,7 @@ def plot_change(
         vals = long[["mean", "ci_low", "ci_high"]].to_numpy(dtype=float)
         lo_d, hi_d = (np.nanmin(vals), np.nanmax(vals)) if np.isfinite(vals).any() else lim
         ax.set_xlim(max(lim[0], lo_d - 0.4), min(lim[1], hi_d + 0.4))
-    ax.set_xlabel(tr("mean_ci", lang))
+    ax.set_xlabel(tr("mean_delta", lang) if change is not None else (tr("mean_ci", lang) if has_ci else tr("mean", lang)))
     decimal_comma(ax.xaxis, lang)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
     ax.spines[["top", "right"]].set_visible(False)
@@ -292,14 +293,14 @@ def plot_needs(
     for yy, (_, r) in zip(ys, df.iterrows()):
         if r["_hidden"]:
             ax.text(xmax * 0.02, yy, tr("suppressed", lang), va="center", fontsize=8, color="#222222",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5}, in_layout=False)
             continue
         parts = [fmt(r[value], lang, 1)]
         if {"ist", "soll"} <= set(df.columns):
             parts.append(f"{tr('ist', lang)} {fmt(r['ist'], lang)} → {tr('soll', lang)} {fmt(r['soll'], lang)}")
         if "importance" in df.columns:
             parts.append(f"{tr('importance', lang)} {fmt(r['importance'], lang)}")
-        ax.text(r[value] + xmax * 0.015, yy, "  ·  ".join(parts), va="center", fontsize=8, color="#222222")
+        ax.text(r[value] + xmax * 0.015, yy, "  ·  ".join(parts), va="center", fontsize=8, color="#222222", in_layout=False)
     ax.set_yticks(ys)
     ax.set_yticklabels([dimension_title(instrument, d, lang, 30, 2) for d in df["dimension"]], fontsize=9)
     ax.set_xlim(0, xmax * 1.75)

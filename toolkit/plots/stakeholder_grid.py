@@ -121,7 +121,7 @@ def plot_power_interest(
     }
     for q, (x, y, ha, va) in corners.items():
         ax.text(x, y, QUADRANT_LABELS[q]["en" if lang == "en" else "de"].upper(), ha=ha, va=va, fontsize=9,
-                color="#6A6A6A", fontweight="bold")
+                color="#6A6A6A", fontweight="bold", in_layout=False)
     cmap = attitude_cmap()
     import matplotlib as mpl
     from matplotlib.lines import Line2D
@@ -154,10 +154,10 @@ def plot_power_interest(
         if use_numbers:
             text = f"{numbers[i]}" + ("!" if disagree.at[i] else "")
             ax.annotate(text, xy=(x, y), xytext=(6, 4), textcoords="offset points", fontsize=8, fontweight="bold",
-                        color="#1A1A1A", zorder=5)
+                        color="#1A1A1A", zorder=5, in_layout=False)
         else:
             text = wrap(shown.at[i, "label"], label_width, 2) + (" !" if disagree.at[i] else "")
-            ax.annotate(text, xy=(x, y), xytext=(7, 5), textcoords="offset points", fontsize=7.5, color="#1A1A1A", zorder=5)
+            ax.annotate(text, xy=(x, y), xytext=(7, 5), textcoords="offset points", fontsize=7.5, color="#1A1A1A", zorder=5, in_layout=False)
     ticks = np.arange(lo, hi + 1)
     ax.set_xticks(ticks)
     ax.set_yticks(ticks)
