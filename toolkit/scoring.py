@@ -179,34 +179,71 @@ def item_matrix(
     inst_mask = _instrument_rows(responses, instrument)
     if inst_mask is not None:
         keep &= inst_mask
-    rows = np.flatnonzero(keep)
+    everything = bool(keep.all())
+    rows = None if everything else np.flatnonzero(keep)
     key_cols = [c for c in OBS_KEYS if c in responses.columns]
-    if rows.size == 0:
+    if not everything and rows.size == 0:  # type: ignore[union-attr]
         return pd.DataFrame(columns=OBS_KEYS), np.empty((0, len(items)))
-    a, na = _factor(responses["authority"].iloc[rows] if rows.size < len(responses) else responses["authority"])
-    p, np_ = _factor(responses["participant"].iloc[rows] if rows.size < len(responses) else responses["participant"])
-    w, nw = _factor(responses["wave"].iloc[rows] if rows.size < len(responses) else responses["wave"])
+
+    def take(col: str) -> pd.Series:
+        return responses[col] if rows is None else responses[col].iloc[rows]
+
+    a, na = _factor(take("authority"))
+    p, np_ = _factor(take("participant"))
+    w, nw = _factor(take("wave"))
     key = (a * np_ + p) * nw + w
-    group, _ = pd.factorize(key, sort=True)
+    del a, p, w
+    group = _dense_groups(key, na * np_ * nw)
+    del key
     n_groups = int(group.max()) + 1
     rep = np.empty(n_groups, dtype=np.int64)
-    rep[group] = rows
+    rep[group] = np.arange(group.size) if rows is None else rows
     keys = responses[key_cols].iloc[rep].reset_index(drop=True)
     for col in OBS_KEYS:
         if col not in keys.columns:
             keys[col] = instrument.id if col == "instrument" else None
     keys = keys[OBS_KEYS]
     # column of each item in the output matrix (−1: not requested)
-    col_of = np.full(len(all_items), -1, dtype=np.int64)
+    col_of = np.full(len(all_items) + 1, -1, dtype=np.int64)
     for j, item_id in enumerate(items):
         col_of[all_items.index(item_id)] = j
-    cols = col_of[codes_all[rows]]
-    sel = cols >= 0
-    values = responses["value"].to_numpy(dtype=float, na_value=np.nan)[rows[sel]]
-    scored = _score_values(values, cols[sel], _item_arrays(instrument, items))
+    cols = col_of[codes_all if rows is None else codes_all[rows]]
+    values = responses["value"].to_numpy(dtype=float, na_value=np.nan)
+    if rows is not None:
+        values = values[rows]
+    if not (cols >= 0).all():
+        sel = cols >= 0
+        group, cols, values = group[sel], cols[sel], values[sel]
     matrix = np.full((n_groups, len(items)), np.nan)
-    matrix[group[sel], cols[sel]] = scored
+    matrix[group, cols] = values
+    _score_matrix(matrix, _item_arrays(instrument, items))
     return keys, matrix
+
+
+def _dense_groups(key: np.ndarray, space: int) -> np.ndarray:
+    """Group ids 0..G−1 in sorted key order (dense lookup when the key space is small)."""
+    if space <= 8 * key.size + 1024:
+        present = np.zeros(space, dtype=bool)
+        present[key] = True
+        uniq = np.flatnonzero(present)
+        ids = np.empty(space, dtype=np.int32)  # only the pages of present keys are touched
+        ids[uniq] = np.arange(uniq.size, dtype=np.int32)
+        return ids[key]
+    return pd.factorize(key, sort=True)[0]
+
+
+def _score_matrix(m: np.ndarray, arrays: tuple[np.ndarray, ...]) -> None:
+    """Score an observation × item matrix in place, one item column at a time."""
+    lo, hi, rev, miss = arrays
+    for j in range(m.shape[1]):
+        col = m[:, j]
+        bad = (col < lo[j]) | (col > hi[j])
+        for code in miss[j]:
+            if not np.isnan(code):
+                bad |= col == code
+        col[bad] = np.nan
+        if rev[j]:
+            np.subtract(lo[j] + hi[j], col, out=col)
 
 
 def _repeat_keys(keys: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -276,7 +313,7 @@ def _scores_for(
             mean = total / n_valid[:, d]
         score[:, d] = np.where(n_valid[:, d] >= dim.required_valid, mean, np.nan)
     out = _repeat_keys(keys, n_dims)
-    out["dimension"] = np.tile(np.array([d.id for d in dims], dtype=object), n_obs)
+    out["dimension"] = pd.Categorical.from_codes(np.tile(np.arange(n_dims, dtype=np.int16), n_obs), [d.id for d in dims])
     out["score"] = score.ravel()
     out["n_valid"] = n_valid.ravel()
     out["n_items"] = np.tile(np.array([len(its) for its in dim_items], dtype=np.int64), n_obs)
@@ -300,7 +337,8 @@ def dimension_scores(responses: pd.DataFrame, instrument: Instrument) -> pd.Data
         n_items``: one row per observation and dimension with scored items. ``score``
         is the mean of the valid scored items (after reverse keying); NaN when fewer
         than the dimension's ``min_valid`` items are valid. ``n_items`` is the number
-        of scored items in the dimension.
+        of scored items in the dimension. ``dimension`` is a categorical in the
+        instrument's order.
 
     Example
     -------
@@ -361,7 +399,7 @@ def gaps(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     gap = soll - ist
     needs = imp * np.maximum(gap, 0.0)
     out = _repeat_keys(keys, n_dims).drop(columns="instrument")
-    out["dimension"] = np.tile(np.array(dims, dtype=object), n_obs)
+    out["dimension"] = pd.Categorical.from_codes(np.tile(np.arange(n_dims, dtype=np.int16), n_obs), dims)
     out["ist"], out["soll"], out["gap"] = ist.ravel(), soll.ravel(), gap.ravel()
     out["importance"], out["needs"] = imp.ravel(), needs.ravel()
     any_valid = ~(np.isnan(ist) & np.isnan(soll) & np.isnan(imp)).ravel()

@@ -301,22 +301,53 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
+def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy().astype(np.int64) + 1, len(series.cat.categories) + 1
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, len(uniques) + 1
+
+
+def _wave_labels(series: pd.Series) -> set[str]:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = np.unique(series.cat.codes.to_numpy())
+        return {str(series.cat.categories[c]) for c in present if c >= 0}
+    return {str(w) for w in pd.unique(series)}
+
+
+def _last_per_key(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Rows of ``idx`` keeping the last row per key, in sorted key order."""
+    rev = idx[::-1]
+    _, first = np.unique(key[rev], return_index=True)
+    return rev[first]
+
+
 def _pairs(scores: pd.DataFrame, from_wave: str, to_wave: str, by: list[str], value: str) -> pd.DataFrame:
     need = ["authority", "participant", "wave", "dimension", value, *by]
     missing = [c for c in dict.fromkeys(need) if c not in scores.columns]
     if missing:
         raise DataError(f"the scores frame lacks column(s) {', '.join(missing)}; give the frame of dimension_scores()")
-    waves = set(scores["wave"].astype(str).unique())
+    waves = _wave_labels(scores["wave"])
     for w in (from_wave, to_wave):
         if w not in waves:
             raise DataError(f"wave {w!r} has no scores; waves present: {', '.join(sorted(waves)) or 'none'}")
     ids = ["authority", "participant", "dimension"]
     extra = [c for c in by if c not in ids]
-    valid = scores[scores[value].notna()]
-    a = valid.loc[valid["wave"] == from_wave, [*ids, *extra, value]].drop_duplicates(ids, keep="last")
-    b = valid.loc[valid["wave"] == to_wave, [*ids, value]].drop_duplicates(ids, keep="last")
-    pairs = a.merge(b, on=ids, suffixes=("_from", "_to"))
-    return pairs.rename(columns={f"{value}_from": "x_from", f"{value}_to": "x_to"})
+    v = scores[value].to_numpy(dtype=float, na_value=np.nan)
+    a, _ = _codes(scores["authority"])
+    p, n_p = _codes(scores["participant"])
+    d, n_d = _codes(scores["dimension"])
+    key = (a * n_p + p) * n_d + d
+    ok = ~np.isnan(v)
+    wave = scores["wave"]
+    f_idx = _last_per_key(np.flatnonzero(ok & (wave == from_wave).to_numpy()), key)
+    t_idx = _last_per_key(np.flatnonzero(ok & (wave == to_wave).to_numpy()), key)
+    _, i_f, i_t = np.intersect1d(key[f_idx], key[t_idx], assume_unique=True, return_indices=True)
+    rows_f, rows_t = f_idx[i_f], t_idx[i_t]
+    pairs = scores[[*ids, *extra]].iloc[rows_f].reset_index(drop=True)
+    pairs["x_from"] = v[rows_f]
+    pairs["x_to"] = v[rows_t]
+    return pairs
 
 
 def paired_change(
