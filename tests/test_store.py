@@ -161,7 +161,8 @@ def test_erase_removes_all_waves_records_the_fact_and_is_idempotent(store: Store
     store.submit(Submission("BVA", CODE_A, "t0", "reality_check", {"go1": 1}))
     store.submit(Submission("BVA", ("Ma", "07", "K", "Hx"), "t1", "reality_check", {"go1": 2}))  # linked by tolerance
     store.submit(Submission("BVA", CODE_B, "t0", "reality_check", {"go1": 0}))
-    code = store.responses("reality_check", wave="t0", linked=False)["participant"].iloc[0]
+    t0 = store.responses("reality_check", wave="t0", linked=False)
+    code = t0.loc[t0["value"] == 1, "participant"].iloc[0]  # CODE_A's record (B answered 0)
     others = set(store.submissions()["participant"])
     version = store.data_version()
     n = store.erase(code)
