@@ -107,7 +107,7 @@ def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, fl
     """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed)."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=size)
+    fig = plt.figure(figsize=size, layout="constrained")
     ax = fig.add_subplot(111, projection="polar" if polar else None)
     try:
         draw(ax)

@@ -1,0 +1,149 @@
+"""Benchmark: rendering the 30 authority reports plus the cohort report of the demo cohort.
+
+Compares in one run, on the same demo cohort:
+
+(a) naive   - what a user would script: a serial loop calling the papermill CLI, then the
+              nbconvert CLI (``--no-input``), per report. Run on a subset (``--naive N``,
+              default 6 authorities) and extrapolated linearly to all 31 reports.
+(b) upo     - ``render_reports(..., jobs=J, force=True)`` (``upo report --all``).
+(b') rerun  - the same call again without changes (everything skipped).
+(c) floor   - the same section functions (analyses and figures) for every report in J plain
+              Python processes, no kernels, no papermill, no nbconvert; the shared cohort cache
+              is computed once, as in (b).
+
+Usage: ``.venv/bin/python bench/bench_reports.py [--jobs 2] [--naive 6]``. Prints a table with
+ratios; no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AUTH_FUNCS = ["title_page", "participation", "competence_profile", "gaps_needs", "item_distributions", "change",
+              "stakeholder_section", "readiness_section", "methods", "key_figures", "footer"]
+COHORT_FUNCS = ["title_page", "participation", "heatmap", "cohort_change", "ministries", "stakeholder_patterns", "reliabilities", "footer"]
+
+
+def _floor_one(args: tuple[str, str | None, str]) -> float:
+    """One report's sections in this process (the in-process floor)."""
+    db, authority, cache = args
+    os.environ["UPO_REPORT_CACHE"] = cache
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from toolkit.reports import cohort_sections as C
+    from toolkit.reports import sections as S
+
+    t0 = time.perf_counter()
+    if authority is None:
+        ctx = C.cohort_context(db)
+        parts = [getattr(C, f)(ctx) for f in COHORT_FUNCS]
+    else:
+        ctx = S.authority_context(db, authority)
+        parts = [getattr(S, f)(ctx) for f in AUTH_FUNCS]
+    html = "".join(getattr(p, "html", "") for p in parts)
+    assert len(html) > 1000
+    return time.perf_counter() - t0
+
+
+def _warm(_: int) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import toolkit.reports.cohort_sections  # noqa: F401
+    import toolkit.reports.sections  # noqa: F401
+
+    return os.getpid()
+
+
+def bench_floor(db: Path, codes: list[str], jobs: int, cache: Path) -> float:
+    from toolkit.reports.context import write_cohort_cache
+
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        warm = [pool.submit(_warm, i) for i in range(jobs)]  # imports overlap the cache, as in (b)
+        write_cohort_cache(db, cache)
+        [w.result() for w in warm]
+        list(pool.map(_floor_one, [(str(db), c, str(cache)) for c in [None, *codes]]))
+    return time.perf_counter() - t0
+
+
+def bench_naive(db: Path, codes: list[str], work: Path) -> float:
+    binp = Path(sys.executable).parent
+    nb = ROOT / "notebooks" / "report_authority.ipynb"
+    t0 = time.perf_counter()
+    for code in codes:
+        out_nb = work / f"{code}.ipynb"
+        subprocess.run([str(binp / "papermill"), str(nb), str(out_nb), "-p", "db", str(db), "-p", "authority", code, "--no-progress-bar"],
+                       check=True, capture_output=True)
+        subprocess.run([str(binp / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out_nb)], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--naive", type=int, default=6, help="authorities for the naive loop (extrapolated to all reports)")
+    args = ap.parse_args()
+
+    from toolkit.demo import build_demo
+    from toolkit.reports import render_reports
+
+    work = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    try:
+        db = work / "demo.sqlite"
+        t = time.perf_counter()
+        store = build_demo(db)
+        codes = list(store.authorities()["authority"])
+        store.close()
+        print(f"demo cohort: {len(codes)} authorities, built in {time.perf_counter() - t:.1f} s; jobs = {args.jobs}; cores = {os.cpu_count()}", file=sys.stderr)
+        n_reports = len(codes) + 1
+
+        t_floor = bench_floor(db, codes, args.jobs, work / "floor-cache")
+
+        t = time.perf_counter()
+        res = render_reports(db, None, out=work / "out", jobs=args.jobs, cohort=True, force=True, progress=False)
+        t_upo = time.perf_counter() - t
+        if not res.ok:
+            print(res.summary_text(), file=sys.stderr)
+
+        t = time.perf_counter()
+        res2 = render_reports(db, None, out=work / "out", jobs=args.jobs, cohort=True, progress=False)
+        t_rerun = time.perf_counter() - t
+        assert not res2.rendered
+
+        subset = codes[: args.naive]
+        naive_dir = work / "naive"
+        naive_dir.mkdir()
+        t_naive_subset = bench_naive(db, subset, naive_dir)
+        t_naive = t_naive_subset / len(subset) * n_reports
+
+        rows = [
+            ("(a) naive: papermill CLI + nbconvert CLI, serial", t_naive, f"extrapolated from {len(subset)} reports ({t_naive_subset:.1f} s)"),
+            (f"(b) upo report --all (render_reports, {args.jobs} workers)", t_upo, f"{len(res.rendered)} rendered, {len(res.failed)} failed"),
+            ("(b') no-change re-run", t_rerun, f"{len(res2.skipped)} skipped"),
+            (f"(c) in-process floor ({args.jobs} processes, no kernels)", t_floor, "same sections, HTML strings only"),
+        ]
+        print(f"\n{n_reports} reports (30 authorities + cohort), demo cohort\n")
+        print(f"{'variant':<58} {'seconds':>9} {'per report':>11} {'a / x':>7} {'x / c':>7}  note")
+        for name, sec, note in rows:
+            print(f"{name:<58} {sec:9.1f} {sec / n_reports:11.2f} {t_naive / sec:7.1f} {sec / t_floor:7.2f}  {note}")
+        print(f"\ntargets: a/b >= 8 (got {t_naive / t_upo:.1f}), b/c <= 2 (got {t_upo / t_floor:.2f}), re-run < 2 s (got {t_rerun:.2f} s)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
