@@ -51,6 +51,7 @@ def _check(store: Any, instrument_id: str, waves: Sequence[str | None], by: str 
 def _order_dimensions(df: pd.DataFrame, inst: Any) -> pd.DataFrame:
     order = {d.id: i for i, d in enumerate(inst.dimensions)}
     keys = [c for c in ("wave", "authority", "ministry") if c in df.columns]
+    df = df.assign(dimension=df["dimension"].astype(str))
     df = df.assign(_pos=df["dimension"].map(order))
     if "wave" in df.columns:
         df["wave"] = df["wave"].astype(str)
