@@ -211,6 +211,7 @@ def test_own_profile_shows_group_only_from_k(store, rng):
 # --------------------------------------------------------------------------- form view
 def test_view_submits_what_the_widgets_say(store, rng):
     view = ParticipantForm(FormState(store, "competence_reflection", "t0", authority="BVA"))
+    view.build_all()
     for eid, value in CODE.items():
         view.code_inputs[eid].value = value
     for item in view.state.simple_items:
@@ -231,13 +232,19 @@ def test_view_submits_what_the_widgets_say(store, rng):
 
 def test_view_marks_missing_cards_and_switches_language(store):
     view = ParticipantForm(FormState(store, "reality_check", "t0", authority="BVA"))
+    assert view.n_pages == 10 and "go1" not in view.inputs  # pages are built when shown
+    view.next_button.click()
+    assert view.page_index == 1 and "go1" in view.inputs
     view.inputs["go1"].value = 2.0
+    view.show_page(3)
     result = view.submit()
     assert not result.ok
+    assert view.page_index == 0  # jumped to the first open question (the code)
     assert "upo-missing" in view.cards["go2"]._dom_classes
     assert "upo-missing" not in view.cards["go1"]._dom_classes
     assert "Noch" in view.status.value
     view.lang_input.value = "en"
+    view.show_page(1)
     assert view.state.answers == {"go1": 2.0}
     assert view.inputs["go1"].value == 2.0  # rebuilt widgets keep the answers
     assert "Submit" in view.submit_button.description
@@ -245,6 +252,7 @@ def test_view_marks_missing_cards_and_switches_language(store):
 
 def test_view_stakeholder_panels_are_built_when_opened(store, rng):
     view = ParticipantForm(FormState(store, "stakeholder_analysis", "t0", authority="BVA"))
+    view.show_page(1)
     n = len(view.state.catalogue)
     assert len(view.accordion.children) == n and not any(p.children for p in view.accordion.children)
     view.include_inputs[view.state.catalogue[0]].value = False
@@ -261,12 +269,14 @@ def test_view_stakeholder_panels_are_built_when_opened(store, rng):
 
 def test_view_kiosk_clears_widgets(store, rng):
     view = ParticipantForm(FormState(store, "reality_check", "t0", authority="BVA", kiosk=True))
+    view.build_all()
     for eid, value in CODE.items():
         view.code_inputs[eid].value = value
     for item in view.state.simple_items:
         view.inputs[item.id].value = 1.0
     assert view.submit().ok
-    assert view.code_inputs["mother"].value == "" and view.inputs["go1"].value is None
+    view.build_all()
+    assert view.page_index == 0 and view.code_inputs["mother"].value == "" and view.inputs["go1"].value is None
     assert "nächste Person" in view.result_html.value
     assert store.count_submissions("reality_check") == 1
 

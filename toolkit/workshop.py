@@ -147,6 +147,7 @@ class VoilaServer:
             f"--MappingKernelManager.cull_interval={self.cull_interval}",
             "--MappingKernelManager.cull_connected=False",
             f"--Voila.connection_dir_root={self.workdir}",
+            "--VoilaExecutor.iopub_timeout=30",  # a busy machine may need more than 4 s to flush the widget messages
             *self.extra_args,
         ]
 

@@ -23,6 +23,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import math
@@ -70,8 +71,28 @@ FORM_CSS = """
 """
 
 
+@functools.lru_cache(maxsize=None)
+def _full() -> w.Layout:
+    """One shared 100 %-width layout: fewer widget models to send to the browser."""
+    return w.Layout(width="100%")
+
+
+@functools.lru_cache(maxsize=None)
+def _html_style() -> Any:
+    from ipywidgets.widgets.widget_string import HTMLStyle
+
+    return HTMLStyle()
+
+
+@functools.lru_cache(maxsize=None)
+def _toggle_style() -> Any:
+    from ipywidgets.widgets.widget_selection import ToggleButtonsStyle
+
+    return ToggleButtonsStyle()
+
+
 def _html(text: str, cls: str | None = None) -> w.HTML:
-    widget = w.HTML(text, layout=w.Layout(width="100%"))
+    widget = w.HTML(text, layout=_full(), style=_html_style())
     if cls:
         widget.add_class(cls)
     return widget
@@ -91,7 +112,7 @@ class ParticipantForm:
 
     def __init__(self, state: FormState) -> None:
         self.state = state
-        self.widget = w.VBox(layout=w.Layout(width="100%"))
+        self.widget = w.VBox(layout=_full())
         self.widget.add_class("upo-form")
         self._build()
 
@@ -111,32 +132,86 @@ class ParticipantForm:
         parts: list[w.Widget] = [_html(FORM_CSS), self.lang_input, _html(header)]
         if s.kiosk:
             parts.append(_html(f"<p class='upo-help'>{_esc(t('kiosk_badge', lang))}</p>"))
-        parts.append(self._authority_section())
-        parts.append(self._code_section())
-        for dim in inst.dimensions:
-            simple = [i for i in dim.items if not i.item_type.per_stakeholder]
-            rating = [i for i in dim.items if i.item_type.per_stakeholder]
-            box = [_html(f"<h3 style='margin:0.4em 0 0.1em'>{_esc(dim.title.get(lang))}</h3>")]
-            if dim.description:
-                box.append(_html(f"<p class='upo-help'>{_esc(dim.description.get(lang))}</p>"))
-            box += [self._item_card(item) for item in simple]
-            if rating:
-                box.append(self._stakeholder_section())
-            section = w.VBox(box, layout=w.Layout(width="100%"))
-            section.add_class("upo-section")
-            parts.append(section)
+        # one page per dimension, built when first shown: a phone gets few widgets at a time
+        self._dims = list(inst.dimensions)
+        self._page_cache: dict[int, w.Widget] = {}
+        self.progress = _html("", "upo-progress")
+        self.page_box = w.VBox(layout=_full())
+        self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", layout=w.Layout(width="48%"))
+        self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=w.Layout(width="48%"))
+        self.prev_button.add_class("upo-prev")
+        self.next_button.add_class("upo-next")
+        self.prev_button.on_click(lambda _b: self.show_page(self.page_index - 1))
+        self.next_button.on_click(lambda _b: self.show_page(self.page_index + 1))
+        nav = w.HBox([self.prev_button, self.next_button], layout=w.Layout(width="100%", justify_content="space-between"))
         self.status = _html("", "upo-status")
         self.problems_html = _html("", "upo-problems")
-        self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=w.Layout(width="100%"))
+        self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=_full())
         self.submit_button.add_class("upo-submit")
         self.submit_button.on_click(lambda _b: self.submit())
         self.result_html = _html("", "upo-result")
         self.profile_button = w.Button(description=t("show_profile", lang), layout=w.Layout(width="100%", display="none"))
         self.profile_button.on_click(lambda _b: self.show_profile())
         self.profile_html = _html("")
-        parts += [self.status, self.problems_html, self.submit_button, self.result_html, self.profile_button, self.profile_html]
+        parts += [self.progress, self.page_box, nav, self.status, self.problems_html, self.submit_button, self.result_html, self.profile_button, self.profile_html]
         self.widget.children = parts
+        self.show_page(getattr(self, "page_index", 0))
+
+    # ------------------------------------------------------------------ pages
+    @property
+    def n_pages(self) -> int:
+        return 1 + len(self._dims)
+
+    def _page(self, index: int) -> w.Widget:
+        if index not in self._page_cache:
+            if index == 0:
+                box = [self._authority_section(), self._code_section()]
+            else:
+                dim, lang = self._dims[index - 1], self.state.lang
+                simple = [i for i in dim.items if not i.item_type.per_stakeholder]
+                box = [_html(f"<h3 style='margin:0.4em 0 0.1em'>{_esc(dim.title.get(lang))}</h3>")]
+                if dim.description:
+                    box.append(_html(f"<p class='upo-help'>{_esc(dim.description.get(lang))}</p>"))
+                box += [self._item_card(item) for item in simple]
+                if any(i.item_type.per_stakeholder for i in dim.items):
+                    box.append(self._stakeholder_section())
+            page = w.VBox(box, layout=_full())
+            page.add_class("upo-section")
+            self._page_cache[index] = page
+        return self._page_cache[index]
+
+    def build_all(self) -> None:
+        """Build every page (tests set all widgets; the browser builds pages as they are shown)."""
+        for index in range(self.n_pages):
+            self._page(index)
         self._refresh_status()
+
+    def show_page(self, index: int) -> None:
+        """Show page ``index`` (0: authority and code; then one page per dimension)."""
+        index = max(0, min(int(index), self.n_pages - 1))
+        self.page_index = index
+        self.page_box.children = [self._page(index)]
+        lang = self.state.lang
+        title = t("code_title", lang) if index == 0 else self._dims[index - 1].title.get(lang)
+        bar = int(100 * (index + 1) / self.n_pages)
+        self.progress.value = (
+            f"<div class='upo-help' data-page='{index}'>{_esc(t('page_of', lang, i=index + 1, n=self.n_pages))}: <b>{_esc(title)}</b></div>"
+            f"<div style='background:#e3e8ee;height:6px;border-radius:3px'><div style='background:#1f5fa8;width:{bar}%;height:6px;border-radius:3px'></div></div>"
+        )
+        self.prev_button.disabled = index == 0
+        self.next_button.layout.visibility = "hidden" if index == self.n_pages - 1 else "visible"
+        self._refresh_status()
+
+    def page_of(self, problem: Any) -> int:
+        """The page holding a problem's question."""
+        if problem.section in ("authority", "code"):
+            return 0
+        for pos, dim in enumerate(self._dims, start=1):
+            if problem.section == "stakeholder" and any(i.item_type.per_stakeholder for i in dim.items):
+                return pos
+            if any(i.id == problem.key for i in dim.items):
+                return pos
+        return 0
 
     def _authority_section(self) -> w.Widget:
         s, lang = self.state, self.state.lang
@@ -144,7 +219,7 @@ class ParticipantForm:
             label = dict((c, lbl) for lbl, c in s.authority_options()).get(s.fixed_authority, s.fixed_authority)
             self.authority_input = None
             return _html(f"<p><b>{_esc(t('authority', lang))}:</b> {_esc(label)}</p>")
-        self.authority_input = w.Dropdown(options=[(t("authority_pick", lang), None)] + s.authority_options(), value=s.authority, layout=w.Layout(width="100%"))
+        self.authority_input = w.Dropdown(options=[(t("authority_pick", lang), None)] + s.authority_options(), value=s.authority, layout=_full())
         self.authority_input.observe(self._on_authority, names="value")
         card = w.VBox([_html(f"<b>{_esc(t('authority', lang))}</b>"), self.authority_input])
         card.add_class("upo-card")
@@ -156,7 +231,7 @@ class ParticipantForm:
         self.code_inputs: dict[str, w.Text] = {}
         rows: list[w.Widget] = [_html(f"<h3 style='margin:0.4em 0 0.1em'>{_esc(t('code_title', lang))}</h3><p class='upo-help'>{_esc(s.code_explanation())}</p>")]
         for eid, prompt, placeholder in s.code_elements():
-            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=w.Layout(width="100%"), continuous_update=True)
+            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=_full(), continuous_update=True)
             box.observe(lambda ch, eid=eid: self._on_code(eid, ch["new"]), names="value")
             self.code_inputs[eid] = box
             card = w.VBox([_html(_esc(prompt)), box])
@@ -172,7 +247,7 @@ class ParticipantForm:
         labels = scale.labels.en if lang == "en" else scale.labels.de
         options = [(lbl, float(p)) for lbl, p in zip(labels, scale.points)]
         options += [(scale.missing_label.get(lang) if scale.missing_label else "?", float(m)) for m in scale.missing]
-        widget = w.ToggleButtons(options=options, value=value, layout=w.Layout(width="100%"))
+        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style())
         widget.add_class("upo-choice")
         if scale.missing:
             widget.add_class("upo-missing-opt")
@@ -187,7 +262,7 @@ class ParticipantForm:
         children: list[w.Widget] = [_html(head)]
         value = s.answers.get(item.id)
         if item.type == "text":
-            widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=w.Layout(width="100%"))
+            widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full())
             widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
             children.append(widget)
         elif item.type == "level":
@@ -198,7 +273,7 @@ class ParticipantForm:
             widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
             children.append(widget)
         self.inputs[item.id] = widget
-        card = w.VBox(children, layout=w.Layout(width="100%"))
+        card = w.VBox(children, layout=_full())
         card.add_class("upo-card")
         card.add_class(f"upo-item-{item.id}")
         self.cards[item.id] = card
@@ -211,7 +286,7 @@ class ParticipantForm:
         options = [(t("level_unset", lang), "")] + [(f"{p:g}", f"{p:g}") for p in scale.points]
         is_missing = value is not None and value in scale.missing
         start = f"{value:g}" if value is not None and not is_missing else ""
-        slider = w.SelectionSlider(options=options, value=start, layout=w.Layout(width="100%"), continuous_update=False)
+        slider = w.SelectionSlider(options=options, value=start, layout=_full(), continuous_update=False)
         anchor = _html("", "upo-anchor")
         ends = _html(f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>")
         missing = None
@@ -270,23 +345,23 @@ class ParticipantForm:
             checks.append(box)
         self.free_inputs: list[w.Text] = []
         for i in range(s.free_entries):
-            box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=w.Layout(width="100%"), continuous_update=False)
+            box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=_full(), continuous_update=False)
             box.observe(lambda ch, i=i: self._on_free(i, ch["new"]), names="value")
             self.free_inputs.append(box)
             checks += [_html(_esc(t("free_entry", lang, i=i + 1))), box]
         select = w.VBox([_html(f"<b>{_esc(t('stakeholder_select', lang))}</b><div class='upo-help'>{_esc(t('stakeholder_select_help', lang))}</div>")] + checks)
         select.add_class("upo-card")
-        self.accordion = w.Accordion(layout=w.Layout(width="100%"))
+        self.accordion = w.Accordion(layout=_full())
         self.accordion.observe(self._on_panel, names="selected_index")
         self._panels: dict[str, w.VBox] = {}
         self._rebuild_panels()
-        return w.VBox([select, _html(f"<b>{_esc(t('rate_groups', lang))}</b>"), self.accordion], layout=w.Layout(width="100%"))
+        return w.VBox([select, _html(f"<b>{_esc(t('rate_groups', lang))}</b>"), self.accordion], layout=_full())
 
     def _rebuild_panels(self) -> None:
         rated = self.state.stakeholders()
         keys = [k for k, _, _ in rated]
         self._panel_keys = keys
-        self._panels = {k: self._panels.get(k) or w.VBox(layout=w.Layout(width="100%")) for k in keys}
+        self._panels = {k: self._panels.get(k) or w.VBox(layout=_full()) for k in keys}
         self.accordion.children = [self._panels[k] for k in keys]
         self._refresh_titles()
 
@@ -315,7 +390,7 @@ class ParticipantForm:
             widget.observe(lambda ch, i=item.id, k=key: self._on_rating(i, k, ch["new"]), names="value")
             self.inputs[(item.id, key)] = widget
             head = f"<b>{_esc(role_label(item, lang))}</b><div class='upo-help'>{_esc(item.text.get(lang).partition(':')[2].strip() or '')}</div>"
-            card = w.VBox([_html(head), widget], layout=w.Layout(width="100%"))
+            card = w.VBox([_html(head), widget], layout=_full())
             card.add_class("upo-card")
             self.cards[(item.id, key)] = card
             rows.append(card)
@@ -393,10 +468,13 @@ class ParticipantForm:
             else:
                 self.problems_html.value = f"<p><b>{_esc(result.message)}</b></p>"
             self.result_html.value = ""
+            if result.problems:
+                self.show_page(self.page_of(result.problems[0]))
             self._refresh_status(mark=True)
             return result
         self.problems_html.value = ""
         if self.state.kiosk:
+            self.page_index = 0
             self._build()
         self.result_html.value = f"<div class='upo-ok' role='status'>✓ {_esc(result.message)}</div>"
         has_profile = any(d.scored_items for d in self.state.instrument.dimensions) and not self.state.kiosk
