@@ -157,3 +157,13 @@ def test_cohort_heatmap_applies_secondary_suppression(demo_db):
         if (g["n"] < ctx.k).sum() == 1 and len(g) > 1:
             assert g["suppressed"].sum() >= 2, (ministry, dim)
     assert hm.loc[hm["suppressed"], "mean"].isna().all()
+
+
+def test_report_kernels_run_this_interpreter():
+    import sys
+
+    from toolkit.reports.worker import _spec_manager
+
+    spec = _spec_manager().get_kernel_spec("python3")
+    assert spec.argv[0] == sys.executable  # the venv's Python, whatever kernelspecs are installed elsewhere
+    assert spec.argv[1:3] == ["-m", "ipykernel_launcher"]

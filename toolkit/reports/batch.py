@@ -36,7 +36,7 @@ _FORMATS = ("html", "pdf")
 
 @dataclass
 class ReportResult:
-    """The outcome of one report in a batch (``status``: rendered, skipped or failed)."""
+    """The outcome of one report in a batch (``status``: rendered, skipped, failed; ``stale`` in a dry run)."""
 
     report_id: str
     kind: str
@@ -110,6 +110,7 @@ def render_reports(
     progress: bool | None = None,
     restart_every: int = 40,
     timeout: float = 600.0,
+    dry_run: bool = False,
 ) -> BatchResult:
     """Render authority reports (and the cohort report) to self-contained HTML, optionally PDF.
 
@@ -138,6 +139,8 @@ def render_reports(
         Other notebooks to render (default: ``notebooks/report_*.ipynb``).
     progress
         Show a progress bar on stderr (default: only on a terminal).
+    dry_run
+        Only plan: reports that would be rendered get the status ``stale``; nothing is written.
 
     Returns
     -------
@@ -235,6 +238,10 @@ def render_reports(
             )
         else:
             todo.append((task, meta))
+    if dry_run:
+        result.results += [ReportResult(t.key, m["kind"], m["authority"], "stale") for t, m in todo]
+        result.seconds = time.perf_counter() - t0
+        return result
     if todo:
         _run_batch(db, todo, out, manifest, result, jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress,
                    restart_every=restart_every, timeout=timeout)

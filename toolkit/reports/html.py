@@ -76,6 +76,16 @@ figure.upo figcaption { font-size:.85rem; color:var(--muted); margin-top:.3rem; 
 .badge.flag { background:#fff4d6; border-color:#e8c766; color:#6b4d00; }
 table.upo td .badge { white-space:normal; }
 table.upo td { overflow-wrap:break-word; }
+table.likert td, table.likert th { border-bottom:1px solid #edf0f4; padding:.22rem .4rem; }
+table.likert tr.dim th { background:none; border-bottom:1px solid #aab4c0; padding-top:.7rem; font-size:.92rem; }
+td.lk-text { width:48%; font-size:.85rem; }
+td.lk-cell { width:42%; }
+.lk-bar { position:relative; overflow:hidden; height:1.05rem; background:linear-gradient(to right, transparent calc(50% - .5px), #333 calc(50% - .5px), #333 calc(50% + .5px), transparent calc(50% + .5px)); }
+.lk-bar::after { content:""; position:absolute; left:50%; top:0; bottom:0; border-left:1.5px solid #222; }
+.lk-track { position:absolute; top:0; bottom:0; width:100%; display:flex; }
+.lk-track span { display:block; flex:none; height:100%; font-size:.68rem; line-height:1.05rem; text-align:center; color:#111; overflow:hidden; }
+.lk-legend span { margin-right:1rem; white-space:nowrap; }
+.lk-legend i { display:inline-block; width:.8rem; height:.8rem; margin-right:.3rem; vertical-align:-.1rem; }
 .cover { border-bottom:1px solid var(--line); padding-bottom:1rem; margin-bottom:1rem; }
 .cover .meta { color:var(--muted); font-size:.92rem; }
 .muted { color:var(--muted); }

@@ -21,7 +21,7 @@ import pandas as pd
 from .html import badge, esc, figure_html, fmt_num, fmt_p, note, section, suppressed_note, table
 from .texts import tr
 
-__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "change", "change_wording", "profile_wave"]
+__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "profile_wave"]
 
 log = logging.getLogger("toolkit")
 
@@ -159,8 +159,67 @@ def gaps_needs(ctx: Any) -> Any:
     return _html(section("needs", title, *parts))
 
 
+_LIKERT_COLOURS = ["#D55E00", "#E69F00", "#BBBBBB", "#56B4E9", "#0072B2"]  # Okabe-Ito, colour-blind safe
+
+
+def _likert_colours(n_points: int) -> list[str]:
+    """Diverging colours: darkest at both ends, grey in the middle of an odd scale."""
+    if n_points == 5:
+        return _LIKERT_COLOURS
+    half = n_points // 2
+    left = ["#D55E00", "#E69F00", "#F5CB8C"][-half:] if half <= 3 else ["#D55E00"] * (half - 2) + ["#E69F00", "#F5CB8C"]
+    right = ["#A9D4F0", "#56B4E9", "#0072B2"][:half] if half <= 3 else ["#A9D4F0", "#56B4E9"] + ["#0072B2"] * (half - 2)
+    if half < 3:
+        left, right = ["#D55E00", "#E69F00"][-half:], ["#56B4E9", "#0072B2"][:half]
+    return left + (["#BBBBBB"] if n_points % 2 else []) + right
+
+
+def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") -> str:
+    """Diverging stacked bars per agreement item as plain HTML/CSS (crisp in print, no image).
+
+    ``shares`` is the frame of :func:`toolkit.plots.likert_shares` (``item, n, point, count, share``);
+    disagreement extends left of the centre line, agreement right, the middle point is split.
+    """
+    rows = []
+    legend_scale = None
+    for dim in instrument.dimensions:
+        items = [it for it in dim.items if it.type == "likert" and it.id in set(shares["item"])]
+        if not items:
+            continue
+        rows.append(f'<tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')
+        for it in items:
+            sh = shares[shares["item"] == it.id].sort_values("point")
+            scale = instrument.scale_of(it.id)
+            legend_scale = legend_scale or scale
+            pts = list(scale.points)
+            cols = _likert_colours(len(pts))
+            share = dict(zip(sh["point"], sh["share"]))
+            n = int(sh["n"].iloc[0]) if len(sh) else 0
+            mid = (len(pts) - 1) / 2
+            left = sum(share.get(p, 0.0) for i, p in enumerate(pts) if i < mid) + (share.get(pts[int(mid)], 0.0) / 2 if len(pts) % 2 else 0)
+            segs = []
+            for i, p in enumerate(pts):
+                w = 50 * share.get(p, 0.0)
+                if w <= 0:
+                    continue
+                label = f"{100 * share.get(p, 0.0):.0f}" if w >= 4 else ""
+                segs.append(f'<span style="width:{w:.3f}%;background:{cols[i]}" title="{esc(scale.label(p, lang))}: {100 * share.get(p, 0.0):.0f} %">{label}</span>')
+            offset = 50 - 50 * left
+            bar = f'<div class="lk-bar"><div class="lk-track" style="left:{offset:.3f}%">{"".join(segs)}</div></div>'
+            text = esc(it.text.get(lang)) + (' <span class="muted small">(' + ("umgepolt" if lang == "de" else "reverse-keyed") + ")</span>" if it.reverse else "")
+            rows.append(f'<tr><td class="lk-text">{text}</td><td class="lk-cell">{bar}</td><td class="num small">n = {n}</td></tr>')
+    legend = ""
+    if legend_scale is not None:
+        cols = _likert_colours(len(legend_scale.points))
+        legend = '<p class="lk-legend small">' + " ".join(
+            f'<span><i style="background:{c}"></i>{esc(legend_scale.label(p, lang))}</span>' for p, c in zip(legend_scale.points, cols)) + "</p>"
+    return f'{legend}<table class="upo likert"><tbody>{"".join(rows)}</tbody></table>'
+
+
 def item_distributions(ctx: Any) -> Any:
-    """Diverging stacked bars of every agreement item (profile wave)."""
+    """Diverging stacked bars of every agreement item (profile wave), built as HTML from ``likert_shares``."""
+    from ..plots import likert_shares
+
     comp = ctx.data.competence
     title = ctx.t("items")
     wave, n = profile_wave(ctx)
@@ -170,10 +229,8 @@ def item_distributions(ctx: Any) -> Any:
         return _html(section("items", title, suppressed_note(ctx.lang, title)))
     r = ctx.data.rsp(comp)
     r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
-    n_items = sum(1 for it in comp.items if it.type == "likert")
-    fig_h = max(4.0, 0.42 * n_items + 1.5)
-    parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>",
-             _plot(lambda ax: _plots().plot_likert_bars(r, instrument=comp, lang=ctx.lang, ax=ax), ctx.t("items_caption", wave=wave), size=(9.0, fig_h))]
+    shares = likert_shares(r, comp)
+    parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>", likert_bars_html(shares, comp, ctx.lang)]
     return _html(section("items", title, *parts))
 
 

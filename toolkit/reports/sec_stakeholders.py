@@ -58,7 +58,17 @@ def _engagement(x: Any, inst: Any, lang: str) -> str:
 
 
 def stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
-    """The authority's stakeholder map (or None), the number of raters and the wave."""
+    """The authority's stakeholder map (or None), the number of raters and the wave (computed once per context)."""
+    memo = getattr(ctx, "memo", None)
+    if memo is not None and "stakeholder_frame" in memo:
+        return memo["stakeholder_frame"]
+    result = _stakeholder_frame(ctx)
+    if memo is not None:
+        memo["stakeholder_frame"] = result
+    return result
+
+
+def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     from ..stakeholders import stakeholder_map
 
     inst = ctx.data.stakeholder

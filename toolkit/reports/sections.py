@@ -19,7 +19,7 @@ True
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,7 @@ class AuthorityContext:
     ministry: str | None
     lang: str
     k: int
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def t(self, key: str, **kw: Any) -> str:
         return tr(key, self.lang, **kw)
