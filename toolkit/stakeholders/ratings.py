@@ -112,7 +112,9 @@ def _ratings(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
 def _stakeholder_order(instrument: Instrument, keys: pd.Series) -> pd.Series:
     catalogue = [e.id for e in instrument.stakeholders.catalogue] if instrument.stakeholders else []
     pos = {k: i for i, k in enumerate(catalogue)}
-    return keys.map(lambda k: (pos.get(k, len(pos)), "" if k in pos else str(k).casefold()))
+    uniq = pd.unique(keys)
+    order = sorted(uniq, key=lambda k: (pos.get(k, len(pos)), "" if k in pos else str(k).casefold()))
+    return keys.map({k: i for i, k in enumerate(order)})
 
 
 def _rwg(var: pd.Series, n: pd.Series, options: pd.Series) -> pd.Series:
@@ -151,7 +153,11 @@ def aggregate_ratings(responses: pd.DataFrame, instrument: Instrument) -> pd.Dat
     >>> aggregate_ratings(resp, inst)[["n", "mean", "sd", "rwg"]].to_dict("records")
     [{'n': 3, 'mean': 0.0, 'sd': 2.0, 'rwg': 0.0}]
     """
-    df = _ratings(responses, instrument)
+    return _aggregate(_ratings(responses, instrument), instrument)
+
+
+def _aggregate(df: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """:func:`aggregate_ratings` on the frame of :func:`_ratings`."""
     options = {i.role: len(instrument.scales[i.scale].points) for i in instrument.items if i.type == "rating_grid" and i.scale}
     g = df.groupby(_KEYS, sort=False, observed=True)["value"]
     quart = g.quantile([0.25, 0.5, 0.75]).unstack()
@@ -244,8 +250,8 @@ def stakeholder_map(
     >>> stakeholder_map(resp, inst)[["label", "quadrant", "salience", "strategy"]].iloc[0].tolist()[:3]
     ['Personalrat', 'manage_closely', 'expectant']
     """
-    agg = aggregate_ratings(responses, instrument)
     raw = _ratings(responses, instrument)
+    agg = _aggregate(raw, instrument)
     base = agg.drop_duplicates(["authority", "stakeholder"])[["authority", "stakeholder", "ministry", "wave"]]
     wide = agg.pivot_table(index=["authority", "stakeholder"], columns="role", values=["median", "iqr", "q1", "q3", "rwg"],
                            aggfunc="first", dropna=False, observed=True)
@@ -274,9 +280,10 @@ def stakeholder_map(
     codes["rwg_attitude"] = out["rwg_attitude"].lt(0.5) & (n_att >= 2)
     codes["attitude_both_sides"] = out["attitude_min"].lt(att_mid) & out["attitude_max"].gt(att_mid) & (n_att >= 2)
     out["disagreement"] = codes.any(axis=1)
-    fired = codes.apply(lambda row: [c for c in codes.columns if row[c]], axis=1)
-    out["disagreement_codes"] = fired.map(",".join) if len(out) else pd.Series(dtype=str)
-    out["disagreement_reason"] = fired.map(lambda cs: "; ".join(_REASONS[c][_lang(lang)] for c in cs)) if len(out) else pd.Series(dtype=str)
+    names = list(codes.columns)
+    fired = [[c for c, hit in zip(names, row) if hit] for row in codes.to_numpy(dtype=bool)]
+    out["disagreement_codes"] = [",".join(cs) for cs in fired]
+    out["disagreement_reason"] = ["; ".join(_REASONS[c][_lang(lang)] for c in cs) for cs in fired]
 
     hi_inf = out["influence"].gt(_midpoint(instrument, "influence"))
     hi_int = out["interest"].gt(_midpoint(instrument, "interest"))

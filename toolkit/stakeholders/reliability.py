@@ -27,7 +27,7 @@ def _complete_block(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not obs.all() and k <= 16:
         masks = (obs.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=1)
         subsets = np.arange(1, 1 << k, dtype=np.int64)
-        size = np.array([bin(int(x)).count("1") for x in subsets])
+        size = ((subsets[:, None] >> np.arange(k, dtype=np.int64)) & 1).sum(axis=1)
         subsets, size = subsets[size >= 2], size[size >= 2]
         n_complete = ((masks[None, :] & subsets[:, None]) == subsets[:, None]).sum(axis=1)
         best = np.lexsort((-n_complete, -(n_complete * size)))[0]
@@ -96,16 +96,6 @@ def _kripp(matrix: np.ndarray, domain: list[float]) -> float:
         return float(krippendorff.alpha(reliability_data=matrix, value_domain=domain, level_of_measurement="ordinal"))
 
 
-def _matrix(sub: pd.DataFrame) -> np.ndarray:
-    """Stakeholders × raters matrix of the valid ratings (rows/columns without any dropped)."""
-    sub = sub.dropna(subset=["value"])
-    t_codes, _ = pd.factorize(sub["stakeholder"], sort=True)
-    r_codes, _ = pd.factorize(sub["participant"], sort=True)
-    m = np.full((t_codes.max(initial=-1) + 1, r_codes.max(initial=-1) + 1), np.nan)
-    m[t_codes, r_codes] = sub["value"].to_numpy(dtype=float)
-    return m
-
-
 def rater_reliability(responses: pd.DataFrame, instrument: Instrument, *, authority: str | None = None) -> pd.DataFrame:
     """Reliability of the raters across stakeholders, per authority and role.
 
@@ -150,16 +140,30 @@ def rater_reliability(responses: pd.DataFrame, instrument: Instrument, *, author
             raise DataError(f"no stakeholder ratings for authority {authority!r}; known: {', '.join(sorted(set(df['authority'])))}")
         df = df.loc[df["authority"] == authority]
     domains = {i.role: list(instrument.scales[i.scale].points) for i in instrument.items if i.type == "rating_grid" and i.scale}
+    df = df.dropna(subset=["value"])
+    a_codes, a_names = pd.factorize(df["authority"], sort=True)
+    r_codes, r_names = pd.factorize(df["role"], sort=True)
+    s_codes = pd.factorize(df["stakeholder"], sort=True)[0]
+    p_codes = pd.factorize(df["participant"], sort=True)[0]
+    values = df["value"].to_numpy(dtype=float)
+    group = a_codes.astype(np.int64) * max(1, len(r_names)) + r_codes
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else np.array([], dtype=int)
     records = []
-    for (auth, role), sub in df.groupby(["authority", "role"], sort=True, observed=True):
-        m = _matrix(sub)
+    for lo, hi in zip(starts, np.r_[starts[1:], len(order)]):
+        idx = order[lo:hi]
+        auth, role = a_names[a_codes[idx[0]]], r_names[r_codes[idx[0]]]
+        targets, t_inv = np.unique(s_codes[idx], return_inverse=True)
+        raters, r_inv = np.unique(p_codes[idx], return_inverse=True)
+        m = np.full((len(targets), len(raters)), np.nan)
+        m[t_inv, r_inv] = values[idx]  # stakeholders × raters (participant codes are unique per authority)
         keep_t, keep_r = _complete_block(m)
         n_t, n_r = len(keep_t), len(keep_r)
         i1, ik = icc2(m[np.ix_(keep_t, keep_r)]) if n_t >= 2 and n_r >= 2 else (np.nan, np.nan)
         records.append(
             {
                 "authority": auth, "role": role, "icc_2_1": i1, "icc_2_k": ik,
-                "kripp_alpha": _kripp(m.T, domains[role]) if m.size else np.nan,
+                "kripp_alpha": _kripp(m.T, domains[role]),
                 "n_raters": m.shape[1], "n_stakeholders": m.shape[0], "icc_n_raters": n_r, "icc_n_stakeholders": n_t,
             }
         )
