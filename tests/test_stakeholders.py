@@ -330,3 +330,14 @@ def test_demo_cohort_consistency(demo_db):
     ok = rel.dropna(subset=["kripp_alpha"])
     assert len(ok) > 200 and ok["kripp_alpha"].between(-1, 1).all()
     assert (rel["icc_n_raters"] <= rel["n_raters"]).all()
+
+
+def test_empty_and_all_missing_inputs():
+    empty = _grid({})
+    assert aggregate_ratings(empty, INST).empty and stakeholder_map(empty, INST).empty and rater_reliability(empty, INST).empty
+    assert list(stakeholder_map(empty, INST).columns[:3]) == ["authority", "stakeholder", "label"]
+    cannot = _grid({"haushalt": {"influence": [0, 0]}})  # everyone chose "cannot assess"
+    agg = aggregate_ratings(cannot, INST)
+    assert agg.loc[0, "n"] == 0 and np.isnan(agg.loc[0, "median"])
+    m = stakeholder_map(cannot, INST).iloc[0]
+    assert m["n_raters"] == 0 and pd.isna(m["quadrant"]) and m["priority"] == 0

@@ -68,6 +68,14 @@ _REASONS = {
         "en": "attitude rated as opposed by some and supportive by others",
     },
 }
+_MAP_COLUMNS = [
+    "authority", "stakeholder", "label", "free", "n_raters", *STAKEHOLDER_ROLES,
+    "influence_iqr", "interest_iqr", "attitude_iqr", "attitude_min", "attitude_max", "rwg_attitude",
+    "disagreement", "disagreement_reason", "quadrant", "strategy", "salience", "salience_label",
+    "engagement_gap", "priority", "ministry", "wave", "influence_q1", "influence_q3", "interest_q1",
+    "interest_q3", "quadrant_label", "salience_type", "disagreement_codes", "priority_rank",
+    ]
+_AGG_COLUMNS = ["authority", "stakeholder", "role", "n", "median", "mean", "q1", "q3", "iqr", "sd", "rwg", "ministry", "wave"]
 _KEYS = ["authority", "stakeholder", "role"]
 _REQUIRED = ("authority", "participant", "stakeholder", "item", "value")
 
@@ -158,6 +166,9 @@ def aggregate_ratings(responses: pd.DataFrame, instrument: Instrument) -> pd.Dat
 
 def _aggregate(df: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """:func:`aggregate_ratings` on the frame of :func:`_ratings`."""
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c not in ("authority", "stakeholder", "role", "ministry", "wave") else object)
+                             for c in _AGG_COLUMNS}).astype({"n": int})
     options = {i.role: len(instrument.scales[i.scale].points) for i in instrument.items if i.type == "rating_grid" and i.scale}
     g = df.groupby(_KEYS, sort=False, observed=True)["value"]
     quart = g.quantile([0.25, 0.5, 0.75]).unstack()
@@ -180,8 +191,7 @@ def _aggregate(df: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     out["_r"] = out["role"].map({r: i for i, r in enumerate(STAKEHOLDER_ROLES)})
     out = out.sort_values(["authority", "_s", "_r"], kind="stable").reset_index(drop=True)
     out["n"] = out["n"].astype(int)
-    cols = ["authority", "stakeholder", "role", "n", "median", "mean", "q1", "q3", "iqr", "sd", "rwg", "ministry", "wave"]
-    return out[cols]
+    return out[_AGG_COLUMNS]
 
 
 def _midpoint(instrument: Instrument, role: str) -> float:
@@ -252,6 +262,8 @@ def stakeholder_map(
     """
     raw = _ratings(responses, instrument)
     agg = _aggregate(raw, instrument)
+    if agg.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _MAP_COLUMNS})
     base = agg.drop_duplicates(["authority", "stakeholder"])[["authority", "stakeholder", "ministry", "wave"]]
     wide = agg.pivot_table(index=["authority", "stakeholder"], columns="role", values=["median", "iqr", "q1", "q3", "rwg"],
                            aggfunc="first", dropna=False, observed=True)
@@ -310,14 +322,7 @@ def stakeholder_map(
     out["label"] = out["stakeholder"].map(lambda k: instrument.stakeholder_name(k, _lang(lang)))
     catalogue = {e.id for e in instrument.stakeholders.catalogue} if instrument.stakeholders else set()
     out["free"] = ~out["stakeholder"].isin(catalogue)
-    cols = [
-        "authority", "stakeholder", "label", "free", "n_raters", *STAKEHOLDER_ROLES,
-        "influence_iqr", "interest_iqr", "attitude_iqr", "attitude_min", "attitude_max", "rwg_attitude",
-        "disagreement", "disagreement_reason", "quadrant", "strategy", "salience", "salience_label",
-        "engagement_gap", "priority", "ministry", "wave", "influence_q1", "influence_q3", "interest_q1",
-        "interest_q3", "quadrant_label", "salience_type", "disagreement_codes", "priority_rank",
-    ]
-    return out[cols]
+    return out[_MAP_COLUMNS]
 
 
 def _lang(lang: str) -> str:
