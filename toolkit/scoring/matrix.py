@@ -175,10 +175,11 @@ def item_matrix(
     if not (cols >= 0).all():
         sel = cols >= 0
         group, cols, values = group[sel], cols[sel], values[sel]
-    matrix = np.full((n_groups, len(items)), np.nan)
-    matrix[group, cols] = values
-    _score_matrix(matrix, _item_arrays(instrument, items))
-    return keys, matrix
+    # item-major storage: each item's column is contiguous (fast column-wise scoring)
+    item_major = np.full((len(items), n_groups), np.nan)
+    item_major[cols, group] = values
+    _score_matrix(item_major.T, _item_arrays(instrument, items))
+    return keys, item_major.T
 
 
 def _dense_groups(key: np.ndarray, space: int) -> np.ndarray:
