@@ -172,13 +172,19 @@ def new_axes(ax: Any, figsize: tuple[float, float], polar: bool = False) -> Any:
     return fig.add_subplot(projection="polar" if polar else None)
 
 
-def add_note(ax: Any, text: str, y: float = -0.08, width: int = 110) -> None:
-    """A note under the axes (e.g. why something is missing). ``text`` must already be safe
-    (user parts passed through :func:`safe_text`); it is wrapped, not escaped again."""
+def cap(text: str) -> str:
+    """First letter upper case, the rest unchanged (German nouns keep their capitals)."""
+    return text[:1].upper() + text[1:]
+
+
+def add_note(ax: Any, text: str, y: float = 0.0, width: int = 110, below: float = 40) -> None:
+    """A note under the axes (e.g. why something is missing), ``below`` points under the axes'
+    bottom edge at ``y`` (axes fraction), clear of tick labels and the axis label. ``text`` must
+    already be safe (user parts passed through :func:`safe_text`); it is wrapped, not escaped again."""
     if text:
         body = "\n".join(textwrap.wrap(text, width=width, break_long_words=False)[:6])
-        ax.annotate(body, xy=(0, y), xycoords="axes fraction", va="top", ha="left", fontsize=8,
-                    color="#444444", annotation_clip=False, gid="toolkit-note")
+        ax.annotate(body, xy=(0, y), xycoords="axes fraction", xytext=(0, -below), textcoords="offset points",
+                    va="top", ha="left", fontsize=8, color="#444444", annotation_clip=False, gid="toolkit-note")
 
 
 def scale_range(instrument: Instrument | None, dims: Sequence[Any], item_types: Sequence[str] = ("likert",)) -> tuple[float, float] | None:

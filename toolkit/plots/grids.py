@@ -127,7 +127,7 @@ def plot_likert_bars(
     ax = new_axes(ax, (11.0, 0.46 * max(2, len(item_ids)) + 2.0))
     if not item_ids:
         ax.set_axis_off()
-        add_note(ax, tr("no_data", lang), y=0.5)
+        add_note(ax, tr("no_data", lang), y=0.5, below=0)
         return ax
     agreement = {}
     for item_id in item_ids:

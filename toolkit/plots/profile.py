@@ -18,6 +18,7 @@ from ._common import (
     SUPPRESSED_FACE,
     SUPPRESSED_HATCH,
     add_note,
+    cap,
     check_columns,
     check_lang,
     decimal_comma,
@@ -115,7 +116,7 @@ def plot_profile_radar(
     ax.grid(color="#BBBBBB", linewidth=0.6)
     ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.05), frameon=False, fontsize=9)
     if gaps:
-        add_note(ax, f"{tr('gaps', lang)} ({tr('suppressed', lang)}): " + "; ".join(gaps), y=-0.12)
+        add_note(ax, f"{tr('gaps', lang)} ({tr('suppressed', lang)}): " + "; ".join(gaps), y=-0.1, below=10)
     return ax
 
 
@@ -225,7 +226,7 @@ def plot_change(
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=max(1, len(waves)), frameon=False, fontsize=9)
     if hidden:
-        add_note(ax, f"{tr('suppressed', lang).capitalize()}: " + "; ".join(hidden), y=-0.1)
+        add_note(ax, f"{cap(tr('suppressed', lang))}: " + "; ".join(hidden))
     return ax
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ..stakeholders import QUADRANT_LABELS
-from ._common import OKABE_ITO, add_note, check_columns, check_lang, safe_text, shorten, tr, wrap
+from ._common import OKABE_ITO, add_note, cap, check_columns, check_lang, safe_text, shorten, tr, wrap
 
 __all__ = ["plot_power_interest", "attitude_cmap"]
 
@@ -184,10 +184,10 @@ def plot_power_interest(
                   title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left")
     notes = [tr("midpoint_rule", lang)]
     if hidden_flag.any():
-        notes.append(f"{tr('suppressed', lang).capitalize()}: {', '.join(safe_text(v) for v in df.loc[hidden_flag, 'label'])}.")
+        notes.append(f"{cap(tr('suppressed', lang))}: {', '.join(safe_text(v) for v in df.loc[hidden_flag, 'label'])}.")
     if (invalid & ~hidden_flag).any():
-        notes.append(f"{tr('not_shown', lang).capitalize()}: {', '.join(safe_text(v) for v in df.loc[invalid & ~hidden_flag, 'label'])}.")
-    add_note(ax, " ".join(notes), y=-0.1, width=95)
+        notes.append(f"{cap(tr('not_shown', lang))}: {', '.join(safe_text(v) for v in df.loc[invalid & ~hidden_flag, 'label'])}.")
+    add_note(ax, " ".join(notes), width=95)
     return ax
 
 
