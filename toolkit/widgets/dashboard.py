@@ -22,6 +22,8 @@ import html
 import io
 import logging
 import math
+import threading
+from types import SimpleNamespace
 from typing import Any
 
 import ipywidgets as w
@@ -30,7 +32,7 @@ import pandas as pd
 from ._texts import t
 from .dashboard_state import DashboardState, Poller
 
-__all__ = ["Dashboard", "render_figure"]
+__all__ = ["Dashboard", "render_figure", "render_table", "warm_up"]
 
 log = logging.getLogger("toolkit")
 
@@ -86,6 +88,15 @@ def render_figure(state: DashboardState) -> bytes | None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def warm_up() -> None:
+    """Draw one small figure so the first live figure does not pay matplotlib's start-up (fonts) cost."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2), dpi=50)
+    fig.add_subplot(projection="polar").plot([0, 1], [0, 1], label="x")
+    fig.savefig(io.BytesIO(), format="png")
 
 
 def _radar_data(state: DashboardState) -> pd.DataFrame | None:
@@ -156,7 +167,7 @@ class Dashboard:
     (what the buttons do) without a browser.
     """
 
-    def __init__(self, state: DashboardState, *, interval: float = 0.5, autostart: bool = True) -> None:
+    def __init__(self, state: DashboardState, *, interval: float = 0.3, autostart: bool = True) -> None:
         self.state = state
         lang = state.lang
         inst = state.instrument
@@ -184,7 +195,13 @@ class Dashboard:
         self.widget.add_class("upo-dash")
         self.poller = Poller(state, interval=interval, on_change=lambda _s: self.render())
         self.renders = 0
+        self.figure_n = -1
+        self._closed = threading.Event()
+        self._figure_wanted = threading.Event()
+        self._figure_thread: threading.Thread | None = None
         if autostart:
+            self._figure_thread = threading.Thread(target=self._figure_loop, name="upo-dashboard-figure", daemon=True)
+            self._figure_thread.start()
             self.poller.start()
         else:
             state.refresh()
@@ -199,15 +216,38 @@ class Dashboard:
         if not s.visible:
             info += " " + t("dash_waiting", lang, m=s.k - s.n)
         self.status_html.value = f"<p class='upo-muted'>{_esc(info)} · {_esc(state_txt)}</p>"
+        self.table_html.value = render_table(s)  # count and table first: they are cheap
+        self.renders += 1
+        if self._figure_thread is not None:
+            self._figure_wanted.set()  # the figure is drawn by its own thread: polling never waits for it
+        else:
+            self._draw_figure()
+
+    def _snapshot(self) -> SimpleNamespace:
+        s = self.state
+        with s._lock:
+            return SimpleNamespace(
+                visible=s.visible, kind=s.kind, lang=s.lang, instrument=s.instrument, n=s.n,
+                profile=s.profile, gaps=s.gaps, stakeholders=s.stakeholders,
+            )
+
+    def _draw_figure(self) -> None:
+        snap = self._snapshot()
         png = None
         try:
-            png = render_figure(s)
+            png = render_figure(snap)  # type: ignore[arg-type]
         except Exception:
             log.exception("dashboard figure failed")
+        self.figure_n = snap.n
         self.image.value = png or b""
         self.image.layout.display = None if png else "none"
-        self.table_html.value = render_table(s)
-        self.renders += 1
+
+    def _figure_loop(self) -> None:
+        warm_up()
+        while not self._closed.is_set():
+            if self._figure_wanted.wait(0.5):
+                self._figure_wanted.clear()
+                self._draw_figure()
 
     def _on_authority(self, code: str | None) -> None:
         self.state.set_view_authority(code)
@@ -231,3 +271,6 @@ class Dashboard:
 
     def close(self) -> None:
         self.poller.stop()
+        self._closed.set()
+        if self._figure_thread is not None:
+            self._figure_thread.join(timeout=5)

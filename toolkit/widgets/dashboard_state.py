@@ -156,7 +156,8 @@ class DashboardState:
     def _compute(self) -> None:
         from ..privacy import group_summary, suppress
 
-        resp = self.store.responses(self.instrument.id, wave=self.wave, authority=self.authority)
+        # one wave: cross-wave linking of codes is not needed (and costs time on every refresh)
+        resp = self.store.responses(self.instrument.id, wave=self.wave, authority=self.authority, linked=False)
         if resp.empty:
             return
         if self.kind == "stakeholders":

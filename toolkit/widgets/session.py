@@ -75,7 +75,7 @@ def form_app(**given: Any) -> Any:
     return ParticipantForm(state)
 
 
-def dashboard_app(*, interval: float = 0.5, k: int | None = None, **given: Any) -> Any:
+def dashboard_app(*, interval: float = 0.3, k: int | None = None, **given: Any) -> Any:
     """The facilitator dashboard widget for the session (polling starts at once)."""
     from .dashboard import Dashboard
     from .dashboard_state import DashboardState
