@@ -70,7 +70,7 @@ def test_serve_prints_url_and_qr_and_stops_cleanly_on_ctrl_c(store, tmp_path):
     env = dict(os.environ)
     proc = subprocess.Popen(
         [sys.executable, "-m", "toolkit", "workshop", str(store.path), "--instrument", "reality_check", "--wave", "t0",
-         "--authority", "BVA", "--port", str(port), "--kiosk"],
+         "--authority", "BVA", "--port", str(port), "--kiosk", "--pool", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
     )
     lines: list[str] = []

@@ -156,7 +156,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 def cmd_workshop(a: argparse.Namespace) -> int:
     from .workshop import serve
 
-    return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk)
+    return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk, pool_size=a.pool)
 
 
 def cmd_export(a: argparse.Namespace) -> int:
@@ -277,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for the room's LAN)")
     sp.add_argument("--port", type=int, default=8866)
     sp.add_argument("--kiosk", action="store_true", help="shared device: reset the form after each submission")
+    sp.add_argument("--pool", type=int, default=8, metavar="N",
+                    help="pre-heated kernels kept ready for people joining at once (about 150 MB each; default 8)")
 
     sp = add("export", cmd_export, "export answers (pseudonymous) as CSV, XLSX, Parquet, SPSS or LimeSurvey structure")
     sp.add_argument("db")

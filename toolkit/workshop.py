@@ -311,7 +311,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8866,
     kiosk: bool = False,
-    pool_size: int = 4,
+    pool_size: int = 8,
     cull_idle_timeout: int = 120,
     out: IO[str] | None = None,
     ready_timeout: float = 120.0,
