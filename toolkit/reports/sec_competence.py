@@ -146,14 +146,17 @@ def gaps_needs(ctx: Any) -> Any:
         return _html(section("needs", title, suppressed_note(ctx.lang, title)))
     nt = nt.sort_values(["rank", "dimension"], na_position="last")
     L = ctx.lang
-    rows = [[fmt_num(r["rank"], 0, lang=L), ctx.dim_title(comp, r["dimension"]), fmt_num(r["ist"], 2, lang=L), fmt_num(r["soll"], 2, lang=L),
-             fmt_num(r["gap"], 2, lang=L, signed=True), fmt_num(r["importance"], 2, lang=L), fmt_num(r["needs"], 2, lang=L)]
-            for _, r in nt.iterrows()]
-    header = [ctx.t("rank"), ctx.t("dimension"), ctx.t("ist"), ctx.t("soll"), ctx.t("gap"), ctx.t("importance"), ctx.t("needs_index")]
+    top = float(nt["needs"].max()) if nt["needs"].notna().any() else 0.0
+    rows = []
+    for _, r in nt.iterrows():
+        width = 0.0 if pd.isna(r["needs"]) or top <= 0 else max(0.0, float(r["needs"])) / top * 8
+        bar = f'<div style="background:#0072B2;height:.7rem;width:{width:.2f}rem;border-radius:.15rem"></div>'
+        rows.append([esc(fmt_num(r["rank"], 0, lang=L)), esc(ctx.dim_title(comp, r["dimension"])), esc(fmt_num(r["ist"], 2, lang=L)),
+                     esc(fmt_num(r["soll"], 2, lang=L)), esc(fmt_num(r["gap"], 2, lang=L, signed=True)), esc(fmt_num(r["importance"], 2, lang=L)),
+                     f"<strong>{esc(fmt_num(r['needs'], 2, lang=L))}</strong>", bar])
+    header = [ctx.t("rank"), ctx.t("dimension"), ctx.t("ist"), ctx.t("soll"), ctx.t("gap"), ctx.t("importance"), ctx.t("needs_index"), ""]
     parts = [f"<p>{esc(ctx.t('needs_intro', wave=wave, n=n))}</p>"]
-    shown = nt[~nt["suppressed"]]
-    parts.append(_plot(lambda ax: _plots().plot_needs(shown, instrument=comp, lang=L, ax=ax), ctx.t("needs_caption", wave=wave), size=(7.0, 4.6)))
-    parts.append(table(rows, header, numeric=[0, 2, 3, 4, 5, 6]))
+    parts.append(table(rows, header, numeric=[0, 2, 3, 4, 5, 6], raw=True, caption=ctx.t("needs_caption", wave=wave)))
     if nt["suppressed"].any():
         parts.append(suppressed_note(L, ", ".join(ctx.dim_title(comp, d) for d in nt.loc[nt["suppressed"], "dimension"])))
     return _html(section("needs", title, *parts))

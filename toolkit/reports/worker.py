@@ -262,6 +262,9 @@ def _strip_for_export(nb: Any, *, title: str, lang: str) -> None:
 def worker_main(wid: int, tasks: Any, results: Any, env: dict[str, str], restart_every: int, timeout: float) -> None:
     """Entry point of a worker process: start a kernel, then render tasks until ``None``."""
     logging.basicConfig(level=logging.WARNING)
+    # per-report kernel clients are closed by nbclient; their "could not destroy zmq context" notes are noise
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     os.environ.update(env)
     try:
         runner = KernelRunner(env, restart_every=restart_every, timeout=timeout)
