@@ -1,0 +1,73 @@
+"""Shared look of the workshop widgets: CSS, shared layouts and small HTML helpers."""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Any
+
+import ipywidgets as w
+
+__all__ = ["FORM_CSS"]
+
+FORM_CSS = """
+<style>
+.upo-form { max-width: 760px; margin: 0 auto; font-size: 16px; line-height: 1.4; }
+.upo-form .widget-html-content, .upo-form .widget-html { font-size: 16px; line-height: 1.45; }
+.upo-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 6px 0; background: #fff; }
+.upo-card.upo-missing { border: 2px solid #b35806; background: #fff7ec; }
+.upo-section { margin-top: 18px; }
+.upo-choice { display: flex !important; flex-wrap: wrap; gap: 6px; width: 100% !important; }
+.upo-choice .widget-toggle-button { width: auto !important; flex: 1 1 auto; min-width: 3.2em; height: auto !important;
+  min-height: 36px; white-space: normal; padding: 6px 10px; font-size: 15px; line-height: 1.2; border-radius: 6px; }
+.upo-choice .widget-toggle-button.mod-active { background: #1f5fa8 !important; color: #fff !important; }
+.upo-missing-opt .widget-toggle-button:last-child { font-style: italic; }
+.upo-form .widget-text input, .upo-form textarea { font-size: 16px !important; }
+.upo-form .widget-text, .upo-form .widget-textarea { width: 100% !important; }
+.upo-submit { height: 48px !important; font-size: 17px !important; width: 100% !important; border-radius: 8px; }
+.upo-status { color: #444; }
+.upo-problems { color: #8a3b00; }
+.upo-ok { background: #e8f5e9; border-left: 4px solid #1b7f3b; padding: 10px 12px; border-radius: 4px; font-size: 17px; }
+.upo-help { color: #555; font-size: 14px; }
+.upo-anchor { color: #1f5fa8; font-weight: 600; min-height: 1.4em; }
+.upo-form .widget-slider { width: 100% !important; }
+.upo-form .widget-selection-slider .widget-readout { min-width: 2em; }
+.upo-bar { height: 12px; border-radius: 3px; display: inline-block; vertical-align: middle; }
+@media (max-width: 520px) {
+  .upo-form { font-size: 15px; }
+  .upo-card { padding: 8px; }
+  .upo-choice .widget-toggle-button { flex: 1 1 40%; }
+}
+</style>
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _full() -> w.Layout:
+    """One shared 100 %-width layout: fewer widget models to send to the browser."""
+    return w.Layout(width="100%")
+
+
+@functools.lru_cache(maxsize=None)
+def _html_style() -> Any:
+    from ipywidgets.widgets.widget_string import HTMLStyle
+
+    return HTMLStyle()
+
+
+@functools.lru_cache(maxsize=None)
+def _toggle_style() -> Any:
+    from ipywidgets.widgets.widget_selection import ToggleButtonsStyle
+
+    return ToggleButtonsStyle()
+
+
+def _html(text: str, cls: str | None = None) -> w.HTML:
+    widget = w.HTML(text, layout=_full(), style=_html_style())
+    if cls:
+        widget.add_class(cls)
+    return widget
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
