@@ -167,3 +167,20 @@ def test_report_kernels_run_this_interpreter():
     spec = _spec_manager().get_kernel_spec("python3")
     assert spec.argv[0] == sys.executable  # the venv's Python, whatever kernelspecs are installed elsewhere
     assert spec.argv[1:3] == ["-m", "ipykernel_launcher"]
+
+
+def test_shared_batch_analyses_equal_per_authority_calls(bva):
+    """The batch computes stakeholder maps and paired change for all authorities at once; it must not change results."""
+    from toolkit.reports.sec_stakeholders import stakeholder_frame
+    from toolkit.stakeholders import stakeholder_map
+    from toolkit.stats import paired_change
+
+    shared, n, wave = stakeholder_frame(bva)
+    inst = bva.data.stakeholder
+    r = bva.data.rsp(inst)
+    own = stakeholder_map(r[(r["authority"] == "BVA") & (r["wave"] == wave)], inst)
+    pd.testing.assert_frame_equal(shared.reset_index(drop=True), own.reset_index(drop=True), check_dtype=False, check_categorical=False)
+    allpc = bva.data.change_by_authority("t0", "t2")
+    mine = allpc[allpc["authority"] == "BVA"].drop(columns=["authority"]).reset_index(drop=True)
+    s = bva.data.scores()
+    pd.testing.assert_frame_equal(mine, paired_change(s[s["authority"] == "BVA"], "t0", "t2"), check_dtype=False)

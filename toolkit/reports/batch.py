@@ -277,7 +277,7 @@ def _run_batch(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, mani
         p.start()
     # while the workers import and start their kernels: the cohort-wide analyses, once
     try:
-        write_cohort_cache(db, cache_dir)
+        write_cohort_cache(db, cache_dir, lang=todo[0][0].lang)
     except Exception as exc:  # the kernels compute what they need themselves
         log.warning("could not prepare the shared report cache (%s); each kernel computes it", exc)
     by_id = {task.key: (task, meta) for task, meta in todo}

@@ -145,16 +145,39 @@ class CohortData:
 
         return self.derived(f"reliability:{instrument_id}:{wave}", compute)
 
-    def precompute(self) -> None:
-        """Compute the cohort-wide analyses every report needs (before pickling)."""
+    def stakeholder_maps(self, lang: str = "de") -> pd.DataFrame:
+        """Stakeholder maps of every authority (each at its latest wave) in one pass."""
+        from ..stakeholders import stakeholder_map
+
+        inst = self.stakeholder
+        return self.derived(f"smap:{lang}", lambda: stakeholder_map(self.rsp(inst), inst, lang=lang))
+
+    def change_by_authority(self, from_wave: str, to_wave: str) -> pd.DataFrame:
+        """Paired change per authority (Holm within each authority), all authorities in one pass."""
+        from ..stats import paired_change
+
+        return self.derived(f"change:{from_wave}:{to_wave}", lambda: paired_change(self.scores(), from_wave, to_wave, by="authority"))
+
+    def precompute(self, lang: str = "de") -> None:
+        """Compute the cohort-wide analyses the reports need (before pickling).
+
+        Everything per authority that can be computed for all authorities in one pass is
+        done here, once per batch, while the report kernels start.
+        """
         jobs: list[Callable[[], Any]] = []
         if self.competence is not None:
             jobs += [self.scores, self.gaps]
-            first = self.first_wave(self.competence.id)
-            if first is not None:
-                jobs.append(lambda: self.reliability(self.competence.id, first))  # type: ignore[union-attr]
+            cid = self.competence.id
+            c = self.counts[self.counts["instrument"] == cid]
+            waves = [w for w in self.wave_labels() if w in set(c["wave"])]
+            if waves:
+                jobs.append(lambda: self.reliability(cid, waves[0]))
+            for later in waves[1:]:
+                jobs.append(lambda later=later: self.change_by_authority(waves[0], later))
         if self.checklist is not None:
             jobs.append(self.readiness)
+        if self.stakeholder is not None and not self.rsp(self.stakeholder).empty:
+            jobs.append(lambda: self.stakeholder_maps(lang))
         for job in jobs:
             try:
                 job()
@@ -239,10 +262,10 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     return data
 
 
-def write_cohort_cache(db: str | Path, cache_dir: str | Path) -> Path:
+def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de") -> Path:
     """Compute the cohort data with its shared analyses and write the batch cache file."""
     data = cohort_data(db, cache_dir=cache_dir)
-    data.precompute()
+    data.precompute(lang)
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     target = _cache_file(folder, data.fingerprint)

@@ -255,8 +255,10 @@ def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
     from ..privacy import suppress
     from ..stats import paired_change
 
-    s = _scores(ctx)
-    pc = paired_change(s, a, b)
+    allpc = ctx.data.change_by_authority(a, b)
+    pc = allpc[allpc["authority"] == ctx.authority].drop(columns=["authority"]).reset_index(drop=True)
+    if pc.empty:
+        pc = paired_change(_scores(ctx), a, b)
     est = [c for c in pc.columns if c not in ("dimension", "n_pairs")]
     return suppress(pc, k=ctx.k, n="n_pairs", estimates=est)
 

@@ -83,7 +83,11 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     n = int(r["participant"].nunique())
     if n < ctx.k:
         return None, n, wave
-    return stakeholder_map(r, inst, lang=ctx.lang), n, wave
+    maps = ctx.data.stakeholder_maps(ctx.lang)  # all authorities in one pass (batch cache)
+    mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
+    if mine.empty:
+        mine = stakeholder_map(r, inst, lang=ctx.lang)
+    return mine.reset_index(drop=True), n, wave
 
 
 def stakeholder_section(ctx: Any) -> Any:
