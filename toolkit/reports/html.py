@@ -54,7 +54,7 @@ p { margin:.4rem 0 .7rem; }
 .subtitle { font-size:1.15rem; color:var(--muted); margin:0 0 1.2rem; }
 .lead { font-size:1.05rem; }
 .upo-section { break-inside:auto; }
-.upo-section h2 { break-after:avoid; }
+.upo-section h2, .upo-section > p:first-of-type { break-after:avoid; }
 table.upo { border-collapse:collapse; width:100%; margin:.5rem 0 1rem; font-size:.9rem; font-variant-numeric: tabular-nums; }
 table.upo caption { caption-side:top; text-align:left; font-weight:600; padding:.2rem 0 .4rem; color:var(--ink); }
 table.upo th, table.upo td { padding:.32rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; text-align:left; }
