@@ -109,7 +109,7 @@ def participation(ctx: CohortContext) -> Html:
             row.append(fmt_int(v.max()) if len(v) else "–")
         rows.append(row)
     header = [tr("authority", ctx.lang), tr("ministry", ctx.lang)] + [f"n {w}" for w in waves]
-    header += [(sh.title.get(ctx.lang) if sh else "–"), (ch.title.get(ctx.lang) if ch else "–")]
+    header += ["Stakeholder (n)", "Reality-Check (n)"]
     small = [r[0] for r in rows if r[2] != "–" and int(r[2]) < ctx.k]
     parts = [table(rows, header, numeric=list(range(2, len(header))), caption=ctx.t("participants_by_wave"))]
     if small:
@@ -147,7 +147,7 @@ def heatmap(ctx: CohortContext) -> Html:
              "cannot be recovered from the ministry value).").format(w=first)
     parts = [f"<p>{esc(intro)}</p>",
              _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp, lang=ctx.lang, ax=ax),
-                   ctx.t("heatmap") + f" ({first})", size=(9.0, max(5.0, 0.3 * n_rows + 2.0)))]
+                   ctx.t("heatmap") + f" ({first})", size=(9.0, max(5.0, 0.3 * n_rows + 2.0)), tight=True)]
     return Html(section("heatmap", title, *parts))
 
 
@@ -198,14 +198,16 @@ def ministries(ctx: CohortContext) -> Html:
     s = ctx.data.scores()
     s = s[s["wave"] == first]
     gs = group_summary(s, ["ministry", "dimension"], "score", k=ctx.k)
-    wide = gs.pivot(index="ministry", columns="dimension", values="mean")
+    wide = gs.pivot(index="dimension", columns="ministry", values="mean")
     n = s.groupby("ministry", observed=True)["participant"].nunique()
-    dims = [d.id for d in comp.dimensions if d.id in wide.columns]
-    rows = [[m, fmt_int(n.get(m))] + [fmt_num(wide.loc[m, d], 2, lang=ctx.lang) for d in dims] for m in wide.index]
-    header = [tr("ministry", ctx.lang), "n"] + [ctx.dim_title(comp, d) for d in dims]
+    dims = [d.id for d in comp.dimensions if d.id in wide.index]
+    ministries_ = list(wide.columns)
+    rows = [["n"] + [fmt_int(n.get(m)) for m in ministries_]]
+    rows += [[ctx.dim_title(comp, d)] + [fmt_num(wide.loc[d, m], 2, lang=ctx.lang) for m in ministries_] for d in dims]
+    header = [ctx.t("dimension")] + [str(m) for m in ministries_]
     intro = (f"Mittelwerte je Ressort in Welle {first} (alle Behörden des Ressorts zusammen)." if ctx.lang == "de"
              else f"Mean per ministry in wave {first} (all authorities of the ministry together).")
-    return Html(section("ministries", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))), css="upo small")))
+    return Html(section("ministries", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
 
 
 def reliabilities(ctx: CohortContext) -> Html:
@@ -247,11 +249,13 @@ def stakeholder_patterns(ctx: CohortContext) -> Html:
         rows.append([g["label"].iloc[0], fmt_int(len(g))] + [fmt_int(counts.get(q, 0)) for q in quads]
                     + [fmt_num(g["attitude"].median(), 1, lang=ctx.lang, signed=True), fmt_int(int(g["disagreement"].sum())),
                        fmt_num(g["engagement_gap"].mean(), 1, lang=ctx.lang, signed=True)])
-    header = [ctx.t("stakeholder"), tr("authority", ctx.lang) + " (n)"] + qlab["en" if ctx.lang == "en" else "de"] + [
-        "Haltung (Median)" if ctx.lang == "de" else "Attitude (median)", ctx.t("disagreement"),
-        "Einbindungslücke Ø" if ctx.lang == "de" else "Engagement gap (mean)"]
-    intro = (f"Über {len(ok)} Behörden mit mindestens {ctx.k} Einschätzenden: in wie vielen Behörden landet eine Gruppe in welchem Quadranten, "
-             "wie wird sie im Mittel eingeschätzt, und wo ist das Team uneinig?" if ctx.lang == "de" else
-             f"Across {len(ok)} authorities with at least {ctx.k} raters: in how many authorities does a group land in each quadrant, "
-             "how is it rated, and where does the team disagree?")
+    header = [ctx.t("stakeholder"), "n"] + qlab["en" if ctx.lang == "en" else "de"] + [
+        "Haltung (Md)" if ctx.lang == "de" else "Attitude (md)", "uneinig" if ctx.lang == "de" else "disagree",
+        "Lücke Ø" if ctx.lang == "de" else "Gap (mean)"]
+    intro = (f"Über {len(ok)} Behörden mit mindestens {ctx.k} Einschätzenden (n): in wie vielen Behörden landet eine Gruppe in welchem "
+             "Quadranten, wie ist die Haltung (Median über die Behörden), in wie vielen Behörden ist das Team uneinig, und wie groß ist "
+             "die mittlere Einbindungslücke (gewünscht − aktuell)?" if ctx.lang == "de" else
+             f"Across {len(ok)} authorities with at least {ctx.k} raters (n): in how many authorities does a group land in each quadrant, "
+             "what is its attitude (median across authorities), in how many does the team disagree, and how large is the mean "
+             "engagement gap (desired − current)?")
     return Html(section("stakeholder_patterns", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))

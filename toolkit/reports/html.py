@@ -59,7 +59,8 @@ table.upo { border-collapse:collapse; width:100%; margin:.5rem 0 1rem; font-size
 table.upo caption { caption-side:top; text-align:left; font-weight:600; padding:.2rem 0 .4rem; color:var(--ink); }
 table.upo th, table.upo td { padding:.32rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; text-align:left; }
 table.upo thead th { background:var(--soft); border-bottom:2px solid #aab4c0; font-weight:600; }
-table.upo td.num, table.upo th.num { text-align:right; white-space:nowrap; }
+table.upo td.num { text-align:right; white-space:nowrap; }
+table.upo th.num { text-align:right; }
 table.upo tr { break-inside:avoid; }
 table.upo td.sup { color:var(--muted); font-style:italic; }
 table.kv { width:auto; min-width:55%; }

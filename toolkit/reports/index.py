@@ -69,10 +69,13 @@ def write_index(out: str | Path, manifest: Manifest, *, db: str | Path, lang: st
             if w not in waves:
                 waves.append(w)
     headline_labels: list[str] = []
+    numeric_labels: set[str] = set()
     for e in authority_entries:
         for h in (e.get("key_figures") or {}).get("headline", []):
             if h["label"] not in headline_labels:
                 headline_labels.append(h["label"])
+            if h.get("numeric", True):
+                numeric_labels.add(h["label"])
 
     parts = [f"<h1>{esc(t['title'])}</h1>"]
     cohort_name = manifest.meta.get("cohort_name") or (cohort_entry or {}).get("name")
@@ -104,7 +107,8 @@ def write_index(out: str | Path, manifest: Manifest, *, db: str | Path, lang: st
     parts.append(f"<h2>{esc(t['reports'])}</h2>")
     if rows:
         header = [t["authority"], t["ministry"]] + [f"n {w}" for w in waves] + headline_labels
-        parts.append(table(rows, header, numeric=list(range(2, len(header))), raw=True))
+        numeric = list(range(2, 2 + len(waves))) + [2 + len(waves) + i for i, lab in enumerate(headline_labels) if lab in numeric_labels]
+        parts.append(table(rows, header, numeric=numeric, raw=True))
     else:
         parts.append(f"<p>{esc(t['none'])}</p>")
     now = _dt.datetime.now().strftime("%d.%m.%Y %H:%M" if lang == "de" else "%Y-%m-%d %H:%M")

@@ -103,11 +103,15 @@ def _plots() -> Any:
     return plots
 
 
-def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2)) -> str:
-    """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed)."""
+def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2), tight: bool = False) -> str:
+    """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed).
+
+    ``tight`` crops to the drawn content (a second draw; for figures whose labels reach
+    beyond the constrained layout, e.g. the heatmap's rotated labels).
+    """
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=size, layout="constrained")
+    fig = plt.figure(figsize=size, layout=None if tight else "constrained")
     ax = fig.add_subplot(111, projection="polar" if polar else None)
     try:
         draw(ax)

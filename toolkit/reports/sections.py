@@ -230,14 +230,14 @@ def key_figures(ctx: AuthorityContext) -> KeyFigures:
         person = mine.groupby("participant", observed=True)["score"].mean().rename("score").reset_index()
         s = group_summary(person, None, "score", k=ctx.k)
         value = "–" if s.empty or bool(s["suppressed"].iloc[0]) else f"{s['mean'].iloc[0]:.2f}"
-        headline.append({"label": ctx.t("headline_score", wave=last), "value": value.replace(".", ",") if ctx.lang == "de" else value})
+        headline.append({"label": ctx.t("headline_score", wave=last), "value": value.replace(".", ",") if ctx.lang == "de" else value, "numeric": True})
         from .sec_competence import needs_table
 
         nt = needs_table(ctx)
         top = "–"
         if nt is not None and not nt.empty and not nt["suppressed"].all():
             top = ctx.dim_title(comp, nt.sort_values("rank").iloc[0]["dimension"])
-        headline.append({"label": ctx.t("headline_need"), "value": top})
+        headline.append({"label": ctx.t("headline_need"), "value": top, "numeric": False})
     return KeyFigures({"n": n, "headline": headline})
 
 
