@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from toolkit.cli import main
-from toolkit.workshop import VoilaServer, free_port, lan_address, session_env, validate_session
+from toolkit.workshop import FORM_NOTEBOOK, VoilaServer, free_port, lan_address, session_env, validate_session
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,27 @@ def test_voila_command_configures_culling_preheat_and_private_dirs():
 def test_lan_address_is_an_ipv4_address():
     parts = lan_address().split(".")
     assert len(parts) == 4 and all(p.isdigit() for p in parts)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_idle_culling_ends_abandoned_kernels_but_spares_the_pool(store):
+    env = session_env(validate_session(store.path, "reality_check", "t0", "BVA"))
+    server = VoilaServer(FORM_NOTEBOOK, env=env, port=free_port(), pool_size=2, cull_idle_timeout=3, cull_interval=1, fill_delay=600)
+    server.start()
+    try:
+        server.wait_ready(120)  # this GET takes one pre-heated kernel: an "abandoned page"; one stays in the pool
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "is filled with" not in server.log_path.read_text():
+            time.sleep(0.5)
+        time.sleep(8)  # several cull intervals; the pool is not refilled (fill_delay)
+        log = server.log_path.read_text()
+        assert "Culling 'idle' kernel" in log  # the abandoned page's kernel was ended
+        assert len(server.kernel_pids()) >= 1  # pre-heated kernels survived (a plain culler ends them all)
+        with urllib.request.urlopen(server.url, timeout=60) as resp:
+            assert resp.status == 200 and "Kernel pool" not in resp.read().decode(errors="replace")
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow

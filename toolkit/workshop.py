@@ -108,6 +108,10 @@ class VoilaServer:
         Pre-heated kernels: ``pool_size`` kernels run the notebook ahead of requests.
     cull_idle_timeout, cull_interval
         Seconds after which a kernel without an open page is shut down, and how often to check.
+        Pre-heated kernels waiting in the pool are never culled.
+    fill_delay
+        Seconds before a used pre-heated kernel is replaced: a burst of people joining is
+        served before the replacements compete for the CPU.
     """
 
     notebook: Path
@@ -118,6 +122,7 @@ class VoilaServer:
     pool_size: int = 4
     cull_idle_timeout: int = 120
     cull_interval: int = 30
+    fill_delay: float = 10.0
     extra_args: Sequence[str] = ()
     proc: subprocess.Popen | None = None
     workdir: Path | None = None
@@ -143,11 +148,14 @@ class VoilaServer:
             "--theme=light",
             f"--preheat_kernel={self.preheat}",
             f"--pool_size={self.pool_size if self.preheat else 0}",
+            f"--VoilaKernelManager.fill_delay={self.fill_delay}",
             f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_timeout}",
             f"--MappingKernelManager.cull_interval={self.cull_interval}",
             "--MappingKernelManager.cull_connected=False",
             f"--Voila.connection_dir_root={self.workdir}",
-            "--VoilaExecutor.iopub_timeout=30",  # a busy machine may need more than 4 s to flush the widget messages
+            "--VoilaExecutor.iopub_timeout=30",
+            # idle culling must spare the pre-heated kernels waiting in the pool (they have no page yet)
+            "--VoilaConfiguration.multi_kernel_manager_class=toolkit._voila_kernels.PoolSafeKernelManager",  # a busy machine may need more than 4 s to flush the widget messages
             *self.extra_args,
         ]
 
@@ -196,15 +204,21 @@ class VoilaServer:
         raise WorkshopError(f"Voilà did not answer on {self.url} within {timeout:.0f} s:\n{self.log_tail()}")
 
     def kernel_pids(self) -> list[int]:
-        """Process ids of the kernels (all descendants of the Voilà process)."""
+        """Process ids of the running kernels (all live descendants of the Voilà process)."""
         import psutil
 
         if self.proc is None:
             return []
         try:
-            return [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
+            children = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
+        alive = []
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(child.pid)
+        return alive
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop Voilà (SIGTERM, it shuts its kernels down), then end any kernel left over, and remove the temp folder."""
