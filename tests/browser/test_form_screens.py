@@ -41,6 +41,8 @@ def test_phone_form_levels_authority_and_english(browser, server, artifacts: Pat
     page.locator(".upo-form select").select_option(label="Bundesverwaltungsamt (BVA)")
     page.locator(".upo-next").click()
     page.locator("[data-page='1']").wait_for(timeout=15_000)
+    # the next page starts at the top of the screen, not where the "Weiter" button was
+    page.wait_for_function("Math.abs(document.querySelector('.upo-progress').getBoundingClientRect().top) < 60", timeout=10_000)
     card = page.locator(".upo-item-dt1")
     card.scroll_into_view_if_needed()
     card.get_by_role("button", name="trifft eher zu", exact=True).click()
