@@ -56,6 +56,13 @@ def _matches(expected: str, actual: str) -> bool:
     return True
 
 
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:  # the server has exited already
+        pass
+
+
 def _run_server(line: str, workdir: Path, env: dict[str, str]) -> str:
     cmd = line if "--port" in line else f"{line} --port 0"
     proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=workdir, env=env, stdout=subprocess.PIPE,
@@ -68,11 +75,12 @@ def _run_server(line: str, workdir: Path, env: dict[str, str]) -> str:
             if "http://" in chunk or (not chunk and proc.poll() is not None):
                 break
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        _signal_group(proc.pid, signal.SIGINT)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(10)
     assert "http://" in out, f"{line!r} printed no join URL:\n{out}"
     return out
 
