@@ -39,7 +39,8 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ..instruments import Instrument, load_instrument, resolve_instrument
-from ..store import Store, Submission, _validate_answers
+from ..store import Store, Submission
+from ..store.answers import _validate_answers
 from .limesurvey import limesurvey_columns, read_mapping
 from .readers import IMPORTERS, guess_format, read_table
 from .validate import PreparedRow, Problem, finish_columns, prepare_rows, wide_columns

@@ -1,0 +1,25 @@
+"""The cohort store: one SQLite file, append-only submissions, tidy reads.
+
+All SQL of the toolkit lives here. Writes happen in :meth:`Store.atomic`
+transactions (``BEGIN IMMEDIATE``); one submission is one transaction, an import
+is one transaction. Reads return tidy DataFrames with the contract columns
+``authority, ministry, participant, wave, instrument, dimension, item, stakeholder, value``.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite", cohort="Demo")
+>>> db.add_authority("BVA", name="Bundesverwaltungsamt", ministry="BMI")
+>>> db.add_wave("t0")
+>>> inst = db.add_instrument("reality_check")
+>>> sid = db.submit(Submission("BVA", ("Ma", "7", "K", "Ha"), "t0", "reality_check", {"go1": 2, "go2": 1}))
+>>> db.responses()[["authority", "wave", "item", "value"]].to_string(index=False)
+'authority wave item  value\\n      BVA   t0  go1    2.0\\n      BVA   t0  go2    1.0'
+>>> db.close()
+"""
+
+from .answers import Submission
+from .core import Store, open_store
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS
+
+__all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store"]

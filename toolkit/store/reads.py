@@ -1,0 +1,219 @@
+"""Reads of the cohort database: tidy frames, participant links, counts, fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from typing import Any, Sequence
+
+import pandas as pd
+
+from .. import codes as _codes
+from .schema import TIDY_COLUMNS
+
+__all__ = ["ReadsMixin"]
+
+
+class ReadsMixin:
+    """The read side of :class:`~toolkit.store.Store` (all SQL stays in this package)."""
+
+    conn: sqlite3.Connection
+    cohort_id: int
+
+    def _where(self, instrument: str | None, wave: str | Sequence[str] | None, authority: str | Sequence[str] | None) -> tuple[str, list[Any]]:
+        clauses, params = ["a.cohort_id = ?"], [self.cohort_id]
+        for col, val in (("s.instrument_id", instrument), ("w.label", wave), ("a.code", authority)):
+            if val is None:
+                continue
+            vals = [val] if isinstance(val, str) else list(val)
+            clauses.append(f"{col} IN ({','.join('?' * len(vals))})")
+            params.extend(vals)
+        return " AND ".join(clauses), params
+
+    def _meta(self, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
+        """One row per (latest) submission with its authority, participant, wave and instrument."""
+        where, params = self._where(instrument, wave, authority)
+        meta = pd.read_sql_query(
+            f"""SELECT s.id AS submission, s.participant_id, s.wave_id, s.instrument_pk, a.code AS authority,
+                       a.ministry AS ministry, p.code AS participant, w.label AS wave, w.position AS wave_pos,
+                       s.instrument_id AS instrument
+                FROM submissions s JOIN participants p ON p.id = s.participant_id
+                JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
+                WHERE {where}""",
+            self.conn,
+            params=params,
+        )
+        if latest and not meta.empty:
+            last = meta.groupby(["participant_id", "wave_id", "instrument"], sort=False)["submission"].transform("max")
+            meta = meta[meta["submission"] == last]
+        if linked and not meta.empty:
+            links = self.links()
+            meta = meta.merge(links[["authority", "participant", "person"]], on=["authority", "participant"], how="left")
+            meta["participant"] = meta["person"].fillna(meta["participant"])
+            meta = meta.drop(columns="person")
+        return meta
+
+    def _read(self, column: str, *, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
+        text = column == "text"
+        meta = self._meta(instrument, wave, authority, latest, linked)
+        cols = TIDY_COLUMNS[:-1] + [column]
+        if meta.empty:
+            out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+            out["wave"] = pd.Categorical([], categories=list(self.waves()["wave"]), ordered=True)
+            if not text:
+                out["value"] = out["value"].astype(float)
+            return out
+        kind = "ans.text IS NOT NULL" if text else "ans.text IS NULL"
+        rows = self.conn.execute(
+            f"""SELECT ans.submission_id, ans.item, ans.stakeholder_id, ans.{column} FROM answers ans
+                WHERE ans.submission_id IN (SELECT value FROM json_each(?)) AND {kind}""",
+            (json.dumps(meta["submission"].astype(int).tolist()),),
+        ).fetchall()
+        ans = pd.DataFrame(rows, columns=["submission", "item", "stakeholder_id", column])
+        items = pd.read_sql_query("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
+        df = ans.merge(meta, on="submission", how="inner").merge(items, on=["instrument_pk", "item"], how="left")
+        stake = dict(self.conn.execute("SELECT id, key FROM stakeholders"))
+        df["stakeholder"] = df["stakeholder_id"].map(stake).astype(object).where(df["stakeholder_id"].notna(), None)
+        df = df.sort_values(["wave_pos", "authority", "participant", "instrument", "item_pos", "stakeholder"], kind="stable", na_position="first")
+        out = df[cols].reset_index(drop=True)
+        out["wave"] = pd.Categorical(out["wave"], categories=list(self.waves()["wave"]), ordered=True)
+        if not text:
+            out["value"] = out["value"].astype(float)
+        return out
+
+    def responses(
+        self,
+        instrument: str | None = None,
+        *,
+        wave: str | Sequence[str] | None = None,
+        authority: str | Sequence[str] | None = None,
+        latest: bool = True,
+        linked: bool = True,
+    ) -> pd.DataFrame:
+        """Numeric answers as a tidy frame with the contract columns.
+
+        Parameters
+        ----------
+        instrument, wave, authority
+            Filters (``None``: all).
+        latest
+            Only the latest submission per participant, wave and instrument
+            (corrections replace earlier answers); ``False`` returns the history.
+        linked
+            Replace each participant code by the code of the person it is linked
+            to across waves (tolerant linking, see :mod:`toolkit.codes`).
+
+        Returns
+        -------
+        DataFrame
+            ``authority, ministry, participant, wave, instrument, dimension, item,
+            stakeholder, value``; ``wave`` is an ordered categorical in wave order;
+            ``value`` holds the raw codes (missing codes such as 0 = "cannot judge"
+            included; scoring turns them into NaN).
+        """
+        return self._read("value", instrument=instrument, wave=wave, authority=authority, latest=latest, linked=linked)
+
+    def texts(
+        self,
+        instrument: str | None = None,
+        *,
+        wave: str | Sequence[str] | None = None,
+        authority: str | Sequence[str] | None = None,
+        linked: bool = True,
+    ) -> pd.DataFrame:
+        """Free-text answers: the contract columns with ``text`` in place of ``value``.
+
+        Free text may identify people: show it only through :mod:`toolkit.privacy`.
+        """
+        return self._read("text", instrument=instrument, wave=wave, authority=authority, latest=True, linked=linked)
+
+    def participant_codes(self) -> pd.DataFrame:
+        """Participant records with the waves they answered: ``authority, participant, wave, elements``."""
+        return pd.read_sql_query(
+            """
+            SELECT DISTINCT a.code AS authority, p.code AS participant, w.label AS wave, p.elements AS elements
+            FROM submissions s JOIN participants p ON p.id = s.participant_id
+            JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
+            WHERE a.cohort_id = ? ORDER BY a.code, w.position, p.id
+            """,
+            self.conn,
+            params=(self.cohort_id,),
+        )
+
+    def links(self) -> pd.DataFrame:
+        """How participant records are linked into persons (see :func:`toolkit.codes.link_codes`).
+
+        Cached until the next submission or erasure (:meth:`data_version`).
+        """
+        version = self.data_version()
+        cached = getattr(self, "_links_cache", None)
+        if cached is None or cached[0] != version:
+            cached = (version, _codes.link_codes(self.participant_codes()))
+            self._links_cache = cached
+        return cached[1].copy()
+
+    def linking_summary(self) -> pd.DataFrame:
+        """Exact / tolerant / unlinked / ambiguous counts per authority and wave pair."""
+        recs = self.participant_codes()
+        recs["wave"] = pd.Categorical(recs["wave"], categories=list(self.waves()["wave"]), ordered=True)
+        return _codes.linking_summary(recs, _codes.link_codes(recs))
+
+    def submissions(self, *, latest: bool = False) -> pd.DataFrame:
+        """Submission metadata: ``submission, authority, participant, wave, instrument, version, source, submitted_at``."""
+        latest_sql = " AND s.id IN (SELECT MAX(id) FROM submissions GROUP BY participant_id, wave_id, instrument_id)" if latest else ""
+        return pd.read_sql_query(
+            f"""
+            SELECT s.id AS submission, a.code AS authority, p.code AS participant, w.label AS wave,
+                   s.instrument_id AS instrument, i.version AS version, s.source AS source, s.submitted_at AS submitted_at
+            FROM submissions s JOIN participants p ON p.id = s.participant_id
+            JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
+            JOIN instruments i ON i.pk = s.instrument_pk
+            WHERE a.cohort_id = ?{latest_sql} ORDER BY s.id
+            """,
+            self.conn,
+            params=(self.cohort_id,),
+        )
+
+    def count_submissions(self, instrument: str | None = None, *, wave: str | None = None, authority: str | None = None) -> int:
+        """Number of distinct participants with a submission (cheap; for live counters)."""
+        where, params = self._where(instrument, wave, authority)
+        sql = f"""SELECT COUNT(DISTINCT s.participant_id) FROM submissions s
+                  JOIN participants p ON p.id = s.participant_id JOIN authorities a ON a.id = p.authority_id
+                  JOIN waves w ON w.id = s.wave_id WHERE {where}"""
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
+    def data_version(self) -> int:
+        """A number that grows with every stored submission (for cheap change polling)."""
+        return int(self.conn.execute("SELECT n FROM change_counter").fetchone()[0])
+
+    def outcomes(self, kind: str | None = None) -> pd.DataFrame:
+        """Frozen results: ``id, kind, authority, wave, instrument, created_at, payload`` (payload parsed)."""
+        df = pd.read_sql_query(
+            """SELECT o.id, o.kind, a.code AS authority, w.label AS wave, o.instrument_id AS instrument, o.created_at, o.payload
+               FROM outcomes o LEFT JOIN authorities a ON a.id = o.authority_id LEFT JOIN waves w ON w.id = o.wave_id
+               WHERE (? IS NULL OR o.kind = ?) ORDER BY o.id""",
+            self.conn,
+            params=(kind, kind),
+        )
+        df["payload"] = df["payload"].map(json.loads)
+        return df
+
+    def fingerprint(self, authority: str | None = None) -> str:
+        """A hash of everything stored for one authority (or the whole cohort): for incremental reports."""
+        where, params = self._where(None, None, authority)
+        h = hashlib.sha256()
+        for row in self.conn.execute(
+            f"""SELECT s.id, s.instrument_pk FROM submissions s JOIN participants p ON p.id = s.participant_id
+                JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
+                WHERE {where} ORDER BY s.id""",
+            params,
+        ):
+            h.update(f"{row[0]}:{row[1]};".encode())
+        for row in self.conn.execute("SELECT hash FROM instruments ORDER BY pk"):
+            h.update(row[0].encode())
+        h.update(json.dumps(self.cohort(), sort_keys=True, default=str).encode())
+        h.update(self.authorities().to_json().encode())
+        h.update(self.waves().to_json().encode())
+        h.update(str(self.conn.execute("SELECT COUNT(*) FROM erasures").fetchone()[0]).encode())
+        return h.hexdigest()
