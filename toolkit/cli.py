@@ -316,3 +316,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        damaged = _damaged_db_message(exc, getattr(args, "db", None))
+        if damaged is None:
+            raise
+        print(f"error: {damaged}", file=sys.stderr)
+        return 1
+
+
+def _damaged_db_message(exc: BaseException, db: Any) -> str | None:
+    """One line for a database file whose pages are damaged (SQLite or pandas' wrapper of it); None for other errors."""
+    import sqlite3
+
+    cause = exc if isinstance(exc, sqlite3.DatabaseError) else exc.__cause__
+    is_pandas = type(exc).__name__ == "DatabaseError" and type(exc).__module__.startswith("pandas")
+    if not isinstance(cause, sqlite3.DatabaseError) or not (cause is exc or is_pandas) or isinstance(cause, sqlite3.OperationalError):
+        return None
+    detail = " ".join(str(cause).split())
+    return (f"{db or 'the database'}: the database file is damaged ({detail}); restore it from a backup "
+            "(sqlite3 FILE 'PRAGMA integrity_check' lists the damage)")

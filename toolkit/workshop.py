@@ -270,6 +270,7 @@ def validate_session(db: str | Path, instrument: str, wave: str, authority: str 
 
     path = Path(db).expanduser().resolve()
     with Store(path) as store:
+        store.check_integrity()  # a damaged file fails here, not in the room when participants submit
         try:
             inst = store.instrument(str(instrument))
         except DataError:

@@ -72,6 +72,22 @@ class Store(ReadsMixin):
             conn.close()
             self._local.conn = None
 
+    def check_integrity(self) -> None:
+        """Read every page once (``PRAGMA quick_check``); for long-running sessions that must not fail later.
+
+        Raises
+        ------
+        StoreError
+            If the file is damaged (e.g. a copy cut short or overwritten pages).
+        """
+        try:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as exc:
+            rows = [str(exc)]
+        if rows != ["ok"]:
+            detail = " ".join("; ".join(rows).split())
+            raise StoreError(f"{self.path}: the database file is damaged ({detail}); restore it from a backup")
+
     def __enter__(self) -> "Store":
         return self
 
