@@ -50,7 +50,7 @@ DASH_CSS = """
 
 
 def _esc(text: Any) -> str:
-    return html.escape(str(text), quote=False)
+    return html.escape(str(text), quote=True)
 
 
 def _num(v: Any, digits: int = 1) -> str:
