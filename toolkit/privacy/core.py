@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from .exceptions import DataError, PrivacyError
+from ..exceptions import DataError, PrivacyError
 
 __all__ = [
     "DEFAULT_K",
@@ -58,7 +58,8 @@ def resolve_k(store: Any = None, override: int | None = None) -> int:
     Parameters
     ----------
     store
-        A :class:`~toolkit.store.Store` (its cohort setting counts) or None.
+        A :class:`~toolkit.store.Store` (its cohort setting counts), the cohort's
+        ``min_group_size`` as a number (e.g. from a report's cached cohort data), or None.
     override
         A stricter threshold for one output (e.g. a report's ``min_group_size``
         parameter); None uses the cohort's setting.
@@ -77,10 +78,15 @@ def resolve_k(store: Any = None, override: int | None = None) -> int:
 
     Example
     -------
-    >>> resolve_k(None), resolve_k(None, 8)
-    (5, 8)
+    >>> resolve_k(None), resolve_k(None, 8), resolve_k(7)
+    (5, 8, 7)
     """
-    base = int(store.min_group_size) if store is not None else DEFAULT_K
+    if store is None:
+        base = DEFAULT_K
+    elif isinstance(store, (int, np.integer)) and not isinstance(store, bool):
+        base = int(store)
+    else:
+        base = int(store.min_group_size)
     if override is None:
         return base
     try:
