@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataError
-from .privacy import group_summary, resolve_k, suppress, suppress_secondary
+from .privacy import change_plan, group_summary, plan_shown, resolve_k, scores_plan, suppress, suppress_secondary
 from .scoring import dimension_scores
 from .stats import paired_change, reliability
 
@@ -84,6 +84,24 @@ def _secondary(df: pd.DataFrame, store: Any, *, k: int, by: str | None, cell: Se
     return df.drop(columns=extra_cols)
 
 
+def _paired_means(out: pd.DataFrame, scores: pd.DataFrame, a: str, b: str, *, by: str | None, k: int) -> pd.DataFrame:
+    """Hide ``mean_from``/``mean_to`` (means of the pairs) where a wave's unpaired respondents are few."""
+    from .privacy import paired_visible
+
+    if out.empty:
+        return out
+    keys = [*([by] if by else []), "dimension"]
+    valid = scores[scores["score"].notna()].assign(wave=scores["wave"].astype(str))
+    n = {w: valid[valid["wave"] == w].drop_duplicates([*keys, "authority", "participant"]).groupby(keys, observed=True).size() for w in (a, b)}
+    idx = pd.MultiIndex.from_frame(out[keys].astype(object)) if len(keys) > 1 else pd.Index(out[keys[0]].astype(object))
+    n_from = n[a].reindex(idx).fillna(0).to_numpy()
+    n_to = n[b].reindex(idx).fillna(0).to_numpy()
+    ok = paired_visible(out["n_pairs"].to_numpy(dtype=float), n_from, n_to, k=k, separate=True)
+    out = out.copy()
+    out.loc[~ok, ["mean_from", "mean_to"]] = np.nan
+    return out
+
+
 def score_summary(
     store: Any,
     instrument_id: str,
@@ -129,6 +147,10 @@ def score_summary(
         return pd.DataFrame(columns=[*keys, "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed"])
     out = group_summary(scores, keys, k=k)
     out = _secondary(out, store, k=k, by=by, cell=["wave", "dimension"], n="n")
+    if by != "authority":  # a ministry or cohort total with a small remainder under the shown authorities is hidden
+        ok = plan_shown(scores_plan(scores, k=k), by or "total", out, cell=["wave", "dimension"])
+        out = suppress(out.assign(suppressed=out["suppressed"].to_numpy(dtype=bool) | ~ok), k=k,
+                       estimates=["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"])
     return _order_dimensions(out, inst)
 
 
@@ -209,7 +231,11 @@ def change_summary(
     res["n"] = res["n_pairs"]
     estimates = ["mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm",
                  "mean_from", "mean_to", "sd_diff", "p_holm_wilcoxon"]
-    out = suppress(res, k=k, n="n_pairs", estimates=estimates)
+    estimates = [c for c in estimates if c in res.columns]
+    # pairs next to the wave means: the unpaired must not be few (privacy.change_plan), nor the remainder under shown groups
+    ok = plan_shown(change_plan(scores, from_wave, to_wave, k=k), by or "total", res, cell=["dimension"])
+    out = suppress(res.assign(suppressed=~ok), k=k, n="n_pairs", estimates=estimates)
     out = _secondary(out, store, k=k, by=by, cell=["dimension"], n="n_pairs")
+    out = _paired_means(out, scores, from_wave, to_wave, by=by, k=k)
     out = _order_dimensions(out, inst)
     return out[cols]

@@ -19,7 +19,7 @@ from .core import (
     suppress_secondary,
     visible_texts,
 )
-from .nested import nested_plan, paired_visible, plan_shown
+from .nested import change_plan, nested_plan, paired_visible, plan_shown, scores_plan
 
 __all__ = [
     "DEFAULT_K",
@@ -33,4 +33,6 @@ __all__ = [
     "nested_plan",
     "plan_shown",
     "paired_visible",
+    "scores_plan",
+    "change_plan",
 ]

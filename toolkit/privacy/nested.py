@@ -9,7 +9,7 @@ own figures, it is the *total* that is hidden in that case (:func:`nested_plan`)
 
 Likewise a paired change (people who answered both waves) next to the wave means of
 the same group reveals the people who answered only one wave unless they are none or
-at least ``k`` (:func:`paired_visible`).
+at least ``k`` together (:func:`paired_visible`).
 
 Example
 -------
@@ -21,7 +21,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ import pandas as pd
 from ..exceptions import DataError
 from .core import _check_k
 
-__all__ = ["nested_plan", "plan_shown", "paired_visible"]
+__all__ = ["nested_plan", "plan_shown", "paired_visible", "scores_plan", "change_plan"]
 
 
 def _safe(n: np.ndarray, covered: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +45,8 @@ def nested_plan(
     cell: Sequence[str] = (),
     n: str = "n",
     shown: str | None = None,
+    carry: Sequence[str] = (),
+    veto: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Which totals of a hierarchy (e.g. authority ⊂ ministry ⊂ cohort) may be shown.
 
@@ -70,6 +72,10 @@ def nested_plan(
     shown
         Optional boolean column: leaves hidden for other reasons (e.g. a paired change
         hidden by :func:`paired_visible`); a leaf is shown only if it is True and ``n >= k``.
+    carry, veto
+        Further count columns summed up the hierarchy, and a function of a level's frame
+        (``n``, the ``carry`` columns) returning which groups may be shown at all (e.g.
+        :func:`paired_visible` on ``n_from``, ``n_to``), applied at every level.
 
     Returns
     -------
@@ -84,22 +90,28 @@ def nested_plan(
     missing = [c for c in [*cell, *levels, n, *([shown] if shown else [])] if c not in counts.columns]
     if missing:
         raise DataError(f"nested_plan: column(s) {', '.join(missing)} not in the counts frame (columns: {', '.join(map(str, counts.columns))})")
-    cur = counts[[*cell, *levels]].copy()
+    carry = list(carry)
+    cur = counts[[*cell, *levels, *carry]].copy()
     cur["n"] = pd.to_numeric(counts[n], errors="coerce").fillna(0).astype(np.int64).to_numpy()
     leaf_ok = cur["n"].to_numpy() >= k
     if shown:
         leaf_ok &= counts[shown].fillna(False).to_numpy(dtype=bool)
+    if veto is not None:
+        leaf_ok &= np.asarray(veto(cur), dtype=bool)
     cur["residual"] = np.where(leaf_ok, 0, cur["n"].to_numpy())
     cur["shown"] = leaf_ok
     cur["_contrib"] = np.where(leaf_ok, cur["n"], 0)
     parts = [cur.assign(level=levels[-1], group=cur[levels[-1]].astype(object))]
     for depth in range(len(levels) - 1, -1, -1):
         keys = [*cell, *levels[:depth]]
+        sums = {"n": ("n", "sum"), "_cov": ("_contrib", "sum"), **{c: (c, "sum") for c in carry}}
         if keys:
-            g = cur.groupby(keys, dropna=False, observed=True, sort=False).agg(n=("n", "sum"), _cov=("_contrib", "sum")).reset_index()
+            g = cur.groupby(keys, dropna=False, observed=True, sort=False).agg(**sums).reset_index()
         else:
-            g = pd.DataFrame({"n": [int(cur["n"].sum())], "_cov": [int(cur["_contrib"].sum())]})
+            g = pd.DataFrame({name: [cur[col].sum()] for name, (col, _) in sums.items()})
         residual, ok = _safe(g["n"].to_numpy(), g["_cov"].to_numpy(), k)
+        if veto is not None:
+            ok &= np.asarray(veto(g), dtype=bool)
         g["residual"], g["shown"] = residual, ok
         g["_contrib"] = np.where(ok, g["n"], g["_cov"])
         name = levels[depth - 1] if depth else "total"
@@ -107,7 +119,7 @@ def nested_plan(
         cur = g.drop(columns="_cov")
     out = pd.concat(parts, ignore_index=True)
     out["shown"] = out["shown"].astype(bool)
-    return out[[*cell, "level", "group", "n", "residual", "shown"]]
+    return out[[*cell, "level", "group", "n", *carry, "residual", "shown"]]
 
 
 def plan_shown(plan: pd.DataFrame, level: str, frame: pd.DataFrame, *, cell: Sequence[str] = (), group: str | None = None) -> np.ndarray:
@@ -137,16 +149,20 @@ def plan_shown(plan: pd.DataFrame, level: str, frame: pd.DataFrame, *, cell: Seq
     return merged["shown"].fillna(False).to_numpy(dtype=bool)
 
 
-def paired_visible(n_pairs: Any, n_from: Any, n_to: Any, *, k: int) -> np.ndarray:
-    """Whether a paired change may be shown next to the wave means of the same group.
+def paired_visible(n_pairs: Any, n_from: Any, n_to: Any, *, k: int, separate: bool = False) -> np.ndarray:
+    """Whether a paired change may be shown next to the wave means of all respondents of the same group.
 
-    The wave mean of all respondents minus the mean of the paired ones gives the sum of
-    those who answered only that wave; so besides ``n_pairs >= k``, the unpaired
-    respondents of each wave must be none or at least ``k``.
+    The two wave means and the mean paired difference together give the sum of those
+    who answered only the later wave minus the sum of those who answered only the
+    first; so besides ``n_pairs >= k``, these unpaired respondents must be none or at
+    least ``k`` together. Showing the *paired* means of each wave as well (``separate``)
+    needs each wave's unpaired respondents to be none or at least ``k``.
 
     Example
     -------
     >>> paired_visible([12, 12, 6], [12, 14, 20], [13, 19, 6], k=5).tolist()
+    [False, True, True]
+    >>> paired_visible([12, 12, 6], [12, 14, 20], [13, 19, 6], k=5, separate=True).tolist()
     [False, False, True]
     """
     k = _check_k(k)
@@ -154,4 +170,61 @@ def paired_visible(n_pairs: Any, n_from: Any, n_to: Any, *, k: int) -> np.ndarra
     u0 = np.asarray(n_from, dtype=float) - p
     u1 = np.asarray(n_to, dtype=float) - p
     small = lambda u: (u > 0) & (u < k)  # noqa: E731
-    return (p >= k) & ~small(u0) & ~small(u1)
+    if separate:
+        return (p >= k) & ~small(u0) & ~small(u1)
+    return (p >= k) & ~small(u0 + u1)
+
+
+def scores_plan(scores: pd.DataFrame, *, k: int, value: str = "score", cell: Sequence[str] = ("wave", "dimension")) -> pd.DataFrame:
+    """:func:`nested_plan` of a tidy scores frame: authority ⊂ ministry ⊂ cohort, per wave and dimension.
+
+    ``n`` counts participants with a valid ``value`` (as :func:`~toolkit.privacy.group_summary` does).
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"authority": ["A"] * 6 + ["B"] * 2, "ministry": "M", "participant": list("abcdefgh"),
+    ...                   "wave": "t0", "dimension": "x", "score": 3.0})
+    >>> [(r.level, r.group, r.shown) for r in scores_plan(s, k=5).itertuples()]
+    [('authority', 'A', True), ('authority', 'B', False), ('ministry', 'M', False), ('total', None, False)]
+    """
+    cell = [c for c in cell if c in scores.columns]
+    need = ["authority", "ministry", "participant", value]
+    missing = [c for c in need if c not in scores.columns]
+    if missing:
+        raise DataError(f"scores_plan: the frame lacks column(s) {', '.join(missing)}")
+    valid = scores.loc[scores[value].notna(), [*cell, "ministry", "authority", "participant"]]
+    counts = valid.drop_duplicates().groupby([*cell, "ministry", "authority"], observed=True, dropna=False).size().rename("n").reset_index()
+    return nested_plan(counts, k=k, levels=["ministry", "authority"], cell=cell)
+
+
+def change_plan(scores: pd.DataFrame, from_wave: str, to_wave: str, *, k: int, value: str = "score") -> pd.DataFrame:
+    """Which paired changes (per dimension, for each authority, ministry and the cohort) may be shown.
+
+    Pairs are participants (linked records) with a valid ``value`` in both waves of
+    the same authority. A group's change is shown when :func:`paired_visible` allows
+    it for its own pairs and wave counts *and* its pairs leave no small remainder
+    under the shown groups inside it (:func:`nested_plan` on the pairs).
+
+    Returns
+    -------
+    DataFrame
+        ``dimension, level, group, n (pairs), n_from, n_to, residual, shown``.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"authority": "A", "ministry": "M", "participant": list("abcdef") * 2,
+    ...                   "wave": ["t0"] * 6 + ["t1"] * 6, "dimension": "x", "score": 3.0})
+    >>> change_plan(s, "t0", "t1", k=5)["shown"].tolist()
+    [True, True, True]
+    """
+    waves = scores["wave"].astype(str)
+    valid = scores.loc[scores[value].notna(), ["dimension", "ministry", "authority", "participant"]].assign(_w=waves[scores[value].notna()])
+    keys = ["dimension", "ministry", "authority"]
+    a = valid[valid["_w"] == str(from_wave)].drop(columns="_w").drop_duplicates()
+    b = valid[valid["_w"] == str(to_wave)].drop(columns="_w").drop_duplicates()
+    n_from = a.groupby(keys, observed=True, dropna=False).size().rename("n_from")
+    n_to = b.groupby(keys, observed=True, dropna=False).size().rename("n_to")
+    pairs = a.merge(b, on=[*keys, "participant"]).groupby(keys, observed=True, dropna=False).size().rename("n")
+    counts = pd.concat([pairs, n_from, n_to], axis=1).fillna(0).astype(np.int64).reset_index()
+    return nested_plan(counts, k=k, levels=["ministry", "authority"], cell=["dimension"], carry=["n_from", "n_to"],
+                       veto=lambda g: paired_visible(g["n"], g["n_from"], g["n_to"], k=k))

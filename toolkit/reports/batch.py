@@ -187,9 +187,9 @@ def render_reports(
     out.mkdir(parents=True, exist_ok=True)
     result = BatchResult(out=out)
     with Store(db) as store:
-        k = int(min_group_size) if min_group_size is not None else store.min_group_size
-        if k < 1:
-            raise ReportError(f"min_group_size must be at least 1, not {k}")
+        from ..privacy import resolve_k
+
+        k = resolve_k(store, min_group_size)  # PrivacyError below 1 or below the cohort's setting
         known = store.authorities()
         names = dict(zip(known["authority"], known["name"]))
         ministries = dict(zip(known["authority"], known["ministry"]))

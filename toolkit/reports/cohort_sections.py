@@ -60,7 +60,7 @@ def cohort_context(db: str | Path, *, lang: str = "de", min_group_size: int | No
     from ..privacy import resolve_k
 
     data = cohort_data(db)
-    k = resolve_k(None, min_group_size) if min_group_size is not None else int(data.cohort["min_group_size"])
+    k = resolve_k(int(data.cohort["min_group_size"]), min_group_size)  # never below the cohort's setting
     return CohortContext(data, lang, k)
 
 
@@ -165,15 +165,22 @@ def cohort_change(ctx: CohortContext) -> Html:
     if len(waves) < 2:
         return Html(section("change", title, note(ctx.t("one_wave"))))
     L = ctx.lang
+    from ..privacy import change_plan, paired_visible, plan_shown, scores_plan
+
     s = ctx.data.scores()
     means = group_summary(s, ["wave", "dimension"], "score", k=ctx.k)
     means["wave"] = means["wave"].astype(str)
+    means.loc[~plan_shown(scores_plan(s, k=ctx.k), "total", means, cell=["wave", "dimension"]), ["mean", "ci_low", "ci_high"]] = float("nan")
     parts = [f"<p>{esc(ctx.t('change_intro'))}</p>",
              _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                    ctx.t("change_caption"), size=(7.6, 4.8))]
     for b in waves[1:]:
         pc = paired_change(s, waves[0], b)
-        pc = suppress(pc, k=ctx.k, n="n_pairs", estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
+        plan = change_plan(s, waves[0], b, k=ctx.k)
+        pc = suppress(pc.assign(suppressed=~plan_shown(plan, "total", pc, cell=["dimension"])), k=ctx.k, n="n_pairs",
+                      estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
+        tot = plan[plan["level"] == "total"].set_index("dimension").reindex(pc["dimension"])
+        pc.loc[~paired_visible(pc["n_pairs"], tot["n_from"].to_numpy(), tot["n_to"].to_numpy(), k=ctx.k, separate=True), ["mean_from", "mean_to"]] = float("nan")
         order = {d.id: i for i, d in enumerate(comp.dimensions)}
         pc = pc.sort_values("dimension", key=lambda s: s.map(order))
         rows = [[ctx.dim_title(comp, r["dimension"]), fmt_int(r["n_pairs"]), fmt_num(r["mean_from"], 2, lang=L), fmt_num(r["mean_to"], 2, lang=L),
@@ -198,6 +205,9 @@ def ministries(ctx: CohortContext) -> Html:
     s = ctx.data.scores()
     s = s[s["wave"] == first]
     gs = group_summary(s, ["ministry", "dimension"], "score", k=ctx.k)
+    from ..privacy import plan_shown, scores_plan
+
+    gs.loc[~plan_shown(scores_plan(s, k=ctx.k, cell=("dimension",)), "ministry", gs, cell=["dimension"]), "mean"] = float("nan")
     wide = gs.pivot(index="dimension", columns="ministry", values="mean")
     n = s.groupby("ministry", observed=True)["participant"].nunique()
     dims = [d.id for d in comp.dimensions if d.id in wide.index]
@@ -240,7 +250,7 @@ def stakeholder_patterns(ctx: CohortContext) -> Html:
     if not ok:
         return Html(section("stakeholder_patterns", title, suppressed_note(ctx.lang, title)))
     m = stakeholder_map(r[r["authority"].isin(ok)], inst, lang=ctx.lang)
-    m = m[~m["free"].astype(bool)]  # free entries are authority-specific (and may identify people)
+    m = m[~m["free"].astype(bool) & (m["n_raters"] >= ctx.k)]  # free entries are authority-specific; fewer than k raters: not shown
     quads = ["manage_closely", "keep_satisfied", "keep_informed", "monitor"]
     qlab = {"de": ["eng einbinden", "zufriedenstellen", "informieren", "beobachten"], "en": ["manage closely", "keep satisfied", "keep informed", "monitor"]}
     rows = []

@@ -263,8 +263,16 @@ def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
     pc = allpc[allpc["authority"] == ctx.authority].drop(columns=["authority"]).reset_index(drop=True)
     if pc.empty:
         pc = paired_change(_scores(ctx), a, b)
+    from ..privacy import change_plan, paired_visible, plan_shown
+
+    plan = ctx.data.derived(f"change_plan:{a}:{b}:{ctx.k}", lambda: change_plan(ctx.data.scores(), a, b, k=ctx.k))
+    ok = plan_shown(plan, "authority", pc.assign(authority=ctx.authority), cell=["dimension"])
     est = [c for c in pc.columns if c not in ("dimension", "n_pairs")]
-    return suppress(pc, k=ctx.k, n="n_pairs", estimates=est)
+    out = suppress(pc.assign(suppressed=~ok), k=ctx.k, n="n_pairs", estimates=est)
+    mine = plan[(plan["level"] == "authority") & (plan["group"].astype(str) == str(ctx.authority))].set_index("dimension").reindex(out["dimension"])
+    sep = paired_visible(out["n_pairs"], mine["n_from"].fillna(0).to_numpy(), mine["n_to"].fillna(0).to_numpy(), k=ctx.k, separate=True)
+    out.loc[~sep, ["mean_from", "mean_to"]] = np.nan  # the paired means would reveal the few who answered one wave only
+    return out
 
 
 def change(ctx: Any) -> Any:

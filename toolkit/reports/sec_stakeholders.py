@@ -87,6 +87,9 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
     if mine.empty:
         mine = stakeholder_map(r, inst, lang=ctx.lang)
+    mine = mine[mine["n_raters"] >= ctx.k]  # a stakeholder (or free entry) named by fewer than k raters is not shown
+    if mine.empty:
+        return None, n, wave
     return mine.reset_index(drop=True), n, wave
 
 

@@ -122,7 +122,7 @@ def authority_context(db: str | Path, authority: str, *, lang: str = "de", min_g
         raise ReportError(f"authority {authority!r} is not in the cohort; known: {', '.join(data.authorities['authority'])}")
     from ..privacy import resolve_k
 
-    k = resolve_k(None, min_group_size) if min_group_size is not None else int(data.cohort["min_group_size"])
+    k = resolve_k(int(data.cohort["min_group_size"]), min_group_size)  # never below the cohort's setting
     row = rows.iloc[0]
     return AuthorityContext(data, authority, str(row["name"] or authority), row["ministry"], lang, k)
 

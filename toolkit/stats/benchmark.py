@@ -32,7 +32,9 @@ def benchmark(scores: pd.DataFrame, authority: str, *, k: int, value: str = "sco
         Means are over participants with a valid score; ``n_*`` count them. A mean is
         NaN when its group has fewer than ``k`` participants, and the ministry (or
         cohort) mean is also hidden when it differs from the authority by fewer than
-        ``k`` participants (else the rest could be recovered by subtraction).
+        ``k`` participants, or when the authorities below ``k`` in it have fewer than
+        ``k`` participants together (:func:`toolkit.privacy.scores_plan`; else the rest
+        could be recovered by subtraction from the authorities' own reports).
         ``percentile_rank`` (0–100) places the authority's mean among the means of
         all authorities with at least ``k`` participants: ``100 · (below + ½ · equal) / N``.
 
@@ -58,6 +60,11 @@ def benchmark(scores: pd.DataFrame, authority: str, *, k: int, value: str = "sco
     mvalid = valid[valid["ministry"] == ministry]
     mins = mvalid.groupby("dimension", observed=True).agg(mean=(value, "mean"), n=("participant", "size"))
     dims = list(dict.fromkeys(scores["dimension"]))
+    from ..privacy import scores_plan  # the cohort-wide rule: no total with a small remainder under the shown authorities
+
+    plan = scores_plan(scores, k=k, value=value, cell=("dimension",))
+    m_plan = plan[(plan["level"] == "ministry") & (plan["group"].astype(str) == str(ministry))].set_index("dimension")["shown"]
+    c_plan = plan[plan["level"] == "total"].set_index("dimension")["shown"]
     rows = []
     for dim in dims:
         a = per_auth.loc[(dim, authority)] if (dim, authority) in per_auth.index else None
@@ -67,6 +74,8 @@ def benchmark(scores: pd.DataFrame, authority: str, *, k: int, value: str = "sco
         a_mean = float(a["mean"]) if a is not None and n_a >= k else np.nan
         hide_m = n_m < k or 0 < n_m - n_a < k or 0 < n_c - n_m < k
         hide_c = n_c < k or 0 < n_c - n_a < k
+        hide_m = hide_m or not bool(m_plan.get(dim, False))
+        hide_c = hide_c or not bool(c_plan.get(dim, False))
         m_mean = np.nan if hide_m else float(mins.loc[dim, "mean"])
         c_mean = np.nan if hide_c else float(cohort.loc[dim, "mean"])
         others = per_auth.loc[dim] if dim in per_auth.index.get_level_values(0) else per_auth.iloc[0:0]

@@ -171,12 +171,25 @@ class DashboardState:
             from ..scoring import dimension_scores
 
             scores = dimension_scores(resp, self.instrument)
-        self.profile = self._labels(group_summary(scores, ["dimension"], "score", k=self.k))
+        self.profile = self._labels(self._whole(group_summary(scores, ["dimension"], "score", k=self.k), scores, "score"))
         if self.kind == "gaps":
             from ..scoring import gaps, needs_ranking
 
-            ranking = needs_ranking(gaps(resp, self.instrument), by=None)
+            g = gaps(resp, self.instrument)
+            ranking = needs_ranking(g, by=None)
+            ranking = self._whole(ranking.assign(suppressed=False), g, "needs")
             self.gaps = self._labels(suppress(ranking, k=self.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"]))
+
+    def _whole(self, df: pd.DataFrame, values: pd.DataFrame, value: str) -> pd.DataFrame:
+        """Across several authorities the session's total is the cohort's: hidden where the authorities below k
+        would be recovered from the others' reports (:func:`toolkit.privacy.scores_plan`)."""
+        from ..privacy import plan_shown, scores_plan, suppress
+
+        if self.authority is not None or df.empty:
+            return df
+        ok = plan_shown(scores_plan(values, k=self.k, value=value, cell=("dimension",)), "total", df, cell=["dimension"])
+        est = [c for c in ("mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "ist", "soll", "gap", "importance", "needs", "rank") if c in df.columns]
+        return suppress(df.assign(suppressed=df["suppressed"].to_numpy(dtype=bool) | ~ok), k=self.k, n="n", estimates=est)
 
     def _compute_stakeholders(self, resp: pd.DataFrame) -> None:
         from ..privacy import suppress
