@@ -179,6 +179,37 @@ def cmd_erase(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_authority_add(a: argparse.Namespace) -> int:
+    from .store import Store
+
+    Store(a.db).add_authority(a.code, name=a.name, ministry=a.ministry)
+    print(f"authority {a.code} ({a.name or 'no name'}, {a.ministry or 'no ministry'}) is in the cohort")
+    return 0
+
+
+def cmd_authority_list(a: argparse.Namespace) -> int:
+    from .store import Store
+
+    emit(Store(a.db).authorities(), a.format)
+    return 0
+
+
+def cmd_wave_add(a: argparse.Namespace) -> int:
+    from .store import Store
+
+    store = Store(a.db)
+    store.add_wave(a.label, date=a.date)
+    print(f"wave {a.label} is in the cohort (waves: {', '.join(store.waves()['wave'])})")
+    return 0
+
+
+def cmd_wave_list(a: argparse.Namespace) -> int:
+    from .store import Store
+
+    emit(Store(a.db).waves(), a.format)
+    return 0
+
+
 class _Usage(Exception):
     pass
 
@@ -215,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cohort", default="Kohorte", help="cohort name")
     sp.add_argument("--min-group-size", type=int, default=5, help="minimum group size for any aggregate shown (default: 5)")
 
-    sp = add("instrument", lambda a: _help(sp), "work with instrument files")
+    sp = add("instrument", cmd_erase, "work with instrument files")
+    sp.set_defaults(func=lambda a, parser=sp: _help(parser))
     isub = sp.add_subparsers(dest="instrument_command", metavar="SUBCOMMAND")
     v = isub.add_parser("validate", help="validate instrument YAML files", description="validate instrument YAML files")
     v.add_argument("files", nargs="+", help="instrument YAML files")
@@ -286,13 +318,36 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["csv", "xlsx", "parquet", "sav", "limesurvey"], default=None, help="default: from --out")
     sp.add_argument("--instrument", help="limit to one instrument (required for the LimeSurvey structure)")
 
+    for noun, add_help, list_help in (
+        ("authority", "add an authority (Behörde) to the cohort, or update its name and ministry", "list the cohort's authorities"),
+        ("wave", "add a wave (e.g. t0, t1) to the cohort; waves are ordered as added", "list the cohort's waves"),
+    ):
+        sp = add(noun, cmd_erase, f"manage the cohort's {noun}s: add, list")
+        sp.set_defaults(func=lambda a, parser=sp: _help(parser))
+        nsub = sp.add_subparsers(dest=f"{noun}_command", metavar="SUBCOMMAND")
+        a_ = nsub.add_parser("add", help=add_help, description=add_help)
+        a_.add_argument("db")
+        if noun == "authority":
+            a_.add_argument("code", help="short code, e.g. BVA")
+            a_.add_argument("--name", help="full name, e.g. Bundesverwaltungsamt")
+            a_.add_argument("--ministry", help="ministry (Ressort), e.g. BMI")
+        else:
+            a_.add_argument("label", help="wave label, e.g. t1")
+            a_.add_argument("--date", help="date of the wave, e.g. 2026-03-05")
+        a_.set_defaults(func=cmd_authority_add if noun == "authority" else cmd_wave_add)
+        ls = nsub.add_parser("list", help=list_help, description=list_help)
+        ls.add_argument("db")
+        ls.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        ls.set_defaults(func=cmd_authority_list if noun == "authority" else cmd_wave_list)
+
     sp = add("erase", cmd_erase, "erase every submission of one participant")
     sp.add_argument("db")
     sp.add_argument("--participant", required=True, help="the participant's pseudonymous code (P-...)")
     return p
 
 
-COMMANDS = ["demo", "init", "instrument", "import", "scores", "reliability", "change", "report", "workshop", "export", "erase"]
+COMMANDS = ["demo", "init", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
+            "export", "erase"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
