@@ -37,7 +37,8 @@ def batch(tmp_path_factory, demo_db):
         answers = {(item.id, SCRIPT): 4 for item in inst.items if item.type == "rating_grid" and item.role in ("influence", "interest")}
         answers.update({(item.id, SCRIPT): 3 for item in inst.items if item.type == "rating_grid" and item.role not in ("influence", "interest", "attitude")})
         answers.update({(item.id, SCRIPT): 1 for item in inst.items if item.role == "attitude"})
-        store.submit(Submission("BVA", ("Zz", "1", "Q", "Xy"), "t0", "stakeholder_analysis", answers, source="test"))
+        for i in range(store.min_group_size):  # named by k raters: shown (fewer would not be)
+            store.submit(Submission("BVA", ("Zz", str(i + 1), "Q", "Xy"), "t0", "stakeholder_analysis", answers, source="test"))
     formats = ["html", "pdf"] if chromium_path() else ["html"]
     out = base / "out"
     t0 = time.perf_counter()

@@ -85,11 +85,17 @@ def _secondary(df: pd.DataFrame, store: Any, *, k: int, by: str | None, cell: Se
 
 
 def _paired_means(out: pd.DataFrame, scores: pd.DataFrame, a: str, b: str, *, by: str | None, k: int) -> pd.DataFrame:
-    """Hide ``mean_from``/``mean_to`` (means of the pairs) where a wave's unpaired respondents are few."""
+    """Hide ``mean_from``/``mean_to`` (means of the pairs) where a wave's unpaired respondents are few.
+
+    Above the authority the pairs cut across the authorities' own wave means (shown in
+    their reports), so ministry and cohort rows show the difference only.
+    """
     from .privacy import paired_visible
 
     if out.empty:
         return out
+    if by != "authority":
+        return out.assign(mean_from=np.nan, mean_to=np.nan)
     keys = [*([by] if by else []), "dimension"]
     valid = scores[scores["score"].notna()].assign(wave=scores["wave"].astype(str))
     n = {w: valid[valid["wave"] == w].drop_duplicates([*keys, "authority", "participant"]).groupby(keys, observed=True).size() for w in (a, b)}

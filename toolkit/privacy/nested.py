@@ -101,10 +101,13 @@ def nested_plan(
     cur["residual"] = np.where(leaf_ok, 0, cur["n"].to_numpy())
     cur["shown"] = leaf_ok
     cur["_contrib"] = np.where(leaf_ok, cur["n"], 0)
+    for c in carry:  # the residual's own counts: hidden leaves that add to it (n > 0); a smaller sum is the stricter test
+        cur[f"_r_{c}"] = np.where(leaf_ok | (cur["n"].to_numpy() == 0), 0, cur[c].to_numpy())
     parts = [cur.assign(level=levels[-1], group=cur[levels[-1]].astype(object))]
     for depth in range(len(levels) - 1, -1, -1):
         keys = [*cell, *levels[:depth]]
-        sums = {"n": ("n", "sum"), "_cov": ("_contrib", "sum"), **{c: (c, "sum") for c in carry}}
+        sums = {"n": ("n", "sum"), "_cov": ("_contrib", "sum"), "_res": ("residual", "sum"),
+                **{c: (c, "sum") for c in carry}, **{f"_r_{c}": (f"_r_{c}", "sum") for c in carry}}
         if keys:
             g = cur.groupby(keys, dropna=False, observed=True, sort=False).agg(**sums).reset_index()
         else:
@@ -112,11 +115,16 @@ def nested_plan(
         residual, ok = _safe(g["n"].to_numpy(), g["_cov"].to_numpy(), k)
         if veto is not None:
             ok &= np.asarray(veto(g), dtype=bool)
+            # the residual is what the total reveals beyond the shown groups: it must pass the veto too
+            rest = pd.DataFrame({"n": residual, **{c: g[f"_r_{c}"].to_numpy() for c in carry}})
+            ok &= (residual == 0) | np.asarray(veto(rest), dtype=bool)
         g["residual"], g["shown"] = residual, ok
         g["_contrib"] = np.where(ok, g["n"], g["_cov"])
+        for c in carry:
+            g[f"_r_{c}"] = np.where(ok, 0, g[f"_r_{c}"])
         name = levels[depth - 1] if depth else "total"
         parts.append(g.assign(level=name, group=g[name].astype(object) if depth else None))
-        cur = g.drop(columns="_cov")
+        cur = g.drop(columns=["_cov", "_res"])
     out = pd.concat(parts, ignore_index=True)
     out["shown"] = out["shown"].astype(bool)
     return out[[*cell, "level", "group", "n", *carry, "residual", "shown"]]

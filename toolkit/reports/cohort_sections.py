@@ -165,7 +165,7 @@ def cohort_change(ctx: CohortContext) -> Html:
     if len(waves) < 2:
         return Html(section("change", title, note(ctx.t("one_wave"))))
     L = ctx.lang
-    from ..privacy import change_plan, paired_visible, plan_shown, scores_plan
+    from ..privacy import change_plan, plan_shown, scores_plan
 
     s = ctx.data.scores()
     means = group_summary(s, ["wave", "dimension"], "score", k=ctx.k)
@@ -179,8 +179,7 @@ def cohort_change(ctx: CohortContext) -> Html:
         plan = change_plan(s, waves[0], b, k=ctx.k)
         pc = suppress(pc.assign(suppressed=~plan_shown(plan, "total", pc, cell=["dimension"])), k=ctx.k, n="n_pairs",
                       estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
-        tot = plan[plan["level"] == "total"].set_index("dimension").reindex(pc["dimension"])
-        pc.loc[~paired_visible(pc["n_pairs"], tot["n_from"].to_numpy(), tot["n_to"].to_numpy(), k=ctx.k, separate=True), ["mean_from", "mean_to"]] = float("nan")
+        pc[["mean_from", "mean_to"]] = float("nan")  # paired means of the cohort cut across the authorities' own wave means
         order = {d.id: i for i, d in enumerate(comp.dimensions)}
         pc = pc.sort_values("dimension", key=lambda s: s.map(order))
         rows = [[ctx.dim_title(comp, r["dimension"]), fmt_int(r["n_pairs"]), fmt_num(r["mean_from"], 2, lang=L), fmt_num(r["mean_to"], 2, lang=L),
