@@ -304,3 +304,32 @@ def test_report_threshold_cannot_go_below_the_cohort_setting(tmp_path: Path):
     with pytest.raises(PrivacyError, match="below the cohort's setting 5"):
         render_reports(db, ["B"], out=tmp_path / "r", min_group_size=3, dry_run=True)
     assert S.authority_context(db, "A", min_group_size=7).k == 7  # stricter is fine
+
+
+def test_stakeholder_maps_need_k_raters_in_reports_and_dashboard(tmp_path: Path):
+    """(b) A map needs k raters; within it, a stakeholder (or free entry) named by fewer than k raters is not shown."""
+    from toolkit.reports import sections as S
+    from toolkit.reports.sec_stakeholders import stakeholder_frame
+    from toolkit.store import Store, Submission
+    from toolkit.widgets import DashboardState
+
+    spec = CohortSpec(authorities=[AuthoritySpec("A", "A", "M1", {"t0": 5}, raters=4), AuthoritySpec("B", "B", "M1", {"t0": 5}, raters=5)], k=K)
+    db = tmp_path / "c.sqlite"
+    with build_cohort(db, spec, seed=3) as store:
+        inst = store.instrument("stakeholder_analysis")
+        rated = {(i.id, "Frau Beispiel vom Personalrat"): float(inst.scales[i.scale].points[0]) for i in inst.items if i.item_type.per_stakeholder}
+        store.submit(Submission("B", ("Xx", "9", "Z", "Yy"), "t0", inst, rated))  # one rater names a person
+    assert stakeholder_frame(S.authority_context(db, "A"))[0] is None
+    assert "Frau Beispiel" not in S.stakeholder_section(S.authority_context(db, "A")).html
+    m, n, _ = stakeholder_frame(S.authority_context(db, "B"))
+    assert n == 6 and (m["n_raters"] >= K).all() and "Frau Beispiel vom Personalrat" not in set(m["stakeholder"])
+    with Store(db) as store:
+        for auth in ("A", "B"):
+            dash = DashboardState(store, "stakeholder_analysis", "t0", authority=auth)
+            dash.refresh()
+            shown = dash.stakeholders
+            if auth == "A":
+                assert shown.empty
+            else:
+                assert not shown.empty and "Frau Beispiel vom Personalrat" not in set(shown["stakeholder"])
+                assert not shown.loc[~shown["suppressed"], "n_raters"].lt(K).any()
