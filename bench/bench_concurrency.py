@@ -1,0 +1,123 @@
+"""Benchmark: submission throughput of many processes writing one database through the form's submit path.
+
+P processes (default 60, started at once from a forkserver) each make 10 ``submit()``
+calls of :class:`toolkit.widgets.FormState` for the reality check (43 items):
+new participants, corrections and a double click. Throughput = stored submissions per
+second of wall time from the common start to the last commit. Baseline: one process
+making the same 10 calls alone, in the same run. Also prints lost / duplicated counts
+(must be 0) and how often a participant had to click again because the database was busy.
+
+Run:  .venv/bin/python bench/bench_concurrency.py [--processes 60]
+Prints a table; not a test (the correctness checks are in tests/test_hardening_concurrency.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CALLS = 10
+
+
+def _worker(db: str, proc: int, go, out) -> None:
+    from toolkit.widgets.form_state import FormState
+
+    form = FormState(db, "reality_check", "t0", authority=f"A{proc % 6}")
+    go.wait(300)
+    t0 = time.time()
+    stored, busy = [], 0
+
+    def fill(person: int, corrected: bool) -> None:
+        form.reset()
+        form.set_code({"mother": f"P{proc}", "birthday": str(person + 1), "birthplace": "K", "street": f"S{proc}x{person}"})
+        for i, item in enumerate(form.instrument.items):
+            form.set_answer(item.id, (2 if i == 0 else 0) if corrected else 1)
+
+    def submit() -> None:
+        nonlocal busy
+        for _ in range(100):
+            res = form.submit()
+            if res.ok:
+                stored.append((res.submission_id, res.duplicate))
+                return
+            busy += 1
+        raise RuntimeError("submit kept failing")
+
+    for person in range(6):
+        fill(person, False)
+        submit()
+    for person in (0, 1):
+        fill(person, True)
+        submit()
+    fill(6, False)
+    submit()
+    submit()  # double click
+    out.put((proc, t0, time.time(), stored, busy))
+
+
+def run(n_proc: int, folder: Path) -> dict:
+    from toolkit.store import Store
+
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "room.sqlite"
+    store = Store.init(db)
+    store.add_instrument("reality_check")
+    store.add_wave("t0")
+    for i in range(6):
+        store.add_authority(f"A{i}", ministry="BMI")
+    store.close()
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["toolkit.widgets.form_state"])
+    go, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(str(db), p, go, out)) for p in range(n_proc)]
+    for p in procs:
+        p.start()
+    time.sleep(min(30.0, 0.5 + 0.1 * n_proc))  # let every process import and open the form
+    start = time.time()
+    go.set()
+    results = [out.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join(60)
+    end = max(r[2] for r in results)
+    calls = [s for r in results for s in r[3]]
+    ids = {sid for sid, _ in calls}
+    with Store(db) as s:
+        in_db = {r[0] for r in s.conn.execute("SELECT id FROM submissions")}
+    n_stored = len(in_db)
+    return {
+        "processes": n_proc,
+        "calls": len(calls),
+        "stored": n_stored,
+        "expected": n_proc * (CALLS - 1),
+        "lost": len(ids - in_db) + max(0, n_proc * (CALLS - 1) - n_stored),
+        "duplicated": max(0, n_stored - len(ids)),
+        "busy_retries": sum(r[4] for r in results),
+        "seconds": end - start,
+        "throughput": n_stored / (end - start),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--processes", type=int, default=60)
+    a = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
+    base = run(1, tmp / "base")
+    many = run(a.processes, tmp / "many")
+    print(f"bench_concurrency: {os.cpu_count()} cores, reality check (43 items), {CALLS} submit() calls per process\n")
+    print(f"{'scenario':<12}{'processes':>10}{'stored':>8}{'lost':>6}{'dup':>5}{'busy retries':>14}{'seconds':>9}{'subm./s':>9}{'x base':>8}")
+    for name, r in (("baseline", base), ("concurrent", many)):
+        print(f"{name:<12}{r['processes']:>10}{r['stored']:>8}{r['lost']:>6}{r['duplicated']:>5}{r['busy_retries']:>14}{r['seconds']:>9.2f}"
+              f"{r['throughput']:>9.1f}{r['throughput'] / base['throughput']:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""All benchmarks in one run (``make bench``): one table of measured value, baseline, ratio and target.
+
+Runs each benchmark script of this folder in its own process (so one cannot slow or
+break the next), reads the numbers from its printed table and prints one summary
+table. Every baseline is measured in the same run as the value it is compared with
+(see each script's docstring); nothing is compared with numbers from another day.
+
+Sizes (default / ``--quick``):
+
+=================  ================================  ================================
+benchmark          default                           --quick
+=================  ================================  ================================
+analysis           20,000 participants × 3 waves      5,000
+reports            31 reports of the demo cohort,     the same, naive loop on 2
+                   naive loop on 4 (extrapolated)
+workshop           60 participants, burst and 20 s    20 participants, 5 s spread
+                   spread (no Voilà page loads)
+concurrency        60 processes × 10 submissions       20 processes
+import / export    2,000 participants                 500
+stakeholders       100 authorities × 8 raters         30 authorities
+=================  ================================  ================================
+
+Targets: the report-batch targets are those printed by ``bench_reports.py``; 0 lost and
+0 duplicated submissions come from the hardening issue; "within seconds" on the dashboard
+is read as a p95 of at most 3 s; elsewhere the target is only to beat the naive baseline.
+The exit code is 1 when a target is missed.
+
+Run:  .venv/bin/python bench/run_all.py [--quick] [--only analysis,reports,...] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+NUM = r"([0-9][0-9,]*\.?[0-9]*)"
+
+
+@dataclass
+class Row:
+    benchmark: str
+    measured: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+
+def _f(x: str) -> float:
+    return float(x.replace(",", ""))
+
+
+def _run(script: str, args: list[str], verbose: bool, timeout: float = 1800) -> tuple[str, float]:
+    t = time.perf_counter()
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, str(HERE / script), *args], capture_output=True, text=True, timeout=timeout, env=env)
+    out = proc.stdout
+    if verbose:
+        sys.stderr.write(f"\n===== {script} {' '.join(args)}\n{out}{proc.stderr[-2000:]}\n")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script} exited with {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}")
+    return out, time.perf_counter() - t
+
+
+def _line(out: str, pattern: str) -> re.Match:
+    m = re.search(pattern, out, re.MULTILINE)
+    if m is None:
+        raise RuntimeError(f"could not find {pattern!r} in the output")
+    return m
+
+
+# --------------------------------------------------------------------------- one function per benchmark
+def analysis(quick: bool, verbose: bool) -> list[Row]:
+    n = 5_000 if quick else 20_000
+    out, _ = _run("bench_analysis.py", ["--participants", str(n), "--baseline", "500"], verbose)
+    m = _line(out, rf"^total\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}x")
+    sec, base = _f(m.group(1)), _f(m.group(3))
+    return [Row(f"analysis: score, alpha, change ({n:,} people × 3 waves)", f"{sec:.2f} s", f"{base:.1f} s naive", base / sec, "faster than naive", base / sec > 1)]
+
+
+def reports(quick: bool, verbose: bool) -> list[Row]:
+    jobs = str(os.cpu_count() or 2)
+    out, _ = _run("bench_reports.py", ["--jobs", jobs, "--naive", "2" if quick else "4"], verbose)
+    naive = _f(_line(out, rf"^\(a\) naive.*?\s{NUM}\s+{NUM}\s").group(1))
+    upo = _f(_line(out, rf"^\(b\) upo report.*?\s{NUM}\s+{NUM}\s").group(1))
+    rerun = _f(_line(out, rf"^\(b'\) no-change.*?\s{NUM}\s+{NUM}\s").group(1))
+    cli = _f(_line(out, rf"^\(b''\) no-change.*?\s{NUM}\s+{NUM}\s").group(1))
+    floor = _f(_line(out, rf"^\(c\) in-process floor.*?\s{NUM}\s+{NUM}\s").group(1))
+    return [
+        Row(f"reports: 31 reports, {jobs} workers vs naive CLI loop", f"{upo:.1f} s", f"{naive:.1f} s naive", naive / upo, "≥ 8× naive", naive / upo >= 8),
+        Row("reports: batch vs in-process floor (no kernels)", f"{upo:.1f} s", f"{floor:.1f} s floor", upo / floor, "≤ 2× floor", upo / floor <= 2),
+        Row("reports: no-change re-run (in-process / command)", f"{rerun:.2f} s / {cli:.2f} s", f"{upo:.1f} s full", upo / rerun, "< 2 s", rerun < 2),
+    ]
+
+
+def workshop(quick: bool, verbose: bool) -> list[Row]:
+    n, spread = (20, 5) if quick else (60, 20)
+    out, _ = _run("bench_workshop.py", ["--participants", str(n), "--spread", str(spread), "--skip-voila"], verbose)
+    pat = rf"^{{name}}\s+(\d+)\s+(\d+)\s+(\d+)\s+{NUM}s\s+{NUM}s\s+{NUM}s\s+{NUM}s\s+{NUM}s\s+{NUM}"
+    base = _line(out, pat.format(name="baseline"))
+    rows = []
+    for name in ("burst", "spread"):
+        m = _line(out, pat.format(name=name))
+        lost, p95, b95 = int(m.group(3)), _f(m.group(7)), _f(base.group(7))
+        ok = lost == 0 and p95 <= 3.0
+        rows.append(Row(f"workshop: {n} submit, dashboard visible p95 ({name})", f"{p95:.2f} s, lost {lost}", f"{b95:.2f} s alone", p95 / b95,
+                        "≤ 3 s, 0 lost", ok))
+    return rows
+
+
+def concurrency(quick: bool, verbose: bool) -> list[Row]:
+    n = 20 if quick else 60
+    out, _ = _run("bench_concurrency.py", ["--processes", str(n)], verbose)
+    pat = rf"^{{name}}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+{NUM}\s+{NUM}\s+{NUM}"
+    b = _line(out, pat.format(name="baseline"))
+    m = _line(out, pat.format(name="concurrent"))
+    lost, dup = int(m.group(3)), int(m.group(4))
+    thr, bthr = _f(m.group(7)), _f(b.group(7))
+    return [Row(f"concurrency: {n} processes × 10 form submits", f"{thr:.0f} subm./s, lost {lost}, dup {dup}", f"{bthr:.0f} subm./s alone",
+                thr / bthr, "0 lost, 0 duplicated", lost == 0 and dup == 0)]
+
+
+def io(quick: bool, verbose: bool) -> list[Row]:
+    n = 500 if quick else 2000
+    out, _ = _run("bench_io.py", ["--participants", str(n)], verbose)
+    rows = []
+    for step, target in (("import wide CSV", None), ("export xlsx", None), ("export parquet", None)):
+        m = _line(out, rf"^{re.escape(step)}.*?\s(\d+)\s+{NUM}\s+{NUM}\s+{NUM}\s*$")
+        t, b = _f(m.group(2)), _f(m.group(3))
+        rows.append(Row(f"io: {step} ({n:,} people)", f"{t:.2f} s", f"{b:.2f} s bare", t / b,
+                        f"≤ {target:.0f}× bare" if target else "–", (t / b <= target) if target else None))
+    return rows
+
+
+def stakeholders(quick: bool, verbose: bool) -> list[Row]:
+    a = 30 if quick else 100
+    out, _ = _run("bench_stakeholders.py", ["--authorities", str(a), "--repeat", "1"], verbose)
+    rows = []
+    for step in ("aggregate_ratings", "rater_reliability"):
+        m = _line(out, rf"^{step}\s+{NUM}\s+{NUM}\s+{NUM}×")
+        t, b = _f(m.group(1)), _f(m.group(2))
+        rows.append(Row(f"stakeholders: {step} ({a} authorities × 8 raters)", f"{t:.3f} s", f"{b:.2f} s naive", b / t, "faster than naive", b / t > 1))
+    return rows
+
+
+BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
+    "analysis": analysis,
+    "reports": reports,
+    "workshop": workshop,
+    "concurrency": concurrency,
+    "io": io,
+    "stakeholders": stakeholders,
+}
+
+
+def table(rows: list[Row]) -> str:
+    head = ["benchmark", "measured", "baseline", "ratio", "target", "met?"]
+    cells = [[r.benchmark, r.measured, r.baseline, "–" if r.ratio is None else f"{r.ratio:.2f}", r.target,
+              "–" if r.met is None else ("yes" if r.met else "NO")] for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *cells)]
+    line = lambda xs: "| " + " | ".join(str(x).ljust(w) for x, w in zip(xs, widths)) + " |"  # noqa: E731
+    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes in all)")
+    ap.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
+    ap.add_argument("--verbose", action="store_true", help="also print each benchmark's own table (to stderr)")
+    a = ap.parse_args(argv)
+    names = [n.strip() for n in a.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        ap.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    rows: list[Row] = []
+    t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    for name in names:
+        t = time.perf_counter()
+        try:
+            rows.extend(BENCHMARKS[name](a.quick, a.verbose))
+        except Exception as exc:  # one broken benchmark must not hide the others
+            rows.append(Row(name, f"failed: {exc}", "–", None, "–", False))
+        print(f"{name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    print(f"upo-toolkit benchmarks{' (--quick)' if a.quick else ''}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform(terse=True)}, load average before/after {load0:.1f}/{os.getloadavg()[0]:.1f}, total {time.perf_counter() - t0:.0f} s\n")
+    print(table(rows))
+    return 0 if all(r.met is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
