@@ -34,3 +34,16 @@ def test_errors_and_bare_subcommands(tmp_path: Path, capsys):
     assert "no database here" in capsys.readouterr().err
     assert main(["wave"]) == 2
     assert "add" in capsys.readouterr().out
+
+
+def test_erase_by_the_four_code_answers(store, capsys):
+    from toolkit.store import Submission
+
+    store.submit(Submission("BVA", ("Ma", "07", "K", "Ha"), "t0", "reality_check", {"go1": 2}))
+    store.submit(Submission("BVA", ("Li", "23", "B", "Ro"), "t0", "reality_check", {"go1": 1}))
+    assert main(["erase", str(store.path), "--code", "MA", "7", "k", "HA"]) == 0  # normalised like the form
+    assert "erased 1 submissions of P-" in capsys.readouterr().out
+    assert len(store.submissions()) == 1
+    assert main(["erase", str(store.path), "--code", "MA", "7", "k", "HA"]) == 0
+    assert "nothing to erase" in capsys.readouterr().out
+    assert main(["erase", str(store.path)]) == 2  # --participant or --code is required

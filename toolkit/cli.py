@@ -171,11 +171,17 @@ def cmd_export(a: argparse.Namespace) -> int:
 def cmd_erase(a: argparse.Namespace) -> int:
     from .store import Store
 
-    n = Store(a.db).erase(a.participant)
+    store = Store(a.db)
+    who = a.participant
+    if a.code:
+        from .codes import hash_elements, pseudonym
+
+        who = pseudonym(store.key, hash_elements(store.key, a.code))
+    n = store.erase(who)
     if n:
-        print(f"erased {n} submissions of {a.participant}; the erasure is recorded (without the code)")
+        print(f"erased {n} submissions of {who}; the erasure is recorded (without the code)")
     else:
-        print(f"nothing to erase: no submissions of {a.participant} (already erased or unknown code)")
+        print(f"nothing to erase: no submissions of {who} (already erased or unknown code)")
     return 0
 
 
@@ -342,7 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("erase", cmd_erase, "erase every submission of one participant")
     sp.add_argument("db")
-    sp.add_argument("--participant", required=True, help="the participant's pseudonymous code (P-...)")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--participant", help="the participant's pseudonymous code (P-...)")
+    g.add_argument("--code", nargs="+", metavar="ELEMENT",
+                   help="the four personal-code answers the person gives (e.g. MA 07 K HA); the pseudonym is computed with the key")
     return p
 
 
