@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +59,25 @@ class PdfPrinter:
             )
         self._pw: Any = None
         self._browser: Any = None
+        # Playwright's sync API refuses to run where an asyncio loop is running (Jupyter, a test
+        # session holding another browser): all browser calls happen on one thread of our own.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upo-pdf")
 
     def __enter__(self) -> "PdfPrinter":
-        from playwright.sync_api import sync_playwright
-
         try:
-            self._pw = sync_playwright().start()
-            self._browser = self._pw.chromium.launch(executable_path=self.executable, args=_LAUNCH_ARGS, headless=True)
+            self._thread.submit(self._start).result()
         except Exception as exc:
             self.__exit__()
             raise ReportError(f"could not start Chromium at {self.executable} for PDF output: {exc}") from None
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def _start(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self._browser = self._pw.chromium.launch(executable_path=self.executable, args=_LAUNCH_ARGS, headless=True)
+
+    def _stop(self) -> None:
         if self._browser is not None:
             self._browser.close()
             self._browser = None
@@ -78,9 +85,17 @@ class PdfPrinter:
             self._pw.stop()
             self._pw = None
 
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._thread.submit(self._stop).result()
+        finally:
+            self._thread.shutdown(wait=True)
+
     def print(self, html_path: str | Path, pdf_path: str | Path) -> Path:
         """Print one HTML file to A4 PDF (written atomically)."""
-        html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+        return self._thread.submit(self._print, Path(html_path).resolve(), Path(pdf_path)).result()
+
+    def _print(self, html_path: Path, pdf_path: Path) -> Path:
         page = self._browser.new_page()
         try:
             page.goto(html_path.as_uri(), wait_until="load")
