@@ -28,7 +28,7 @@ import pandas as pd
 from .._version import __version__
 from ..exceptions import ReportError
 from .context import CohortData, cohort_data
-from .html import esc, fmt_int, note, section, table
+from .html import esc, fmt_int, note, section, suppressed_note, table
 from .texts import tr
 from .worker import KEY_FIGURES_MIME
 
@@ -46,6 +46,7 @@ __all__ = [
     "change",
     "stakeholder_section",
     "readiness_section",
+    "free_texts",
     "methods",
 ]
 
@@ -184,7 +185,7 @@ def title_page(ctx: AuthorityContext) -> Html:
     return Html("".join(parts))
 
 
-_CONTENTS = ["participation", "profile", "needs", "items", "change", "stakeholders", "readiness", "methods"]
+_CONTENTS = ["participation", "profile", "needs", "items", "change", "stakeholders", "readiness", "texts", "methods"]
 
 
 def participation(ctx: AuthorityContext) -> Html:
@@ -214,6 +215,38 @@ def participation(ctx: AuthorityContext) -> Html:
         if pair_rows:
             parts.append(table(pair_rows, [ctx.t("waves"), ctx.t("linked_people")], numeric=[1], caption=ctx.t("linked_caption")))
     return Html(section("participation", ctx.t("participation"), *parts))
+
+
+def free_texts(ctx: AuthorityContext) -> Html:
+    """Free-text answers of the authority's latest wave with text, shown only when that wave's
+    respondents reach the minimum group size (``privacy.visible_texts``); every text is escaped
+    and listed in sorted order, so the order reveals nothing."""
+    from ..privacy import visible_texts
+
+    parts = []
+    for inst_id, frame in ctx.data.texts.items():
+        mine = frame[frame["authority"] == ctx.authority]
+        if mine.empty:
+            continue
+        inst = ctx.data.instruments[inst_id]
+        present = set(mine["wave"].astype(str))
+        last = [w for w in ctx.data.wave_labels() if w in present][-1]
+        mine = mine[mine["wave"].astype(str) == last]
+        resp = ctx.data.responses.get(inst_id)
+        respondents = None
+        if resp is not None and not resp.empty:
+            respondents = resp[(resp["authority"] == ctx.authority) & (resp["wave"].astype(str) == last)]
+        shown = visible_texts(mine, ["authority", "wave"], k=ctx.k, respondents=respondents)
+        if shown.empty:
+            parts.append(suppressed_note(ctx.lang))
+            continue
+        for item_id, grp in shown.groupby("item", sort=False):
+            question = inst.item(item_id).text.get(ctx.lang)
+            parts.append(f"<h3>{esc(question)} ({esc(last)})</h3>"
+                         + "<ul class='texts'>" + "".join(f"<li>{esc(t)}</li>" for t in grp["text"]) + "</ul>")
+    if not parts:
+        parts.append(note(ctx.t("no_texts")))
+    return Html(section("texts", ctx.t("texts"), f"<p>{esc(ctx.t('texts_intro', k=ctx.k))}</p>", *parts))
 
 
 def key_figures(ctx: AuthorityContext) -> KeyFigures:

@@ -45,6 +45,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "change": ("Veränderung über die Wellen", "Change across waves"),
     "stakeholders": ("Stakeholder-Analyse", "Stakeholder analysis"),
     "readiness": ("Reality-Check: Projektreife", "Reality check: project readiness"),
+    "texts": ("Freitextantworten", "Free-text answers"),
+    "texts_intro": (
+        "Antworten auf die offenen Fragen der letzten Welle, alphabetisch sortiert und unverändert wiedergegeben; "
+        "sie erscheinen nur, wenn mindestens {k} Personen der Behörde in dieser Welle geantwortet haben.",
+        "Answers to the open questions of the latest wave, sorted alphabetically and shown as written; "
+        "they appear only when at least {k} people of the authority answered in that wave.",
+    ),
+    "no_texts": ("Es liegen keine Freitextantworten vor.", "There are no free-text answers."),
     "methods": ("Methodischer Anhang", "Methods appendix"),
     "heatmap": ("Kompetenzen nach Behörde", "Competences by authority"),
     "ministries": ("Ressortvergleich", "Ministry comparison"),
