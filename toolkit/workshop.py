@@ -280,12 +280,10 @@ def validate_session(db: str | Path, instrument: str, wave: str, authority: str 
                 known = ", ".join(sorted(set(store.instruments()["instrument"]))) or "none"
                 raise DataError(f"instrument {instrument!r} is neither stored in {path.name} (stored: {known}) nor a shipped id or YAML path") from None
             log.info("stored instrument %s %s in %s", inst.id, inst.version, path.name)
-        waves = list(store.waves()["wave"])
-        if wave not in waves:
-            raise DataError(f"wave {wave!r} is not in {path.name}; known waves: {', '.join(waves) or 'none'} (add it with Store.add_wave or an import)")
+        store.require_wave(wave)
         codes = list(store.authorities()["authority"])
-        if authority is not None and authority not in codes:
-            raise DataError(f"authority {authority!r} is not in {path.name}; known: {', '.join(sorted(codes)) or 'none'}")
+        if authority is not None:
+            store.require_authority(authority)
         if not codes:
             raise DataError(f"{path.name} has no authorities yet; add them first (Store.add_authority or an import)")
         store.key  # noqa: B018 - fails early with a clear message when the key file is missing

@@ -261,6 +261,24 @@ class Store(ReadsMixin):
             params=(self.cohort_id,),
         )
 
+    def require_wave(self, wave: str) -> None:
+        """Raise a :class:`DataError` naming the known waves and the fix if ``wave`` is not in the cohort."""
+        waves = list(self.waves()["wave"])
+        if wave not in waves:
+            raise DataError(
+                f"wave {wave!r} is not in {self.path.name}; known waves: {', '.join(waves) or 'none'} "
+                f"(add it with 'upo wave add {self.path.name} {wave}' or an import)"
+            )
+
+    def require_authority(self, authority: str) -> None:
+        """Raise a :class:`DataError` naming the known authorities and the fix if ``authority`` is not in the cohort."""
+        codes = sorted(self.authorities()["authority"])
+        if authority not in codes:
+            raise DataError(
+                f"authority {authority!r} is not in {self.path.name}; known: {', '.join(codes) or 'none'} "
+                f"(add it with 'upo authority add {self.path.name} {authority}' or an import)"
+            )
+
     def _id_map(self, table: str, col: str) -> dict[str, int]:
         return {k: v for k, v in self.conn.execute(f"SELECT {col}, id FROM {table} WHERE cohort_id = ?", (self.cohort_id,))}
 

@@ -29,7 +29,6 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError
 from ..instruments import Instrument
 from ..store import Store
 
@@ -95,11 +94,9 @@ class DashboardState:
 
         self.store = store if isinstance(store, Store) else Store(store)
         self.instrument = self.store.instrument(instrument) if isinstance(instrument, str) else instrument
-        waves = list(self.store.waves()["wave"])
-        if wave not in waves:
-            raise DataError(f"wave {wave!r} is not in the cohort; known waves: {', '.join(waves) or 'none'}")
-        if authority is not None and authority not in set(self.store.authorities()["authority"]):
-            raise DataError(f"authority {authority!r} is not in the cohort")
+        self.store.require_wave(wave)
+        if authority is not None:
+            self.store.require_authority(authority)
         self.wave = wave
         self.authority = authority
         self.view_authority = authority

@@ -122,9 +122,7 @@ class FormState:
     ) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
         self.instrument = self.store.instrument(instrument) if isinstance(instrument, str) else instrument
-        waves = list(self.store.waves()["wave"])
-        if wave not in waves:
-            raise DataError(f"wave {wave!r} is not in the cohort of {self.store.path.name}; known waves: {', '.join(waves) or 'none'}")
+        self.store.require_wave(wave)
         self.wave = wave
         auth = self.store.authorities()
         self._authority_names = dict(zip(auth["authority"], auth["name"].fillna(auth["authority"])))
