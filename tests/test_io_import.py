@@ -12,7 +12,8 @@ import yaml
 from toolkit import codes as _codes
 from toolkit.cli import main
 from toolkit.exceptions import DataError
-from toolkit.instruments import SURVEYS_DIR, resolve_instrument
+from toolkit.instruments import resolve_instrument
+from toolkit.paths import SURVEYS_DIR
 from toolkit.io import import_file, limesurvey_structure
 from toolkit.store import Store
 

@@ -66,18 +66,20 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 def cmd_instrument_validate(a: argparse.Namespace) -> int:
     from .exceptions import InstrumentError
-    from .instruments import load_instrument
+    from .instruments import resolve_instrument, shipped_instruments
 
     failed = 0
     for path in a.files:
         try:
-            inst = load_instrument(path)
+            inst = resolve_instrument(path)
         except InstrumentError as exc:
             failed += 1
             print(str(exc), file=sys.stderr)
             continue
+        shipped = shipped_instruments()
+        where = f"{path} ({shipped[path]})" if path in shipped and not Path(path).exists() else path
         print(
-            f"{path}: ok: {inst.id} {inst.version} ({len(inst.dimensions)} dimensions, {len(inst.items)} items, hash {inst.short_hash})"
+            f"{where}: ok: {inst.id} {inst.version} ({len(inst.dimensions)} dimensions, {len(inst.items)} items, hash {inst.short_hash})"
         )
     return 1 if failed else 0
 
@@ -256,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=lambda a, parser=sp: _help(parser))
     isub = sp.add_subparsers(dest="instrument_command", metavar="SUBCOMMAND")
     v = isub.add_parser("validate", help="validate instrument YAML files", description="validate instrument YAML files")
-    v.add_argument("files", nargs="+", help="instrument YAML files")
+    v.add_argument("files", nargs="+", help="instrument YAML files or ids of shipped instruments")
     v.set_defaults(func=cmd_instrument_validate)
 
     sp = add("import", cmd_import, "import answers from a CSV, XLSX or LimeSurvey export")

@@ -30,9 +30,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .exceptions import InstrumentError
+from .paths import SURVEYS_DIR
 
 __all__ = [
-    "SURVEYS_DIR",
     "ItemType",
     "ITEM_TYPES",
     "Instrument",
@@ -45,7 +45,6 @@ __all__ = [
     "resolve_instrument",
 ]
 
-SURVEYS_DIR = Path(__file__).resolve().parent.parent / "surveys"
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 LANGS = ("de", "en")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
