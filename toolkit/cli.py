@@ -94,8 +94,6 @@ def cmd_import(a: argparse.Namespace) -> int:
     from .io import import_file
     from .store import Store
 
-    if a.authority is None and a.authority_column is None:
-        raise _Usage("give --authority CODE or --authority-column COL")
     result = import_file(
         Store(a.db),
         a.file,
@@ -268,12 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--wave", required=True, help="wave label, e.g. t0")
     sp.add_argument("--format", choices=["csv", "xlsx", "limesurvey"], default=None, help="default: from the file name")
     g = sp.add_mutually_exclusive_group()
-    g.add_argument("--authority-column", help="column holding the authority code")
+    g.add_argument("--authority-column", help="column holding the authority code (default: a column named authority, "
+                   "or the column a LimeSurvey mapping sends to authority)")
     g.add_argument("--authority", help="authority code for every row")
     sp.add_argument("--participant-column", help="column holding a pseudonymous participant id (default: code-element columns)")
     sp.add_argument("--incomplete", choices=["quarantine", "import", "skip"], default="quarantine",
                     help="LimeSurvey responses without submitdate: quarantine (default), import or skip (skipped rows are listed)")
-    sp.add_argument("--mapping", metavar="FILE", help="LimeSurvey question codes -> item ids (YAML or CSV); default: the instrument's limesurvey mapping")
+    sp.add_argument("--mapping", metavar="FILE", help="LimeSurvey question codes -> item ids, participant, authority or ignore (YAML or CSV); "
+                    "default: the instrument's limesurvey mapping")
 
     for name, func, help in (
         ("scores", cmd_scores, "dimension scores (aggregated, privacy rules applied)"),
