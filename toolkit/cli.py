@@ -51,7 +51,8 @@ def emit(df: Any, fmt: str, out: Any = None) -> None:
         if df.empty:
             out.write("(no rows)\n")
         else:
-            out.write(df.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–") + "\n")
+            shown = df.where(df.notna(), math.nan)  # None in object columns prints as –, too
+            out.write(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–") + "\n")
 
 
 # --------------------------------------------------------------------------- commands
@@ -122,7 +123,13 @@ def cmd_reliability(a: argparse.Namespace) -> int:
     from .store import Store
     from .summaries import reliability_summary
 
-    emit(reliability_summary(Store(a.db), a.instrument, wave=a.wave), a.format)
+    rel = reliability_summary(Store(a.db), a.instrument, wave=a.wave, missing=a.missing)
+    emit(rel, a.format)
+    if a.format == "table":  # the JSON carries negative_items; the table reader gets the hint spelt out
+        for _, r in rel.iterrows():
+            if isinstance(r["negative_items"], str) and r["negative_items"]:
+                print(f"note: {r['wave']} {r['dimension']}: {r['negative_items']} load(s) negatively on the scale's factor; "
+                      "is a reverse key (reverse: true) missing? omega_total flips them, as psych does", file=sys.stderr)
     return 0
 
 
@@ -277,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, help in (
         ("scores", cmd_scores, "dimension scores (aggregated, privacy rules applied)"),
-        ("reliability", cmd_reliability, "reliability per dimension: Cronbach's alpha with CI, omega"),
+        ("reliability", cmd_reliability, "reliability per dimension: Cronbach's alpha with Feldt CI, omega total"),
     ):
         sp = add(name, func, help)
         sp.add_argument("db")
@@ -287,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--by", choices=["authority", "ministry"], default=None)
             sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
         else:
+            sp.add_argument("--missing", choices=["pairwise", "listwise"], default="pairwise",
+                            help="missing answers: pairwise-complete item covariances (default, as psych) or listwise "
+                                 "(only people with every item of the scale); the output's method field says which")
             sp.add_argument("--format", choices=["table", "json"], default="table")
 
     sp = add("change", cmd_change, "change between two waves on linked participants")
