@@ -53,20 +53,20 @@ dimensions:
     title: {de: A, en: A}
     min_valid: 1
     items:
-      - {id: a1, type: likert, scale: six, reverse: true, text: {de: a1, en: a1}}
-      - {id: a2, type: likert, scale: six, text: {de: a2, en: a2}}
-      - {id: a3, type: likert, scale: six, text: {de: a3, en: a3}}
-      - {id: a4, type: likert, scale: six, text: {de: a4, en: a4}}
-      - {id: a5, type: likert, scale: six, text: {de: a5, en: a5}}
+      - {id: A1, type: likert, scale: six, reverse: true, text: {de: A1, en: A1}}
+      - {id: A2, type: likert, scale: six, text: {de: A2, en: A2}}
+      - {id: A3, type: likert, scale: six, text: {de: A3, en: A3}}
+      - {id: A4, type: likert, scale: six, text: {de: A4, en: A4}}
+      - {id: A5, type: likert, scale: six, text: {de: A5, en: A5}}
   - id: conscientiousness
     title: {de: C, en: C}
     min_valid: 1
     items:
-      - {id: c1, type: likert, scale: six, text: {de: c1, en: c1}}
-      - {id: c2, type: likert, scale: six, text: {de: c2, en: c2}}
-      - {id: c3, type: likert, scale: six, text: {de: c3, en: c3}}
-      - {id: c4, type: likert, scale: six, reverse: true, text: {de: c4, en: c4}}
-      - {id: c5, type: likert, scale: six, reverse: true, text: {de: c5, en: c5}}
+      - {id: C1, type: likert, scale: six, text: {de: C1, en: C1}}
+      - {id: C2, type: likert, scale: six, text: {de: C2, en: C2}}
+      - {id: C3, type: likert, scale: six, text: {de: C3, en: C3}}
+      - {id: C4, type: likert, scale: six, reverse: true, text: {de: C4, en: C4}}
+      - {id: C5, type: likert, scale: six, reverse: true, text: {de: C5, en: C5}}
 """
 
 
@@ -75,7 +75,6 @@ def bfi() -> tuple:
     inst = parse_instrument(BFI_YAML)
     wide = pd.read_csv(REF / "bfi_scales.csv")
     long = wide.melt(id_vars="id", var_name="item", value_name="value").dropna(subset=["value"])
-    long["item"] = long["item"].str.lower()
     dim = {i.id: inst.dimension_of(i.id).id for i in inst.items}
     resp = pd.DataFrame({
         "authority": "SAPA", "ministry": None, "participant": long["id"].astype(str), "wave": "t0",

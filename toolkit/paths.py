@@ -6,7 +6,8 @@ source; the wheel installs them as the package data ``toolkit/surveys`` and
 install maps the two packages onto the repository folders. Both are found with
 :mod:`importlib.resources`. A source checkout that is only on ``sys.path``
 (``PYTHONPATH=checkout``, not installed) falls back to the folders beside the
-``toolkit`` package.
+``toolkit`` package; so does a checkout on ``PYTHONPATH`` while another checkout is
+installed in editable mode (the data always belongs to the ``toolkit`` that is imported).
 
 ``UPO_NOTEBOOKS`` (a folder) overrides where the notebooks are read from.
 
@@ -40,13 +41,16 @@ def data_dir(name: str) -> Path:
     Path
         A real folder: Voilà and papermill need file paths, so a zipped install is not supported.
     """
+    here = Path(__file__).resolve().parent
     try:
         found = resources.files(f"{__package__}.{name}")
     except ModuleNotFoundError:
         found = None
-    if isinstance(found, Path) and found.is_dir():
+    # accept only this toolkit's own data: inside the installed package, or beside it in the
+    # checkout an editable install maps (not another checkout's, when PYTHONPATH points elsewhere)
+    if isinstance(found, Path) and found.is_dir() and found.resolve().parent in (here, here.parent):
         return found
-    return Path(__file__).resolve().parent.parent / name  # a source checkout on sys.path, not installed
+    return here.parent / name  # a source checkout on sys.path, not installed
 
 
 SURVEYS_DIR: Path = data_dir("surveys")
