@@ -95,3 +95,54 @@ def test_real_subprocess_change_json(demo_copy):
     assert len(recs) == 10 and all(r["n_pairs"] > 300 for r in recs)
     gains = {r["dimension"]: r["mean_diff"] for r in recs}
     assert gains["user_centricity"] > gains["digital_tools"]  # the demo builds a gain in user centricity only
+
+
+# --------------------------------------------------------------------------- reliability diagnostics, missing data, change fields
+@pytest.fixture
+def unkeyed_demo(demo_copy):
+    """The demo cohort with the answers to the reverse-keyed da3 turned round: da3 now loads negatively."""
+    import sqlite3
+
+    with sqlite3.connect(demo_copy) as con:
+        con.execute("UPDATE answers SET value = 6 - value WHERE item = 'da3' AND value BETWEEN 1 AND 5")
+    return demo_copy
+
+
+def test_reliability_reports_negatively_loading_items(unkeyed_demo, capsys):
+    base = ["reliability", str(unkeyed_demo), "--instrument", "competence_reflection", "--wave", "t0"]
+    code, out, _ = _run(capsys, *base, "--format", "json")
+    assert code == 0
+    recs = {r["dimension"]: r for r in json.loads(out)}
+    assert recs["data"]["negative_items"] == "da3"
+    assert all(r["negative_items"] is None for d, r in recs.items() if d != "data")
+    assert recs["data"]["omega_total"] == recs["data"]["omega"]
+    code, out, err = _run(capsys, *base)
+    assert code == 0 and "negative_items" in out
+    assert err.strip() == ("note: t0 data: da3 load(s) negatively on the scale's factor; is a reverse key (reverse: true) "
+                           "missing? omega_total flips them, as psych does")
+
+
+def test_reliability_missing_listwise_counts_complete_cases_and_says_so(demo_copy, capsys):
+    base = ["reliability", str(demo_copy), "--instrument", "competence_reflection", "--wave", "t0", "--format", "json"]
+    pairwise = {r["dimension"]: r for r in json.loads(_run(capsys, *base)[1])}
+    listwise = {r["dimension"]: r for r in json.loads(_run(capsys, *base, "--missing", "listwise")[1])}
+    assert {r["method"] for r in pairwise.values()} == {"pairwise"}
+    assert {r["method"] for r in listwise.values()} == {"listwise"}
+    assert all(listwise[d]["n"] <= pairwise[d]["n"] for d in pairwise)
+    assert any(listwise[d]["n"] < pairwise[d]["n"] for d in pairwise)  # the demo has item-level missingness
+    code, _, err = _run(capsys, *base, "--missing", "everything")
+    assert code == 2 and "pairwise" in err
+
+
+def test_change_json_carries_both_holm_corrections_the_wilcoxon_n_and_the_exact_flag(demo_copy, capsys):
+    code, out, _ = _run(capsys, "change", str(demo_copy), "--instrument", "competence_reflection", "--from", "t0",
+                        "--to", "t1", "--by", "authority", "--format", "json")
+    assert code == 0
+    recs = json.loads(out)
+    shown = [r for r in recs if not r["suppressed"]]
+    assert shown and all({"p_t_holm", "p_wilcoxon_holm", "n_nonzero", "exact", "p_holm"} <= set(r) for r in recs)
+    for r in shown:
+        assert r["p_holm"] == r["p_t_holm"] and r["p_wilcoxon_holm"] >= r["p_wilcoxon"]
+        assert isinstance(r["n_nonzero"], int) and 0 < r["n_nonzero"] <= r["n_pairs"]
+        assert isinstance(r["exact"], bool)
+    assert all(r["n_nonzero"] is None and r["exact"] is None and r["p_wilcoxon_holm"] is None for r in recs if r["suppressed"])

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from toolkit.cli import main
 from toolkit.exceptions import InstrumentError
-from toolkit.instruments import SURVEYS_DIR, parse_instrument
+from toolkit.instruments import parse_instrument
+from toolkit.paths import SURVEYS_DIR
 
 BASE = yaml.safe_load((SURVEYS_DIR / "reality_check.yaml").read_text(encoding="utf-8"))
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -12,7 +12,8 @@ import yaml
 
 from toolkit.cli import main
 from toolkit.exceptions import InstrumentError
-from toolkit.instruments import ITEM_TYPES, SURVEYS_DIR, load_instrument, parse_instrument, shipped_instruments
+from toolkit.instruments import ITEM_TYPES, load_instrument, parse_instrument, shipped_instruments
+from toolkit.paths import SURVEYS_DIR
 
 SHIPPED = sorted(SURVEYS_DIR.glob("*.yaml"))
 
@@ -208,6 +209,14 @@ def test_cli_validate_ok_and_errors(tmp_path: Path, capsys):
     captured = capsys.readouterr()
     assert f"{bad}: dimensions[0].items[1].scale: scale 'agre5' is not defined" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_cli_validate_takes_the_id_of_a_shipped_instrument(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an installed package: no surveys/ folder in sight
+    assert main(["instrument", "validate", "reality_check"]) == 0
+    assert f"reality_check ({SURVEYS_DIR / 'reality_check.yaml'}): ok: reality_check" in capsys.readouterr().out
+    assert main(["instrument", "validate", "no_such_thing"]) == 1
+    assert "no instrument file or shipped instrument 'no_such_thing'; shipped: competence_reflection" in capsys.readouterr().err
 
 
 def test_cli_validate_in_a_real_process_has_no_traceback(tmp_path: Path):

@@ -187,7 +187,7 @@ def test_limesurvey_structure_follows_the_tsv_format(tmp_path: Path, db: Store, 
 
 
 def test_limesurvey_structure_of_an_instrument_that_is_not_stored(tmp_path: Path, db: Store):
-    from toolkit.instruments import SURVEYS_DIR
+    from toolkit.paths import SURVEYS_DIR
 
     path = export(db, tmp_path / "x.txt", instrument=str(SURVEYS_DIR / "reality_check.yaml"))
     assert "G01Q01" in path.read_text(encoding="utf-8-sig")

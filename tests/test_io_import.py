@@ -12,7 +12,8 @@ import yaml
 from toolkit import codes as _codes
 from toolkit.cli import main
 from toolkit.exceptions import DataError
-from toolkit.instruments import SURVEYS_DIR, resolve_instrument
+from toolkit.instruments import resolve_instrument
+from toolkit.paths import SURVEYS_DIR
 from toolkit.io import import_file, limesurvey_structure
 from toolkit.store import Store
 
@@ -226,7 +227,10 @@ def test_cli_import_prints_a_summary_and_exits_1_when_rows_were_quarantined(stor
     ok = tmp_path / "b.csv"
     ok.write_text("participant,go1\nD,1\n", encoding="utf-8")
     assert main(["import", str(store.path), str(ok), "--instrument", "reality_check", "--wave", "t0", "--authority", "BVA"]) == 0
-    assert main(["import", str(store.path), str(ok), "--instrument", "reality_check", "--wave", "t0"]) == 2  # usage
+    capsys.readouterr()
+    # the file may hold the authority (a column named authority, a LimeSurvey mapping target): bad input, not usage
+    assert main(["import", str(store.path), str(ok), "--instrument", "reality_check", "--wave", "t0"]) == 1
+    assert "no authority: give --authority CODE or --authority-column COL" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- file-level errors: nothing imported

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "explore_cohort.ipynb"
+from toolkit.paths import NOTEBOOKS_DIR
+
+NOTEBOOK = NOTEBOOKS_DIR / "explore_cohort.ipynb"
 PLOT_CALLS = ("plot_profile_radar", "plot_heatmap", "plot_likert_bars", "plot_change", "plot_needs", "plot_power_interest")
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from toolkit.cli import main as cli_main
 from toolkit.privacy import SUPPRESSED_NOTE
-from toolkit.reports import NOTEBOOK_DIR, render_reports
+from toolkit.paths import NOTEBOOKS_DIR
+from toolkit.reports import render_reports
 from toolkit.reports.pdf import chromium_path, pdf_page_count
 from toolkit.store import Store, Submission
 
@@ -140,7 +141,7 @@ def test_unchanged_inputs_are_skipped_and_changes_rerender(batch):
 
 
 def test_a_failing_report_does_not_stop_the_batch(batch, tmp_path):
-    nb = nbformat.read(NOTEBOOK_DIR / "report_authority.ipynb", as_version=4)
+    nb = nbformat.read(NOTEBOOKS_DIR / "report_authority.ipynb", as_version=4)
     nb.cells.insert(3, nbformat.v4.new_code_cell('if authority == "JKI":\n    raise ValueError("kaputt")'))
     broken = tmp_path / "broken.ipynb"
     nbformat.write(nb, broken)

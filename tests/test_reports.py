@@ -185,3 +185,14 @@ def test_shared_batch_analyses_equal_per_authority_calls(bva):
     mine = allpc[allpc["authority"] == "BVA"].drop(columns=["authority"]).reset_index(drop=True)
     s = bva.data.scores()
     pd.testing.assert_frame_equal(mine, paired_change(s[s["authority"] == "BVA"], "t0", "t2"), check_dtype=False)
+
+
+def test_reliability_tables_flag_negatively_loading_items(demo_copy):
+    import sqlite3
+
+    with sqlite3.connect(demo_copy) as con:  # answers to the reverse-keyed da3 turned round: da3 loads negatively
+        con.execute("UPDATE answers SET value = 6 - value WHERE item = 'da3' AND value BETWEEN 1 AND 5")
+    cohort = C.reliabilities(C.cohort_context(demo_copy)).html
+    assert "da3 lädt negativ – fehlt eine Umpolung?" in cohort and cohort.count("lädt negativ") == 1
+    authority = S.methods(S.authority_context(demo_copy, "BVA", lang="en")).html
+    assert "da3 loads negatively – is a reverse key missing?" in authority

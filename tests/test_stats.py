@@ -8,6 +8,10 @@ Data: psych::bfi (Revelle, SAPA project; real, published), datasets::sleep
 (Student 1908), RoundingTimes (Hollander & Wolfe 1973, p. 140; published
 chi-squared = 11.143, p = 0.003805) and a synthetic change set generated in R.
 
+Omega total is also checked against tests/reference/omega_reference.R (omega_reference.json):
+bfi without its reverse keys (psych flips the negatively loading items) and synthetic scales
+with a near-zero loading and with negative loadings (omega_scales.csv).
+
 Tolerances: 1e-9 for closed-form statistics (alpha, Feldt CI, r.drop, t, Wilcoxon,
 Friedman, Holm); 1e-6 for omega total, whose one-factor minres loadings are found
 iteratively here (iterated principal axes) and by optim() in psych.
@@ -49,20 +53,20 @@ dimensions:
     title: {de: A, en: A}
     min_valid: 1
     items:
-      - {id: a1, type: likert, scale: six, reverse: true, text: {de: a1, en: a1}}
-      - {id: a2, type: likert, scale: six, text: {de: a2, en: a2}}
-      - {id: a3, type: likert, scale: six, text: {de: a3, en: a3}}
-      - {id: a4, type: likert, scale: six, text: {de: a4, en: a4}}
-      - {id: a5, type: likert, scale: six, text: {de: a5, en: a5}}
+      - {id: A1, type: likert, scale: six, reverse: true, text: {de: A1, en: A1}}
+      - {id: A2, type: likert, scale: six, text: {de: A2, en: A2}}
+      - {id: A3, type: likert, scale: six, text: {de: A3, en: A3}}
+      - {id: A4, type: likert, scale: six, text: {de: A4, en: A4}}
+      - {id: A5, type: likert, scale: six, text: {de: A5, en: A5}}
   - id: conscientiousness
     title: {de: C, en: C}
     min_valid: 1
     items:
-      - {id: c1, type: likert, scale: six, text: {de: c1, en: c1}}
-      - {id: c2, type: likert, scale: six, text: {de: c2, en: c2}}
-      - {id: c3, type: likert, scale: six, text: {de: c3, en: c3}}
-      - {id: c4, type: likert, scale: six, reverse: true, text: {de: c4, en: c4}}
-      - {id: c5, type: likert, scale: six, reverse: true, text: {de: c5, en: c5}}
+      - {id: C1, type: likert, scale: six, text: {de: C1, en: C1}}
+      - {id: C2, type: likert, scale: six, text: {de: C2, en: C2}}
+      - {id: C3, type: likert, scale: six, text: {de: C3, en: C3}}
+      - {id: C4, type: likert, scale: six, reverse: true, text: {de: C4, en: C4}}
+      - {id: C5, type: likert, scale: six, reverse: true, text: {de: C5, en: C5}}
 """
 
 
@@ -71,7 +75,6 @@ def bfi() -> tuple:
     inst = parse_instrument(BFI_YAML)
     wide = pd.read_csv(REF / "bfi_scales.csv")
     long = wide.melt(id_vars="id", var_name="item", value_name="value").dropna(subset=["value"])
-    long["item"] = long["item"].str.lower()
     dim = {i.id: inst.dimension_of(i.id).id for i in inst.items}
     resp = pd.DataFrame({
         "authority": "SAPA", "ministry": None, "participant": long["id"].astype(str), "wave": "t0",
@@ -284,3 +287,88 @@ def test_benchmark_needs_one_wave():
     s = _bench_frame()
     with pytest.raises(DataError, match="one wave"):
         benchmark(pd.concat([s, s.assign(wave="t1")]), "A", k=5)
+
+
+# --------------------------------------------------------------------------- omega total as psych computes it
+# tests/reference/omega_reference.R: psych::omega(x, nfactors = 1)$omega.tot (one-factor minres on the pairwise
+# correlations, negatively loading items flipped) on bfi without its reverse keys and on synthetic scales
+OMEGA_CASES = {"bfi_a_unkeyed": "bfi_scales.csv", "bfi_c_unkeyed": "bfi_scales.csv", "weak": "omega_scales.csv", "mixed": "omega_scales.csv"}
+
+
+@pytest.fixture(scope="module")
+def omega_ref() -> dict:
+    return json.loads((REF / "omega_reference.json").read_text())
+
+
+def _unkeyed(items: list[str], data_file: str) -> tuple:
+    """An instrument with the items as written (no reverse keys) and the tidy answers of ``data_file``."""
+    lines = "\n".join(f"      - {{id: {i}, type: likert, scale: six, text: {{de: {i}, en: {i}}}}}" for i in items)
+    inst = parse_instrument(f"""
+id: omega_test
+version: "1"
+title: {{de: O, en: O}}
+scales:
+  six:
+    points: [1, 2, 3, 4, 5, 6]
+    labels: {{de: [a, b, c, d, e, f], en: [a, b, c, d, e, f]}}
+dimensions:
+  - id: scale
+    title: {{de: S, en: S}}
+    min_valid: 1
+    items:
+{lines}
+""")
+    wide = pd.read_csv(REF / data_file)
+    long = wide.melt(id_vars="id", value_vars=items, var_name="item", value_name="value").dropna(subset=["value"])
+    resp = pd.DataFrame({"authority": "A", "participant": long["id"].astype(str), "wave": "t0", "dimension": "scale",
+                         "item": long["item"], "value": long["value"].astype(float)})
+    return inst, resp
+
+
+@pytest.mark.parametrize("case", OMEGA_CASES)
+def test_omega_total_matches_psych_incl_flipped_items_and_small_communalities(omega_ref, case):
+    exp = omega_ref[case]
+    inst, resp = _unkeyed(exp["items"], OMEGA_CASES[case])
+    row = reliability(resp, inst).iloc[0]
+    assert row["n"] == exp["n"]
+    assert row["omega_total"] == pytest.approx(exp["omega_tot"], abs=OMEGA_TOL)
+    assert row["omega"] == row["omega_total"]  # the earlier name stays as an alias
+    flipped = [i for i, k in zip(exp["items"], exp["key"]) if k < 0]  # psych's key: the items it flipped
+    assert row["negative_items"] == (", ".join(flipped) or None)
+    assert row["method"] == "pairwise"
+
+
+def test_one_factor_loadings_match_psych_up_to_its_optimiser(omega_ref):
+    from toolkit.stats import one_factor_loadings
+    from toolkit.stats.reliability import _pairwise_cov
+
+    for case, data_file in OMEGA_CASES.items():
+        exp = omega_ref[case]
+        x = pd.read_csv(REF / data_file)[exp["items"]].to_numpy(float)
+        lam = one_factor_loadings(_pairwise_cov(x[(~np.isnan(x)).any(axis=1)], cor=True)[0])
+        np.testing.assert_allclose(np.abs(lam), exp["loadings"], atol=1e-5, err_msg=case)  # psych: optim(), ~1e-6
+        assert np.sign(lam).tolist() == exp["key"], case
+
+
+def test_a_communality_below_0005_is_not_floored():
+    lam = np.array([0.7, 0.7, 0.7, 0.03])  # the last communality 0.0009 is below the earlier floor
+    r = np.outer(lam, lam)
+    np.fill_diagonal(r, 1.0)
+    expected = (r.sum() - (1 - lam**2).sum()) / r.sum()
+    assert omega_total(r) == pytest.approx(expected, abs=1e-9)
+
+
+def test_reliability_says_which_missing_data_method_it_used(bfi):
+    inst, resp = bfi
+    assert set(reliability(resp, inst)["method"]) == {"pairwise"}
+    assert set(reliability(resp, inst, method="listwise")["method"]) == {"listwise"}
+
+
+def test_paired_change_names_both_holm_corrections(ref):
+    cs = pd.read_csv(REF / "change_scores.csv")
+    scores = pd.concat([cs.assign(wave="t0", score=cs["from"]), cs.assign(wave="t1", score=cs["to"])]).assign(authority="A")
+    res = paired_change(scores, "t0", "t1").set_index("dimension")
+    exp = pd.DataFrame(ref["change"]).set_index("dimension")
+    np.testing.assert_allclose(res.loc[exp.index, "p_t_holm"], exp["p_holm"], atol=EXACT)
+    np.testing.assert_allclose(res.loc[exp.index, "p_wilcoxon_holm"], exp["p_holm_wilcoxon"], atol=EXACT)
+    assert (res["p_holm"] == res["p_t_holm"]).all()

@@ -51,7 +51,8 @@ def emit(df: Any, fmt: str, out: Any = None) -> None:
         if df.empty:
             out.write("(no rows)\n")
         else:
-            out.write(df.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–") + "\n")
+            shown = df.where(df.notna(), math.nan)  # None in object columns prints as –, too
+            out.write(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–") + "\n")
 
 
 # --------------------------------------------------------------------------- commands
@@ -66,18 +67,20 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 def cmd_instrument_validate(a: argparse.Namespace) -> int:
     from .exceptions import InstrumentError
-    from .instruments import load_instrument
+    from .instruments import resolve_instrument, shipped_instruments
 
     failed = 0
     for path in a.files:
         try:
-            inst = load_instrument(path)
+            inst = resolve_instrument(path)
         except InstrumentError as exc:
             failed += 1
             print(str(exc), file=sys.stderr)
             continue
+        shipped = shipped_instruments()
+        where = f"{path} ({shipped[path]})" if path in shipped and not Path(path).exists() else path
         print(
-            f"{path}: ok: {inst.id} {inst.version} ({len(inst.dimensions)} dimensions, {len(inst.items)} items, hash {inst.short_hash})"
+            f"{where}: ok: {inst.id} {inst.version} ({len(inst.dimensions)} dimensions, {len(inst.items)} items, hash {inst.short_hash})"
         )
     return 1 if failed else 0
 
@@ -92,8 +95,6 @@ def cmd_import(a: argparse.Namespace) -> int:
     from .io import import_file
     from .store import Store
 
-    if a.authority is None and a.authority_column is None:
-        raise _Usage("give --authority CODE or --authority-column COL")
     result = import_file(
         Store(a.db),
         a.file,
@@ -122,7 +123,13 @@ def cmd_reliability(a: argparse.Namespace) -> int:
     from .store import Store
     from .summaries import reliability_summary
 
-    emit(reliability_summary(Store(a.db), a.instrument, wave=a.wave), a.format)
+    rel = reliability_summary(Store(a.db), a.instrument, wave=a.wave, missing=a.missing)
+    emit(rel, a.format)
+    if a.format == "table":  # the JSON carries negative_items; the table reader gets the hint spelt out
+        for _, r in rel.iterrows():
+            if isinstance(r["negative_items"], str) and r["negative_items"]:
+                print(f"note: {r['wave']} {r['dimension']}: {r['negative_items']} load(s) negatively on the scale's factor; "
+                      "is a reverse key (reverse: true) missing? omega_total flips them, as psych does", file=sys.stderr)
     return 0
 
 
@@ -256,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=lambda a, parser=sp: _help(parser))
     isub = sp.add_subparsers(dest="instrument_command", metavar="SUBCOMMAND")
     v = isub.add_parser("validate", help="validate instrument YAML files", description="validate instrument YAML files")
-    v.add_argument("files", nargs="+", help="instrument YAML files")
+    v.add_argument("files", nargs="+", help="instrument YAML files or ids of shipped instruments")
     v.set_defaults(func=cmd_instrument_validate)
 
     sp = add("import", cmd_import, "import answers from a CSV, XLSX or LimeSurvey export")
@@ -266,16 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--wave", required=True, help="wave label, e.g. t0")
     sp.add_argument("--format", choices=["csv", "xlsx", "limesurvey"], default=None, help="default: from the file name")
     g = sp.add_mutually_exclusive_group()
-    g.add_argument("--authority-column", help="column holding the authority code")
+    g.add_argument("--authority-column", help="column holding the authority code (default: a column named authority, "
+                   "or the column a LimeSurvey mapping sends to authority)")
     g.add_argument("--authority", help="authority code for every row")
     sp.add_argument("--participant-column", help="column holding a pseudonymous participant id (default: code-element columns)")
     sp.add_argument("--incomplete", choices=["quarantine", "import", "skip"], default="quarantine",
                     help="LimeSurvey responses without submitdate: quarantine (default), import or skip (skipped rows are listed)")
-    sp.add_argument("--mapping", metavar="FILE", help="LimeSurvey question codes -> item ids (YAML or CSV); default: the instrument's limesurvey mapping")
+    sp.add_argument("--mapping", metavar="FILE", help="LimeSurvey question codes -> item ids, participant, authority or ignore (YAML or CSV); "
+                    "default: the instrument's limesurvey mapping")
 
     for name, func, help in (
         ("scores", cmd_scores, "dimension scores (aggregated, privacy rules applied)"),
-        ("reliability", cmd_reliability, "reliability per dimension: Cronbach's alpha with CI, omega"),
+        ("reliability", cmd_reliability, "reliability per dimension: Cronbach's alpha with Feldt CI, omega total"),
     ):
         sp = add(name, func, help)
         sp.add_argument("db")
@@ -285,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--by", choices=["authority", "ministry"], default=None)
             sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
         else:
+            sp.add_argument("--missing", choices=["pairwise", "listwise"], default="pairwise",
+                            help="missing answers: pairwise-complete item covariances (default, as psych) or listwise "
+                                 "(only people with every item of the scale); the output's method field says which")
             sp.add_argument("--format", choices=["table", "json"], default="table")
 
     sp = add("change", cmd_change, "change between two waves on linked participants")

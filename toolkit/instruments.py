@@ -29,10 +29,11 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .codes import CODE_ELEMENTS
 from .exceptions import InstrumentError
+from .paths import SURVEYS_DIR
 
 __all__ = [
-    "SURVEYS_DIR",
     "ItemType",
     "ITEM_TYPES",
     "Instrument",
@@ -45,10 +46,14 @@ __all__ = [
     "resolve_instrument",
 ]
 
-SURVEYS_DIR = Path(__file__).resolve().parent.parent / "surveys"
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 LANGS = ("de", "en")
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # instrument, dimension and stakeholder ids: snake_case
+# item ids: LimeSurvey question codes and published inventories use A1, O5, BFI_N3; case is kept,
+# uniqueness ignores case (SPSS variable names, LimeSurvey codes and import headers are case-insensitive)
+_ITEM_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# LimeSurvey mapping targets besides items (see toolkit.io.limesurvey); code elements as in toolkit.codes
+_MAPPING_TARGETS = {"participant", "authority", "ignore", *(e.id for e in CODE_ELEMENTS)}
 
 
 # --------------------------------------------------------------------------- item types
@@ -421,7 +426,7 @@ def _check_semantics(m: _InstrumentModel) -> list[tuple[str, str]]:
             problems.append((f"{p}.missing", f"missing codes {sorted(clash)} are also valid points; pick values outside the points"))
         if scale.missing and scale.missing_label is None:
             problems.append((f"{p}.missing_label", "a scale with missing codes needs missing_label: {de: ..., en: ...}"))
-    seen_items: dict[str, str] = {}
+    seen_items: dict[str, tuple[str, str]] = {}  # casefolded id -> (id, path)
     seen_dims: set[str] = set()
     roles_seen: dict[str, str] = {}
     for d, dim in enumerate(m.dimensions):
@@ -433,11 +438,14 @@ def _check_semantics(m: _InstrumentModel) -> list[tuple[str, str]]:
         seen_dims.add(dim.id)
         for i, item in enumerate(dim.items):
             ip = f"{dp}.items[{i}]"
-            if not _ID_RE.match(item.id):
-                problems.append((f"{ip}.id", f"{item.id!r} is not snake_case"))
-            if item.id in seen_items:
-                problems.append((f"{ip}.id", f"item id {item.id!r} is already used at {seen_items[item.id]}; item ids must be unique"))
-            seen_items.setdefault(item.id, ip)
+            if not _ITEM_ID_RE.match(item.id):
+                problems.append((f"{ip}.id", f"{item.id!r} is not a valid item id; start with a letter and use only letters, digits and _ (e.g. 'dt1', 'A1', 'BFI_N3')"))
+            first = seen_items.get(item.id.casefold())
+            if first is not None and first[0] == item.id:
+                problems.append((f"{ip}.id", f"item id {item.id!r} is already used at {first[1]}; item ids must be unique"))
+            elif first is not None:
+                problems.append((f"{ip}.id", f"item id {item.id!r} differs from {first[0]!r} at {first[1]} only in case; item ids must be unique ignoring case"))
+            seen_items.setdefault(item.id.casefold(), (item.id, ip))
             if item.type not in ITEM_TYPES:
                 close = difflib.get_close_matches(item.type, ITEM_TYPES.names(), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
@@ -481,7 +489,8 @@ def _check_semantics(m: _InstrumentModel) -> list[tuple[str, str]]:
                 problems.append((f"stakeholders.catalogue[{k}].id", f"stakeholder id {sid!r} is used twice"))
     if m.limesurvey is not None:
         for code, item_id in m.limesurvey.questions.items():
-            if item_id not in seen_items:
+            target = str(item_id).split("[", 1)[0].strip().casefold()
+            if target not in seen_items and target not in _MAPPING_TARGETS:
                 problems.append((f"limesurvey.questions.{code}", f"maps to unknown item {item_id!r}"))
     return problems
 

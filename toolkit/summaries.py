@@ -14,7 +14,7 @@ Example
 >>> from toolkit.demo import build_demo
 >>> store = build_demo(pathlib.Path(tempfile.mkdtemp()) / "d.sqlite", n_authorities=2, seed=1)
 >>> list(reliability_summary(store, "competence_reflection", wave="t0").columns)
-['wave', 'dimension', 'alpha', 'ci_low', 'ci_high', 'omega', 'n_items', 'n', 'suppressed']
+['wave', 'dimension', 'alpha', 'ci_low', 'ci_high', 'omega_total', 'omega', 'n_items', 'n', 'method', 'negative_items', 'suppressed']
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def score_summary(
 
 
 def reliability_summary(
-    store: Any, instrument_id: str, *, wave: str | None = None, min_group_size: int | None = None
+    store: Any, instrument_id: str, *, wave: str | None = None, min_group_size: int | None = None, missing: str = "pairwise"
 ) -> pd.DataFrame:
     """Reliability per wave and dimension (cohort level), privacy applied.
 
@@ -172,13 +172,19 @@ def reliability_summary(
     wave
         One wave (default: each wave separately; waves are never pooled, as the same
         person answers several waves).
+    missing
+        ``"pairwise"`` (default) or ``"listwise"``: how missing answers enter (the
+        ``method`` of :func:`toolkit.stats.reliability`).
 
     Returns
     -------
     DataFrame
-        ``wave, dimension, alpha, ci_low, ci_high, omega, n_items, n, suppressed``
-        (see :func:`toolkit.stats.reliability`; pairwise method).
+        ``wave, dimension, alpha, ci_low, ci_high, omega_total, omega, n_items, n,
+        method, negative_items, suppressed`` (see :func:`toolkit.stats.reliability`;
+        ``omega`` is ``omega_total`` under its earlier name).
     """
+    if missing not in ("pairwise", "listwise"):
+        raise DataError(f"missing must be pairwise or listwise, not {missing!r}")
     inst = _check(store, instrument_id, [wave], None)
     k = resolve_k(store, min_group_size)
     waves = [wave] if wave is not None else list(store.waves()["wave"])
@@ -187,13 +193,14 @@ def reliability_summary(
         resp = store.responses(instrument_id, wave=w)
         if resp.empty:
             continue
-        rel = reliability(resp, inst)
+        rel = reliability(resp, inst, method=missing)
         rel.insert(0, "wave", w)
         parts.append(rel)
-    cols = ["wave", "dimension", "alpha", "ci_low", "ci_high", "omega", "n_items", "n", "suppressed"]
+    cols = ["wave", "dimension", "alpha", "ci_low", "ci_high", "omega_total", "omega", "n_items", "n", "method", "negative_items", "suppressed"]
     if not parts:
         return pd.DataFrame(columns=cols)
-    out = suppress(pd.concat(parts, ignore_index=True), k=k, estimates=["alpha", "ci_low", "ci_high", "omega"])
+    out = suppress(pd.concat(parts, ignore_index=True), k=k, estimates=["alpha", "ci_low", "ci_high", "omega_total", "omega"])
+    out["negative_items"] = out["negative_items"].astype(object).where(~out["suppressed"].to_numpy(dtype=bool), None)
     return out[cols]
 
 
@@ -219,9 +226,12 @@ def change_summary(
     -------
     DataFrame
         ``<by>, dimension, n_pairs, mean_diff, ci_low, ci_high, t, p_t, d_z, w_stat,
-        p_wilcoxon, r_rb, p_holm, n, suppressed`` plus ``mean_from, mean_to``; ``n`` =
-        ``n_pairs`` (matched pairs). A record with fewer than ``k`` pairs is suppressed.
-        See :func:`toolkit.stats.paired_change` for the methods.
+        p_wilcoxon, r_rb, p_holm, n, suppressed`` plus ``mean_from, mean_to, p_t_holm,
+        p_wilcoxon_holm, n_nonzero, exact``; ``n`` = ``n_pairs`` (matched pairs);
+        ``p_holm`` = ``p_t_holm`` (its earlier name); ``n_nonzero``: pairs with a
+        non-zero difference (the Wilcoxon n); ``exact``: whether ``p_wilcoxon`` is the
+        exact p. A record with fewer than ``k`` pairs is suppressed (``n_nonzero`` and
+        ``exact`` are then null too). See :func:`toolkit.stats.paired_change`.
     """
     inst = _check(store, instrument_id, [from_wave, to_wave], by)
     if from_wave == to_wave:
@@ -230,18 +240,23 @@ def change_summary(
     scores = dimension_scores(store.responses(instrument_id, wave=[from_wave, to_wave]), inst)
     head = [*([by] if by else []), "dimension"]
     cols = [*head, "n_pairs", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb",
-            "p_holm", "n", "suppressed", "mean_from", "mean_to"]
+            "p_holm", "n", "suppressed", "mean_from", "mean_to", "p_t_holm", "p_wilcoxon_holm", "n_nonzero", "exact"]
     if scores.empty or set(scores["wave"].astype(str)) != {from_wave, to_wave}:
         return pd.DataFrame(columns=cols)
     res = paired_change(scores, from_wave, to_wave, by=by)
     res["n"] = res["n_pairs"]
+    res["exact"] = res["wilcoxon_exact"]
     estimates = ["mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm",
-                 "mean_from", "mean_to", "sd_diff", "p_holm_wilcoxon"]
+                 "mean_from", "mean_to", "sd_diff", "p_holm_wilcoxon", "p_t_holm", "p_wilcoxon_holm", "n_nonzero",
+                 "exact", "wilcoxon_exact"]
     estimates = [c for c in estimates if c in res.columns]
     # pairs next to the wave means: the unpaired must not be few (privacy.change_plan), nor the remainder under shown groups
     ok = plan_shown(change_plan(scores, from_wave, to_wave, k=k), by or "total", res, cell=["dimension"])
     out = suppress(res.assign(suppressed=~ok), k=k, n="n_pairs", estimates=estimates)
     out = _secondary(out, store, k=k, by=by, cell=["dimension"], n="n_pairs")
+    hidden = out["suppressed"].to_numpy(dtype=bool)  # the Wilcoxon n and flag are estimates of the hidden cell too
+    for col, cast in (("n_nonzero", int), ("exact", bool)):
+        out[col] = pd.Series([None if h or pd.isna(v) else cast(v) for h, v in zip(hidden, out[col])], index=out.index, dtype=object)
     out = _paired_means(out, scores, from_wave, to_wave, by=by, k=k)
     out = _order_dimensions(out, inst)
     return out[cols]

@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import IO, Any, Iterator, Mapping, Sequence
 
 from .exceptions import DataError, ToolkitError
+from .paths import NOTEBOOKS_DIR
 
 __all__ = [
-    "NOTEBOOKS_DIR",
     "FORM_NOTEBOOK",
     "DASHBOARD_NOTEBOOK",
     "VoilaServer",
@@ -58,7 +58,6 @@ __all__ = [
 
 log = logging.getLogger("toolkit")
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 FORM_NOTEBOOK = NOTEBOOKS_DIR / "workshop_form.ipynb"
 DASHBOARD_NOTEBOOK = NOTEBOOKS_DIR / "workshop_dashboard.ipynb"
 
@@ -385,7 +384,7 @@ def serve(
             out.write("(only reachable on this computer; use --host 0.0.0.0 for the room's network)\n")
         write_qr(join_url, png, out)
         out.write(f"QR code: {png}\n")
-        out.write(f"Facilitator dashboard: open notebooks/workshop_dashboard.ipynb in JupyterLab with db={session['db']!r}, instrument={session['instrument']!r}, wave={wave!r}\n")
+        out.write(f"Facilitator dashboard: open {DASHBOARD_NOTEBOOK} in JupyterLab with db={session['db']!r}, instrument={session['instrument']!r}, wave={wave!r}\n")
         out.write(f"Ready after {waited:.1f} s. Stop with Ctrl-C.\n")
         out.flush()
         while not stop["flag"]:

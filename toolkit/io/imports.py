@@ -207,8 +207,9 @@ def import_file(
         if mapping is not None:
             ls_map, answer_codes = read_mapping(mapping)
         columns = limesurvey_columns(table.header, inst, source=source, mapping=ls_map, mapping_source=str(mapping),
-                                     authority_column=authority_column, participant_column=participant_column)
-        finish_columns(columns, table.header, inst, source=source, has_authority=authority is not None)
+                                     authority_column=authority_column, participant_column=participant_column, authority=authority)
+        finish_columns(columns, table.header, inst, source=source, has_authority=authority is not None,
+                       authority_hint=", or map a column to authority in --mapping")
     else:
         if mapping is not None:
             raise DataError("--mapping is for LimeSurvey exports; wide files name their columns by item id")

@@ -289,21 +289,39 @@ def limesurvey_columns(
     mapping_source: str = "--mapping",
     authority_column: str | None = None,
     participant_column: str | None = None,
+    authority: str | None = None,
 ) -> dict[int, Target]:
     """Map the columns of a LimeSurvey response export to targets.
+
+    A mapping target ``authority`` or ``participant`` is enough: no ``--authority``,
+    ``--authority-column`` or ``--participant-column`` is needed (and giving one as well
+    is refused as a conflict).
 
     Raises
     ------
     DataError
         Columns that are neither LimeSurvey meta columns nor in the mapping (the whole
-        file is refused, listing them and the known codes).
+        file is refused, listing them and the known codes); a column the mapping sends to
+        ``authority``/``participant`` while the matching option is given too.
     """
     if mapping is not None:
         table = {k: _target(v, inst, code=k, source=mapping_source) for k, v in mapping.items()}
     elif inst.limesurvey is not None and inst.limesurvey.questions:
-        table = {k: _target(v, inst, code=k, source=f"instrument {inst.id!r} limesurvey.questions") for k, v in inst.limesurvey.questions.items()}
+        mapping_source = f"instrument {inst.id!r} limesurvey.questions"
+        table = {k: _target(v, inst, code=k, source=mapping_source) for k, v in inst.limesurvey.questions.items()}
     else:
         table = {k: _target(v, inst, code=k, source="default mapping") for k, v in limesurvey_mapping(inst).items()}
+    present = {h.strip().casefold(): h for h in header}
+    options = {"authority": (("--authority", authority), ("--authority-column", authority_column)),
+               "participant": (("--participant-column", participant_column),)}
+    for code, t in table.items():
+        if t.kind in options and code.casefold() in present:
+            for opt, given in options[t.kind]:
+                if given is not None:
+                    raise DataError(
+                        f"{source}: {mapping_source} maps column {present[code.casefold()]!r} to {t.kind}, and {opt} {given!r} "
+                        f"is given too; drop {opt} or the mapping's {t.kind} target"
+                    )
     for e in ELEMENT_IDS:
         table.setdefault(f"{CODE_QUESTION}[{e}]", Target("code", element=e))
         table.setdefault(e, Target("code", element=e))

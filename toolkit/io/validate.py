@@ -204,7 +204,9 @@ def wide_columns(
     return columns
 
 
-def finish_columns(columns: dict[int, Target], header: list[str], inst: Instrument, *, source: str, has_authority: bool) -> None:
+def finish_columns(
+    columns: dict[int, Target], header: list[str], inst: Instrument, *, source: str, has_authority: bool, authority_hint: str = ""
+) -> None:
     """Check the column plan as a whole: participant, authority, no item twice, at least one item."""
     kinds = [t.kind for t in columns.values()]
     elements = {t.element for t in columns.values() if t.kind == "code"}
@@ -227,7 +229,7 @@ def finish_columns(columns: dict[int, Target], header: list[str], inst: Instrume
     if kinds.count("participant") > 1:
         raise DataError(f"{source}: more than one participant column; keep one")
     if "authority" not in kinds and not has_authority:
-        raise DataError(f"{source}: no authority: give --authority CODE or --authority-column COL")
+        raise DataError(f"{source}: no authority: give --authority CODE or --authority-column COL{authority_hint}")
     if kinds.count("authority") > 1:
         raise DataError(f"{source}: more than one authority column; keep one")
     seen: dict[tuple[str | None, str | None, str | None], str] = {}

@@ -7,6 +7,6 @@ The notebooks call the section functions of :mod:`toolkit.reports.sections` and
 
 from __future__ import annotations
 
-from .batch import COHORT_REPORT_ID, NOTEBOOK_DIR, BatchResult, ReportResult, render_reports
+from .batch import COHORT_REPORT_ID, BatchResult, ReportResult, render_reports
 
-__all__ = ["render_reports", "BatchResult", "ReportResult", "NOTEBOOK_DIR", "COHORT_REPORT_ID"]
+__all__ = ["render_reports", "BatchResult", "ReportResult", "COHORT_REPORT_ID"]

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..exceptions import ReportError
+from ..paths import NOTEBOOKS_DIR
 from ..store import Store
 from .manifest import Manifest, file_digest, report_key, toolkit_digest
 
-__all__ = ["render_reports", "BatchResult", "ReportResult", "NOTEBOOK_DIR", "COHORT_REPORT_ID"]
+__all__ = ["render_reports", "BatchResult", "ReportResult", "COHORT_REPORT_ID"]
 
 log = logging.getLogger("toolkit")
 
-NOTEBOOK_DIR = Path(os.environ.get("UPO_NOTEBOOKS", Path(__file__).resolve().parents[2] / "notebooks"))
 COHORT_REPORT_ID = "cohort"
 _FORMATS = ("html", "pdf")
 
@@ -176,8 +176,8 @@ def render_reports(
                 "PDF output needs Chromium, which was not found at /usr/bin/chromium or on PATH; "
                 "install it (Debian: apt-get install chromium), set UPO_CHROMIUM, or use --format html"
             )
-    nb_auth = Path(authority_notebook or NOTEBOOK_DIR / "report_authority.ipynb").resolve()
-    nb_cohort = Path(cohort_notebook or NOTEBOOK_DIR / "report_cohort.ipynb").resolve()
+    nb_auth = Path(authority_notebook or NOTEBOOKS_DIR / "report_authority.ipynb").resolve()
+    nb_cohort = Path(cohort_notebook or NOTEBOOKS_DIR / "report_cohort.ipynb").resolve()
     for nb in ([nb_auth] if authorities is None or len(authorities) else []) + ([nb_cohort] if cohort else []):
         if not nb.exists():
             raise ReportError(f"report notebook {nb} not found; reinstall upo-toolkit or pass the notebook path")

@@ -27,7 +27,7 @@ import pandas as pd
 from ..exceptions import ReportError
 from .context import CohortData, cohort_data
 from .html import esc, fmt_int, fmt_num, fmt_p, note, section, suppressed_note, table
-from .sec_competence import _plot, _plots, change_wording
+from .sec_competence import _plot, _plots, change_wording, reliability_table
 from .sections import Html, _date, _wave_text, footer, instrument_rows
 from .texts import tr
 
@@ -228,10 +228,8 @@ def reliabilities(ctx: CohortContext) -> Html:
     first = ctx.data.first_wave(comp.id)
     L = ctx.lang
     rel = ctx.data.reliability(comp.id, first)
-    rows = [[ctx.dim_title(comp, r["dimension"]), f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
-             fmt_num(r["omega"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"])] for _, r in rel.iterrows() if int(r["n"]) >= ctx.k]
     return Html(section("reliability", title, f"<p>{esc(ctx.t('reliability_intro', wave=first))}</p>",
-                        table(rows, [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n"], numeric=[1, 2, 3, 4]),
+                        reliability_table(ctx, comp, rel),
                         f"<p>{esc(tr('methods_scores', L))}</p><p>{esc(tr('methods_change', L))}</p><p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"))
 
 

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .html import badge, esc, figure_html, fmt_num, fmt_p, note, section, suppressed_note, table
+from .html import badge, esc, figure_html, fmt_int, fmt_num, fmt_p, note, section, suppressed_note, table
 from .texts import tr
 
-__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "profile_wave"]
+__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "profile_wave",
+           "reliability_table"]
 
 log = logging.getLogger("toolkit")
 
@@ -253,6 +254,22 @@ def change_wording(row: pd.Series, lang: str = "de") -> str:
     if hi < 0:
         return tr("clear_down" if strong else "down", lang)
     return tr("no_change", lang)
+
+
+def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
+    """The reliability table (α with Feldt CI, ω total, items, n, a note on negatively loading items), rows with n ≥ k."""
+    L = ctx.lang
+    rows = []
+    for _, r in rel.iterrows():
+        if int(r["n"]) < ctx.k:
+            continue
+        neg = r.get("negative_items")
+        hint = tr("rel_negative_many" if "," in neg else "rel_negative_one", L, items=neg) if isinstance(neg, str) and neg else ""
+        rows.append([ctx.dim_title(comp, r["dimension"]),
+                     f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
+                     fmt_num(r["omega_total"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"]), hint])
+    header = [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n", ctx.t("rel_note")]
+    return table(rows, header, numeric=[1, 2, 3, 4])
 
 
 def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .html import badge, esc, fmt_int, fmt_num, note, section, suppressed_note, table
+from .sec_competence import reliability_table
 from .texts import tr
 
 __all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame"]
@@ -183,12 +184,8 @@ def methods(ctx: Any) -> Any:
         first = ctx.data.first_wave(comp.id)
         if first is not None:
             rel = ctx.data.reliability(comp.id, first)
-            rows = [[ctx.dim_title(comp, r["dimension"]),
-                     f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
-                     fmt_num(r["omega"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"])]
-                    for _, r in rel.iterrows() if int(r["n"]) >= ctx.k]
             parts.append(f"<h3>{esc(ctx.t('reliability'))}</h3><p>{esc(ctx.t('reliability_intro', wave=first))}</p>")
-            parts.append(table(rows, [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n"], numeric=[1, 2, 3, 4]))
+            parts.append(reliability_table(ctx, comp, rel))
     sh = ctx.data.stakeholder
     if sh is not None and hasattr(ctx, "authority"):
         m, n, wave = stakeholder_frame(ctx)

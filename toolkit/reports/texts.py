@@ -142,6 +142,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reliability_intro": ("Cronbachs α mit 95 %-Konfidenzintervall (Feldt) und McDonalds ω (gesamt), berechnet über die gesamte Kohorte in Welle {wave}.",
                           "Cronbach's α with 95 % confidence interval (Feldt) and McDonald's ω (total), computed over the whole cohort in wave {wave}."),
     "items_n": ("Items", "Items"),
+    "rel_note": ("Hinweis", "Note"),
+    "rel_negative_one": ("{items} lädt negativ – fehlt eine Umpolung?", "{items} loads negatively – is a reverse key missing?"),
+    "rel_negative_many": ("{items} laden negativ – fehlt eine Umpolung?", "{items} load negatively – are reverse keys missing?"),
     "methods_scores": (
         "Skalenwerte: Mittelwert der gültigen Aussagen eines Kompetenzfelds; umgepolte Aussagen gehen als (Minimum + Maximum) − Wert ein; "
         "„kann ich nicht beurteilen“ zählt als fehlend; ein Skalenwert braucht die im Instrument festgelegte Mindestzahl gültiger Aussagen.",

@@ -137,7 +137,7 @@ def paired_change(
     DataFrame
         ``<by...>, dimension, n_pairs, mean_from, mean_to, mean_diff, ci_low, ci_high,
         t, p_t, d_z, w_stat, p_wilcoxon, r_rb, p_holm`` and ``sd_diff, n_nonzero,
-        wilcoxon_exact, p_holm_wilcoxon``. Pairs are the same participant (same
+        wilcoxon_exact, p_holm_wilcoxon, p_t_holm, p_wilcoxon_holm``. Pairs are the same participant (same
         authority) with a valid score in both waves.
 
         * ``mean_diff`` with a 95 % t confidence interval; ``t``, ``p_t``: paired t-test
@@ -151,8 +151,15 @@ def paired_change(
           the ranks of the positive differences. Differences equal to 9 decimals are ties.
         * ``r_rb``: matched-pairs rank-biserial correlation ``(W+ − W−) / (W+ + W−)``
           over the non-zero differences (Kerby 2014); between −1 and 1.
-        * ``p_holm``: Holm-adjusted ``p_t`` across the dimensions within each
-          by-group (``p_holm_wilcoxon`` likewise for ``p_wilcoxon``).
+        * ``p_t_holm``: Holm-adjusted ``p_t`` across the dimensions within each
+          by-group (``p_wilcoxon_holm`` likewise for ``p_wilcoxon``); ``p_holm`` and
+          ``p_holm_wilcoxon`` are the same values under their earlier names.
+        * ``n_nonzero``: pairs with a non-zero difference (the Wilcoxon test's n);
+          ``wilcoxon_exact``: whether ``p_wilcoxon`` is exact.
+
+        To reproduce ``w_stat`` in R, round the differences to 9 decimals first:
+        ``wilcox.test(round(to - from, 9))``; otherwise floating-point noise of means
+        (11/3 − 7/3 against 2 − 2/3) breaks ties that the toolkit counts.
 
     Example
     -------
@@ -217,15 +224,17 @@ def paired_change(
     out = out.reset_index()
     if by:
         grp = out.groupby(by, sort=False, observed=True, dropna=False)
-        out["p_holm"] = grp["p_t"].transform(holm)
-        out["p_holm_wilcoxon"] = grp["p_wilcoxon"].transform(holm)
+        out["p_t_holm"] = grp["p_t"].transform(holm)
+        out["p_wilcoxon_holm"] = grp["p_wilcoxon"].transform(holm)
     else:
-        out["p_holm"] = holm(out["p_t"])
-        out["p_holm_wilcoxon"] = holm(out["p_wilcoxon"])
+        out["p_t_holm"] = holm(out["p_t"])
+        out["p_wilcoxon_holm"] = holm(out["p_wilcoxon"])
+    out["p_holm"], out["p_holm_wilcoxon"] = out["p_t_holm"], out["p_wilcoxon_holm"]
     out["n_pairs"] = out["n_pairs"].astype(np.int64)
     out["n_nonzero"] = out["n_nonzero"].astype(np.int64)
     cols = [*keys, "n_pairs", "mean_from", "mean_to", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z",
-            "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff", "n_nonzero", "wilcoxon_exact", "p_holm_wilcoxon"]
+            "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff", "n_nonzero", "wilcoxon_exact", "p_holm_wilcoxon",
+            "p_t_holm", "p_wilcoxon_holm"]
     return out[cols]
 
 

@@ -12,9 +12,11 @@ from ..exceptions import DataError
 from ..instruments import Instrument
 from ..scoring import item_matrix
 
-__all__ = ["reliability", "item_total", "omega_total"]
+__all__ = ["reliability", "item_total", "omega_total", "one_factor_loadings"]
 
 log = logging.getLogger("toolkit")
+
+RELIABILITY_COLUMNS = ["dimension", "alpha", "ci_low", "ci_high", "omega_total", "omega", "n_items", "n", "method", "negative_items"]
 
 
 def _pairwise_cov(x: np.ndarray, *, cor: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -55,19 +57,72 @@ def _feldt(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, fl
     return 1 - (1 - alpha) * _st.f.ppf(1 - g / 2, df1, df2), 1 - (1 - alpha) * _st.f.ppf(g / 2, df1, df2)
 
 
-def omega_total(r: np.ndarray, *, tol: float = 1e-12, max_iter: int = 10_000) -> float:
-    """McDonald's omega total from a correlation matrix with a one-factor model.
+def one_factor_loadings(r: np.ndarray, *, tol: float = 1e-12, max_iter: int = 10_000) -> np.ndarray:
+    """Loadings of a one-factor minres (unweighted least squares) solution of a correlation matrix.
 
-    The loadings λ come from an unweighted least squares (minres) one-factor fit,
-    found by iterated principal axis factoring from squared multiple correlations
-    until the communalities change by less than ``tol`` (communalities are capped at
-    0.995 as psych bounds uniquenesses at 0.005). Then, as ``psych::omega(x,
-    nfactors=1)``: ``omega_t = 1 − Σ(1 − λ²) / ΣR`` (ΣR = sum of all correlations).
+    As ``psych::fa(r, nfactors = 1, fm = "minres")``: the loadings λ minimise the sum of
+    squared off-diagonal residuals ``Σ_{i≠j} (r_ij − λ_i λ_j)²``; uniquenesses ``1 − λ²``
+    are bounded to [0.005, 1] as psych's optimiser bounds them (so a communality is at
+    most 0.995 and may be 0: there is **no** lower bound on communalities). Found by
+    iterated principal axes from squared multiple correlations until the communalities
+    change by less than ``tol`` (at convergence the minres solution). The sign is chosen
+    as psych does: the loadings sum to a positive number.
+
+    Parameters
+    ----------
+    r
+        A correlation matrix.
+
+    Returns
+    -------
+    ndarray
+        One loading per item (NaN if the matrix is not finite).
+
+    Example
+    -------
+    >>> r = np.array([[1, .5, -.4], [.5, 1, -.45], [-.4, -.45, 1]])
+    >>> np.sign(one_factor_loadings(r)).tolist()
+    [1.0, 1.0, -1.0]
+    """
+    r = np.asarray(r, dtype=float)
+    k = r.shape[0]
+    if not np.isfinite(r).all():
+        return np.full(k, np.nan)
+    try:
+        h2 = 1 - 1 / np.diag(np.linalg.inv(r))
+    except np.linalg.LinAlgError:
+        h2 = np.full(k, 0.5)
+    h2 = np.clip(h2, 0.0, 0.995)
+    lam = np.zeros(k)
+    for _ in range(max_iter):
+        rr = r.copy()
+        np.fill_diagonal(rr, h2)
+        vals, vecs = np.linalg.eigh(rr)
+        lam = vecs[:, -1] * np.sqrt(max(vals[-1], 0.0))
+        new = np.clip(lam**2, 0.0, 0.995)
+        done = np.max(np.abs(new - h2)) < tol
+        h2 = new
+        if done:
+            break
+    return -lam if lam.sum() < 0 else lam
+
+
+def omega_total(r: np.ndarray, *, loadings: np.ndarray | None = None) -> float:
+    """Omega total (McDonald) of a one-factor model: ``psych::omega(x, nfactors = 1)$omega.tot``.
+
+    The one-factor minres loadings λ of the correlation matrix R
+    (:func:`one_factor_loadings`); items that load negatively are flipped first, as
+    psych does by default (``flip = TRUE``: R becomes ``diag(s) R diag(s)`` with
+    ``s = sign(λ)``); then ``omega_t = (ΣR − Σ(1 − λ²)) / ΣR`` (ΣR = sum of all entries
+    of the flipped R). A negative loading usually means a reverse key is missing:
+    :func:`reliability` reports such items in ``negative_items``.
 
     Parameters
     ----------
     r
         A correlation matrix of at least 3 items.
+    loadings
+        The loadings of ``r`` if already computed.
 
     Returns
     -------
@@ -79,27 +134,18 @@ def omega_total(r: np.ndarray, *, tol: float = 1e-12, max_iter: int = 10_000) ->
     >>> r = np.array([[1, .5, .4], [.5, 1, .45], [.4, .45, 1]])
     >>> round(omega_total(r), 4)  # psych::omega(r, nfactors = 1)$omega.tot: 0.7134990
     0.7135
+    >>> flipped = r * np.array([1, 1, -1])[:, None] * np.array([1, 1, -1])[None, :]
+    >>> round(omega_total(flipped), 4)  # an unreversed item: psych flips it, so does this
+    0.7135
     """
     r = np.asarray(r, dtype=float)
     k = r.shape[0]
     if k < 3 or not np.isfinite(r).all():
         return float("nan")
-    try:
-        h2 = 1 - 1 / np.diag(np.linalg.inv(r))
-    except np.linalg.LinAlgError:
-        h2 = np.full(k, 0.5)
-    h2 = np.clip(h2, 0.005, 0.995)
-    for _ in range(max_iter):
-        rr = r.copy()
-        np.fill_diagonal(rr, h2)
-        vals, vecs = np.linalg.eigh(rr)
-        lam = vecs[:, -1] * np.sqrt(max(vals[-1], 0.0))
-        new = np.clip(lam**2, 0.005, 0.995)
-        if np.max(np.abs(new - h2)) < tol:
-            h2 = new
-            break
-        h2 = new
-    return float(1 - np.sum(1 - h2) / r.sum())
+    lam = one_factor_loadings(r) if loadings is None else np.asarray(loadings, dtype=float)
+    sign = np.where(lam < 0, -1.0, 1.0)
+    total = float((r * np.outer(sign, sign)).sum())
+    return float((total - np.sum(1 - lam**2)) / total)
 
 
 def _dimension_blocks(responses: pd.DataFrame, instrument: Instrument):
@@ -144,14 +190,21 @@ def reliability(responses: pd.DataFrame, instrument: Instrument, *, method: str 
     Returns
     -------
     DataFrame
-        ``dimension, alpha, ci_low, ci_high, omega, n_items, n``: raw alpha
-        ``k/(k−1)·(1 − tr C / ΣC)`` from the item covariance matrix C; the 95 % Feldt
-        CI ``1 − (1 − α)·F(df1 = n − 1, df2 = (n − 1)(k − 1))`` (``psych::alpha.ci``);
-        omega total from a one-factor minres model on the item correlations
-        (pairwise: R's ``cor(use = "pairwise")``, as ``psych::omega``; see
-        :func:`omega_total`; NaN for fewer than 3 items). ``n`` = observations with
-        at least one valid item (pairwise) or with all items valid (listwise).
-        Dimensions with fewer than 2 scored items are left out.
+        ``dimension, alpha, ci_low, ci_high, omega_total, omega, n_items, n, method,
+        negative_items``: raw alpha ``k/(k−1)·(1 − tr C / ΣC)`` from the item
+        covariance matrix C; the 95 % Feldt CI
+        ``1 − (1 − α)·F(df1 = n − 1, df2 = (n − 1)(k − 1))`` (``psych::alpha.ci``);
+        ``omega_total`` = ``psych::omega(x, nfactors = 1)$omega.tot`` from a one-factor
+        minres solution on the item correlations (pairwise: R's
+        ``cor(use = "pairwise")``, as psych; listwise: the complete cases), with
+        negatively loading items flipped as psych does (see :func:`omega_total`; NaN
+        for fewer than 3 items); ``omega`` is the same value under its earlier name.
+        ``n`` = observations with at least one valid item (pairwise) or with all
+        items valid (listwise); ``method`` says which. ``negative_items``: the items
+        (comma-separated, after the instrument's reverse keys) whose loading on the
+        one factor is negative, a hint that a reverse key is missing; None if there
+        are none (or fewer than 3 items). Dimensions with fewer than 2 scored items
+        are left out.
 
     Example
     -------
@@ -181,9 +234,12 @@ def reliability(responses: pd.DataFrame, instrument: Instrument, *, method: str 
             with np.errstate(invalid="ignore", divide="ignore"):
                 sd = np.sqrt(np.diag(c))
                 r = c / np.outer(sd, sd)
-        rows.append({"dimension": dim.id, "alpha": alpha, "ci_low": lo, "ci_high": hi, "omega": omega_total(r),
-                     "n_items": k, "n": n})
-    return pd.DataFrame(rows, columns=["dimension", "alpha", "ci_low", "ci_high", "omega", "n_items", "n"])
+        lam = one_factor_loadings(r) if k >= 3 else np.full(k, np.nan)
+        omega = omega_total(r, loadings=lam)
+        negative = [item for item, load in zip(items, lam) if load < 0]
+        rows.append({"dimension": dim.id, "alpha": alpha, "ci_low": lo, "ci_high": hi, "omega_total": omega, "omega": omega,
+                     "n_items": k, "n": n, "method": method, "negative_items": ", ".join(negative) or None})
+    return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
 
 def item_total(responses: pd.DataFrame, instrument: Instrument, *, method: str = "pairwise") -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""The shipped instruments (installed as the package data ``toolkit.surveys``; see ``toolkit.paths``)."""
