@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def test_key_file_is_private_and_never_overwritten(tmp_path: Path):
     with pytest.raises(StoreError, match="code key is missing"):
         read_key(tmp_path / "other.key")
     (tmp_path / "bad.key").write_text("not hex")
+    os.chmod(tmp_path / "bad.key", 0o600)
     with pytest.raises(StoreError, match="not a valid key file"):
         read_key(tmp_path / "bad.key")
 

@@ -217,12 +217,13 @@ def cmd_erase(a: argparse.Namespace) -> int:
         whos = [store.pseudonym(code, a.code) for code in codes]
     else:
         whos = [a.participant]
-    n, authorities = 0, set()
+    n, authorities, found = 0, set(), []
     for who in whos:
         done = store.erase_details(who, wait=a.wait)
         n += done["n_submissions"]
         authorities |= set(done["authorities"])
-    label = "the person with this code" if a.code else a.participant
+        found += [who] if done["n_submissions"] else []
+    label = ", ".join(found) if found else ("the person with this code" if a.code else a.participant)
     if n:
         print(f"erased {n} submissions of {label}; the erasure is recorded (without the code)")
     else:
