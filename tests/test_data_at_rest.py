@@ -476,3 +476,34 @@ def test_limesurvey_file_without_submitdate_says_so(store: Store, tmp_path: Path
 def test_set_min_group_size_validates_too(store: Store):
     with pytest.raises(DataError, match="whole number from 1"):
         store.set_min_group_size(10**30)
+
+
+def test_the_batch_cache_holds_no_pseudonyms_and_no_small_group_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from toolkit.demo import build_demo
+    from toolkit.reports import context
+
+    db = tmp_path / "d.sqlite"
+    with build_demo(db, n_authorities=1, seed=5) as s:
+        code = s.authorities()["authority"][0]
+        s.add_authority("KLEIN", ministry="BMI")
+        for i in range(2):  # an authority with two respondents: below k
+            s.submit(Submission("KLEIN", ("Qa", str(i + 1), "Q", "Qb"), "t0", "competence_reflection", {"rf_next": f"{SECRET_TEXT} {i}"}))
+        pseudonyms = set(s.participant_codes()["participant"])
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    secret = os.urandom(32)
+    target = context.write_cohort_cache(db, folder, secret=secret)
+    blob = target.read_bytes()
+    assert not [p for p in pseudonyms if p.encode() in blob]
+    assert SECRET_TEXT.encode() not in blob
+    context._MEMO.clear()
+    monkeypatch.setenv(context.CACHE_ENV, str(folder))
+    monkeypatch.setenv(context.CACHE_KEY_ENV, secret.hex())
+    data = context.cohort_data(db)
+    assert data.responses["competence_reflection"]["participant"].str.match(r"^R\d+$").all()  # read from the cache
+    k = int(data.cohort["min_group_size"])
+    for frame in data.texts.values():
+        n = data.responses["competence_reflection"].groupby(["authority", "wave"], observed=True)["participant"].nunique()
+        for (a, w), grp in frame.groupby(["authority", "wave"], observed=True):
+            if n.get((a, w), 0) < k:
+                assert grp["text"].isna().all()
+    context._MEMO.clear()

@@ -187,13 +187,12 @@ def render_reports(
 
     db = Path(db).resolve()
     out = Path(out)
-    with Store(db) as store:
-        store.check_integrity()  # a damaged file fails here, before any kernel starts
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / ".cache", ignore_errors=True)  # report caches of older versions held every answer
     result = BatchResult(out=out)
     with Store(db) as store:
-        store.record_report_folder(out)
+        store.check_integrity()  # a damaged file fails here, before any kernel starts
+        store.record_report_folder(out)  # so an erasure finds the reports that showed the person
         from ..privacy import resolve_k
 
         k = resolve_k(store, min_group_size)  # PrivacyError below 1 or below the cohort's setting

@@ -115,6 +115,7 @@ class Store(ReadsMixin):
         if rows != ["ok"]:
             detail = " ".join("; ".join(rows).split())
             raise StoreError(f"{self.path}: the database file is damaged ({detail}); restore it from a backup")
+        self._write_checked = True
 
     def __enter__(self) -> "Store":
         return self
