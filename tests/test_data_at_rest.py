@@ -162,6 +162,8 @@ def test_an_old_database_gets_its_key_moved_and_its_pseudonyms_scoped(tmp_path: 
         s.add_instrument("reality_check")
         for a in ("BVA", "KBA"):
             s.submit(Submission(a, CODE, "t0", "reality_check", {"go1": 2}))
+        s.quarantine([{"source": "old.csv", "row": 2, "reason": "incomplete",  # what 0.2 kept of a LimeSurvey row
+                       "raw": {"token": "tok-ERIKA-MUSTER", "ipaddr": "198.51.100.9", "G01Q01[SQ001]": "2", "participant": "P-X"}}])
         key, key_file = s.key, s.key_path
     key_file.unlink()
     _make_legacy(db, key)
@@ -170,6 +172,9 @@ def test_an_old_database_gets_its_key_moved_and_its_pseudonyms_scoped(tmp_path: 
         assert any("moved the code key" in r.message for r in caplog.records)
         got = dict(zip(s.participant_codes()["authority"], s.participant_codes()["participant"]))
         assert got == {a: s.pseudonym(a, CODE) for a in ("BVA", "KBA")} and got["BVA"] != got["KBA"]
+        assert json.loads(s.quarantined()["raw"][0]) == {"G01Q01[SQ001]": "2", "participant": None}
+        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert b"tok-ERIKA-MUSTER" not in disk_bytes(db) and b"198.51.100.9" not in disk_bytes(db)
 
 
 # --------------------------------------------------------------------------- the key

@@ -27,6 +27,9 @@ __all__ = ["Store", "open_store"]
 log = logging.getLogger("toolkit")
 
 MAX_GROUP_SIZE = 100_000
+# LimeSurvey columns older versions kept in rejected rows (access token, IP address, referrer, times): scrubbed once
+_OLD_META = {"id", "submitdate", "lastpage", "startlanguage", "seed", "token", "startdate", "datestamp", "ipaddr", "refurl",
+             "interviewtime"}
 _TABLES = ("cohorts", "authorities", "waves", "participants", "instruments", "instrument_items", "stakeholders",
            "submissions", "answers", "quarantine", "erasures", "outcomes")
 
@@ -270,6 +273,7 @@ class Store(ReadsMixin):
             return
         has = self.conn.execute("SELECT 1 FROM participants LIMIT 1").fetchone() is not None
         key = self.key if has else b""
+        self.conn.execute("PRAGMA secure_delete = ON")  # scrubbed values do not stay in free pages
         with self.atomic() as c:
             if c.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
                 return
@@ -285,10 +289,14 @@ class Store(ReadsMixin):
                     rec = json.loads(raw)
                 except ValueError:
                     continue
-                if isinstance(rec, dict) and rec.get("participant"):
+                if not isinstance(rec, dict):
+                    continue
+                for name in [n for n in rec if n.casefold() in _OLD_META or n.casefold().startswith("grouptime")]:
+                    del rec[name]
+                if rec.get("participant"):
                     new_codes = mapping.get(rec["participant"], set())
                     rec["participant"] = next(iter(new_codes)) if len(new_codes) == 1 else None  # unscoped ids do not stay
-                    c.execute("UPDATE quarantine SET raw = ? WHERE id = ?", (json.dumps(rec, ensure_ascii=False), qid))
+                c.execute("UPDATE quarantine SET raw = ? WHERE id = ?", (json.dumps(rec, ensure_ascii=False), qid))
             c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
         if rows:
             log.warning("%s: participant pseudonyms are now specific to each authority (%d records converted)", self.path.name, len(rows))
