@@ -21,6 +21,29 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_dirs(tmp_path_factory: pytest.TempPathFactory):
+    """Code keys and other user data go to a temporary folder for the whole session, never into the real home.
+
+    Set in ``os.environ`` (not monkeypatched per test), so CLI subprocesses, report kernels and
+    ``upo workshop`` servers started by tests inherit it and find the keys the same way.
+    """
+    base = tmp_path_factory.getbasetemp()
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "UPO_KEY_DIR", "UPO_KEY_FILE")}
+    os.environ["XDG_DATA_HOME"] = str(base / "xdg-data")
+    os.environ.pop("UPO_KEY_DIR", None)
+    os.environ.pop("UPO_KEY_FILE", None)
+    from toolkit.codes import key_dir
+
+    assert str(key_dir()).startswith(str(base)), key_dir()
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
@@ -55,12 +78,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
-    """A private, writable copy of the demo cohort (with its key file)."""
+    """A private, writable copy of the demo cohort (same cohort id, so it finds the same key)."""
     dst = tmp_path / "demo.sqlite"
     with Store(demo_db) as src:  # checkpoint the WAL so the copy is complete
         src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(demo_db, dst)
-    shutil.copy(str(demo_db) + ".key", str(dst) + ".key")
     return dst
 
 

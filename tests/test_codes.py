@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from toolkit.codes import (
     create_key,
     hash_elements,
+    key_dir,
     key_path_for,
     link_codes,
     linking_summary,
@@ -46,11 +48,11 @@ def test_normalise_element(typed, normal):
 
 
 def test_hashes_are_keyed_normalised_and_positional():
-    a = hash_elements(KEY, ["Ma", "07", "K", "Ha"])
-    assert a == hash_elements(KEY, [" ma", "7", "k ", "HA"])
-    assert a != hash_elements(bytes(32), ["Ma", "07", "K", "Ha"])  # another key, other hashes
+    a = hash_elements(KEY, ["Ma", "07", "K", "Ha"], authority="BVA")
+    assert a == hash_elements(KEY, [" ma", "7", "k ", "HA"], authority="BVA")
+    assert a != hash_elements(bytes(32), ["Ma", "07", "K", "Ha"], authority="BVA")  # another key, other hashes
     # the same letters in another position hash differently (no cross-element matching)
-    assert hash_elements(KEY, ["ha", "1"])[0] != hash_elements(KEY, ["1", "ha"])[1]
+    assert hash_elements(KEY, ["ha", "1"], authority="BVA")[0] != hash_elements(KEY, ["1", "ha"], authority="BVA")[1]
     assert all(len(h) == 32 for h in a)
     code = pseudonym(KEY, a)
     assert code.startswith("P-") and len(code) == 12 and code == pseudonym(KEY, a)
@@ -58,7 +60,7 @@ def test_hashes_are_keyed_normalised_and_positional():
 
 def test_empty_element_is_rejected():
     with pytest.raises(DataError, match="code element 2 is empty"):
-        hash_elements(KEY, ["ma", "  ", "k", "ha"])
+        hash_elements(KEY, ["ma", "  ", "k", "ha"], authority="BVA")
 
 
 def test_key_file_is_private_and_never_overwritten(tmp_path: Path):
@@ -66,18 +68,21 @@ def test_key_file_is_private_and_never_overwritten(tmp_path: Path):
     key = create_key(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert read_key(path) == key
-    with pytest.raises(FileExistsError):
+    with pytest.raises(StoreError, match="never overwritten"):
         create_key(path)
-    with pytest.raises(StoreError, match="key file is missing"):
+    with pytest.raises(StoreError, match="code key is missing"):
         read_key(tmp_path / "other.key")
     (tmp_path / "bad.key").write_text("not hex")
+    os.chmod(tmp_path / "bad.key", 0o600)
     with pytest.raises(StoreError, match="not a valid key file"):
         read_key(tmp_path / "bad.key")
 
 
-def test_init_writes_key_beside_the_database_not_inside(tmp_path: Path):
+def test_init_writes_key_in_the_user_data_dir_not_beside_or_inside(tmp_path: Path):
     store = Store.init(tmp_path / "c.sqlite")
-    key_path = key_path_for(store.path)
+    key_path = key_path_for(store.cohort_uid)
+    assert store.key_path == key_path and key_path.parent == key_dir()
+    assert not (tmp_path / "c.sqlite.key").exists() and not any(p.suffix == ".key" for p in tmp_path.iterdir())
     assert key_path.exists() and stat.S_IMODE(key_path.stat().st_mode) == 0o600
     store.add_authority("BVA")
     store.add_wave("t0")

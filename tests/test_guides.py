@@ -109,7 +109,6 @@ def test_every_block_in_the_guide_runs(guide: Path, tmp_path: Path, demo_copy: P
     workdir = tmp_path / "work"
     (workdir / "home").mkdir(parents=True)
     shutil.copy(demo_copy, workdir / "demo.sqlite")
-    shutil.copy(str(demo_copy) + ".key", workdir / "demo.sqlite.key")
     env = _env(workdir)
     monkeypatch.chdir(workdir)
     namespace: dict[str, object] = {"__name__": "__guide__"}

@@ -178,9 +178,13 @@ def _bad_files(folder: Path, good: Path) -> dict[str, Path]:
     files["pages"].write_bytes(raw[:cut] + garbage[: len(raw) - cut])
     files["truncated"] = folder / "truncated.sqlite"
     files["truncated"].write_bytes(raw[: len(raw) // 3])
-    for f in files.values():  # a key file, so no command stops early for a missing key
-        shutil.copy(str(good) + ".key", str(f) + ".key")
-    return files
+    files["dropped"] = folder / "dropped.sqlite"  # issue 13: a table dropped by hand (sqlite3.OperationalError before)
+    shutil.copy(good, files["dropped"])
+    con = sqlite3.connect(files["dropped"])
+    con.execute("DROP TABLE answers")
+    con.commit()
+    con.close()
+    return files  # the copies keep the cohort id, so they find the same key
 
 
 def _commands(db: str, tmp: Path) -> dict[str, list[str]]:

@@ -65,7 +65,7 @@ def test_csv_export_is_the_tidy_table_with_pseudonyms_only(db: Store, tmp_path: 
 def test_xlsx_export_has_data_and_a_codebook(db: Store, tmp_path: Path):
     path = export(db, tmp_path / "answers.xlsx")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["data", "codebook", "scales", "instruments"]
+    assert list(sheets) == ["data", "codebook", "scales", "instruments", "notes"]
     data = sheets["data"]
     assert list(data.columns) == EXPORT_COLUMNS and len(data) == len(tidy_frame(db))
     num = db.responses()

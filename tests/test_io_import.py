@@ -22,8 +22,8 @@ SA = resolve_instrument("stakeholder_analysis")
 ELEMENTS = ["mother", "birthday", "birthplace", "street"]
 
 
-def pseudonym(store: Store, *code: str) -> str:
-    return _codes.pseudonym(store.key, _codes.hash_elements(store.key, code))
+def pseudonym(store: Store, *code: str, authority: str = "BVA") -> str:
+    return store.pseudonym(authority, code)
 
 
 def counts(store: Store) -> tuple:
@@ -57,9 +57,10 @@ def stored_wide(store: Store, inst_id: str, wave: str) -> pd.DataFrame:
     return r.pivot_table(index="participant", columns="key", values="value", aggfunc="first")
 
 
-def expected_wide(store: Store, df: pd.DataFrame, id_cols: list[str]) -> pd.DataFrame:
+def expected_wide(store: Store, df: pd.DataFrame, id_cols: list[str], authorities: list[str] | None = None) -> pd.DataFrame:
     out = df.copy()
-    out.index = [pseudonym(store, *map(str, vals)) for vals in out[id_cols].itertuples(index=False, name=None)]
+    auth = authorities or ["BVA"] * len(out)
+    out.index = [pseudonym(store, *map(str, vals), authority=a) for vals, a in zip(out[id_cols].itertuples(index=False, name=None), auth)]
     return out.drop(columns=id_cols).astype(float)
 
 
@@ -108,10 +109,10 @@ def test_wide_xlsx_round_trip_with_stakeholder_columns_and_text(store: Store, tm
     assert (res.format, res.n_imported, res.n_quarantined) == ("xlsx", 8, 0)
     assert res.created_authorities == ["KBA"]
     got = stored_wide(store, "stakeholder_analysis", "t0")
-    want = expected_wide(store, df.drop(columns=["authority", "sh_note"]), ["participant"])
+    want = expected_wide(store, df.drop(columns=["authority", "sh_note"]), ["participant"], list(df["authority"]))
     assert_same_answers(got, want)
     texts = store.texts("stakeholder_analysis").set_index("participant")["text"]
-    assert texts.loc[pseudonym(store, "R3")] == "Hinweis 3: Ä, ß"
+    assert texts.loc[pseudonym(store, "R3", authority="KBA")] == "Hinweis 3: Ä, ß"
     free = store.responses("stakeholder_analysis").query("stakeholder == 'Externe Beratung'")
     assert len(free) == 8
 

@@ -32,7 +32,6 @@ def batch(tmp_path_factory, demo_db):
     with Store(demo_db) as src:
         src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(demo_db, db)
-    shutil.copy(str(demo_db) + ".key", str(db) + ".key")
     with Store(db) as store:
         inst = store.instrument("stakeholder_analysis")
         answers = {(item.id, SCRIPT): 4 for item in inst.items if item.type == "rating_grid" and item.role in ("influence", "interest")}

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit import codes
 from toolkit.exceptions import DataError
 from toolkit.scoring import dimension_scores
 from toolkit.widgets import Dashboard, DashboardState, FormState, ParticipantForm, Poller, session_params
@@ -77,7 +76,7 @@ def test_submit_stores_exactly_the_answers(store, rng):
     assert stored == given  # including the "cannot judge" codes
     texts = store.texts("competence_reflection")
     assert list(texts["text"]) == ["Agile Methoden üben"]
-    me = codes.pseudonym(store.key, codes.hash_elements(store.key, tuple(CODE.values())))
+    me = store.pseudonym("BVA", tuple(CODE.values()))
     assert set(resp["participant"]) == {me}
     assert set(store.submissions()["source"]) == {"workshop"}
 
@@ -197,7 +196,7 @@ def test_own_profile_shows_group_only_from_k(store, rng):
     assert (prof["n"] == 4).all()
     # own scores equal the scoring module's result for this participant
     scores = dimension_scores(store.responses("competence_reflection", linked=False), form.instrument)
-    me = codes.pseudonym(store.key, codes.hash_elements(store.key, tuple(_code(50).values())))
+    me = store.pseudonym("BVA", tuple(_code(50).values()))
     mine = scores[scores["participant"] == me].set_index("dimension")["score"]
     assert np.allclose(prof.set_index("dimension")["own"].loc[mine.index], mine, equal_nan=True)
     submit_n(store, "competence_reflection", 1, rng, start=60)

@@ -59,9 +59,48 @@ def emit(df: Any, fmt: str, out: Any = None) -> None:
 def cmd_init(a: argparse.Namespace) -> int:
     from .store import Store
 
-    store = Store.init(a.db, cohort=a.cohort, min_group_size=a.min_group_size)
-    print(f"created {store.path} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}")
-    print("keep the key file safe and apart from shared copies of the database: it links participants' codes across waves")
+    store = Store.init(a.db, cohort=a.cohort, min_group_size=a.min_group_size, key_path=a.key)
+    reused = f" (a copy of {a.key})" if a.key else ""
+    print(f"created {store.path} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}{reused}")
+    print("the key is secret: with it and the database, participants' codes can be guessed; it does not hide the answers. "
+          "It is not beside the database, so copies of the database do not carry it; hand it over with 'upo key export'")
+    return 0
+
+
+def cmd_key_export(a: argparse.Namespace) -> int:
+    from .codes import write_key
+    from .store import Store
+
+    store = Store(a.db)
+    path = write_key(a.file, store.key, cohort=store.cohort_uid)
+    print(f"wrote the code key of {store.path.name} to {path} (readable only by you); hand it over in person or encrypted, "
+          "then delete this copy; the colleague runs 'upo key import FILE'")
+    return 0
+
+
+def cmd_key_import(a: argparse.Namespace) -> int:
+    from .codes import key_path_for, parse_key, read_key, write_key
+
+    key = read_key(a.file)  # refuses short keys and files readable by others
+    _, cohort = parse_key(Path(a.file).read_text(), source=a.file)
+    if a.db:
+        from .store import Store
+
+        store = Store(a.db, key_path=a.file)
+        if cohort and cohort != store.cohort_uid:
+            raise _Fail(f"{a.file}: the key of cohort {cohort}, but {a.db} is cohort {store.cohort_uid}; give the matching key")
+        cohort = store.cohort_uid
+        store.key  # noqa: B018 - checks the key against the database's check value
+    if not cohort:
+        raise _Usage("this key file names no cohort (an older format); give the database with --db DB")
+    target = key_path_for(cohort)
+    if target.exists():
+        if read_key(target) == key:
+            print(f"the key is installed already: {target}")
+            return 0
+        raise _Fail(f"{target}: another key is installed for cohort {cohort}; move it away first if it is wrong")
+    write_key(target, key, cohort=cohort)
+    print(f"installed the code key of cohort {cohort} at {target}; you may delete {a.file} now")
     return 0
 
 
@@ -96,7 +135,7 @@ def cmd_import(a: argparse.Namespace) -> int:
     from .store import Store
 
     result = import_file(
-        Store(a.db),
+        Store(a.db, key_path=a.key),
         a.file,
         instrument=a.instrument,
         wave=a.wave,
@@ -176,19 +215,29 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def cmd_erase(a: argparse.Namespace) -> int:
+    from .reports.manifest import mark_erased
     from .store import Store
 
-    store = Store(a.db)
-    who = a.participant
-    if a.code:
-        from .codes import hash_elements, pseudonym
-
-        who = pseudonym(store.key, hash_elements(store.key, a.code))
-    n = store.erase(who)
-    if n:
-        print(f"erased {n} submissions of {who}; the erasure is recorded (without the code)")
+    store = Store(a.db, key_path=a.key)
+    if a.code:  # pseudonyms are authority-specific: the person's code in every authority (or the one given)
+        codes = [a.authority] if a.authority else list(store.authorities()["authority"])
+        whos = [store.pseudonym(code, a.code) for code in codes]
     else:
-        print(f"nothing to erase: no submissions of {who} (already erased or unknown code)")
+        whos = [a.participant]
+    n, authorities, found = 0, set(), []
+    for who in whos:
+        done = store.erase_details(who, wait=a.wait)
+        n += done["n_submissions"]
+        authorities |= set(done["authorities"])
+        found += [who] if done["n_submissions"] else []
+    label = ", ".join(found) if found else ("the person with this code" if a.code else a.participant)
+    if n:
+        print(f"erased {n} submissions of {label}; the erasure is recorded (without the code)")
+    else:
+        print(f"nothing to erase: no submissions of {label} (already erased or unknown code); the file is cleaned")
+    stale = mark_erased(store, sorted(authorities), extra=[Path(d) for d in a.reports or []]) if n else []
+    for path in stale:
+        print(f"removed stale report {path}; 'upo report' renders it again without the erased answers")
     return 0
 
 
@@ -227,6 +276,10 @@ class _Usage(Exception):
     pass
 
 
+class _Fail(Exception):
+    pass
+
+
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -258,6 +311,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("db", help="the SQLite file to create")
     sp.add_argument("--cohort", default="Kohorte", help="cohort name")
     sp.add_argument("--min-group-size", type=int, default=5, help="minimum group size for any aggregate shown (default: 5)")
+    sp.add_argument("--key", metavar="FILE", help="reuse this existing code key on purpose (default: create a new key)")
+
+    sp = add("key", cmd_erase, "hand the cohort's code key to a colleague: export, import")
+    sp.set_defaults(func=lambda a, parser=sp: _help(parser))
+    ksub = sp.add_subparsers(dest="key_command", metavar="SUBCOMMAND")
+    k_ = ksub.add_parser("export", help="write the cohort's code key to FILE (0600)", description="write the cohort's code key to FILE (0600)")
+    k_.add_argument("file")
+    k_.add_argument("--db", required=True, help="the cohort database whose key to export")
+    k_.add_argument("--key", metavar="FILE", help=argparse.SUPPRESS)
+    k_.set_defaults(func=cmd_key_export)
+    k_ = ksub.add_parser("import", help="install a code key from FILE in your data directory",
+                         description="install a code key from FILE in your data directory")
+    k_.add_argument("file")
+    k_.add_argument("--db", help="check the key against this database (needed for key files of older versions)")
+    k_.set_defaults(func=cmd_key_import)
 
     sp = add("instrument", cmd_erase, "work with instrument files")
     sp.set_defaults(func=lambda a, parser=sp: _help(parser))
@@ -281,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="LimeSurvey responses without submitdate: quarantine (default), import or skip (skipped rows are listed)")
     sp.add_argument("--mapping", metavar="FILE", help="LimeSurvey question codes -> item ids, participant, authority or ignore (YAML or CSV); "
                     "default: the instrument's limesurvey mapping")
+    sp.add_argument("--key", metavar="FILE", help=_KEY_HELP)
 
     for name, func, help in (
         ("scores", cmd_scores, "dimension scores (aggregated, privacy rules applied)"),
@@ -327,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for the room's LAN)")
     sp.add_argument("--port", type=int, default=8866)
     sp.add_argument("--kiosk", action="store_true", help="shared device: reset the form after each submission")
+    sp.add_argument("--key", metavar="FILE", help=_KEY_HELP)
     sp.add_argument("--pool", type=int, default=8, metavar="N",
                     help="pre-heated kernels kept ready for people joining at once (about 150 MB each; default 8)")
 
@@ -364,10 +434,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--participant", help="the participant's pseudonymous code (P-...)")
     g.add_argument("--code", nargs="+", metavar="ELEMENT",
                    help="the four personal-code answers the person gives (e.g. MA 07 K HA); the pseudonym is computed with the key")
+    sp.add_argument("--authority", help="with --code: only in this authority (default: in every authority)")
+    sp.add_argument("--reports", nargs="*", metavar="DIR", help="report folders to clean besides those 'upo report' recorded")
+    sp.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                    help="wait this long for other programs reading the database (default 10)")
+    sp.add_argument("--key", metavar="FILE", help=_KEY_HELP)
     return p
 
 
-COMMANDS = ["demo", "init", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
+_KEY_HELP = "the cohort's code key file (default: the key installed in your data directory)"
+
+COMMANDS = ["demo", "init", "key", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
             "export", "erase"]
 
 
@@ -381,12 +458,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "key", None) and args.command not in ("init",):
+        import os
+
+        from .codes import KEY_FILE_ENV
+
+        os.environ[KEY_FILE_ENV] = str(Path(args.key).expanduser().resolve())  # kernels and servers find it too
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(out, _CONTROL), _Printable(err, _CONTROL_ERR)
     try:
         return int(args.func(args) or 0)
     except _Usage as exc:
         print(f"upo {args.command}: {exc}", file=sys.stderr)
         return 2
-    except ToolkitError as exc:
+    except (ToolkitError, _Fail) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -398,12 +483,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {damaged}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+_CONTROL = dict.fromkeys(c for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if c not in (0x09, 0x0A))
+_CONTROL_ERR = {c: v for c, v in _CONTROL.items() if c != 0x0D}  # progress bars redraw with a carriage return
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters (terminal escape sequences lose their ESC); tab and newline stay."""
+    return text.translate(_CONTROL)
+
+
+class _Printable:
+    """A text stream wrapper that strips control characters from everything the CLI prints."""
+
+    def __init__(self, stream: Any, table: dict[int, None]):
+        self._stream = stream
+        self._table = table
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.translate(self._table))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _damaged_db_message(exc: BaseException, db: Any) -> str | None:
     """One line for a database file whose pages are damaged (SQLite or pandas' wrapper of it); None for other errors."""
     import sqlite3
 
+    if isinstance(exc, sqlite3.OperationalError) and "no such" in str(exc):
+        return (f"{db or 'the database'}: the database lacks part of its structure ({' '.join(str(exc).split())}); "
+                "restore it from a backup")
     cause = exc if isinstance(exc, sqlite3.DatabaseError) else exc.__cause__
     is_pandas = type(exc).__name__ == "DatabaseError" and type(exc).__module__.startswith("pandas")
     if not isinstance(cause, sqlite3.DatabaseError) or not (cause is exc or is_pandas) or isinstance(cause, sqlite3.OperationalError):

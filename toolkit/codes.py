@@ -2,9 +2,17 @@
 
 Participants never give names. At every wave they enter the same few code elements
 (e.g. the first two letters of their mother's first name). The toolkit stores a keyed
-hash (HMAC-SHA256) of each normalised element; the key lives in a file beside the
-database (``<db>.key``, permissions 0600), never inside it. Without the key, the
-hashes cannot be tested against guesses.
+hash (HMAC-SHA256) of each normalised element, scoped to the authority (the same
+person in two authorities gets unrelated hashes and pseudonyms). The key lives in the
+user's data directory (``<user data dir>/upo-toolkit/keys/<cohort id>.key``,
+permissions 0600; see :func:`key_dir`), never beside or inside the database; ``upo key
+export``/``upo key import`` hand it to a colleague.
+
+What the key protects, and what not: each element has little entropy (a day of the
+month, two letters), so whoever holds the database **and** the key can test guesses
+and recover every participant's code elements within seconds. Without the key the
+hashes cannot be tested against guesses. The key does not protect the answers
+themselves: anyone with the database file can read them (under pseudonyms).
 
 Waves are linked within an authority when all elements match, or when exactly one
 element differs and that match is unique on both sides (a typo). Ambiguous
@@ -23,7 +31,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +48,17 @@ __all__ = [
     "CodeElement",
     "CODE_ELEMENTS",
     "normalise_element",
+    "MIN_KEY_BYTES",
+    "KEY_DIR_ENV",
+    "KEY_FILE_ENV",
+    "key_dir",
     "key_path_for",
+    "legacy_key_path",
     "create_key",
+    "write_key",
     "read_key",
+    "parse_key",
+    "key_check",
     "hash_elements",
     "pseudonym",
     "link_codes",
@@ -106,42 +124,142 @@ def normalise_element(value: object) -> str:
     return text
 
 
-def key_path_for(db_path: str | Path) -> Path:
-    """Where the code key of a database lives: ``<db>.key`` beside it."""
+MIN_KEY_BYTES = 32
+KEY_DIR_ENV = "UPO_KEY_DIR"  # overrides the folder of key files (tests, portable set-ups)
+KEY_FILE_ENV = "UPO_KEY_FILE"  # one key file to use (set by ``--key FILE``; inherited by kernels and servers)
+_KEY_HEADER = (
+    "# upo-toolkit code key. SECRET: with this key and the database, participants' code elements can be\n"
+    "# recovered by guessing. Keep it apart from copies of the database; hand it over with 'upo key export'.\n"
+)
+
+
+def key_dir() -> Path:
+    """The folder of code keys: ``$UPO_KEY_DIR``, else ``platformdirs.user_data_dir("upo-toolkit")/keys``."""
+    env = os.environ.get(KEY_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("upo-toolkit", appauthor=False)) / "keys"
+
+
+def key_path_for(cohort_uid: str) -> Path:
+    """Where the code key of a cohort lives: ``<key_dir()>/<cohort id>.key``."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", str(cohort_uid)):
+        raise StoreError(f"cohort id {cohort_uid!r} is not a valid id (hexadecimal); the database may be damaged")
+    return key_dir() / f"{cohort_uid}.key"
+
+
+def legacy_key_path(db_path: str | Path) -> Path:
+    """Where toolkit versions before 0.3 kept the key: ``<db>.key`` beside the database."""
     db_path = Path(db_path)
     return db_path.with_name(db_path.name + ".key")
 
 
-def create_key(key_path: str | Path) -> bytes:
-    """Create a new random key file with permissions 0600 (never overwrites)."""
+def _key_text(key: bytes, cohort: str | None) -> str:
+    return _KEY_HEADER + (f"cohort: {cohort}\n" if cohort else "") + f"key: {key.hex()}\n"
+
+
+def write_key(key_path: str | Path, key: bytes, *, cohort: str | None = None) -> Path:
+    """Write a key file (permissions 0600, folder 0700) without ever overwriting one.
+
+    Raises
+    ------
+    StoreError
+        If the file exists already or the key is shorter than :data:`MIN_KEY_BYTES`.
+    """
     key_path = Path(key_path)
-    key = secrets.token_bytes(32)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex() + "\n")
+    if len(key) < MIN_KEY_BYTES:
+        raise StoreError(f"key too short ({len(key)} bytes); a code key needs at least {MIN_KEY_BYTES} random bytes")
+    key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = key_path.with_name(f".{key_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(_key_text(key, cohort))
+        try:
+            os.link(tmp, key_path)  # atomic and exclusive: a concurrent writer cannot leave half a file
+        except FileExistsError:
+            raise StoreError(f"{key_path}: a key file exists already; it is never overwritten (remove it yourself if you mean to)") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key_path
+
+
+def create_key(key_path: str | Path, *, cohort: str | None = None) -> bytes:
+    """Create a new random key file with permissions 0600 (never overwrites)."""
+    key = secrets.token_bytes(MIN_KEY_BYTES)
+    write_key(key_path, key, cohort=cohort)
     return key
 
 
-def read_key(key_path: str | Path) -> bytes:
-    """Read a key file written by :func:`create_key`."""
+def parse_key(text: str, *, source: str = "key file") -> tuple[bytes, str | None]:
+    """The key and the cohort id (None in files of toolkit versions before 0.3) of a key file's text."""
+    key_hex, cohort = None, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition(":")
+        if sep and name.strip() == "cohort":
+            cohort = value.strip()
+        elif sep and name.strip() == "key":
+            key_hex = value.strip()
+        elif not sep and key_hex is None:
+            key_hex = line  # the old format: one hexadecimal line
+    try:
+        key = bytes.fromhex(key_hex or "")
+    except ValueError:
+        key = b""
+    if not key_hex or not key:
+        raise StoreError(f"{source}: not a valid key file (expected 'key: ' and {2 * MIN_KEY_BYTES} hexadecimal characters)")
+    if len(key) < MIN_KEY_BYTES:
+        raise StoreError(f"{source}: key too short ({len(key)} bytes, at least {MIN_KEY_BYTES} needed); use the key file 'upo init' created")
+    return key, cohort
+
+
+def read_key(key_path: str | Path, *, cohort: str | None = None, what: str = "") -> bytes:
+    """Read a key file written by :func:`write_key` (or a plain hexadecimal one).
+
+    Raises
+    ------
+    StoreError
+        Missing file; readable by group or others (fix: ``chmod 600``); too short;
+        or a key of another cohort.
+    """
     key_path = Path(key_path)
     try:
-        text = key_path.read_text().strip()
-        key = bytes.fromhex(text)
+        mode = key_path.stat().st_mode
+        text = key_path.read_text()
     except FileNotFoundError:
         raise StoreError(
-            f"{key_path}: the code key file is missing. It is created by 'upo init' beside the database; "
-            "restore it from your backup (without it, new answers cannot be linked to earlier waves)"
+            f"{key_path}: the code key{what} is missing; install the cohort's key with 'upo key import FILE' "
+            "(from your backup or a colleague's 'upo key export') or give it with --key FILE"
         ) from None
-    except ValueError:
-        raise StoreError(f"{key_path}: not a valid key file (expected 64 hexadecimal characters)") from None
-    if len(key) < 16:
-        raise StoreError(f"{key_path}: key too short; restore the original key file")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{key_path}: the key file cannot be read ({exc})") from None
+    if os.name == "posix" and mode & 0o077:
+        raise StoreError(f"{key_path}: the key file is readable by others (mode {stat.filemode(mode)}); run 'chmod 600 {key_path}'")
+    key, file_cohort = parse_key(text, source=str(key_path))
+    if cohort and file_cohort and file_cohort != cohort:
+        raise StoreError(f"{key_path}: this key belongs to cohort {file_cohort}, not to this database's cohort {cohort}")
     return key
 
 
-def hash_elements(key: bytes, elements: Sequence[object]) -> tuple[str, ...]:
-    """Keyed hashes (hex, 16 bytes) of the normalised elements.
+def key_check(key: bytes) -> str:
+    """A check value stored in the database: tells a wrong key from the right one, reveals nothing of it."""
+    return hmac.new(key, b"upo-toolkit key check", hashlib.sha256).hexdigest()[:16]
+
+
+def _scoped(key: bytes, authority: str, mac: str) -> str:
+    return hmac.new(key, f"authority:{authority}|{mac}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def hash_elements(key: bytes, elements: Sequence[object], *, authority: str) -> tuple[str, ...]:
+    """Keyed hashes (hex, 16 bytes) of the normalised elements, scoped to one authority.
+
+    The same elements in two authorities give unrelated hashes (and pseudonyms), so
+    records cannot be matched across authorities; within an authority they link.
 
     Raises
     ------
@@ -154,7 +272,7 @@ def hash_elements(key: bytes, elements: Sequence[object]) -> tuple[str, ...]:
         if not norm:
             raise DataError(f"code element {pos + 1} is empty; every part of the personal code is needed")
         mac = hmac.new(key, f"{pos}:{norm}".encode(), hashlib.sha256).hexdigest()[:32]
-        out.append(mac)
+        out.append(_scoped(key, str(authority), mac))
     return tuple(out)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import key_path_for
 from .instruments import Instrument
 from .store import Store, Submission
 
@@ -225,13 +223,10 @@ def build_demo(path: str | Path, *, seed: int = DEMO_SEED, n_authorities: int | 
     """
     rng = np.random.default_rng(seed)
     path = Path(path)
-    key_path = key_path_for(path)
-    if not path.exists() and not key_path.exists():
-        # synthetic data: the code key derives from the seed, so the same seed gives the same file content
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(hashlib.sha256(f"upo-demo-{seed}".encode()).hexdigest() + "\n")
-    store = Store.init(path, cohort="UPO-Kohorte 2026 (Demo)", min_group_size=min_group_size)
+    # synthetic data: the code key and the cohort id derive from the seed (one key file per seed, reused by every build)
+    store = Store.init(path, cohort="UPO-Kohorte 2026 (Demo)", min_group_size=min_group_size,
+                       key=hashlib.sha256(f"upo-demo-{seed}".encode()).digest(),
+                       uid=hashlib.sha256(f"upo-demo-cohort-{seed}".encode()).hexdigest()[:32])
     comp = store.add_instrument("competence_reflection")
     stake = store.add_instrument("stakeholder_analysis")
     check = store.add_instrument("reality_check")
@@ -295,7 +290,7 @@ def run_demo(out: Path = Path("demo-out"), *, jobs: int | None = None, lang: str
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.sqlite"
     if force and db.exists():
-        for p in (db, Path(str(db) + "-wal"), Path(str(db) + "-shm"), Path(str(db) + ".key")):
+        for p in (db, Path(str(db) + "-wal"), Path(str(db) + "-shm")):
             p.unlink(missing_ok=True)
     if not db.exists():
         print(f"building the demo cohort in {db} ...")

@@ -413,6 +413,10 @@ def _check_semantics(m: _InstrumentModel) -> list[tuple[str, str]]:
         problems.append(("id", f"{m.id!r} is not snake_case; use lower-case letters, digits and _ (e.g. 'my_survey')"))
     for name, scale in m.scales.items():
         p = f"scales.{name}"
+        for what, values in (("points", scale.points), ("missing", scale.missing)):
+            bad = [v for v in values if not math.isfinite(v)]
+            if bad:
+                problems.append((f"{p}.{what}", f"{bad[0]} is not a finite number; use whole or decimal numbers such as 1, 2, 3"))
         if list(scale.points) != sorted(set(scale.points)):
             problems.append((f"{p}.points", "points must be distinct and ascending"))
         for lang in LANGS:

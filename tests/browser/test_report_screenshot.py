@@ -26,7 +26,6 @@ def report(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Store(demo_db) as src:  # checkpoint the WAL so the copy is complete
         src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(demo_db, db)
-    shutil.copy(str(demo_db) + ".key", str(db) + ".key")
     result = render_reports(db, ["BVA"], out=folder / "reports", jobs=1, progress=False)
     assert result.ok, result.summary_text()
     html = folder / "reports" / "BVA.html"

@@ -1,7 +1,12 @@
 """Exports for coordinators and researchers: tidy CSV, XLSX with codebook, Parquet, SPSS, LimeSurvey.
 
-Raw exports carry pseudonymous participant codes (``P-…``) only: never code elements,
-never the key, never the import file names. All exports hold the latest submission per
+Raw exports carry pseudonymous participant codes (``P-…``, specific to each authority)
+only: never code elements, never the key, never the import file names.
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return; OWASP "CSV injection") are written with a leading
+apostrophe in CSV and XLSX (:func:`neutralise`); the database, Parquet and SPSS keep
+the text as typed. The XLSX ``notes`` sheet says so. All exports hold the latest submission per
 participant, wave and instrument, with participants linked across waves.
 
 ==============  ==========================================================================
@@ -11,7 +16,7 @@ format          content
                 dimension, item, stakeholder, value, text`` (UTF-8, ``,``, ``.`` decimals)
 ``xlsx``        sheets ``data`` (the tidy table), ``codebook`` (one row per item: texts de/en,
                 type, role, scale, reverse key, labels), ``scales`` (one row per scale point),
-                ``instruments`` (id, version, hash, title)
+                ``instruments`` (id, version, hash, title), ``notes`` (how to read the file)
 ``parquet``     the tidy table (needs ``pip install "upo-toolkit[parquet]"``)
 ``sav``         SPSS, one instrument in wide form (one row per participant and wave, one
                 variable per item or item × stakeholder) with variable labels, value labels
@@ -49,7 +54,7 @@ from ..instruments import ITEM_TYPES, Instrument, resolve_instrument
 from ..store import TIDY_COLUMNS, Store
 from .limesurvey import write_limesurvey_structure
 
-__all__ = ["EXPORT_COLUMNS", "EXPORTERS", "OptionalDependencyError", "export", "tidy_frame", "wide_frame", "codebook"]
+__all__ = ["EXPORT_COLUMNS", "EXPORTERS", "OptionalDependencyError", "export", "tidy_frame", "wide_frame", "codebook", "neutralise"]
 
 log = logging.getLogger("toolkit")
 
@@ -212,8 +217,37 @@ def wide_frame(store: Store, instrument: str, *, lang: str = "de") -> tuple[pd.D
 
 
 # --------------------------------------------------------------------------- writers
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NOTES = [
+    ("formulas", "Text cells that begin with =, +, -, @, a tab or a carriage return are written with a leading apostrophe (') "
+                 "so that no spreadsheet runs them as a formula (OWASP: CSV injection). The database keeps the text as typed; "
+                 "remove the apostrophe only if you trust the text."),
+    ("pseudonyms", "Participants appear only under pseudonyms (P-...), which differ between authorities: the same person in "
+                   "two authorities cannot be matched through this file."),
+]
+
+
+def neutralise(value: object) -> object:
+    """A text that a spreadsheet would evaluate, with a leading apostrophe; anything else unchanged.
+
+    >>> neutralise('=HYPERLINK("http://x")'), neutralise("-1 Punkt"), neutralise("gut"), neutralise(2.0)
+    ('\'=HYPERLINK("http://x")', "'-1 Punkt", 'gut', 2.0)
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].cat.rename_categories([neutralise(c) for c in out[col].cat.categories])
+        elif out[col].dtype == object:
+            out[col] = out[col].map(neutralise)
+    return out
+
+
 def _write_csv(store: Store, path: Path, instrument: str | None) -> None:
-    tidy_frame(store, instrument).to_csv(path, index=False, encoding="utf-8")
+    _neutralised(tidy_frame(store, instrument)).to_csv(path, index=False, encoding="utf-8")
 
 
 def _write_xlsx(store: Store, path: Path, instrument: str | None) -> None:
@@ -221,14 +255,14 @@ def _write_xlsx(store: Store, path: Path, instrument: str | None) -> None:
     if len(data) > EXCEL_MAX_ROWS:
         raise DataError(f"{len(data)} answer rows do not fit an Excel sheet ({EXCEL_MAX_ROWS} rows); export as csv or parquet")
     data["wave"] = data["wave"].astype(str)
-    sheets = {"data": data, **codebook(store, instrument)}
+    sheets = {"data": data, **codebook(store, instrument), "notes": pd.DataFrame(NOTES, columns=["topic", "note"])}
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)  # streaming rows: several times faster than pandas' cell-by-cell writer
     for name, frame in sheets.items():
         sheet = book.create_sheet(name)
         sheet.append([str(c) for c in frame.columns])
-        for row in frame.astype(object).itertuples(index=False, name=None):
+        for row in _neutralised(frame.astype(object)).itertuples(index=False, name=None):
             sheet.append([None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v for v in row])
     book.save(path)
 

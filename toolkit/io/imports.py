@@ -216,10 +216,22 @@ def import_file(
         columns = wide_columns(table.header, inst, source=source, authority_column=authority_column,
                                participant_column=participant_column, has_authority=authority is not None, rows=table.rows)
     key = store.key
+    formula_cells = _formula_cells(table, columns)
     rows, problems = prepare_rows(table.header, table.rows, table.row_numbers, columns, inst, key=key,
                                   authority=authority, answer_codes=answer_codes, limesurvey=is_ls)
     result = ImportResult(source=source, format=fmt, instrument=inst.id, version=inst.version, wave=wave,
                           n_rows=len(table.rows), notes=list(table.notes))
+    if formula_cells:  # a formula without a computed value: the file cannot say what was meant
+        raws = {p.row: p.raw for p in problems} | {r.row: r.raw for r in rows}
+        for number, name, formula in formula_cells:
+            problems.append(Problem(number, name, formula, "formula",
+                                    f"the cell holds the formula {formula!r} without a computed value; open the file in a "
+                                    "spreadsheet program and save it again (that computes the value), or type the value",
+                                    raws.get(number)))
+        rows = [r for r in rows if r.row not in {n for n, _, _ in formula_cells}]
+    if is_ls and not any(t.kind == "submitdate" for t in columns.values()):
+        result.notes.append("the file has no submitdate column, so complete and incomplete responses cannot be told apart; "
+                            "every response was taken as complete (export with 'submitdate' to let incomplete ones be held back)")
     # incomplete LimeSurvey responses
     keep: list[PreparedRow] = []
     for r in rows:
@@ -267,6 +279,19 @@ def import_file(
     result.created_waves = [wave] if new_subs and wave not in known_waves else []
     log.info("import %s: %d new, %d unchanged, %d quarantined", source, result.n_imported, result.n_unchanged, result.n_quarantined)
     return result
+
+
+def _formula_cells(table: Any, columns: dict[int, Any]) -> list[tuple[int, str, str]]:
+    """Formula cells without a value in the columns the import reads (blanked in the table; listed for the quarantine)."""
+    out = []
+    by_number = dict(zip(table.row_numbers, table.rows))
+    for number, col, formula in getattr(table, "formulas", []):
+        target = columns.get(col)
+        if target is None or target.kind == "ignore" or number not in by_number:
+            continue
+        by_number[number][col] = ""
+        out.append((number, table.header[col], formula))
+    return out
 
 
 def _existing_tokens(store: Store, tokens: list[str | None]) -> set[str]:

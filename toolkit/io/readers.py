@@ -58,6 +58,9 @@ class RawTable:
         Things the user should know (e.g. an encoding fallback).
     sep
         The CSV separator found (``None`` for workbooks).
+    formulas
+        Workbook cells holding a formula without a computed value: ``(row number, column
+        index, formula)``; the cell text is the formula, and the importer quarantines the row.
     """
 
     source: str
@@ -66,6 +69,7 @@ class RawTable:
     row_numbers: list[int]
     notes: list[str] = field(default_factory=list)
     sep: str | None = None
+    formulas: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def _cell(value: object) -> str:
@@ -170,7 +174,37 @@ def read_xlsx_table(path: str | Path) -> RawTable:
             "save it from Excel as 'Excel-Arbeitsmappe (*.xlsx)' or export it as CSV"
         ) from None
     frame = frame.map(_cell)
-    return _table_from_frame(frame, source, [], sep=None)
+    formulas = _uncomputed_formulas(path, frame)
+    table = _table_from_frame(frame, source, [], sep=None)
+    table.formulas = [f for f in formulas if f[0] in set(table.row_numbers)]
+    return table
+
+
+def _uncomputed_formulas(path: Path, frame: pd.DataFrame) -> list[tuple[int, int, str]]:
+    """Formula cells whose cached value is empty (a file written by a program, not saved by a spreadsheet).
+
+    Their text in ``frame`` becomes the formula, so the row is not taken for blank and is quarantined.
+    """
+    import openpyxl
+
+    found = []
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # pandas read it; a second reading problem only means no formula check
+        return []
+    try:
+        ws = wb.worksheets[0]
+        for row in ws.iter_rows():
+            for c in row:
+                if getattr(c, "data_type", None) != "f" or c.row is None or c.column is None:
+                    continue
+                i, j = c.row - 1, c.column - 1
+                if i < frame.shape[0] and j < frame.shape[1] and frame.iat[i, j] == "":
+                    frame.iat[i, j] = str(c.value)
+                    found.append((c.row, j, str(c.value)))
+    finally:
+        wb.close()
+    return found
 
 
 def _read_bytes(path: Path) -> bytes:

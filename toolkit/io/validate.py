@@ -331,7 +331,9 @@ def prepare_rows(
     acol = next((i for i, t in columns.items() if t.kind == "authority"), None)
     scol = next((i for i, t in columns.items() if t.kind == "submitdate"), None)
     by_person: dict[tuple[str, str], list[int]] = {}
-    private = {i for i, t in columns.items() if t.kind in ("code", "participant") or t.element is not None}
+    # the quarantine keeps only what the toolkit reads: items and the authority (never code elements, ids,
+    # LimeSurvey tokens, IP addresses, referrers, timestamps or any other column it does not map)
+    kept_cols = sorted(i for i, t in columns.items() if t.kind in ("item", "authority"))
     for idx, (row, number) in enumerate(zip(rows, row_numbers)):
         row_problems: list[Problem] = []
         # authority
@@ -359,7 +361,7 @@ def prepare_rows(
                                             f"({', '.join(ELEMENT_IDS)}) is needed"))
             else:
                 code = tuple(parts)
-        pseudonym = _codes.pseudonym(key, _codes.hash_elements(key, code)) if code else ""
+        pseudonym = _codes.pseudonym(key, _codes.hash_elements(key, code, authority=auth)) if code and auth else ""
         # answers
         answers: dict[Any, Any] = {}
         free: set[str] = set()
@@ -390,7 +392,7 @@ def prepare_rows(
         complete = True
         if scol is not None:
             complete = bool(row[scol].strip())
-        raw = {h: row[i] for i, h in enumerate(header) if i not in private}
+        raw = {header[i]: row[i] for i in kept_cols}
         raw["participant"] = pseudonym or None  # type: ignore[assignment]  # the pseudonym, never code elements
         if row_problems:
             for p in row_problems:

@@ -15,7 +15,10 @@ import multiprocessing as mp
 import os
 import queue
 import re
+import secrets
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,8 +188,11 @@ def render_reports(
     db = Path(db).resolve()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / ".cache", ignore_errors=True)  # report caches of older versions held every answer
     result = BatchResult(out=out)
     with Store(db) as store:
+        store.check_integrity()  # a damaged file fails here, before any kernel starts
+        store.record_report_folder(out)  # so an erasure finds the reports that showed the person
         from ..privacy import resolve_k
 
         k = resolve_k(store, min_group_size)  # PrivacyError below 1 or below the cohort's setting
@@ -262,14 +268,28 @@ def _now() -> str:
 
 def _run_batch(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, manifest: Manifest, result: BatchResult, *,
                jobs: int | None, want_pdf: bool, suffix: str, progress: bool | None, restart_every: int, timeout: float) -> None:
-    from tqdm.auto import tqdm
-
-    from .context import CACHE_ENV, write_cohort_cache
-    from .worker import worker_main
+    from .context import CACHE_ENV, CACHE_KEY_ENV
 
     n_workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    cache_dir = out / ".cache"
-    env = {CACHE_ENV: str(cache_dir.resolve())}
+    # what the kernels share lives in a private folder (0700) removed when the batch ends, never in the output folder
+    cache_dir = Path(tempfile.mkdtemp(prefix="upo-report-"))
+    secret = secrets.token_bytes(32)
+    env = {CACHE_ENV: str(cache_dir), CACHE_KEY_ENV: secret.hex()}
+    try:
+        _run_workers(db, todo, out, manifest, result, env, cache_dir, secret, n_workers, want_pdf=want_pdf, suffix=suffix,
+                     progress=progress, restart_every=restart_every, timeout=timeout)
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def _run_workers(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, manifest: Manifest, result: BatchResult,
+                 env: dict[str, str], cache_dir: Path, secret: bytes, n_workers: int, *, want_pdf: bool, suffix: str,
+                 progress: bool | None, restart_every: int, timeout: float) -> None:
+    from tqdm.auto import tqdm
+
+    from .context import write_cohort_cache
+    from .worker import worker_main
+
     ctx = mp.get_context("spawn")
     tasks_q, results_q = ctx.Queue(), ctx.Queue()
     procs = [ctx.Process(target=worker_main, args=(i, tasks_q, results_q, env, restart_every, timeout), daemon=True) for i in range(n_workers)]
@@ -277,7 +297,7 @@ def _run_batch(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, mani
         p.start()
     # while the workers import and start their kernels: the cohort-wide analyses, once
     try:
-        write_cohort_cache(db, cache_dir, lang=todo[0][0].lang)
+        write_cohort_cache(db, cache_dir, lang=todo[0][0].lang, secret=secret)
     except Exception as exc:  # the kernels compute what they need themselves
         log.warning("could not prepare the shared report cache (%s); each kernel computes it", exc)
     by_id = {task.key: (task, meta) for task, meta in todo}

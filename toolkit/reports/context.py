@@ -5,8 +5,13 @@ each needs the cohort's answers and scores. :func:`cohort_data` reads them from
 the store once, computes the cohort-wide analyses lazily (dimension scores,
 gaps, readiness, reliabilities, ...) and memoises them per process, keyed by
 ``Store.fingerprint()``. The batch renderer computes them once in the parent
-process and writes a pickle (``<out>/.cache/cohort-<fingerprint>.pkl``); the
-report kernels find it through the ``UPO_REPORT_CACHE`` environment variable.
+process and hands them to its report kernels in a private temporary folder
+(mode 0700, removed when the batch ends; ``UPO_REPORT_CACHE``), never in the
+output folder. The file is signed with a random per-batch secret that only the
+batch's kernels get (``UPO_REPORT_CACHE_KEY``); a file that is not signed with it,
+or a folder that others can write, is never unpickled. It holds no more than the
+reports need: participants as per-batch numbers instead of pseudonyms, and free
+text only of groups that reach the minimum group size.
 A notebook run by hand (no cache) simply computes what it needs.
 
 Example
@@ -22,9 +27,13 @@ True
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
 import logging
 import os
 import pickle
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -34,10 +43,11 @@ import pandas as pd
 from ..instruments import Instrument
 from ..store import Store
 
-__all__ = ["CohortData", "cohort_data", "write_cohort_cache", "CACHE_ENV"]
+__all__ = ["CohortData", "cohort_data", "write_cohort_cache", "CACHE_ENV", "CACHE_KEY_ENV"]
 
 log = logging.getLogger("toolkit")
 CACHE_ENV = "UPO_REPORT_CACHE"
+CACHE_KEY_ENV = "UPO_REPORT_CACHE_KEY"
 _MEMO: dict[tuple[str, str], "CohortData"] = {}
 
 
@@ -245,16 +255,10 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     if memo is not None:
         return memo
     folder = cache_dir or os.environ.get(CACHE_ENV)
+    secret = os.environ.get(CACHE_KEY_ENV)
     data: CohortData | None = None
-    if folder:
-        f = _cache_file(folder, fp)
-        if f.exists():
-            try:
-                with open(f, "rb") as fh:
-                    data = pickle.load(fh)
-            except Exception:  # a damaged or foreign cache file: recompute
-                log.warning("report cache %s unreadable; recomputing", f)
-                data = None
+    if folder and secret:
+        data = _read_cache(_cache_file(folder, fp), bytes.fromhex(secret))
     if data is None or data.fingerprint != fp:
         data = _load(path)
     _MEMO.clear()  # one cohort per process at a time keeps memory flat
@@ -262,18 +266,86 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     return data
 
 
-def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de") -> Path:
-    """Compute the cohort data with its shared analyses and write the batch cache file."""
+def _private(folder: Path) -> bool:
+    """True for a folder of ours that nobody else can write or read (a batch's own temporary folder)."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and (os.name != "posix" or (st.st_uid == os.getuid() and not st.st_mode & 0o077))
+
+
+def _read_cache(f: Path, secret: bytes) -> "CohortData | None":
+    """The batch cache, only from a private folder and only if signed with this batch's secret; else None."""
+    if not f.exists():
+        return None
+    if not _private(f.parent):
+        log.warning("report cache %s ignored: its folder is not private", f.parent)
+        return None
+    try:
+        blob = f.read_bytes()
+    except OSError:
+        return None
+    sig, payload = blob[:32], blob[32:]
+    if len(blob) < 32 or not hmac.compare_digest(sig, hmac.new(secret, payload, hashlib.sha256).digest()):
+        log.warning("report cache %s ignored: not written by this batch", f)
+        return None
+    try:
+        data = pickle.loads(payload)  # signed by the parent process of this batch: not a foreign file
+    except Exception:
+        log.warning("report cache %s unreadable; recomputing", f)
+        return None
+    return data if isinstance(data, CohortData) else None
+
+
+def _minimised(data: CohortData) -> CohortData:
+    """A copy for the report kernels: per-batch numbers instead of pseudonyms, free text only of groups of k or more."""
+    k = int(data.cohort["min_group_size"])
+    seen: dict[Any, str] = {}
+    for frame in [*data.responses.values(), *data.texts.values()]:
+        for p in pd.unique(frame["participant"]):
+            seen.setdefault(p, f"R{len(seen) + 1}")
+
+    def recode(df: Any) -> Any:
+        if isinstance(df, pd.DataFrame) and "participant" in df.columns:
+            df = df.copy()
+            df["participant"] = df["participant"].map(seen).fillna(df["participant"]) if seen else df["participant"]
+        return df
+
+    texts = {}
+    for inst_id, frame in data.texts.items():
+        frame = recode(frame)
+        resp = recode(data.responses.get(inst_id, pd.DataFrame(columns=["authority", "wave", "participant"])))
+        n_resp = resp.groupby(["authority", "wave"], observed=True)["participant"].nunique()
+        n_text = frame.groupby(["authority", "wave"], observed=True)["participant"].nunique()
+        keys = list(zip(frame["authority"], frame["wave"]))
+        n = [n_resp.get(key, 0) or n_text.get(key, 0) for key in keys]
+        frame.loc[[x < k for x in n], "text"] = None  # the row stays (the report still sees the wave), the words go
+        texts[inst_id] = frame
+    return dataclasses.replace(
+        data,
+        responses={i: recode(r) for i, r in data.responses.items()},
+        texts=texts,
+        _derived={name: recode(v) for name, v in data._derived.items()},
+    )
+
+
+def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de", secret: bytes) -> Path:
+    """Compute the cohort data with its shared analyses and write the signed batch cache file.
+
+    ``cache_dir`` must be a private folder (0700, e.g. from :func:`tempfile.mkdtemp`); ``secret``
+    is the batch's random key, given to the kernels as ``UPO_REPORT_CACHE_KEY``.
+    """
     data = cohort_data(db, cache_dir=cache_dir)
     data.precompute(lang)
     folder = Path(cache_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not _private(folder):
+        raise ValueError(f"{folder}: the report cache needs a private folder (mode 0700)")
     target = _cache_file(folder, data.fingerprint)
-    for old in folder.glob("cohort-*.pkl"):
-        if old != target:
-            old.unlink(missing_ok=True)
+    payload = pickle.dumps(_minimised(data), protocol=pickle.HIGHEST_PROTOCOL)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(hmac.new(secret, payload, hashlib.sha256).digest() + payload)
     os.replace(tmp, target)
     return target

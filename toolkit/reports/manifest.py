@@ -30,15 +30,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
 from .._version import __version__
 
-__all__ = ["MANIFEST_NAME", "toolkit_digest", "file_digest", "report_key", "Manifest"]
+__all__ = ["MANIFEST_NAME", "toolkit_digest", "file_digest", "report_key", "Manifest", "mark_erased"]
+
+log = logging.getLogger("toolkit")
 
 MANIFEST_NAME = "manifest.json"
+_RENDERED = (".html", ".pdf", ".pptx")
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -107,3 +112,45 @@ class Manifest:
             encoding="utf-8",
         )
         os.replace(tmp, self.path)
+
+
+def mark_erased(store: Any, authorities: Iterable[str], *, extra: Iterable[str | Path] = ()) -> list[Path]:
+    """After an erasure: remove the rendered reports that showed the person and mark them stale.
+
+    Looks in every report folder the store recorded (and ``extra``): the reports of the
+    person's authorities and the cohort report lose their files (HTML, PDF, slides) and
+    their manifest key, so the next ``upo report`` renders them again; the index is
+    rewritten without them; report caches of older versions are removed.
+
+    Returns
+    -------
+    list of Path
+        The removed files.
+    """
+    affected = set(authorities)
+    removed: list[Path] = []
+    for folder in dict.fromkeys([*store.report_folders(), *(Path(p).resolve() for p in extra)]):
+        shutil.rmtree(folder / ".cache", ignore_errors=True)
+        manifest = Manifest(folder)
+        if not manifest.path.exists():
+            continue
+        changed = False
+        for entry in manifest.reports.values():
+            if entry.get("kind") != "cohort" and entry.get("authority") not in affected:
+                continue
+            for name in [v for v in entry.values() if isinstance(v, str) and v.endswith(_RENDERED)]:
+                path = folder / name
+                if path.is_file():
+                    path.unlink()
+                    removed.append(path)
+            entry.update(key=None, html=None, pdf=None, stale="erasure")
+            changed = True
+        if changed:
+            manifest.save()
+            try:
+                from .index import write_index
+
+                write_index(folder, manifest, db=store.path, lang=manifest.meta.get("lang", "de"), k=manifest.meta.get("k", store.min_group_size))
+            except Exception as exc:  # the next 'upo report' writes it anyway
+                log.warning("index of %s not rewritten after the erasure: %s", folder, exc)
+    return removed

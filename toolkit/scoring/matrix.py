@@ -143,7 +143,7 @@ def item_matrix(
     everything = bool(keep.all())
     rows = None if everything else np.flatnonzero(keep)
     key_cols = [c for c in OBS_KEYS if c in responses.columns]
-    if not everything and rows.size == 0:  # type: ignore[union-attr]
+    if keep.size == 0 or (not everything and rows.size == 0):  # type: ignore[union-attr]  # no answers at all
         return pd.DataFrame(columns=OBS_KEYS), np.empty((0, len(items)))
 
     def take(col: str) -> pd.Series:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import secrets
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -17,11 +20,30 @@ from ..exceptions import DataError, StoreError
 from ..instruments import Instrument, parse_instrument, resolve_instrument
 from .answers import Submission, _validate_answers
 from .reads import ReadsMixin
-from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _now, _statements
+from .schema import APPLICATION_ID, KEYED_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION, _now, _statements
 
 __all__ = ["Store", "open_store"]
 
 log = logging.getLogger("toolkit")
+
+MAX_GROUP_SIZE = 100_000
+# LimeSurvey columns older versions kept in rejected rows (access token, IP address, referrer, times): scrubbed once
+_OLD_META = {"id", "submitdate", "lastpage", "startlanguage", "seed", "token", "startdate", "datestamp", "ipaddr", "refurl",
+             "interviewtime"}
+_TABLES = ("cohorts", "authorities", "waves", "participants", "instruments", "instrument_items", "stakeholders",
+           "submissions", "answers", "quarantine", "erasures", "outcomes")
+
+
+def _check_group_size(k: object) -> int:
+    """``min_group_size`` as an int in 1 .. MAX_GROUP_SIZE, or a DataError naming the range."""
+    try:
+        value = int(k)  # type: ignore[call-overload]
+        ok = not isinstance(k, bool) and value == k and 1 <= value <= MAX_GROUP_SIZE
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise DataError(f"min_group_size must be a whole number from 1 to {MAX_GROUP_SIZE:,}, not {k}")
+    return value
 
 
 class Store(ReadsMixin):
@@ -32,14 +54,18 @@ class Store(ReadsMixin):
     path
         The SQLite file; it must exist (create it with :meth:`Store.init`).
     key_path
-        The code key file; default ``<path>.key``.
+        The code key file; default ``$UPO_KEY_FILE`` if set, else the cohort's key in the
+        user's data directory (:func:`toolkit.codes.key_path_for`). A key left beside the
+        database by an older version (``<db>.key``) is moved there once, with a notice.
     timeout
         Seconds to wait for a lock held by another writer.
     """
 
     def __init__(self, path: str | Path, *, key_path: str | Path | None = None, timeout: float = 30.0):
         self.path = Path(path)
-        self.key_path = Path(key_path) if key_path else _codes.key_path_for(self.path)
+        explicit = key_path or os.environ.get(_codes.KEY_FILE_ENV) or None
+        self._explicit_key = Path(explicit).expanduser() if explicit else None
+        self._write_checked = False
         if not self.path.exists():
             raise StoreError(f"{self.path}: no database here; create one with 'upo init {self.path}'")
         if self.path.is_dir():
@@ -49,6 +75,11 @@ class Store(ReadsMixin):
         self._key: bytes | None = None
         self._check_file()
         self._migrate()
+        if self._has_cohort():
+            self._ensure_uid()
+            if self._explicit_key is None:
+                self._adopt_legacy_key()
+            self._migrate_keyed()
 
     # ------------------------------------------------------------------ connection
     @property
@@ -87,6 +118,7 @@ class Store(ReadsMixin):
         if rows != ["ok"]:
             detail = " ".join("; ".join(rows).split())
             raise StoreError(f"{self.path}: the database file is damaged ({detail}); restore it from a backup")
+        self._write_checked = True
 
     def __enter__(self) -> "Store":
         return self
@@ -107,14 +139,31 @@ class Store(ReadsMixin):
                 f"{self.path}: this SQLite file was not created by the toolkit "
                 f"(tables: {', '.join(sorted(tables)) or 'none'}); create a database with 'upo init'"
             )
+        missing = [t for t in _TABLES if t not in tables]
+        if "schema_migrations" in tables and missing:
+            self.close()
+            raise StoreError(
+                f"{self.path}: the database lacks the table(s) {', '.join(missing)} (damaged or edited by hand); "
+                "restore it from a backup"
+            )
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``); nested calls join the outer one."""
+        """A write transaction (``BEGIN IMMEDIATE``); nested calls join the outer one.
+
+        The first write of a :class:`Store` checks the file (``PRAGMA quick_check``) and
+        refuses to write into a damaged database.
+        """
         conn = self.conn
         if conn.in_transaction:
             yield conn
             return
+        if not self._write_checked:
+            try:
+                self.check_integrity()
+            except StoreError as exc:
+                raise StoreError(f"{exc}; nothing was written") from None
+            self._write_checked = True
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -130,7 +179,7 @@ class Store(ReadsMixin):
     def _migrate(self) -> None:
         conn = self.conn
         applied = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")} if self._has_table("schema_migrations") else set()
-        known = {name for name, _ in MIGRATIONS}
+        known = {name for name, _ in MIGRATIONS} | set(KEYED_MIGRATIONS)
         unknown = applied - known
         if unknown:
             raise StoreError(
@@ -154,36 +203,182 @@ class Store(ReadsMixin):
     def _has_table(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
+    def _has_cohort(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM cohorts LIMIT 1").fetchone() is not None
+
+    # ------------------------------------------------------------------ the code key
+    def _ensure_uid(self) -> None:
+        """Give every cohort its random id (names its key file); older files get one on first open."""
+        rows = [r[0] for r in self.conn.execute("SELECT id FROM cohorts WHERE uid IS NULL")]
+        if rows:
+            with self.atomic() as c:
+                for cid in rows:
+                    c.execute("UPDATE cohorts SET uid = ? WHERE id = ? AND uid IS NULL", (secrets.token_hex(16), cid))
+
+    @property
+    def cohort_uid(self) -> str:
+        """The cohort's random id (hexadecimal); its code key is ``<key dir>/<cohort_uid>.key``."""
+        return str(self.conn.execute("SELECT uid FROM cohorts WHERE id = ?", (self.cohort_id,)).fetchone()[0])
+
+    @property
+    def key_path(self) -> Path:
+        """The code key file in use (``--key FILE`` / ``$UPO_KEY_FILE``, else the user's data directory)."""
+        return self._explicit_key or _codes.key_path_for(self.cohort_uid)
+
+    def _adopt_legacy_key(self) -> None:
+        """Move a ``<db>.key`` of an older version into the user's data directory (one notice in the log)."""
+        legacy = _codes.legacy_key_path(self.path)
+        if not legacy.is_file():
+            return
+        try:
+            key, _ = _codes.parse_key(legacy.read_text(), source=str(legacy))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{legacy}: the old key file cannot be read ({exc})") from None
+        target = self.key_path
+        if target.exists():
+            if _codes.read_key(target) != key:
+                raise StoreError(f"{legacy}: differs from the cohort's key installed at {target}; move the wrong one away")
+            legacy.unlink()
+            log.warning("removed %s: the same key is installed at %s", legacy, target)
+            return
+        _codes.write_key(target, key, cohort=self.cohort_uid)
+        legacy.unlink()
+        log.warning("moved the code key %s to %s (keys no longer travel with the database; hand it over with 'upo key export')",
+                    legacy, target)
+
+    @property
+    def key(self) -> bytes:
+        """The cohort's code key (read once; checked against the database's key check value)."""
+        if self._key is None:
+            key = _codes.read_key(self.key_path, cohort=self.cohort_uid, what=f" of {self.path.name}")
+            check = _codes.key_check(key)
+            stored = self.conn.execute("SELECT key_check FROM cohorts WHERE id = ?", (self.cohort_id,)).fetchone()[0]
+            if stored is None:
+                with self.atomic() as c:
+                    c.execute("UPDATE cohorts SET key_check = ? WHERE id = ?", (check, self.cohort_id))
+            elif stored != check:
+                raise StoreError(f"{self.key_path}: not the code key of {self.path.name} (the check value differs); "
+                                 "install the cohort's key with 'upo key import FILE' or give it with --key FILE")
+            self._key = key
+        return self._key
+
+    def pseudonym(self, authority: str, code: tuple[str, ...] | list[str]) -> str:
+        """The pseudonym of a participant code in one authority (authority-specific, see :mod:`toolkit.codes`)."""
+        return _codes.pseudonym(self.key, _codes.hash_elements(self.key, code, authority=authority))
+
+    def _migrate_keyed(self) -> None:
+        """0004: scope element hashes and pseudonyms to the authority (needs the key once, for older files)."""
+        name = KEYED_MIGRATIONS[0]
+        if self.conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+            return
+        has = self.conn.execute("SELECT 1 FROM participants LIMIT 1").fetchone() is not None
+        key = self.key if has else b""
+        self.conn.execute("PRAGMA secure_delete = ON")  # scrubbed values do not stay in free pages
+        with self.atomic() as c:
+            if c.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+                return
+            mapping: dict[str, set[str]] = {}
+            rows = c.execute("SELECT p.id, p.code, p.elements, a.code FROM participants p JOIN authorities a ON a.id = p.authority_id").fetchall()
+            for pid, old, elements, authority in rows:
+                scoped = [_codes._scoped(key, authority, h) for h in elements.split(".")]
+                new = _codes.pseudonym(key, scoped)
+                c.execute("UPDATE participants SET code = ?, elements = ? WHERE id = ?", (new, ".".join(scoped), pid))
+                mapping.setdefault(old, set()).add(new)
+            for qid, raw in c.execute("SELECT id, raw FROM quarantine WHERE raw IS NOT NULL").fetchall():
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    continue
+                if not isinstance(rec, dict):
+                    continue
+                for name in [n for n in rec if n.casefold() in _OLD_META or n.casefold().startswith("grouptime")]:
+                    del rec[name]
+                if rec.get("participant"):
+                    new_codes = mapping.get(rec["participant"], set())
+                    rec["participant"] = next(iter(new_codes)) if len(new_codes) == 1 else None  # unscoped ids do not stay
+                c.execute("UPDATE quarantine SET raw = ? WHERE id = ?", (json.dumps(rec, ensure_ascii=False), qid))
+            c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
+        if rows:
+            log.warning("%s: participant pseudonyms are now specific to each authority (%d records converted)", self.path.name, len(rows))
+
     # ------------------------------------------------------------------ creation
     @classmethod
-    def init(cls, path: str | Path, *, cohort: str = "Kohorte", min_group_size: int = 5, languages: str = "de,en") -> "Store":
-        """Create a new database file and its code key file.
+    def init(
+        cls,
+        path: str | Path,
+        *,
+        cohort: str = "Kohorte",
+        min_group_size: int = 5,
+        languages: str = "de,en",
+        key_path: str | Path | None = None,
+        key: bytes | None = None,
+        uid: str | None = None,
+    ) -> "Store":
+        """Create a new database file and the cohort's code key (in the user's data directory).
+
+        Parameters
+        ----------
+        key_path
+            Reuse this existing key file on purpose (it is checked: long enough, readable
+            only by you) instead of creating a new key; a copy is installed for the cohort.
+        key, uid
+            A given key and cohort id (synthetic data only: the demo derives both from its seed).
 
         Raises
         ------
         StoreError
-            If the file exists already.
+            If the file exists already, a key file of an earlier database lies beside it
+            (never reused silently) or the given key file is unfit.
+        DataError
+            A minimum group size outside 1 .. 100,000. Nothing is created on any error.
         """
         path = Path(path)
+        k = _check_group_size(min_group_size)
         if path.exists():
             raise StoreError(f"{path}: exists already; choose another file name or open it instead of creating it")
-        if min_group_size < 1:
-            raise DataError(f"min_group_size must be at least 1, not {min_group_size}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key_path = _codes.key_path_for(path)
-        conn = sqlite3.connect(path)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.commit()
-        conn.close()
-        if not key_path.exists():
-            _codes.create_key(key_path)
-        store = cls(path)
-        with store.atomic() as c:
-            c.execute(
-                "INSERT INTO cohorts (name, min_group_size, languages, created_at) VALUES (?, ?, ?, ?)",
-                (cohort, int(min_group_size), languages, _now()),
+        legacy = _codes.legacy_key_path(path)
+        if key_path is not None:
+            if not Path(key_path).is_file():
+                raise StoreError(f"{key_path}: no key file here; leave out --key to create a new key for the new cohort")
+            key = _codes.read_key(key_path)
+        elif legacy.exists() and key is None:
+            raise StoreError(
+                f"{legacy}: the code key of an earlier database lies beside {path.name} and is never reused silently; "
+                f"delete or move it, or reuse it on purpose with --key {legacy}"
             )
+        uid = uid or secrets.token_hex(16)
+        target = _codes.key_path_for(uid)
+        made: list[Path] = []
+        store = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made += [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+            conn = sqlite3.connect(path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.commit()
+            conn.close()
+            if key is None:
+                key = _codes.create_key(target, cohort=uid)
+                made.append(target)
+            elif not target.exists():
+                _codes.write_key(target, key, cohort=uid)
+                made.append(target)
+            elif _codes.read_key(target) != key:
+                raise StoreError(f"{target}: another key is installed for cohort id {uid}; remove it first if it is unused")
+            store = cls(path)
+            with store.atomic() as c:
+                c.execute(
+                    "INSERT INTO cohorts (name, min_group_size, languages, created_at, uid, key_check) VALUES (?, ?, ?, ?, ?, ?)",
+                    (cohort, k, languages, _now(), uid, _codes.key_check(key)),
+                )
+                c.executemany("INSERT INTO schema_migrations VALUES (?, ?)", [(n, _now()) for n in KEYED_MIGRATIONS])
+        except BaseException:
+            if store is not None:
+                store.close()
+            for p in made:
+                p.unlink(missing_ok=True)
+            raise
         return store
 
     # ------------------------------------------------------------------ cohort settings
@@ -207,16 +402,9 @@ class Store(ReadsMixin):
         return int(self._cohort_row()[2])
 
     def set_min_group_size(self, k: int) -> None:
-        if int(k) < 1:
-            raise DataError(f"min_group_size must be at least 1, not {k}")
+        k = _check_group_size(k)
         with self.atomic() as c:
-            c.execute("UPDATE cohorts SET min_group_size = ? WHERE id = ?", (int(k), self.cohort_id))
-
-    @property
-    def key(self) -> bytes:
-        if self._key is None:
-            self._key = _codes.read_key(self.key_path)
-        return self._key
+            c.execute("UPDATE cohorts SET min_group_size = ? WHERE id = ?", (k, self.cohort_id))
 
     # ------------------------------------------------------------------ authorities, waves
     def add_authority(self, code: str, *, name: str | None = None, ministry: str | None = None) -> None:
@@ -386,7 +574,7 @@ class Store(ReadsMixin):
                     waves = self._id_map("waves", "label")
                 aid = authorities[sub.authority]
                 rows = _validate_answers(inst, sub)
-                hashes = _codes.hash_elements(key, sub.code)
+                hashes = _codes.hash_elements(key, sub.code, authority=sub.authority)
                 pcode = _codes.pseudonym(key, hashes)
                 c.execute(
                     "INSERT INTO participants (authority_id, code, elements, created_at) VALUES (?, ?, ?, ?) "
@@ -448,41 +636,104 @@ class Store(ReadsMixin):
         return pd.read_sql_query('SELECT id, created_at, source, row, "column", value, reason, raw FROM quarantine ORDER BY id', self.conn)
 
     # ------------------------------------------------------------------ erasure
-    def erase(self, participant: str) -> int:
+    def erase(self, participant: str, *, wait: float = 10.0) -> int:
         """Remove every submission of a participant (all waves, linked records included).
 
         Records that an erasure happened (time and count, not who). Idempotent:
         erasing an unknown or already erased code removes nothing and returns 0.
+        See :meth:`erase_details` for what else is removed and for ``wait``.
+        """
+        return int(self.erase_details(participant, wait=wait)["n_submissions"])
+
+    def erase_details(self, participant: str, *, wait: float = 10.0) -> dict[str, Any]:
+        """Erase a participant and say what was affected: ``n_submissions`` and ``authorities``.
+
+        Besides submissions and answers, the participant's rejected import rows and free
+        stakeholder names typed only by this person go too. Deleted content is overwritten
+        (``secure_delete``) and the write-ahead log is checkpointed into the file and
+        truncated, so the text is gone from the disk, not only from queries.
+
+        Parameters
+        ----------
+        wait
+            Seconds to wait for other connections that hold a read open (they keep old
+            copies of the pages alive in the log).
+
+        Raises
+        ------
+        StoreError
+            If readers still hold the database after ``wait`` seconds: the erasure is
+            stored, but its remains are still in the log; close the other programs and
+            run the erasure again (it then only finishes the clean-up).
         """
         links = self.links()
         persons = set(links.loc[links["participant"] == participant, "person"]) | {participant}
         records = set(links.loc[links["person"].isin(persons), "participant"]) | {participant}
         marks = ",".join("?" * len(records))
         self.conn.execute("PRAGMA secure_delete = ON")  # overwrite erased content instead of leaving it in free pages
+        sids: list[int] = []
+        authorities: list[str] = []
         with self.atomic() as c:
-            pids = [r[0] for r in c.execute(f"SELECT id FROM participants WHERE code IN ({marks})", tuple(records))]
+            prow = c.execute(f"SELECT p.id, p.authority_id, a.code FROM participants p JOIN authorities a ON a.id = p.authority_id "
+                             f"WHERE p.code IN ({marks})", tuple(records)).fetchall()
+            pids = [r[0] for r in prow]
+            aids = sorted({r[1] for r in prow})
+            authorities = sorted({r[2] for r in prow})
             # rejected import rows keep the participant only as pseudonym (toolkit.io); they go too
             qids = [r[0] for r in c.execute(
                 f"SELECT id FROM quarantine WHERE (CASE WHEN json_valid(raw) THEN json_extract(raw, '$.participant') END) IN ({marks})",
                 tuple(records),
             )]
-            if not pids and not qids:
-                return 0
-            sids: list[int] = []
-            if pids:
-                pmarks = ",".join("?" * len(pids))
-                sids = [r[0] for r in c.execute(f"SELECT id FROM submissions WHERE participant_id IN ({pmarks})", pids)]
-            if sids:
-                smarks = ",".join("?" * len(sids))
-                c.execute(f"DELETE FROM answers WHERE submission_id IN ({smarks})", sids)
-                c.execute(f"DELETE FROM submissions WHERE id IN ({smarks})", sids)
-            if pids:
-                c.execute(f"DELETE FROM participants WHERE id IN ({pmarks})", pids)
-            if qids:
-                c.execute(f"DELETE FROM quarantine WHERE id IN ({','.join('?' * len(qids))})", qids)
-            c.execute("INSERT INTO erasures (erased_at, n_submissions) VALUES (?, ?)", (_now(), len(sids)))
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and out of the write-ahead log
-        return len(sids)
+            if pids or qids:
+                if pids:
+                    pmarks = ",".join("?" * len(pids))
+                    sids = [r[0] for r in c.execute(f"SELECT id FROM submissions WHERE participant_id IN ({pmarks})", pids)]
+                if sids:
+                    smarks = ",".join("?" * len(sids))
+                    c.execute(f"DELETE FROM answers WHERE submission_id IN ({smarks})", sids)
+                    c.execute(f"DELETE FROM submissions WHERE id IN ({smarks})", sids)
+                if pids:
+                    c.execute(f"DELETE FROM participants WHERE id IN ({pmarks})", pids)
+                if aids:  # free stakeholder names nobody else gave
+                    c.execute(
+                        f"DELETE FROM stakeholders WHERE free = 1 AND authority_id IN ({','.join('?' * len(aids))}) "
+                        "AND id NOT IN (SELECT stakeholder_id FROM answers WHERE stakeholder_id IS NOT NULL)",
+                        aids,
+                    )
+                if qids:
+                    c.execute(f"DELETE FROM quarantine WHERE id IN ({','.join('?' * len(qids))})", qids)
+                c.execute("INSERT INTO erasures (erased_at, n_submissions) VALUES (?, ?)", (_now(), len(sids)))
+        self._checkpoint(wait)
+        return {"n_submissions": len(sids), "authorities": authorities}
+
+    def _checkpoint(self, wait: float) -> None:
+        """Copy the write-ahead log into the file and truncate it; fail if readers keep it alive."""
+        conn = self.conn
+        deadline = time.monotonic() + max(0.0, wait)
+        conn.execute(f"PRAGMA busy_timeout = {int(max(0.0, wait) * 1000)}")
+        try:
+            while True:
+                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{self.path}: the erasure is stored, but another program still reads the database (workshop, "
+                        "notebook, dashboard), so erased text remains in its log file; close it and run the erasure again"
+                    )
+                time.sleep(0.1)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+
+    def record_report_folder(self, folder: str | Path) -> None:
+        """Remember a report output folder, so an erasure can remove the reports that show the person."""
+        with self.atomic() as c:
+            c.execute("INSERT INTO report_folders (folder, updated_at) VALUES (?, ?) "
+                      "ON CONFLICT (folder) DO UPDATE SET updated_at = excluded.updated_at", (str(Path(folder).resolve()), _now()))
+
+    def report_folders(self) -> list[Path]:
+        """The report output folders recorded by :meth:`record_report_folder`."""
+        return [Path(r[0]) for r in self.conn.execute("SELECT folder FROM report_folders ORDER BY folder")]
 
     # ------------------------------------------------------------------ outcomes (frozen workshop results)
     def save_outcome(self, kind: str, payload: Mapping[str, Any], *, authority: str | None = None, wave: str | None = None, instrument: str | None = None) -> int:

@@ -6,7 +6,7 @@ import datetime as _dt
 import sqlite3
 from typing import Iterator
 
-__all__ = ["TIDY_COLUMNS", "APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["TIDY_COLUMNS", "APPLICATION_ID", "MIGRATIONS", "KEYED_MIGRATIONS", "SCHEMA_VERSION"]
 
 TIDY_COLUMNS = ["authority", "ministry", "participant", "wave", "instrument", "dimension", "item", "stakeholder", "value"]
 
@@ -124,8 +124,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TRIGGER submissions_deleted AFTER DELETE ON submissions BEGIN UPDATE change_counter SET n = n + 1; END;
         """,
     ),
+    (
+        "0003_cohort_key",
+        """
+        ALTER TABLE cohorts ADD COLUMN uid TEXT;
+        ALTER TABLE cohorts ADD COLUMN key_check TEXT;
+        CREATE TABLE report_folders (folder TEXT PRIMARY KEY, updated_at TEXT NOT NULL);
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# migrations done in Python because they need the code key (recorded in schema_migrations like the others)
+KEYED_MIGRATIONS = ("0004_authority_pseudonyms",)
 
 
 def _statements(script: str) -> Iterator[str]:

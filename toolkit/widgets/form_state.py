@@ -387,12 +387,11 @@ class FormState:
         last = getattr(self, "_last", None)
         if last is None or self.kiosk or not any(d.scored_items for d in self.instrument.dimensions):
             return pd.DataFrame(columns=cols)
-        from .. import codes as _codes
         from ..privacy import group_summary, resolve_k
         from ..scoring import dimension_scores
 
         authority, code = last
-        me = _codes.pseudonym(self.store.key, _codes.hash_elements(self.store.key, code))
+        me = self.store.pseudonym(authority, code)
         resp = self.store.responses(self.instrument.id, wave=self.wave, authority=authority, linked=False)
         scores = dimension_scores(resp, self.instrument)
         k = resolve_k(self.store)
