@@ -77,7 +77,7 @@ def cohort(tmp_path: Path, bfi_path: Path) -> Store:
 
 
 def _pseudonym(store: Store, person: tuple[str, ...]) -> str:
-    return codes.pseudonym(store.key, codes.hash_elements(store.key, person))
+    return store.pseudonym("BVA", person)
 
 
 def _stored(store: Store) -> dict[tuple[str, str], float]:
