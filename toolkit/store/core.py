@@ -16,6 +16,7 @@ from .. import codes as _codes
 from ..exceptions import DataError, StoreError
 from ..instruments import Instrument, parse_instrument, resolve_instrument
 from .answers import Submission, _validate_answers
+from .measures import MeasuresMixin
 from .reads import ReadsMixin
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _now, _statements
 
@@ -24,7 +25,7 @@ __all__ = ["Store", "open_store"]
 log = logging.getLogger("toolkit")
 
 
-class Store(ReadsMixin):
+class Store(ReadsMixin, MeasuresMixin):
     """A cohort database file.
 
     Parameters

@@ -25,7 +25,7 @@ FORM_CSS = """
 .upo-missing-opt .widget-toggle-button:last-child { font-style: italic; }
 .upo-form .widget-text input, .upo-form textarea { font-size: 16px !important; }
 .upo-form .widget-text, .upo-form .widget-textarea { width: 100% !important; }
-.upo-submit { height: 48px !important; font-size: 17px !important; width: 100% !important; border-radius: 8px; }
+.upo-submit, .upo-join-button { height: 48px !important; font-size: 17px !important; width: 100% !important; border-radius: 8px; }
 .upo-status { color: #444; }
 .upo-problems { color: #8a3b00; }
 .upo-ok { background: #e8f5e9; border-left: 4px solid #1b7f3b; padding: 10px 12px; border-radius: 4px; font-size: 17px; }

@@ -69,6 +69,33 @@ _TEXTS: dict[str, dict[str, str]] = {
     "group_done": {"de": "vollständig", "en": "complete"},
     "group_open": {"de": "{n} offen", "en": "{n} open"},
     "kiosk_badge": {"de": "Gemeinsames Gerät: Das Formular wird nach dem Absenden geleert.", "en": "Shared device: the form is cleared after submitting."},
+    # joining and connection (workshop server)
+    "join_title": {"de": "Teilnehmen", "en": "Join"},
+    "join_prompt": {"de": "Bitte geben Sie den Teilnahme-Code ein, der in der Präsentation angezeigt wird.", "en": "Please enter the join code shown in the presentation."},
+    "join_button": {"de": "Teilnehmen", "en": "Join"},
+    "join_wrong": {"de": "Dieser Code stimmt nicht. Bitte prüfen Sie ihn und versuchen Sie es erneut.", "en": "This code is not right. Please check it and try again."},
+    "join_locked": {"de": "Zu viele Versuche. Bitte warten Sie eine Minute.", "en": "Too many attempts. Please wait a minute."},
+    "offline": {
+        "de": "Keine Verbindung zum Server. Ihre Antworten bleiben erhalten; die Seite verbindet sich von selbst neu.",
+        "en": "No connection to the server. Your answers are kept; the page reconnects by itself.",
+    },
+    "reload_needed": {
+        "de": "Die Verbindung wurde neu aufgebaut. Die Seite wird neu geladen; Ihre Antworten bleiben erhalten.",
+        "en": "The connection was re-established. The page reloads; your answers are kept.",
+    },
+    "restored": {"de": "Ihre bisherigen Antworten wurden wiederhergestellt.", "en": "Your answers so far have been restored."},
+    # presenter view
+    "pres_join": {"de": "Teilnehmen unter", "en": "Join at"},
+    "pres_code": {"de": "Teilnahme-Code", "en": "Join code"},
+    "measure_title": {"de": "Vereinbarte Maßnahmen", "en": "Agreed measures"},
+    "measure_field": {"de": "Bereich", "en": "Field"},
+    "measure_field_all": {"de": "allgemein", "en": "general"},
+    "measure_what": {"de": "Was?", "en": "What?"},
+    "measure_who": {"de": "Wer?", "en": "Who?"},
+    "measure_due": {"de": "Bis wann?", "en": "By when?"},
+    "measure_add": {"de": "Maßnahme festhalten", "en": "Record measure"},
+    "measure_saved": {"de": "Maßnahme Nr. {id} gespeichert.", "en": "Measure no. {id} saved."},
+    "measure_none": {"de": "Noch keine Maßnahmen festgehalten.", "en": "No measures recorded yet."},
     # dashboard
     "dash_title": {"de": "Live-Auswertung", "en": "Live results"},
     "dash_count": {"de": "{n} Antworten", "en": "{n} responses"},
