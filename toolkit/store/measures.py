@@ -10,9 +10,9 @@ Example
 >>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite")
 >>> db.add_authority("BVA"); db.add_wave("t0"); _ = db.add_instrument("competence_reflection")
 >>> mid = db.add_measure("Schulung Datenschutz", instrument="competence_reflection", wave="t0",
-...                      authority="BVA", dimension="data_protection", who="Referat Z2", due="2027-03-31")
+...                      authority="BVA", dimension="data_protection_security", who="Referat Z2", due="2027-03-31")
 >>> db.measures()[["authority", "dimension", "what", "who", "due"]].to_dict("records")
-[{'authority': 'BVA', 'dimension': 'data_protection', 'what': 'Schulung Datenschutz', 'who': 'Referat Z2', 'due': '2027-03-31'}]
+[{'authority': 'BVA', 'dimension': 'data_protection_security', 'what': 'Schulung Datenschutz', 'who': 'Referat Z2', 'due': '2027-03-31'}]
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Example
 >>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite")
 >>> db.add_authority("BVA"); db.add_wave("t0"); _ = db.add_instrument("competence_reflection")
 >>> view = PresenterView(DashboardState(db, "competence_reflection", "t0", authority="BVA"), autostart=False)
->>> view.what_input.value = "Schulung Datenschutz"; view.field_input.value = "data_protection"
+>>> view.what_input.value = "Schulung Datenschutz"; view.field_input.value = "data_protection_security"
 >>> view.add_measure() is not None, len(db.measures())
 (True, 1)
 """
