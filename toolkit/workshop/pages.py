@@ -130,6 +130,8 @@ class FormPage:
 
     def join(self, code: str) -> bool:
         """What the join button does: the right code opens the form (and is not asked again on this device)."""
+        if self.form is not None:  # the field's change and the button's click both arrive: join once
+            return True
         now = time.monotonic()
         self._attempts = [a for a in self._attempts if now - a < 60]
         if len(self._attempts) >= MAX_JOIN_ATTEMPTS:
@@ -189,16 +191,28 @@ CONNECTION_JS = """
   var Native = window.WebSocket;
   function Watched(url, protocols) {
     var ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
-    if (String(url).indexOf('/channels') >= 0) {
-      ws.addEventListener('open', function () { open += 1; everOpen = true; show(false); });
-      ws.addEventListener('close', function () { open = Math.max(0, open - 1); if (everOpen && open === 0) show(true); });
+    if (String(url).indexOf('/api/kernels/') >= 0) {
+      ws.addEventListener('open', function () { open += 1; everOpen = true; downSince = null; show(false); });
+      ws.addEventListener('close', function () { open = Math.max(0, open - 1); if (everOpen && open === 0) { downSince = downSince || Date.now(); show(true); } });
     }
     return ws;
   }
   Watched.prototype = Native.prototype;
   ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { Watched[k] = Native[k]; });
   window.WebSocket = Watched;
+  var downSince = null, reachableSince = null;
   window.addEventListener('offline', function () { if (everOpen) show(true); });
+  window.addEventListener('online', function () { if (open > 0) show(false); });
+  // Solara gives up after a few attempts (about two minutes); a page whose server is back but whose
+  // connection did not come back by itself reloads, and the server restores its draft.
+  setInterval(function () {
+    if (!everOpen || open > 0 || downSince === null) { reachableSince = null; return; }
+    fetch(location.href, {cache: 'no-store'}).then(function (r) {
+      if (!r.ok) { reachableSince = null; return; }
+      reachableSince = reachableSince || Date.now();
+      if (Date.now() - reachableSince > 12000) { var b = banner(); b.textContent = TEXT.reload[lang()]; location.reload(); }
+    }).catch(function () { reachableSince = null; });
+  }, 3000);
 })();
 </script>
 """
@@ -207,4 +221,4 @@ CONNECTION_JS = """
 def connection_js() -> str:
     import json
 
-    return CONNECTION_JS % {"texts": json.dumps({"offline": {"de": t("offline", "de"), "en": t("offline", "en")}}, ensure_ascii=False)}
+    return CONNECTION_JS % {"texts": json.dumps({k: {"de": t(key, "de"), "en": t(key, "en")} for k, key in (("offline", "offline"), ("reload", "reload_needed"))}, ensure_ascii=False)}
