@@ -45,6 +45,7 @@ PRESENTER_CSS = """
 .upo-presenter .upo-dash img { max-width: 1000px !important; }
 .upo-presenter .widget-button, .upo-presenter .widget-toggle-button { height: 44px; font-size: 18px; width: auto !important; min-width: 200px; padding: 0 18px; }
 .upo-presenter .upo-muted { font-size: 20px; }
+.upo-presenter .widget-html-content { font-size: 22px; }
 .upo-presenter .widget-label, .upo-presenter .widget-label-basic { font-size: 18px; }
 .upo-measures h3 { font-size: 28px; margin: 0.3em 0; }
 .upo-join { font-size: 30px; background: #eef3f9; border-radius: 8px; padding: 10px 18px; }
