@@ -103,6 +103,7 @@ def test_missing_page_assets_are_an_error_not_a_cdn_request(monkeypatch, store, 
     import toolkit.workshop.assets as assets
 
     monkeypatch.setattr(assets, "missing_assets", lambda: ["@widgetti/solara-vuetify3-app@9.9.9"])
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() sets the session's variables: keep them out of other tests
     code = main(["workshop", str(store.path), "--instrument", "reality_check", "--wave", "t0", "--port", str(free_port())])
     err = capsys.readouterr().err.strip()
     assert code == 1 and "python -m toolkit.workshop.assets" in err and len(err.splitlines()) == 1
