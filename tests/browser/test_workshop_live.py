@@ -131,7 +131,7 @@ def test_join_reload_drop_submit_and_presenter(browser, server, db, artifacts: P
     pres.locator(".upo-count[data-n='5']").wait_for(timeout=20_000)
     assert time.monotonic() - t_click < 10
     pres.locator(".upo-dash table").get_by_text("Ziele und Umfang").wait_for(timeout=10_000)
-    pres.locator(".upo-dash img").first.wait_for(state="visible", timeout=20_000)
+    pres.wait_for_function("() => { const i = document.querySelector('.upo-dash img'); return i && i.naturalWidth > 0; }", timeout=30_000)
     assert Store(db).count_submissions("reality_check") == 5 and len(Store(db).submissions()) == 5
     save_shot(pres, artifacts, "workshop_presenter_1080p.png", full_page=False)
     origin = server.url.split("/")[2]
@@ -175,7 +175,7 @@ def test_english_form_and_presenter(browser, db, artifacts: Path):
         pres.goto(srv.presenter_url, timeout=90_000)
         pres.get_by_text("Live results").wait_for(timeout=60_000)
         pres.locator(".upo-dash table").get_by_text("Goals and scope").wait_for(timeout=30_000)
-        pres.locator(".upo-dash img").first.wait_for(state="visible", timeout=20_000)
+        pres.wait_for_function("() => { const i = document.querySelector('.upo-dash img'); return i && i.naturalWidth > 0; }", timeout=30_000)
         save_shot(pres, artifacts, "workshop_presenter_1080p_en.png", full_page=False)
         pres.close()
         ctx.close()
