@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 OUT    ?= demo-out
 JOBS   ?=
 
-.PHONY: demo test test-fast bench lint clean help
+.PHONY: demo test test-fast bench lint clean help workshop-assets
 
 help:
 	@echo "make demo   - set up .venv, build the demo cohort and render all reports into $(OUT)/"
 	@echo "make test   - set up .venv with test extras and run the whole test suite"
 	@echo "make bench  - run the benchmarks (analysis, report batch, live workshop)"
+	@echo "make workshop-assets - install the live form's page assets locally (once; needs npm if solara-assets lags behind)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version.split()[0]'
@@ -19,7 +20,13 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	@# the live form's page assets (needs npm once); without them only `upo workshop` refuses to start, saying how to fix it
+	-$(BIN)/python -m toolkit.workshop.assets
 	touch $@
+
+# the workshop page's JavaScript/CSS, installed once so that the live form never needs a CDN
+workshop-assets: $(VENV)/.installed
+	$(BIN)/python -m toolkit.workshop.assets
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

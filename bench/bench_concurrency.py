@@ -36,7 +36,7 @@ def _worker(db: str, proc: int, go, out) -> None:
 
     def fill(person: int, corrected: bool) -> None:
         form.reset()
-        form.set_code({"mother": f"P{proc}", "birthday": str(person + 1), "birthplace": "K", "street": f"S{proc}x{person}"})
+        form.set_code({"mother": f"{chr(65 + proc % 26)}{chr(65 + proc // 26 % 26)}", "birthday": str(person + 1), "birthplace": "K", "street": "Sx"})
         for i, item in enumerate(form.instrument.items):
             form.set_answer(item.id, (2 if i == 0 else 0) if corrected else 1)
 

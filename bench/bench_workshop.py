@@ -70,7 +70,7 @@ def _participant(db: str, i: int, go: mp.Event, delay: float, out: mp.Queue) -> 
     try:
         rng = np.random.default_rng(i)
         form = FormState(db, INSTRUMENT, "t1", authority="BVA")
-        form.set_code(mother=f"P{i:03d}", birthday=str(i % 28 + 1), birthplace="B", street="Xy")
+        form.set_code(mother=f"{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}", birthday=str(i % 28 + 1), birthplace="B", street="Xy")
         for item in form.simple_items:
             if item.type != "text":
                 form.set_answer(item.id, float(rng.choice(form.instrument.scales[item.scale].points)))

@@ -27,7 +27,7 @@ NEW, CORRECTED, DOUBLE = 6, (0, 1), 6
 
 
 def _code(proc: int, person: int) -> dict[str, str]:
-    return {"mother": f"P{proc}", "birthday": str(person + 1), "birthplace": "K", "street": f"S{proc}x{person}"}
+    return {"mother": f"{chr(65 + proc % 26)}{chr(65 + proc // 26 % 26)}", "birthday": str(person + 1), "birthplace": "K", "street": "Sx"}  # codes as the form allows them (2 letters)
 
 
 def _fill(form, proc: int, person: int, corrected: bool) -> None:

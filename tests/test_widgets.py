@@ -154,9 +154,9 @@ def test_picking_the_authority(store, rng):
 
 def test_stakeholder_form_include_exclude_and_free_entries(store, rng):
     form = FormState(store, "stakeholder_analysis", "t0", authority="BVA")
-    assert form.free_entries == 3 and len(form.stakeholders()) == len(form.catalogue)
-    for key in form.catalogue[2:]:
-        form.include_stakeholder(key, False)
+    assert form.free_entries == 3 and form.stakeholders() == []  # nothing ticked: 16 groups x 8 ratings would be required
+    for key in form.catalogue[:2]:
+        form.include_stakeholder(key, True)
     form.set_free_entry(0, "  Externe   Beratung ")
     with pytest.raises(DataError, match="3 free entries"):
         form.set_free_entry(3, "zu viel")
@@ -252,7 +252,10 @@ def test_view_marks_missing_cards_and_switches_language(store):
 def test_view_stakeholder_panels_are_built_when_opened(store, rng):
     view = ParticipantForm(FormState(store, "stakeholder_analysis", "t0", authority="BVA"))
     view.show_page(1)
-    n = len(view.state.catalogue)
+    assert len(view.accordion.children) == 0  # the form opens with no group ticked
+    for key in view.state.catalogue[:3]:
+        view.include_inputs[key].value = True
+    n = 3
     assert len(view.accordion.children) == n and not any(p.children for p in view.accordion.children)
     view.include_inputs[view.state.catalogue[0]].value = False
     assert len(view.accordion.children) == n - 1
@@ -318,6 +321,8 @@ def test_dashboard_stakeholders_hides_small_free_entries(store, rng):
     for i in range(5):
         form = FormState(store, "stakeholder_analysis", "t0", authority="BVA")
         form.set_code(_code(i))
+        for key in form.catalogue:  # these raters assess every group
+            form.include_stakeholder(key)
         if i == 0:
             form.set_free_entry(0, "Herr Müllers Referat")  # one rater's free text
             form.include_stakeholder("vergabe", False)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import psutil
 import pytest
 
 from toolkit.cli import main
-from toolkit.workshop import FORM_NOTEBOOK, VoilaServer, free_port, lan_address, session_env, validate_session
+from toolkit.workshop import VoilaServer, WorkshopProcess, free_port, lan_address, session_env, validate_session
 
 
 @pytest.mark.parametrize(
@@ -49,12 +50,12 @@ def test_validate_session_stores_a_shipped_instrument(tmp_path):
     assert env["UPO_KIOSK"] == "1" and env["UPO_AUTHORITY"] == "" and env["UPO_WAVE"] == "t0"
 
 
-def test_voila_command_configures_culling_preheat_and_private_dirs():
+def test_voila_baseline_command_configures_culling_preheat_private_dirs_and_no_history():
     server = VoilaServer(Path("form.ipynb"), port=9999, pool_size=6, cull_idle_timeout=90)
     server.workdir = Path("/tmp/x")
     cmd = " ".join(server.command())
     for part in ("--preheat_kernel=True", "--pool_size=6", "cull_idle_timeout=90", "cull_connected=False", "--Voila.ip=127.0.0.1",
-                 "--strip_sources=True", "connection_dir_root=/tmp/x"):
+                 "--strip_sources=True", "connection_dir_root=/tmp/x", "HistoryManager.enabled=False"):
         assert part in cmd
 
 
@@ -65,63 +66,44 @@ def test_lan_address_is_an_ipv4_address():
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_idle_culling_ends_abandoned_kernels_but_spares_the_pool(store):
-    env = session_env(validate_session(store.path, "reality_check", "t0", "BVA"))
-    server = VoilaServer(FORM_NOTEBOOK, env=env, port=free_port(), pool_size=2, cull_idle_timeout=3, cull_interval=1, fill_delay=600)
-    server.start()
+def test_serve_one_process_urls_qr_per_session_and_clean_stop(store):
+    """Findings 1, 4, 6, 9: no kernel per page (nothing to cull or pool), a QR file per session, the hint names the authority."""
+    a = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--kiosk", "--pool", "4", "--join-code", "K7Q2"]).start()
+    b = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA"]).start()  # a second session on the same database
     try:
-        server.wait_ready(120)  # this GET takes one pre-heated kernel: an "abandoned page"; one stays in the pool
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "is filled with" not in server.log_path.read_text():
-            time.sleep(0.5)
-        time.sleep(8)  # several cull intervals; the pool is not refilled (fill_delay)
-        log = server.log_path.read_text()
-        assert "Culling 'idle' kernel" in log  # the abandoned page's kernel was ended
-        assert len(server.kernel_pids()) >= 1  # pre-heated kernels survived (a plain culler ends them all)
-        with urllib.request.urlopen(server.url, timeout=60) as resp:
-            assert resp.status == 200 and "Kernel pool" not in resp.read().decode(errors="replace")
-    finally:
-        server.stop()
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(240)
-def test_serve_prints_url_and_qr_and_stops_cleanly_on_ctrl_c(store, tmp_path):
-    port = free_port()
-    env = dict(os.environ)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "workshop", str(store.path), "--instrument", "reality_check", "--wave", "t0",
-         "--authority", "BVA", "--port", str(port), "--kiosk", "--pool", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Ready after"):
-                break
-        text = "".join(lines)
-        assert f"Join URL: http://127.0.0.1:{port}/" in text, text
+        text = "".join(a.output)
+        assert f"Join URL: http://127.0.0.1:{a.port}/" in text and "Join code: K7Q2" in text
         assert "█" in text  # the QR code in the terminal
-        png = store.path.with_suffix(".workshop-qr.png")
-        assert png.read_bytes()[:4] == b"\x89PNG"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as resp:
+        assert a.presenter_url and a.presenter_url.startswith(a.url + "presenter-") and len(a.presenter_url) > len(a.url) + 30
+        assert "authority='BVA'" in text  # the JupyterLab dashboard hint names the authority
+        assert "--pool is no longer needed" in text
+        qr_a = [ln.split(": ", 1)[1].strip() for ln in a.output if ln.startswith("QR code:")][0]
+        qr_b = [ln.split(": ", 1)[1].strip() for ln in b.output if ln.startswith("QR code:")][0]
+        assert qr_a != qr_b and Path(qr_a).read_bytes()[:4] == b"\x89PNG"
+        for _ in range(3):
+            with urllib.request.urlopen(a.url, timeout=60) as resp:
+                page = resp.read().decode(errors="replace")
+            assert resp.status == 200 and "form_app" not in page and "cdn.jsdelivr" not in page and "solara.dev/static" not in page
+        with urllib.request.urlopen(a.presenter_url, timeout=60) as resp:
             assert resp.status == 200
-            page = resp.read().decode(errors="replace")
-        assert "form_app" not in page and "import " not in page  # no code is shown to participants
-        kernels = [p for p in psutil.Process(proc.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
-        assert kernels  # pre-heated kernels are running
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
-        rest, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, rest
-        assert "Stopped." in rest
-        time.sleep(0.5)
-        alive = [k for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
-        assert alive == []  # no stray kernels
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(a.url + "presenter-wrong", timeout=60)
+        children = psutil.Process(a.pid).children(recursive=True)
+        assert not [c for c in children if "ipykernel" in " ".join(c.cmdline())]  # one process, no kernels
+        assert a.rss() < 600 * 2**20
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        code_b = b.stop()
+        code = a.stop()
+    assert code == 0 and code_b == 0, "".join(a.output[-20:])
+    assert "Stopped." in "".join(a.output)
+    assert not store.path.with_name(f"{store.path.stem}.workshop-drafts").joinpath(f"reality_check-t0-BVA-{a.port}").exists()  # drafts end with the session
+
+
+def test_missing_page_assets_are_an_error_not_a_cdn_request(monkeypatch, store, capsys):
+    import toolkit.workshop.assets as assets
+
+    monkeypatch.setattr(assets, "missing_assets", lambda: ["@widgetti/solara-vuetify3-app@9.9.9"])
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() sets the session's variables: keep them out of other tests
+    code = main(["workshop", str(store.path), "--instrument", "reality_check", "--wave", "t0", "--port", str(free_port())])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "python -m toolkit.workshop.assets" in err and len(err.splitlines()) == 1

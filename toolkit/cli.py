@@ -202,7 +202,8 @@ def cmd_report(a: argparse.Namespace) -> int:
 def cmd_workshop(a: argparse.Namespace) -> int:
     from .workshop import serve
 
-    return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk, pool_size=a.pool)
+    return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk,
+                 join_code=a.join_code, lang=a.lang, pool_size=a.pool)
 
 
 def cmd_export(a: argparse.Namespace) -> int:
@@ -388,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lang", choices=["de", "en"], default="de")
     sp.add_argument("--force", action="store_true", help="render even when nothing changed")
 
-    sp = add("workshop", cmd_workshop, "serve the participant form for a live workshop (Voila)")
+    sp = add("workshop", cmd_workshop, "serve the participant form and the presenter view for a live workshop")
     sp.add_argument("db")
     sp.add_argument("--instrument", required=True)
     sp.add_argument("--wave", required=True)
@@ -396,9 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for the room's LAN)")
     sp.add_argument("--port", type=int, default=8866)
     sp.add_argument("--kiosk", action="store_true", help="shared device: reset the form after each submission")
+    sp.add_argument("--join-code", nargs="?", const="", default=None, metavar="CODE",
+                    help="ask participants once for a short code shown on the projector (without CODE: a random one)")
+    sp.add_argument("--lang", choices=["de", "en"], default="de", help="the form's starting language (participants can switch)")
+    sp.add_argument("--pool", type=int, default=None, metavar="N", help="deprecated and ignored: one process serves every page, nothing to pre-heat")
     sp.add_argument("--key", metavar="FILE", help=_KEY_HELP)
-    sp.add_argument("--pool", type=int, default=8, metavar="N",
-                    help="pre-heated kernels kept ready for people joining at once (about 150 MB each; default 8)")
 
     sp = add("export", cmd_export, "export answers (pseudonymous) as CSV, XLSX, Parquet, SPSS or LimeSurvey structure")
     sp.add_argument("db")

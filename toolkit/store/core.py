@@ -19,6 +19,7 @@ from .. import codes as _codes
 from ..exceptions import DataError, StoreError
 from ..instruments import Instrument, parse_instrument, resolve_instrument
 from .answers import Submission, _validate_answers
+from .measures import MeasuresMixin
 from .reads import ReadsMixin
 from .schema import APPLICATION_ID, KEYED_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION, _now, _statements
 
@@ -46,7 +47,7 @@ def _check_group_size(k: object) -> int:
     return value
 
 
-class Store(ReadsMixin):
+class Store(ReadsMixin, MeasuresMixin):
     """A cohort database file.
 
     Parameters

@@ -132,6 +132,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE report_folders (folder TEXT PRIMARY KEY, updated_at TEXT NOT NULL);
         """,
     ),
+    (
+        # measures a workshop group agrees on (recorded by the facilitator in the presenter view);
+        # plain types and no SQLite-only syntax, so the PostgreSQL store runs the same statement
+        "0005_workshop_measures",
+        """
+        CREATE TABLE measures (
+            id INTEGER PRIMARY KEY,
+            cohort_id INTEGER NOT NULL REFERENCES cohorts(id),
+            authority_id INTEGER REFERENCES authorities(id),
+            wave_id INTEGER NOT NULL REFERENCES waves(id),
+            instrument_id TEXT NOT NULL,
+            dimension TEXT,
+            stakeholder TEXT,
+            what TEXT NOT NULL,
+            who TEXT,
+            due TEXT,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX measures_session ON measures (cohort_id, wave_id, instrument_id);
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # migrations done in Python because they need the code key (recorded in schema_migrations like the others)

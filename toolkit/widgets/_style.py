@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import html
-from typing import Any
+import sys
+import threading
+from typing import Any, Callable
 
 import ipywidgets as w
 
@@ -24,7 +25,7 @@ FORM_CSS = """
 .upo-missing-opt .widget-toggle-button:last-child { font-style: italic; }
 .upo-form .widget-text input, .upo-form textarea { font-size: 16px !important; }
 .upo-form .widget-text, .upo-form .widget-textarea { width: 100% !important; }
-.upo-submit { height: 48px !important; font-size: 17px !important; width: 100% !important; border-radius: 8px; }
+.upo-submit, .upo-join-button { height: 48px !important; font-size: 17px !important; width: 100% !important; border-radius: 8px; }
 .upo-status { color: #444; }
 .upo-problems { color: #8a3b00; }
 .upo-ok { background: #e8f5e9; border-left: 4px solid #1b7f3b; padding: 10px 12px; border-radius: 4px; font-size: 17px; }
@@ -42,24 +43,53 @@ FORM_CSS = """
 """
 
 
-@functools.lru_cache(maxsize=None)
+# Shared layout/style models: fewer widget models to send to the browser. They are shared
+# within one page only: under Solara one process serves every page (a virtual kernel each),
+# and a widget belongs to the kernel that created it, so the cache is keyed by the page's
+# kernel context (one key per process under Voilà/Jupyter, where a process is one page).
+_SHARED: dict[Any, dict[str, w.Widget]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _page_key() -> Any:
+    kc = sys.modules.get("solara.server.kernel_context")
+    if kc is None:
+        return None
+    try:
+        return kc.get_current_context().id
+    except Exception:  # no Solara context (plain kernel, tests)
+        return None
+
+
+def _shared(name: str, factory: Callable[[], w.Widget]) -> Any:
+    key = _page_key()
+    with _SHARED_LOCK:
+        models = _SHARED.setdefault(key, {})
+        widget = models.get(name)
+        if widget is None or getattr(widget, "comm", None) is None:  # closed with its page
+            if widget is not None:  # the page is gone: forget every page whose widgets are closed
+                for k in [k for k, m in _SHARED.items() if all(getattr(x, "comm", None) is None for x in m.values())]:
+                    _SHARED.pop(k, None)
+                models = _SHARED.setdefault(key, {})
+            widget = models[name] = factory()
+        return widget
+
+
 def _full() -> w.Layout:
-    """One shared 100 %-width layout: fewer widget models to send to the browser."""
-    return w.Layout(width="100%")
+    """The page's shared 100 %-width layout."""
+    return _shared("full", lambda: w.Layout(width="100%"))
 
 
-@functools.lru_cache(maxsize=None)
 def _html_style() -> Any:
     from ipywidgets.widgets.widget_string import HTMLStyle
 
-    return HTMLStyle()
+    return _shared("html", HTMLStyle)
 
 
-@functools.lru_cache(maxsize=None)
 def _toggle_style() -> Any:
     from ipywidgets.widgets.widget_selection import ToggleButtonsStyle
 
-    return ToggleButtonsStyle()
+    return _shared("toggle", ToggleButtonsStyle)
 
 
 def _html(text: str, cls: str | None = None) -> w.HTML:

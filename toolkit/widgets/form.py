@@ -47,8 +47,10 @@ class ParticipantForm(_ItemWidgets):
     and :attr:`authority_input`, then call :meth:`submit` (what the button does).
     """
 
-    def __init__(self, state: FormState) -> None:
+    def __init__(self, state: FormState, *, on_change: Any = None) -> None:
         self.state = state
+        #: called after every change of the answers, page or language (the workshop server keeps the draft)
+        self.on_change = on_change
         self.widget = w.VBox(layout=_full())
         self.widget.add_class("upo-form")
         self._build()
@@ -93,6 +95,9 @@ class ParticipantForm(_ItemWidgets):
         self.profile_html = _html("")
         parts += [self._scroller, self.progress, self.page_box, nav, self.status, self.problems_html, self.submit_button, self.result_html, self.profile_button, self.profile_html]
         self.widget.children = parts
+        for cls in [c for c in self.widget._dom_classes if c.startswith("upo-lang-")]:
+            self.widget.remove_class(cls)
+        self.widget.add_class(f"upo-lang-{lang}")
         self.show_page(getattr(self, "page_index", 0))
 
     # ------------------------------------------------------------------ pages
@@ -187,7 +192,20 @@ class ParticipantForm(_ItemWidgets):
 
     def _on_lang(self, change: dict) -> None:
         self.state.set_language(change["new"])
+        shown = self.state.last_result
         self._build()
+        # the messages already on screen are shown again in the new language
+        if shown is not None and shown.ok:
+            self._show_done(self._done_message())
+        elif shown is not None and shown.problems and self.state.problems():
+            self._show_problems(tuple(self.state.problems()))
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(self)
+            except Exception:  # a failing draft save must not break the form
+                log.exception("form change hook failed")
 
     def _on_authority(self, change: dict) -> None:
         self.state.set_authority(change["new"])
@@ -220,11 +238,37 @@ class ParticipantForm(_ItemWidgets):
                 card.remove_class("upo-missing")
         if n == 0:
             self.problems_html.value = ""
+        self._changed()
 
     # ------------------------------------------------------------------ actions
+    def _pristine(self) -> bool:
+        """Nothing entered since the form was (re)started: no code, no answer, no rating."""
+        return not any(v.strip() for v in self.state.code.values()) and not self.state.answers and not self.state.ratings
+
+    def _done_message(self) -> str:
+        lang = self.state.lang
+        return t("thanks_kiosk", lang) if self.state.kiosk else t("thanks", lang) + " " + t("thanks_correct", lang)
+
+    def _show_done(self, message: str) -> None:
+        self.problems_html.value = ""
+        self.result_html.value = f"<div class='upo-ok' role='status'>✓ {_esc(message)}</div>"
+        has_profile = any(d.scored_items for d in self.state.instrument.dimensions) and not self.state.kiosk
+        self.profile_button.layout.display = None if has_profile else "none"
+
+    def _show_problems(self, problems: tuple) -> None:
+        lang = self.state.lang
+        lines = "".join(f"<li>{_esc(p.message)}</li>" for p in problems[:12])
+        more = f"<li>{_esc(t('more', lang, n=len(problems) - 12))}</li>" if len(problems) > 12 else ""
+        self.problems_html.value = f"<p><b>{_esc(t('problems_title', lang))}</b></p><ul>{lines}{more}</ul>"
+
     def submit(self) -> SubmitResult:
         """What the submit button does: validate, store, confirm (and clear in kiosk mode)."""
         lang = self.state.lang
+        last = self.state.last_result
+        if self.state.kiosk and last is not None and last.ok and self._pristine():
+            # a second click on a just-cleared kiosk form (double click): still "thank you", not "please complete"
+            self._show_done(last.message)
+            return last
         self.submit_button.disabled = True
         self.submit_button.description = t("submitting", lang)
         try:
@@ -234,9 +278,7 @@ class ParticipantForm(_ItemWidgets):
             self.submit_button.description = t("submit", lang)
         if not result.ok:
             if result.problems:
-                lines = "".join(f"<li>{_esc(p.message)}</li>" for p in result.problems[:12])
-                more = f"<li>{_esc(t('more', lang, n=len(result.problems) - 12))}</li>" if len(result.problems) > 12 else ""
-                self.problems_html.value = f"<p><b>{_esc(t('problems_title', lang))}</b></p><ul>{lines}{more}</ul>"
+                self._show_problems(result.problems)
             else:
                 self.problems_html.value = f"<p><b>{_esc(result.message)}</b></p>"
             self.result_html.value = ""
@@ -244,13 +286,10 @@ class ParticipantForm(_ItemWidgets):
                 self.show_page(self.page_of(result.problems[0]), scroll=True)
             self._refresh_status(mark=True)
             return result
-        self.problems_html.value = ""
         if self.state.kiosk:
             self.page_index = 0
             self._build()
-        self.result_html.value = f"<div class='upo-ok' role='status'>✓ {_esc(result.message)}</div>"
-        has_profile = any(d.scored_items for d in self.state.instrument.dimensions) and not self.state.kiosk
-        self.profile_button.layout.display = None if has_profile else "none"
+        self._show_done(result.message)
         self._refresh_status()
         return result
 

@@ -14,7 +14,7 @@ import ipywidgets as w
 from ..instruments import Item
 from ._style import _esc, _full, _html, _toggle_style
 from ._texts import t
-from .form_state import role_label
+from .form_state import FREE_NAME_MAX, TEXT_MAX, role_label
 
 __all__: list[str] = []
 
@@ -49,8 +49,15 @@ class _ItemWidgets:
         value = s.answers.get(item.id)
         if item.type == "text":
             widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full())
-            widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
-            children.append(widget)
+            counter = _html("", "upo-counter")
+            self._count_chars(counter, value or "", TEXT_MAX)
+
+            def on_text(ch: dict, i: str = item.id, c: w.HTML = counter) -> None:
+                self._count_chars(c, ch["new"], TEXT_MAX)
+                self._on_answer(i, ch["new"])
+
+            widget.observe(on_text, names="value")
+            children += [widget, counter]
         elif item.type == "level":
             widget, extra = self._level(item, value)
             children += extra
@@ -64,6 +71,13 @@ class _ItemWidgets:
         card.add_class(f"upo-item-{item.id}")
         self.cards[item.id] = card
         return card
+
+    def _count_chars(self, counter: w.HTML, text: str, limit: int) -> None:
+        """A visible character counter; over the limit it asks to shorten (nothing is ever cut)."""
+        n, lang = len(text or ""), self.state.lang
+        over = n > limit
+        msg = t("chars_over", lang, n=n, max=limit) if over else t("chars", lang, n=n, max=limit)
+        counter.value = f"<div class='upo-help' data-chars='{n}' data-over='{int(over)}' style='text-align:right{';color:#b35806;font-weight:600' if over else ''}'>{_esc(msg)}</div>"
 
     def _level(self, item: Item, value: Any) -> tuple[w.Widget, list[w.Widget]]:
         lang = self.state.lang
@@ -125,16 +139,23 @@ class _ItemWidgets:
         self.include_inputs: dict[str, w.Checkbox] = {}
         checks: list[w.Widget] = []
         for key in s.catalogue:
-            box = w.Checkbox(value=s.included.get(key, True), description=s.instrument.stakeholder_name(key, lang), indent=False, layout=w.Layout(width="auto"))
+            box = w.Checkbox(value=s.included.get(key, False), description=s.instrument.stakeholder_name(key, lang), indent=False, layout=w.Layout(width="auto"))
             box.observe(lambda ch, k=key: self._on_include(k, ch["new"]), names="value")
             self.include_inputs[key] = box
             checks.append(box)
         self.free_inputs: list[w.Text] = []
         for i in range(s.free_entries):
             box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=_full(), continuous_update=False)
-            box.observe(lambda ch, i=i: self._on_free(i, ch["new"]), names="value")
+            counter = _html("", "upo-counter")
+            self._count_chars(counter, s.free[i], FREE_NAME_MAX)
+
+            def on_free(ch: dict, i: int = i, c: w.HTML = counter) -> None:
+                self._count_chars(c, ch["new"], FREE_NAME_MAX)
+                self._on_free(i, ch["new"])
+
+            box.observe(on_free, names="value")
             self.free_inputs.append(box)
-            checks += [_html(_esc(t("free_entry", lang, i=i + 1))), box]
+            checks += [_html(_esc(t("free_entry", lang, i=i + 1))), box, counter]
         select = w.VBox([_html(f"<b>{_esc(t('stakeholder_select', lang))}</b><div class='upo-help'>{_esc(t('stakeholder_select_help', lang))}</div>")] + checks)
         select.add_class("upo-card")
         self.accordion = w.Accordion(layout=_full())

@@ -37,9 +37,12 @@ from ..instruments import Instrument, Item
 from ..store import Store, Submission
 from ._texts import t
 
-__all__ = ["FormState", "Problem", "SubmitResult", "role_label"]
+__all__ = ["FormState", "Problem", "SubmitResult", "role_label", "TEXT_MAX", "FREE_NAME_MAX"]
 
 log = logging.getLogger("toolkit")
+
+TEXT_MAX = 5000  # characters of a free-text answer (the form counts them; nothing is cut)
+FREE_NAME_MAX = 80  # characters of a free stakeholder name
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,7 @@ class FormState:
         if not 0 <= index < self.free_entries:
             raise DataError(f"free entry {index} does not exist; this instrument allows {self.free_entries} free entries")
         old = " ".join(self._a.free[index].split())
-        new = " ".join(str(name or "").split())[:80]
+        new = " ".join(str(name or "").split())
         if old and old != new and old not in [" ".join(f.split()) for i, f in enumerate(self._a.free) if i != index]:
             for key in [k for k in self._a.ratings if k[1] == old]:
                 self._a.ratings.pop(key)
@@ -273,7 +276,7 @@ class FormState:
     def reset(self) -> None:
         """Clear every answer and the code (language and a fixed authority stay) and start a new attempt."""
         self._a = _Answers(
-            included={k: True for k in self.catalogue},
+            included={k: False for k in self.catalogue},  # the rater ticks the groups to assess
             free=[""] * self.free_entries,
         )
         self.authority = self.fixed_authority
@@ -296,16 +299,24 @@ class FormState:
             norm = normalise_element(raw)
             if not norm:
                 out.append(Problem("code", element.id, t("missing_code", lang, prompt=element.prompt(lang))))
+            elif len(raw.strip()) > element.max_length:
+                out.append(Problem("code", element.id, t("too_long_code", lang, prompt=element.prompt(lang), n=element.max_length)))
             elif element.id == "birthday" and not (norm.isdigit() and 1 <= int(norm) <= 31):
                 out.append(Problem("code", element.id, t("bad_day", lang)))
         for item in self.simple_items:
             if item.is_required and item.id not in self._a.answers:
                 out.append(Problem("item", item.id, t("missing_item", lang, i=self.number[item.id], text=_short(item.text.get(lang)))))
+            elif item.type == "text" and len(str(self._a.answers.get(item.id) or "")) > TEXT_MAX:
+                n = len(str(self._a.answers[item.id]))
+                out.append(Problem("item", item.id, t("too_long_text", lang, i=self.number[item.id], n=n, max=TEXT_MAX)))
         if self.rating_items:
             rated = self.stakeholders()
             if not rated:
                 out.append(Problem("stakeholder", "", t("missing_stakeholder", lang)))
             names = [" ".join(f.split()).casefold() for f in self._a.free if f.strip()]
+            for pos, name in enumerate(self._a.free):
+                if len(name) > FREE_NAME_MAX:
+                    out.append(Problem("stakeholder", f"free{pos}", t("too_long_free", lang, i=pos + 1, n=len(name), max=FREE_NAME_MAX)))
             for name in sorted({n for n in names if names.count(n) > 1}):
                 out.append(Problem("stakeholder", name, t("duplicate_free", lang, name=name)))
             for key, label, _ in rated:

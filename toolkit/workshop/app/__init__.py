@@ -1,0 +1,79 @@
+"""The Solara app of ``upo workshop`` (``SOLARA_APP=toolkit.workshop.app``): form on ``/``, presenter view on ``/presenter-<secret>``.
+
+Solara runs this module once per server process and the components once per page,
+each page in its own virtual kernel. The pages are plain widget classes
+(:class:`toolkit.workshop.pages.FormPage`, :class:`toolkit.workshop.presenter.PresenterView`)
+that share one :class:`toolkit.workshop.pages.Runtime`; this module only displays them.
+The session comes from the environment that :func:`toolkit.workshop.server.serve` sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+import solara
+from markupsafe import Markup
+
+from ..pages import FormPage, Runtime, connection_js
+
+__all__ = ["routes", "runtime"]
+
+log = logging.getLogger("toolkit")
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The process-wide shared part (store, instrument, drafts), created on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime()
+        return _runtime
+
+
+def _install_head() -> None:
+    try:  # the template (toolkit/workshop/templates/index.html.j2) places this in every page's head
+        from solara.server import server as _server
+
+        _server.get_jinja_env(app_name="__default__").globals["upo_head"] = Markup(connection_js())
+    except Exception:  # not under solara-server (e.g. imported by a test)
+        log.debug("no solara server: page head not installed")
+
+
+@solara.component
+def Form() -> None:
+    session_id = solara.get_session_id()
+    page = solara.use_memo(lambda: FormPage(runtime(), session_id), [])
+    solara.Title(runtime().instrument.title.get(runtime().params["lang"]))
+    solara.display(page.widget)
+
+
+@solara.component
+def Presenter() -> None:
+    from ..presenter import PresenterView
+
+    def build() -> Any:
+        rt = runtime()
+        return PresenterView(rt.dashboard_state(), join_url=rt.join_url, join_code=rt.join_code or None)
+
+    view = solara.use_memo(build, [])
+    solara.use_effect(lambda: view.close, [])
+    solara.Title("Live")
+    solara.display(view.widget)
+
+
+@solara.component
+def Layout(children: list = []) -> None:  # noqa: B006 - Solara's signature
+    solara.Div(children=children, style={"width": "100%"})
+
+
+_install_head()
+_secret = os.environ.get("UPO_PRESENTER_SECRET", "")
+routes = [solara.Route(path="/", component=Form, layout=Layout)]
+if _secret:
+    routes.append(solara.Route(path=f"presenter-{_secret}", component=Presenter, layout=Layout))

@@ -1,0 +1,224 @@
+"""The pages of the workshop server as plain widget classes (Solara only displays them).
+
+:class:`Runtime` is what one server process shares between all pages: one store, the
+instrument parsed once, the drafts folder, the join code and the presenter secret, all
+read from the environment that :func:`toolkit.workshop.server.serve` sets.
+:class:`FormPage` is one participant's page: the join code (if the session has one),
+then the form, restored from the device's draft and saved again after every change.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> from toolkit.store import Store
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> db = Store.init(folder / "c.sqlite"); db.add_authority("BVA"); db.add_wave("t0"); _ = db.add_instrument("reality_check")
+>>> rt = Runtime({"UPO_DB": str(db.path), "UPO_INSTRUMENT": "reality_check", "UPO_WAVE": "t0", "UPO_JOIN_CODE": "K7Q2",
+...               "UPO_DRAFTS": str(folder / "drafts")})
+>>> page = FormPage(rt, "cookie-1")
+>>> page.form is None and page.join("k7q2 ")     # asked once; case and spaces do not matter
+True
+>>> page.form.state.set_code({"mother": "Ma"}); page.form._refresh_status()
+>>> FormPage(rt, "cookie-1").form.state.code["mother"]   # a reload restores the draft
+'Ma'
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import ipywidgets as w
+
+from ..widgets._style import _esc, _html
+from ..widgets._texts import t
+from ..widgets.form import ParticipantForm
+from ..widgets.form_state import FormState
+from ..widgets.session import session_params
+from .drafts import DraftStore, draft_of, restore_draft
+
+__all__ = ["Runtime", "FormPage", "normalise_join_code", "CONNECTION_JS"]
+
+log = logging.getLogger("toolkit")
+
+MAX_JOIN_ATTEMPTS = 8  # wrong join codes per page before a pause of a minute
+
+
+def normalise_join_code(code: str | None) -> str:
+    return "".join(str(code or "").split()).upper()
+
+
+class Runtime:
+    """What the pages of one workshop server share (read once per process)."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        from ..store import Store
+
+        env = os.environ if env is None else env
+        self.params = session_params(env)
+        self.store = Store(self.params["db"])
+        self.instrument = self.store.instrument(self.params["instrument"])
+        self.join_code = normalise_join_code(env.get("UPO_JOIN_CODE"))
+        self.join_url = env.get("UPO_JOIN_URL") or None
+        self.presenter_secret = env.get("UPO_PRESENTER_SECRET", "")
+        folder = env.get("UPO_DRAFTS") or str(Path(self.params["db"]).with_suffix(".workshop-drafts"))
+        self.drafts = DraftStore(folder)
+        self.lock = threading.Lock()
+        self._dashboard: Any = None
+
+    def new_state(self, lang: str | None = None) -> FormState:
+        p = self.params
+        return FormState(self.store, self.instrument, p["wave"], authority=p["authority"], lang=lang or p["lang"], kiosk=p["kiosk"])
+
+    def dashboard_state(self) -> Any:
+        from ..widgets.dashboard_state import DashboardState
+
+        p = self.params
+        return DashboardState(self.store, self.instrument, p["wave"], authority=p["authority"], lang=p["lang"])
+
+
+class FormPage:
+    """One participant's page: ``.widget`` holds the join card, then the form."""
+
+    def __init__(self, runtime: Runtime, session_id: str) -> None:
+        self.runtime = runtime
+        self.session_id = session_id
+        self.form: ParticipantForm | None = None
+        self.widget = w.VBox(layout=w.Layout(width="100%"))
+        self.widget.add_class("upo-page")
+        self._attempts: list[float] = []
+        draft = runtime.drafts.load(session_id)
+        self._lang = (draft or {}).get("lang") or runtime.params["lang"]
+        if runtime.join_code and not (draft or {}).get("joined"):
+            self._show_join()
+        else:
+            self._show_form(draft)
+
+    # ------------------------------------------------------------------ join code
+    def _show_join(self) -> None:
+        lang = self._lang
+        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang)
+        self.lang_input.add_class("upo-choice")
+        self.lang_input.observe(lambda ch: self._relang(ch["new"]), names="value")
+        self.code_input = w.Text(placeholder="", layout=w.Layout(width="100%"), continuous_update=False)
+        self.code_input.add_class("upo-join-input")
+        self.code_input.observe(lambda ch: self.join(ch["new"]) if ch["new"] else None, names="value")
+        button = w.Button(description=t("join_button", lang), button_style="primary", layout=w.Layout(width="100%"))
+        button.add_class("upo-join-button")
+        button.on_click(lambda _b: self.join(self.code_input.value))
+        self.join_msg = _html("", "upo-problems")
+        from ..widgets._style import FORM_CSS
+
+        inst = self.runtime.instrument
+        card = w.VBox([
+            _html(f"<h2 style='margin:0.2em 0'>{_esc(inst.title.get(lang))}</h2><h3>{_esc(t('join_title', lang))}</h3><p>{_esc(t('join_prompt', lang))}</p>"),
+            self.code_input, button, self.join_msg,
+        ])
+        card.add_class("upo-card")
+        box = w.VBox([_html(FORM_CSS), self.lang_input, card], layout=w.Layout(width="100%"))
+        box.add_class("upo-form")
+        box.add_class("upo-join-card")
+        self.widget.children = [box]
+
+    def _relang(self, lang: str) -> None:
+        self._lang = lang
+        self._show_join()
+
+    def join(self, code: str) -> bool:
+        """What the join button does: the right code opens the form (and is not asked again on this device)."""
+        if self.form is not None:  # the field's change and the button's click both arrive: join once
+            return True
+        now = time.monotonic()
+        self._attempts = [a for a in self._attempts if now - a < 60]
+        if len(self._attempts) >= MAX_JOIN_ATTEMPTS:
+            self.join_msg.value = f"<p>{_esc(t('join_locked', self._lang))}</p>"
+            return False
+        if not hmac.compare_digest(normalise_join_code(code).encode(), self.runtime.join_code.encode()):
+            self._attempts.append(now)
+            self.join_msg.value = f"<p>{_esc(t('join_wrong', self._lang))}</p>"
+            return False
+        self._show_form(self.runtime.drafts.load(self.session_id) or {"lang": self._lang})
+        self._save(self.form)
+        return True
+
+    # ------------------------------------------------------------------ the form
+    def _show_form(self, draft: dict[str, Any] | None) -> None:
+        state = self.runtime.new_state(lang=self._lang)
+        restored = bool(draft and (draft.get("code") or draft.get("answers") or draft.get("ratings")))
+        if draft:
+            restore_draft(state, draft)
+        self.form = ParticipantForm(state, on_change=self._save)
+        if draft and draft.get("page"):
+            self.form.show_page(int(draft["page"]))
+        if restored:
+            self.form.result_html.value = f"<div class='upo-help upo-restored' role='status'>{_esc(t('restored', state.lang))}</div>"
+        self.widget.children = [self.form.widget]
+
+    def _save(self, form: ParticipantForm | None) -> None:
+        if form is None:
+            return
+        self.runtime.drafts.save(self.session_id, draft_of(form.state, page=getattr(form, "page_index", 0), joined=True))
+
+
+# The connection banner: the page watches its own websocket and says (in the form's language)
+# when the server cannot be reached. Solara reconnects by itself; when the server lost the page
+# (restarted), Solara reloads it (SOLARA_THEME_FORCE_REFRESH) and the draft comes back.
+CONNECTION_JS = """
+<script>
+(function () {
+  var TEXT = %(texts)s;
+  var open = 0, everOpen = false, timer = null;
+  function lang() { return document.querySelector('.upo-lang-en') ? 'en' : 'de'; }
+  function banner() {
+    var b = document.getElementById('upo-offline');
+    if (!b) {
+      b = document.createElement('div'); b.id = 'upo-offline'; b.setAttribute('role', 'alert');
+      b.style.cssText = 'display:none;position:fixed;top:0;left:0;right:0;z-index:200000;background:#8a3b00;color:#fff;padding:12px 16px;font:16px/1.4 sans-serif;text-align:center';
+      document.body.appendChild(b);
+    }
+    return b;
+  }
+  function show(down) {
+    clearTimeout(timer);
+    if (down) {
+      timer = setTimeout(function () { var b = banner(); b.textContent = TEXT.offline[lang()]; b.style.display = 'block'; document.body.classList.add('upo-is-offline'); }, 700);
+    } else { banner().style.display = 'none'; document.body.classList.remove('upo-is-offline'); }
+  }
+  var Native = window.WebSocket;
+  function Watched(url, protocols) {
+    var ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    if (String(url).indexOf('/api/kernels/') >= 0) {
+      ws.addEventListener('open', function () { open += 1; everOpen = true; downSince = null; show(false); });
+      ws.addEventListener('close', function () { open = Math.max(0, open - 1); if (everOpen && open === 0) { downSince = downSince || Date.now(); show(true); } });
+    }
+    return ws;
+  }
+  Watched.prototype = Native.prototype;
+  ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { Watched[k] = Native[k]; });
+  window.WebSocket = Watched;
+  var downSince = null, reachableSince = null;
+  window.addEventListener('offline', function () { if (everOpen) show(true); });
+  window.addEventListener('online', function () { if (open > 0) show(false); });
+  // Solara gives up after a few attempts (about two minutes); a page whose server is back but whose
+  // connection did not come back by itself reloads, and the server restores its draft.
+  setInterval(function () {
+    if (!everOpen || open > 0 || downSince === null) { reachableSince = null; return; }
+    fetch(location.href, {cache: 'no-store'}).then(function (r) {
+      if (!r.ok) { reachableSince = null; return; }
+      reachableSince = reachableSince || Date.now();
+      if (Date.now() - reachableSince > 12000) { var b = banner(); b.textContent = TEXT.reload[lang()]; location.reload(); }
+    }).catch(function () { reachableSince = null; });
+  }, 3000);
+})();
+</script>
+"""
+
+
+def connection_js() -> str:
+    import json
+
+    return CONNECTION_JS % {"texts": json.dumps({k: {"de": t(key, "de"), "en": t(key, "en")} for k, key in (("offline", "offline"), ("reload", "reload_needed"))}, ensure_ascii=False)}

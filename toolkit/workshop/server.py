@@ -1,0 +1,337 @@
+"""``upo workshop``: one Solara process serves every participant's form and the presenter view.
+
+:func:`serve` validates the session, starts Solara's server (uvicorn, in this process)
+with the app :mod:`toolkit.workshop.app`, prints the join URL, the QR code, the join code
+and the presenter URL (with its secret: only in this terminal), and stops cleanly on
+Ctrl-C or SIGTERM. Every page is a virtual kernel in this process (a few MB), not a
+Jupyter kernel (≈ 150 MB), so there is no pool to size.
+
+Offline: the page's JavaScript and CSS come from the installed ``solara-assets`` package
+through Solara's asset proxy; the server never fetches from a CDN (a missing file is an
+error in the log, not a request to the internet), telemetry is off, and nothing is
+loaded from another host.
+
+:class:`WorkshopProcess` runs ``upo workshop`` as a child process for tests and benchmarks.
+
+Example
+-------
+>>> _session_slug({"instrument": "reality_check", "wave": "t0", "authority": None}, 8866)
+'reality_check-t0-all-8866'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO, Any, Mapping, Sequence
+
+from .session import FORM_NOTEBOOK, WorkshopError, _port_in_use, free_port, lan_address, session_env, validate_session, write_qr
+
+__all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code"]
+
+log = logging.getLogger("toolkit")
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from a projector
+
+
+def new_join_code(n: int = 4) -> str:
+    """A short random join code for the projector (``--join-code`` without a value)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(n))
+
+
+def _session_slug(session: Mapping[str, Any], port: int) -> str:
+    raw = f"{session['instrument']}-{session['wave']}-{session.get('authority') or 'all'}-{port}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
+
+
+def solara_env() -> dict[str, str]:
+    """Solara settings of the workshop server (set before Solara is imported)."""
+    return {
+        "SOLARA_APP": "toolkit.workshop.app",
+        "SOLARA_MODE": "production",
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",  # no usage statistics to a third party
+        "SOLARA_THEME_SHOW_BANNER": "False",  # no badge over the form's buttons
+        "SOLARA_THEME_LOADER": "plain",
+        "SOLARA_THEME_FORCE_REFRESH": "True",  # a page the restarted server does not know reloads (and gets its draft back)
+        "SOLARA_ASSETS_PROXY": "True",  # JS/CSS from this server (solara-assets), never from a CDN
+        "SOLARA_KERNEL_CULL_TIMEOUT": "20m",  # a page gone longer than this is rebuilt from its draft on return
+        "SOLARA_SESSION_SECRET_KEY": secrets.token_hex(16),
+        "SOLARA_SERVER_HTTP_GZIP": "True",
+    }
+
+
+def _no_cdn() -> None:
+    """Make Solara's asset proxy serve only installed files: a file it lacks is an error, never a CDN request."""
+    import solara.server.cdn_helper as cdn
+
+    def refuse(url: str) -> bytes:
+        log.error("asset %s is not installed (pip install solara-assets); the workshop never loads from a CDN", url)
+        raise RuntimeError(f"offline: {url} is not installed")
+
+    cdn.fetch_from_cdn = refuse
+
+
+def serve(
+    db: str | Path,
+    *,
+    instrument: str,
+    wave: str,
+    authority: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8866,
+    kiosk: bool = False,
+    join_code: str | None = None,
+    lang: str = "de",
+    pool_size: int | None = None,
+    out: IO[str] | None = None,
+    ready_timeout: float = 120.0,
+) -> int:
+    """Serve the participant form and the presenter view until Ctrl-C.
+
+    Parameters
+    ----------
+    db
+        The cohort database.
+    instrument, wave, authority
+        The session: which instrument, which wave, and optionally one fixed authority
+        (otherwise participants pick theirs from the cohort's list).
+    host, port
+        Where to listen; ``127.0.0.1`` (default) is this machine only, ``0.0.0.0``
+        the room's network (the printed URL then carries the LAN address).
+    kiosk
+        Shared device: the form is cleared after each submission.
+    join_code
+        A short code participants enter once before the form opens (``""``: a random one).
+    pool_size
+        Ignored (there are no kernels to pre-heat); kept so old commands still run.
+    out
+        Where the URLs and the QR code are written (default: stdout).
+
+    Returns
+    -------
+    int
+        0 after a clean stop (Ctrl-C / SIGTERM).
+
+    Raises
+    ------
+    ToolkitError
+        Invalid database, instrument, wave or authority, port in use, or the server failed to start.
+    """
+    out = out or sys.stdout
+    session = validate_session(db, instrument, wave, authority)
+    if port == 0:
+        port = free_port(host if host not in ("", "0.0.0.0") else "127.0.0.1")
+    if _port_in_use(host, port):
+        raise WorkshopError(f"port {port} on {host} is in use (another workshop still running?); choose another with --port")
+    code = None if join_code is None else (join_code.strip().upper() or new_join_code())
+    join_host = lan_address() if host in ("0.0.0.0", "") else ("127.0.0.1" if host == "localhost" else host)
+    join_url = f"http://{join_host}:{port}/"
+    secret = secrets.token_urlsafe(18)
+    presenter_url = f"{join_url}presenter-{secret}"
+    dbp = Path(session["db"])
+    slug = _session_slug(session, port)
+    drafts = dbp.with_name(f"{dbp.stem}.workshop-drafts") / slug
+    env = {
+        **session_env(session, kiosk=kiosk, lang=lang),
+        "UPO_JOIN_CODE": code or "",
+        "UPO_JOIN_URL": join_url,
+        "UPO_PRESENTER_SECRET": secret,
+        "UPO_DRAFTS": str(drafts),
+        **{k: v for k, v in solara_env().items() if k not in os.environ or k == "SOLARA_SESSION_SECRET_KEY"},
+    }
+    os.environ.update(env)
+    from .drafts import DraftStore
+
+    pruned = DraftStore(drafts).prune()
+    if pruned:
+        log.info("removed %d drafts older than a day", pruned)
+    started = time.monotonic()
+    import uvicorn
+
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # plain http in the room's LAN
+    from .assets import missing_assets
+
+    _no_cdn()
+    missing = missing_assets()
+    if missing:
+        raise WorkshopError(
+            f"the page assets {', '.join(missing)} are not installed, and the workshop never loads them from the internet; "
+            "install them once with 'python -m toolkit.workshop.assets' (or 'make workshop-assets')"
+        )
+    bind = "0.0.0.0" if host == "" else host
+    config = uvicorn.Config("solara.server.starlette:app", host=bind, port=port, log_level="warning", lifespan="on", ws_ping_interval=10, ws_ping_timeout=20)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle Ctrl-C / SIGTERM
+    thread = threading.Thread(target=server.run, name="upo-workshop-server", daemon=True)
+    stop = {"flag": False}
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop["flag"] = True
+
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    clean = False
+    try:
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise WorkshopError(f"the workshop server did not start on {host}:{port} (see the log above)")
+            if time.monotonic() - started > ready_timeout or stop["flag"]:
+                raise WorkshopError(f"the workshop server did not start within {ready_timeout:.0f} s")
+            time.sleep(0.05)
+        _warm_up(f"http://127.0.0.1:{port}/" if bind in ("0.0.0.0", "127.0.0.1") else join_url)
+        waited = time.monotonic() - started
+        png = dbp.with_name(f"{dbp.stem}.workshop-{slug}-qr.png")
+        where = f" · {authority}" if authority else ""
+        out.write(f"\nWorkshop: {session['title']} · wave {wave}{where}" + (" · kiosk" if kiosk else "") + "\n")
+        out.write(f"Join URL: {join_url}\n")
+        if code:
+            out.write(f"Join code: {code}\n")
+        if host in ("127.0.0.1", "localhost"):
+            out.write("(only reachable on this computer; use --host 0.0.0.0 for the room's network)\n")
+        write_qr(join_url, png, out)
+        out.write(f"QR code: {png}\n")
+        out.write(f"Presenter view (keep this address to yourself): {presenter_url}\n")
+        auth = f", authority={authority!r}" if authority else ""
+        out.write(f"JupyterLab dashboard: open notebooks/workshop_dashboard.ipynb with db={session['db']!r}, instrument={session['instrument']!r}, wave={wave!r}{auth}\n")
+        if pool_size is not None:
+            out.write("Note: --pool is no longer needed (one process serves every page) and is ignored.\n")
+        out.write(f"Ready after {waited:.1f} s. Stop with Ctrl-C.\n")
+        out.flush()
+        while not stop["flag"]:
+            if not thread.is_alive():
+                raise WorkshopError("the workshop server stopped unexpectedly (see the log above)")
+            time.sleep(0.2)
+        clean = True
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        out.write("Stopping the workshop server …\n")
+        out.flush()
+        server.should_exit = True
+        thread.join(timeout=10)
+        if clean:  # a clean end of the session: the drafts go with it (after a crash they stay for the restart)
+            DraftStore(drafts).clear()
+        out.write("Stopped.\n")
+        out.flush()
+    return 0
+
+
+def _warm_up(url: str) -> None:
+    """One page request so the app module, the store and the instrument are loaded before anyone joins."""
+    with contextlib.suppress(Exception):
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            resp.read()
+    with contextlib.suppress(Exception):
+        from . import app
+
+        rt = app.runtime()
+        from ..widgets.form import ParticipantForm
+
+        ParticipantForm(rt.new_state())  # imports and first-call costs of the widgets, outside any page
+        from ..widgets.dashboard import warm_up
+
+        warm_up()
+
+
+class WorkshopProcess:
+    """``upo workshop`` as a child process (tests, benchmarks): start, read the printed URLs, stop or kill.
+
+    Parameters
+    ----------
+    db, instrument, wave
+        The session.
+    args
+        Further command-line options (``["--authority", "BVA", "--join-code", "K7Q2"]``).
+    env
+        Extra environment variables (a private ``HOME`` is set unless given).
+    """
+
+    def __init__(self, db: str | Path, instrument: str, wave: str, args: Sequence[str] = (), *, port: int | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.port = port or free_port()
+        self.cmd = [sys.executable, "-m", "toolkit", "workshop", str(db), "--instrument", instrument, "--wave", wave, "--port", str(self.port), *args]
+        self.home = Path(tempfile.mkdtemp(prefix="upo-workshop-home-"))
+        self.env = {**os.environ, "HOME": str(self.home), "XDG_DATA_HOME": str(self.home / "data"), "MPLBACKEND": "Agg",
+                    "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.output: list[str] = []
+        self.url = self.presenter_url = self.join_code = None
+
+    def start(self, timeout: float = 120.0) -> "WorkshopProcess":
+        self.output = []
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if line.startswith("Join URL: "):
+                self.url = line.split(": ", 1)[1].strip()
+            elif line.startswith("Join code: "):
+                self.join_code = line.split(": ", 1)[1].strip()
+            elif line.startswith("Presenter view"):
+                self.presenter_url = line.rsplit(" ", 1)[1].strip()
+            elif line.startswith("Ready after"):
+                threading.Thread(target=self._drain, daemon=True).start()
+                return self
+        self.kill()
+        raise WorkshopError("upo workshop did not get ready:\n" + "".join(self.output[-30:]))
+
+    def _drain(self) -> None:
+        proc = self.proc
+        if proc is None or proc.stdout is None:
+            return
+        for line in proc.stdout:
+            self.output.append(line)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def rss(self) -> int:
+        """Resident memory of the server process and its children, bytes."""
+        import psutil
+
+        p = psutil.Process(self.pid)
+        return p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """Ctrl-C; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return -9
+
+    def kill(self) -> None:
+        """``kill -9`` (the crash of the facilitator's laptop process)."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> "WorkshopProcess":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
