@@ -22,7 +22,7 @@ def test_init_creates_file_key_cohort_and_records_migrations(tmp_path: Path):
     assert store.path.exists() and store.key_path.exists()
     assert store.cohort()["name"] == "Kohorte 1" and store.min_group_size == 7
     applied = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert applied == [name for name, _ in MIGRATIONS] + list(KEYED_MIGRATIONS)
+    assert applied == sorted([name for name, _ in MIGRATIONS] + list(KEYED_MIGRATIONS))
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(StoreError, match="exists already"):
