@@ -16,6 +16,8 @@ from toolkit.instruments import SURVEYS_DIR, resolve_instrument
 from toolkit.io import import_file, limesurvey_structure
 from toolkit.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 RC = resolve_instrument("reality_check")
 SA = resolve_instrument("stakeholder_analysis")
 ELEMENTS = ["mother", "birthday", "birthplace", "street"]

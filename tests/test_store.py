@@ -12,6 +12,8 @@ import pytest
 from toolkit.exceptions import DataError, StoreError
 from toolkit.store import MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS, Store, Submission
 
+pytestmark = pytest.mark.both_backends
+
 CODE_A = ("Ma", "07", "K", "Ha")
 CODE_B = ("Li", "23", "B", "Ro")
 

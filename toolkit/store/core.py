@@ -16,8 +16,9 @@ from .. import codes as _codes
 from ..exceptions import DataError, StoreError
 from ..instruments import Instrument, parse_instrument, resolve_instrument
 from .answers import Submission, _validate_answers
+from .dialect import WRITE_LOCK, DatabaseURL, PgConnection, is_url, key_path_for_url, read_sql
 from .reads import ReadsMixin
-from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _now, _statements
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _now, migration_statements
 
 __all__ = ["Store", "open_store"]
 
@@ -25,28 +26,36 @@ log = logging.getLogger("toolkit")
 
 
 class Store(ReadsMixin):
-    """A cohort database file.
+    """A cohort database: a SQLite file or a PostgreSQL database.
 
     Parameters
     ----------
     path
-        The SQLite file; it must exist (create it with :meth:`Store.init`).
+        The SQLite file, or a ``postgresql://user@host:port/dbname`` URL; it must
+        exist and hold the toolkit's schema (create it with :meth:`Store.init`).
     key_path
-        The code key file; default ``<path>.key``.
+        The code key file; default ``<path>.key`` beside a SQLite file, for
+        PostgreSQL ``<user data folder>/upo-toolkit/keys/<host>_<port>_<db>.key``.
     timeout
         Seconds to wait for a lock held by another writer.
     """
 
     def __init__(self, path: str | Path, *, key_path: str | Path | None = None, timeout: float = 30.0):
-        self.path = Path(path)
-        self.key_path = Path(key_path) if key_path else _codes.key_path_for(self.path)
+        self.dialect = "postgresql" if is_url(path) else "sqlite"
+        self.path = DatabaseURL(path) if self.dialect == "postgresql" else Path(path)
+        default_key = key_path_for_url(self.path) if self.dialect == "postgresql" else _codes.key_path_for(self.path)
+        self.key_path = Path(key_path) if key_path else default_key
+        self._timeout = timeout
+        self._local = threading.local()
+        self._key: bytes | None = None
+        if self.dialect == "postgresql":
+            self._check_database()
+            self._migrate()
+            return
         if not self.path.exists():
             raise StoreError(f"{self.path}: no database here; create one with 'upo init {self.path}'")
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a database file")
-        self._timeout = timeout
-        self._local = threading.local()
-        self._key: bytes | None = None
         self._check_file()
         self._migrate()
 
@@ -54,6 +63,8 @@ class Store(ReadsMixin):
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is None and self.dialect == "postgresql":
+            self._local.conn = conn = _pg_connect(self.path, self._timeout)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
             try:
@@ -94,6 +105,18 @@ class Store(ReadsMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _check_database(self) -> None:
+        """A PostgreSQL database must hold the toolkit's schema (or nothing, then ``upo init`` creates it)."""
+        conn: PgConnection = self.conn  # type: ignore[assignment]
+        if conn.has_table("schema_migrations"):
+            return
+        tables = conn.tables()
+        self.close()
+        if tables:
+            raise StoreError(f"{self.path.name}: this database was not created by the toolkit "
+                             f"(tables: {', '.join(tables[:10])}); create a database with 'upo init' in an empty database")
+        raise StoreError(f"{self.path.name}: no toolkit schema in this database; create it with 'upo init {self.path.name}'")
+
     def _check_file(self) -> None:
         try:
             app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
@@ -116,7 +139,10 @@ class Store(ReadsMixin):
             yield conn
             return
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if self.dialect == "postgresql":
+                _pg_begin(conn)  # type: ignore[arg-type]
+            else:
+                conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"{self.path}: the database is locked by another writer ({exc}); try again") from None
         try:
@@ -145,13 +171,15 @@ class Store(ReadsMixin):
             for name, sql in pending:
                 if name in applied:
                     continue
-                for stmt in _statements(sql):
+                for stmt in migration_statements(name, sql, self.dialect):
                     c.execute(stmt)
                 c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
                 log.info("applied migration %s", name)
             c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _has_table(self, name: str) -> bool:
+        if self.dialect == "postgresql":
+            return self.conn.has_table(name)  # type: ignore[attr-defined]
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
     # ------------------------------------------------------------------ creation
@@ -164,11 +192,13 @@ class Store(ReadsMixin):
         StoreError
             If the file exists already.
         """
+        if min_group_size < 1:
+            raise DataError(f"min_group_size must be at least 1, not {min_group_size}")
+        if is_url(path):
+            return cls._init_postgresql(DatabaseURL(path), cohort=cohort, min_group_size=min_group_size, languages=languages)
         path = Path(path)
         if path.exists():
             raise StoreError(f"{path}: exists already; choose another file name or open it instead of creating it")
-        if min_group_size < 1:
-            raise DataError(f"min_group_size must be at least 1, not {min_group_size}")
         path.parent.mkdir(parents=True, exist_ok=True)
         key_path = _codes.key_path_for(path)
         conn = sqlite3.connect(path)
@@ -179,11 +209,41 @@ class Store(ReadsMixin):
         if not key_path.exists():
             _codes.create_key(key_path)
         store = cls(path)
-        with store.atomic() as c:
+        store._insert_cohort(cohort, min_group_size, languages)
+        return store
+
+    def _insert_cohort(self, cohort: str, min_group_size: int, languages: str) -> None:
+        with self.atomic() as c:
             c.execute(
                 "INSERT INTO cohorts (name, min_group_size, languages, created_at) VALUES (?, ?, ?, ?)",
                 (cohort, int(min_group_size), languages, _now()),
             )
+
+    @classmethod
+    def _init_postgresql(cls, url: DatabaseURL, *, cohort: str | None, min_group_size: int = 5, languages: str = "de,en") -> "Store":
+        """Create the schema in an empty PostgreSQL database (``cohort=None``: no cohort row, for ``upo migrate``)."""
+        from .dialect import PG_FUNCTIONS
+
+        conn = _pg_connect(url, 30.0)
+        try:
+            if conn.has_table("schema_migrations") or conn.has_table("cohorts"):
+                raise StoreError(f"{url.name}: holds a toolkit database already; open it instead of creating it")
+            tables = conn.tables()
+            if tables:
+                raise StoreError(f"{url.name}: the database is not empty (tables: {', '.join(tables[:10])}); "
+                                 "create an empty database (createdb NAME) for the cohort")
+            for stmt in PG_FUNCTIONS:
+                conn.execute(stmt)
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        finally:
+            conn.close()
+        key_path = key_path_for_url(url)
+        if not key_path.exists():
+            key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _codes.create_key(key_path)
+        store = cls(url)
+        if cohort is not None:
+            store._insert_cohort(cohort, min_group_size, languages)
         return store
 
     # ------------------------------------------------------------------ cohort settings
@@ -227,14 +287,14 @@ class Store(ReadsMixin):
         with self.atomic() as c:
             c.execute(
                 "INSERT INTO authorities (cohort_id, code, name, ministry) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (cohort_id, code) DO UPDATE SET name = COALESCE(excluded.name, name), "
-                "ministry = COALESCE(excluded.ministry, ministry)",
+                "ON CONFLICT (cohort_id, code) DO UPDATE SET name = COALESCE(excluded.name, authorities.name), "
+                "ministry = COALESCE(excluded.ministry, authorities.ministry)",
                 (self.cohort_id, code, name, ministry),
             )
 
     def authorities(self) -> pd.DataFrame:
         """Columns ``authority, name, ministry``, sorted by ministry and code."""
-        return pd.read_sql_query(
+        return read_sql(
             "SELECT code AS authority, name, ministry FROM authorities WHERE cohort_id = ? ORDER BY ministry, code",
             self.conn,
             params=(self.cohort_id,),
@@ -249,13 +309,13 @@ class Store(ReadsMixin):
             c.execute(
                 "INSERT INTO waves (cohort_id, label, date, position) VALUES (?, ?, ?, "
                 "(SELECT COALESCE(MAX(position), 0) + 1 FROM waves WHERE cohort_id = ?)) "
-                "ON CONFLICT (cohort_id, label) DO UPDATE SET date = COALESCE(excluded.date, date)",
+                "ON CONFLICT (cohort_id, label) DO UPDATE SET date = COALESCE(excluded.date, waves.date)",
                 (self.cohort_id, label, date, self.cohort_id),
             )
 
     def waves(self) -> pd.DataFrame:
         """Columns ``wave, date, position`` in wave order."""
-        return pd.read_sql_query(
+        return read_sql(
             "SELECT label AS wave, date, position FROM waves WHERE cohort_id = ? ORDER BY position",
             self.conn,
             params=(self.cohort_id,),
@@ -326,7 +386,7 @@ class Store(ReadsMixin):
 
     def instruments(self) -> pd.DataFrame:
         """Columns ``instrument, version, hash, stored_at``."""
-        return pd.read_sql_query(
+        return read_sql(
             "SELECT id AS instrument, version, hash, stored_at FROM instruments ORDER BY id, pk", self.conn
         )
 
@@ -445,7 +505,7 @@ class Store(ReadsMixin):
 
     def quarantined(self) -> pd.DataFrame:
         """Rejected rows: ``id, created_at, source, row, column, value, reason, raw``."""
-        return pd.read_sql_query('SELECT id, created_at, source, row, "column", value, reason, raw FROM quarantine ORDER BY id', self.conn)
+        return read_sql('SELECT id, created_at, source, row, "column", value, reason, raw FROM quarantine ORDER BY id', self.conn)
 
     # ------------------------------------------------------------------ erasure
     def erase(self, participant: str) -> int:
@@ -482,6 +542,8 @@ class Store(ReadsMixin):
                 c.execute(f"DELETE FROM quarantine WHERE id IN ({','.join('?' * len(qids))})", qids)
             c.execute("INSERT INTO erasures (erased_at, n_submissions) VALUES (?, ?)", (_now(), len(sids)))
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and out of the write-ahead log
+        if self.dialect == "postgresql":  # remove the dead rows now, not at the next autovacuum
+            self.conn.execute("VACUUM answers, submissions, participants, quarantine")
         return len(sids)
 
     # ------------------------------------------------------------------ outcomes (frozen workshop results)
@@ -498,5 +560,28 @@ class Store(ReadsMixin):
 
 
 def open_store(path: str | Path) -> Store:
-    """Open an existing database file (alias of ``Store(path)``)."""
+    """Open an existing database file or PostgreSQL URL (alias of ``Store(path)``)."""
     return Store(path)
+
+
+def _pg_connect(url: DatabaseURL, timeout: float) -> PgConnection:
+    import psycopg
+
+    try:
+        return PgConnection(url, timeout=timeout)
+    except psycopg.OperationalError as exc:
+        detail = " ".join(str(exc).split())
+        raise StoreError(f"{url.name}: cannot connect to PostgreSQL ({detail}); check the URL, that the server runs "
+                         "and that the user may connect (passwords in ~/.pgpass)") from None
+
+
+def _pg_begin(conn: PgConnection) -> None:
+    """``BEGIN`` plus the per-database writer lock (what ``BEGIN IMMEDIATE`` is on SQLite)."""
+    import psycopg
+
+    conn.execute("BEGIN")
+    try:
+        conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    except psycopg.errors.LockNotAvailable as exc:
+        conn.execute("ROLLBACK")
+        raise StoreError(f"{conn.url.name}: the database is locked by another writer ({exc}); try again") from None
