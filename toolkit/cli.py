@@ -59,7 +59,7 @@ def cmd_init(a: argparse.Namespace) -> int:
     from .store import Store
 
     store = Store.init(a.db, cohort=a.cohort, min_group_size=a.min_group_size)
-    print(f"created {store.path} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}")
+    print(f"created {store.path.name if store.dialect == 'postgresql' else store.path} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}")
     print("keep the key file safe and apart from shared copies of the database: it links participants' codes across waves")
     return 0
 
@@ -185,6 +185,13 @@ def cmd_erase(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(a: argparse.Namespace) -> int:
+    from .store.migrate import migrate_to_postgresql
+
+    print(migrate_to_postgresql(a.source, a.target).summary_text())
+    return 0
+
+
 def cmd_authority_add(a: argparse.Namespace) -> int:
     from .store import Store
 
@@ -248,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="rebuild the database and re-render every report")
 
     sp = add("init", cmd_init, "create a cohort database file and its code key")
-    sp.add_argument("db", help="the SQLite file to create")
+    sp.add_argument("db", help="the SQLite file to create, or an empty PostgreSQL database (postgresql://...)")
     sp.add_argument("--cohort", default="Kohorte", help="cohort name")
     sp.add_argument("--min-group-size", type=int, default=5, help="minimum group size for any aggregate shown (default: 5)")
 
@@ -346,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
         ls.add_argument("--format", choices=["table", "csv", "json"], default="table")
         ls.set_defaults(func=cmd_authority_list if noun == "authority" else cmd_wave_list)
 
+    sp = add("migrate", cmd_migrate, "copy a cohort from its SQLite file into PostgreSQL and verify the copy")
+    sp.add_argument("source", metavar="SQLITE_FILE", help="the cohort's SQLite file")
+    sp.add_argument("target", metavar="URL", help="an empty PostgreSQL database, e.g. postgresql://user@host:5432/cohort")
+
     sp = add("erase", cmd_erase, "erase every submission of one participant")
     sp.add_argument("db")
     g = sp.add_mutually_exclusive_group(required=True)
@@ -356,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ["demo", "init", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
-            "export", "erase"]
+            "export", "erase", "migrate"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

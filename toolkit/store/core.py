@@ -82,6 +82,40 @@ class Store(ReadsMixin):
         if conn is not None:
             conn.close()
             self._local.conn = None
+        listener = getattr(self, "_listener", None)
+        if listener is not None:
+            self._listener = None
+            listener.close()
+
+    # ------------------------------------------------------------------ change notifications
+    @property
+    def notifies_changes(self) -> bool:
+        """True if :meth:`wait_for_change` is told about changes by the server (PostgreSQL LISTEN/NOTIFY).
+
+        On SQLite a live view polls :meth:`data_version` instead (a cheap one-row read).
+        """
+        return self.dialect == "postgresql"
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Wait until a submission is stored or erased by anyone, at most ``timeout`` seconds.
+
+        Returns True when told of a change (PostgreSQL: a ``NOTIFY upo_changes`` sent by
+        the change counter's trigger at commit), False after the timeout. On SQLite it
+        compares :meth:`data_version` before and after sleeping ``timeout`` seconds.
+        """
+        if self.dialect != "postgresql":
+            before = self.data_version()
+            threading.Event().wait(timeout)
+            return self.data_version() != before
+        from .dialect import NOTIFY_CHANNEL
+
+        if getattr(self, "_listener", None) is None:
+            listener = _pg_connect(self.path, self._timeout)
+            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._listener = listener
+        for _ in self._listener.raw.notifies(timeout=timeout, stop_after=1):
+            return True
+        return False
 
     def check_integrity(self) -> None:
         """Read every page once (``PRAGMA quick_check``); for long-running sessions that must not fail later.
