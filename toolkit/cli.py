@@ -148,6 +148,7 @@ def cmd_report(a: argparse.Namespace) -> int:
         lang=a.lang,
         force=a.force,
         cohort=a.all or a.cohort,
+        scheduler=a.scheduler,
     )
     print(result.summary_text())
     return 0 if result.ok else 1
@@ -313,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--jobs", type=int, default=None)
     sp.add_argument("--lang", choices=["de", "en"], default="de")
     sp.add_argument("--force", action="store_true", help="render even when nothing changed")
+    sp.add_argument("--scheduler", metavar="ADDRESS",
+                    help="render on a Dask cluster: tcp://HOST:8786 (a running scheduler) or local[:N] (a LocalCluster of N workers)")
 
     sp = add("workshop", cmd_workshop, "serve the participant form for a live workshop (Voila)")
     sp.add_argument("db")

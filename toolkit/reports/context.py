@@ -32,9 +32,9 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..instruments import Instrument
-from ..store import Store
+from ..store import Store, resolve_location
 
-__all__ = ["CohortData", "cohort_data", "write_cohort_cache", "CACHE_ENV"]
+__all__ = ["CohortData", "cohort_data", "shared_cohort_data", "install_cohort_data", "write_cohort_cache", "CACHE_ENV"]
 
 log = logging.getLogger("toolkit")
 CACHE_ENV = "UPO_REPORT_CACHE"
@@ -208,7 +208,7 @@ def _load(db: str | Path) -> CohortData:
         subs = store.submissions(latest=True)
         data_date = str(subs["submitted_at"].max())[:10] if not subs.empty else None
         return CohortData(
-            db=str(Path(db).resolve()),
+            db=str(resolve_location(db)),
             fingerprint=fp,
             cohort=store.cohort(),
             authorities=store.authorities(),
@@ -238,7 +238,7 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     cache_dir
         Folder of batch cache files (default: ``$UPO_REPORT_CACHE`` if set).
     """
-    path = str(Path(db).resolve())
+    path = str(resolve_location(db))
     with Store(path) as store:
         fp = store.fingerprint()
     memo = _MEMO.get((path, fp))
@@ -262,10 +262,25 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     return data
 
 
-def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de") -> Path:
-    """Compute the cohort data with its shared analyses and write the batch cache file."""
+def shared_cohort_data(db: str | Path, *, lang: str = "de", cache_dir: str | Path | None = None) -> CohortData:
+    """The cohort-wide data handed to report workers: read once, shared analyses computed once.
+
+    The one place that decides what the workers get: the built-in pool installs it
+    into the batch cache (:func:`write_cohort_cache`); the Dask path scatters it to
+    the workers, each installs it for its kernel (:func:`install_cohort_data`).
+    """
     data = cohort_data(db, cache_dir=cache_dir)
     data.precompute(lang)
+    return data
+
+
+def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de") -> Path:
+    """Compute the cohort data with its shared analyses and write the batch cache file."""
+    return install_cohort_data(shared_cohort_data(db, lang=lang, cache_dir=cache_dir), cache_dir)
+
+
+def install_cohort_data(data: CohortData, cache_dir: str | Path) -> Path:
+    """Write computed cohort data where report kernels find it (``$UPO_REPORT_CACHE`` = ``cache_dir``)."""
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     target = _cache_file(folder, data.fingerprint)

@@ -20,6 +20,8 @@ Example
 
 from .answers import Submission
 from .core import Store, open_store
+from .dialect import is_url, resolve_location
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS
 
-__all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store"]
+__all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store", "is_url",
+           "resolve_location"]

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-__all__ = ["is_url", "DatabaseURL", "PgConnection", "read_sql", "pg_ddl", "NOTIFY_CHANNEL", "PG_FRAGMENTS"]
+__all__ = ["is_url", "resolve_location", "DatabaseURL", "PgConnection", "read_sql", "pg_ddl", "NOTIFY_CHANNEL", "PG_FRAGMENTS"]
 
 NOTIFY_CHANNEL = "upo_changes"
 WRITE_LOCK = 0x55504F31  # pg_advisory_xact_lock key: one writer at a time per database, like BEGIN IMMEDIATE
@@ -93,6 +93,11 @@ class DatabaseURL(str):
         db = parts.path.lstrip("/") or "postgres"
         raw = f"{parts.hostname or 'localhost'}_{parts.port or 5432}_{db}"
         return re.sub(r"[^A-Za-z0-9._-]+", "_", raw) + ".key"
+
+
+def resolve_location(location: str | Path) -> "DatabaseURL | Path":
+    """A database location in its canonical form: a :class:`DatabaseURL`, or the absolute path of a file."""
+    return DatabaseURL(location) if is_url(str(location)) else Path(location).resolve()
 
 
 def key_path_for_url(url: DatabaseURL) -> Path:
