@@ -83,6 +83,10 @@ def cmd_instrument_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
+    if a.authorities:
+        from .demo_large import large_demo_command
+
+        return large_demo_command(Path(a.out), a.authorities, participants=a.participants, force=a.force, db=a.db)
     from .demo import run_demo
 
     return run_demo(out=Path(a.out), jobs=a.jobs, lang=a.lang, force=a.force, formats=a.format)
@@ -254,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lang", choices=["de", "en"], default="de", help="report language (default: de)")
     sp.add_argument("--format", default="html", help="html, pdf or html,pdf (default: html)")
     sp.add_argument("--force", action="store_true", help="rebuild the database and re-render every report")
+    sp.add_argument("--authorities", type=int, metavar="N",
+                    help="instead: build a synthetic large cohort of N units (20 people each, three waves) without rendering")
+    sp.add_argument("--participants", type=int, default=20, help="people per unit for --authorities (default: 20)")
+    sp.add_argument("--db", help="with --authorities: the SQLite file or empty PostgreSQL database to fill (default: OUT/large-N.sqlite)")
 
     sp = add("init", cmd_init, "create a cohort database file and its code key")
     sp.add_argument("db", help="the SQLite file to create, or an empty PostgreSQL database (postgresql://...)")
