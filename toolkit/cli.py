@@ -403,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        damaged = _damaged_db_message(exc, getattr(args, "db", None))
+        damaged = _damaged_db_message(exc, getattr(args, "db", None)) or _postgres_message(exc, getattr(args, "db", None))
         if damaged is None:
             raise
         print(f"error: {damaged}", file=sys.stderr)
@@ -421,3 +421,14 @@ def _damaged_db_message(exc: BaseException, db: Any) -> str | None:
     detail = " ".join(str(cause).split())
     return (f"{db or 'the database'}: the database file is damaged ({detail}); restore it from a backup "
             "(sqlite3 FILE 'PRAGMA integrity_check' lists the damage)")
+
+
+def _postgres_message(exc: BaseException, db: Any) -> str | None:
+    """One line for an error of the PostgreSQL server or connection (e.g. the server went away); None for others."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    from .store.dialect import DatabaseURL
+
+    where = DatabaseURL(db).name if isinstance(db, str) and db.startswith(("postgresql://", "postgres://")) else (db or "the database")
+    detail = " ".join(str(exc).split())
+    return f"{where}: PostgreSQL: {detail}; check that the server runs and try again"
