@@ -613,9 +613,8 @@ def _pg_begin(conn: PgConnection) -> None:
     """``BEGIN`` plus the per-database writer lock (what ``BEGIN IMMEDIATE`` is on SQLite)."""
     import psycopg
 
-    conn.execute("BEGIN")
     try:
-        conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")  # one round trip
     except psycopg.errors.LockNotAvailable as exc:
         conn.execute("ROLLBACK")
         raise StoreError(f"{conn.url.name}: the database is locked by another writer ({exc}); try again") from None

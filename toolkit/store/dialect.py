@@ -132,6 +132,7 @@ def pg_ddl(statement: str) -> str:
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", s)
 
 
+_VALUES = re.compile(r"^(INSERT INTO .*? VALUES\s*)(\([?,\s]*\))(.*)$", re.S | re.I)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)", re.I)
 
 
@@ -185,8 +186,17 @@ class PgConnection:
         return self.raw.execute(_pg_sql(sql), tuple(params or ()))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        """Many rows in one round trip: ``INSERT ... VALUES (?, ?), (?, ?), ...`` (1,000 rows a statement)."""
+        rows = [tuple(r) for r in rows]
+        m = _VALUES.match(sql)
         cur = self.raw.cursor()
-        cur.executemany(_pg_sql(sql), [tuple(r) for r in rows])
+        if m is None:
+            cur.executemany(_pg_sql(sql), rows)
+            return cur
+        head, one, tail = m.groups()
+        for i in range(0, len(rows), 1000):
+            chunk = rows[i : i + 1000]
+            cur.execute(_pg_sql(head + ", ".join([one] * len(chunk)) + tail), [v for r in chunk for v in r])
         return cur
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
