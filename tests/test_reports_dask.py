@@ -87,3 +87,9 @@ def test_a_worker_killed_during_the_batch_loses_no_report_and_the_summary_says_s
 def test_bad_scheduler_strings_are_refused_with_the_forms_that_work(bad: str):
     with pytest.raises(ReportError, match=r"tcp://host:8786|local:N"):
         parse_scheduler(bad, None)
+
+
+def test_kernels_restarted_every_n_reports_keep_rendering(small_demo: Path, tmp_path: Path):
+    # restart_every=40 stopped every batch after 40 reports per worker (the restart destroyed the zmq context)
+    result = render_reports(small_demo, out=tmp_path / "out", jobs=1, restart_every=1)
+    assert result.ok and len(result.rendered) == 3, result.summary_text()
