@@ -7,7 +7,11 @@ second of wall time from the common start to the last commit. Baseline: one proc
 making the same 10 calls alone, in the same run. Also prints lost / duplicated counts
 (must be 0) and how often a participant had to click again because the database was busy.
 
-Run:  .venv/bin/python bench/bench_concurrency.py [--processes 60]
+With ``--postgresql`` the same 60 × 10 run is repeated against a PostgreSQL database
+(a throwaway local cluster, :mod:`toolkit.store.cluster`) in the same run, beside SQLite;
+p95 is the 95th percentile of one ``submit()`` call's latency (retries included).
+
+Run:  .venv/bin/python bench/bench_concurrency.py [--processes 60] [--postgresql]
 Prints a table; not a test (the correctness checks are in tests/test_hardening_concurrency.py).
 """
 
@@ -21,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CALLS = 10
@@ -32,7 +38,7 @@ def _worker(db: str, proc: int, go, out) -> None:
     form = FormState(db, "reality_check", "t0", authority=f"A{proc % 6}")
     go.wait(300)
     t0 = time.time()
-    stored, busy = [], 0
+    stored, busy, latencies = [], 0, []
 
     def fill(person: int, corrected: bool) -> None:
         form.reset()
@@ -42,10 +48,12 @@ def _worker(db: str, proc: int, go, out) -> None:
 
     def submit() -> None:
         nonlocal busy
+        t = time.perf_counter()
         for _ in range(100):
             res = form.submit()
             if res.ok:
                 stored.append((res.submission_id, res.duplicate))
+                latencies.append(time.perf_counter() - t)
                 return
             busy += 1
         raise RuntimeError("submit kept failing")
@@ -59,14 +67,14 @@ def _worker(db: str, proc: int, go, out) -> None:
     fill(6, False)
     submit()
     submit()  # double click
-    out.put((proc, t0, time.time(), stored, busy))
+    out.put((proc, t0, time.time(), stored, busy, latencies))
 
 
-def run(n_proc: int, folder: Path) -> dict:
+def run(n_proc: int, folder: Path, db: str | None = None) -> dict:
     from toolkit.store import Store
 
     folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "room.sqlite"
+    db = db or str(folder / "room.sqlite")
     store = Store.init(db)
     store.add_instrument("reality_check")
     store.add_wave("t0")
@@ -101,21 +109,32 @@ def run(n_proc: int, folder: Path) -> dict:
         "busy_retries": sum(r[4] for r in results),
         "seconds": end - start,
         "throughput": n_stored / (end - start),
+        "p95": float(np.percentile([x for r in results for x in r[5]], 95)),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--processes", type=int, default=60)
+    ap.add_argument("--postgresql", action="store_true", help="also run against PostgreSQL (a throwaway local cluster)")
     a = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
+    os.environ.setdefault("XDG_DATA_HOME", str(tmp / "xdg"))  # the PostgreSQL cohort's code key
     base = run(1, tmp / "base")
     many = run(a.processes, tmp / "many")
+    scenarios = [("baseline", base), ("concurrent", many)]
+    if a.postgresql:
+        from toolkit.store.cluster import LocalCluster
+
+        with LocalCluster(durable=True) as pg:  # fsync on: the same durability as the SQLite file
+            scenarios.append(("pg-baseline", run(1, tmp / "pgb", pg.create_database())))
+            scenarios.append(("pg-concurrent", run(a.processes, tmp / "pgm", pg.create_database())))
     print(f"bench_concurrency: {os.cpu_count()} cores, reality check (43 items), {CALLS} submit() calls per process\n")
-    print(f"{'scenario':<12}{'processes':>10}{'stored':>8}{'lost':>6}{'dup':>5}{'busy retries':>14}{'seconds':>9}{'subm./s':>9}{'x base':>8}")
-    for name, r in (("baseline", base), ("concurrent", many)):
-        print(f"{name:<12}{r['processes']:>10}{r['stored']:>8}{r['lost']:>6}{r['duplicated']:>5}{r['busy_retries']:>14}{r['seconds']:>9.2f}"
-              f"{r['throughput']:>9.1f}{r['throughput'] / base['throughput']:>8.2f}")
+    print(f"{'scenario':<14}{'processes':>10}{'stored':>8}{'lost':>6}{'dup':>5}{'busy retries':>14}{'seconds':>9}{'subm./s':>9}{'x base':>8}"
+          f"{'p95 s':>8}")
+    for name, r in scenarios:
+        print(f"{name:<14}{r['processes']:>10}{r['stored']:>8}{r['lost']:>6}{r['duplicated']:>5}{r['busy_retries']:>14}{r['seconds']:>9.2f}"
+              f"{r['throughput']:>9.1f}{r['throughput'] / base['throughput']:>8.2f}{r['p95']:>8.3f}")
     return 0
 
 

@@ -140,14 +140,34 @@ def workshop_live(quick: bool, verbose: bool) -> list[Row]:
 
 def concurrency(quick: bool, verbose: bool) -> list[Row]:
     n = 20 if quick else 60
-    out, _ = _run("bench_concurrency.py", ["--processes", str(n)], verbose)
-    pat = rf"^{{name}}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+{NUM}\s+{NUM}\s+{NUM}"
+    out, _ = _run("bench_concurrency.py", ["--processes", str(n), "--postgresql"], verbose)
+    pat = rf"^{{name}}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}"
     b = _line(out, pat.format(name="baseline"))
     m = _line(out, pat.format(name="concurrent"))
     lost, dup = int(m.group(3)), int(m.group(4))
     thr, bthr = _f(m.group(7)), _f(b.group(7))
-    return [Row(f"concurrency: {n} processes × 10 form submits", f"{thr:.0f} subm./s, lost {lost}, dup {dup}", f"{bthr:.0f} subm./s alone",
+    rows = [Row(f"concurrency: {n} processes × 10 form submits", f"{thr:.0f} subm./s, lost {lost}, dup {dup}", f"{bthr:.0f} subm./s alone",
                 thr / bthr, "0 lost, 0 duplicated", lost == 0 and dup == 0)]
+    if re.search(r"^pg-concurrent", out, re.M):
+        pg = _line(out, pat.format(name="pg-concurrent"))
+        plost, pdup = int(pg.group(3)), int(pg.group(4))
+        pthr = _f(pg.group(7))
+        rows.append(Row(f"concurrency on PostgreSQL: {n} × 10 form submits", f"{pthr:.0f} subm./s, p95 {_f(pg.group(9)):.2f} s, lost {plost}, dup {pdup}",
+                        f"SQLite {thr:.0f} subm./s, p95 {_f(m.group(9)):.2f} s", pthr / thr, "0 lost, 0 duplicated", plost == 0 and pdup == 0))
+    return rows
+
+
+def scale(quick: bool, verbose: bool) -> list[Row]:
+    n = 40 if quick else 200
+    out, _ = _run("bench_scale.py", ["--reports", str(n)], verbose, timeout=3600)
+    pool = _line(out, rf"^pool\s+(\d+)\s+{NUM}\s+{NUM}")
+    dask = _line(out, rf"^dask\s+(\d+)\s+{NUM}\s+{NUM}")
+    proj = _line(out, rf"^projected 11000 reports on 16 workers: {NUM} min")
+    ratio = _f(dask.group(2)) / _f(pool.group(2))
+    done = f"{dask.group(1)}/{pool.group(1)} of {n}" if int(dask.group(1)) < n or int(pool.group(1)) < n else str(n)
+    return [Row(f"scale: {done} reports of the 1,000-unit cohort, Dask LocalCluster (2) vs pool (2)", f"{_f(dask.group(2)):.0f} s",
+                f"{_f(pool.group(2)):.0f} s pool", ratio, "≤ 1.2× the pool", ratio <= 1.2),
+            Row("scale: 11,000 reports on 16 workers (projected)", f"{_f(proj.group(1)):.1f} min", "–", None, "< 15 min", _f(proj.group(1)) < 15)]
 
 
 def io(quick: bool, verbose: bool) -> list[Row]:
@@ -181,6 +201,7 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "concurrency": concurrency,
     "io": io,
     "stakeholders": stakeholders,
+    "scale": scale,
 }
 
 

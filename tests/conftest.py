@@ -55,10 +55,57 @@ def _close_figures():
     plt.close("all")
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_backends`` run once per backend (through the ``backend`` fixture)."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def _no_postgres(reason: str) -> None:
+    if os.environ.get("UPO_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"UPO_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster (temporary folder, random port on 127.0.0.1), stopped at the end."""
+    from toolkit.store.cluster import LocalCluster, find_binaries
+
+    if find_binaries() is None:
+        _no_postgres("PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql; "
+                     "Debian: apt-get install postgresql)")
+    try:
+        cluster = LocalCluster().start()
+    except Exception as exc:
+        cluster = None
+        _no_postgres(f"the throwaway PostgreSQL cluster did not start: {exc}")
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` (default) or ``postgresql`` (tests marked ``both_backends`` get both)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_location(backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Where a new cohort database goes: a file in ``tmp_path`` or a fresh, empty PostgreSQL database."""
+    if backend == "sqlite":
+        return tmp_path / "cohort.sqlite"
+    cluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database()
+
+
+@pytest.fixture
+def store(db_location) -> Store:
     """An empty cohort database with the shipped instruments, authority BVA (BMI) and waves t0, t1."""
-    s = Store.init(tmp_path / "cohort.sqlite", cohort="Test")
+    s = Store.init(db_location, cohort="Test")
     for inst in ("competence_reflection", "stakeholder_analysis", "reality_check"):
         s.add_instrument(inst)
     s.add_authority("BVA", name="Bundesverwaltungsamt", ministry="BMI")

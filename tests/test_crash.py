@@ -12,6 +12,8 @@ import pytest
 
 from toolkit.store import Store, Submission
 
+pytestmark = pytest.mark.both_backends
+
 ANSWERS = {f"go{i}": 1 for i in range(1, 6)}
 
 

@@ -1,7 +1,7 @@
 """Hardening: 60 processes × 10 submissions each through the workshop form's submit path.
 
 Every process drives :class:`toolkit.widgets.FormState` (the state class behind the
-Voilà form's submit button) against one database file: new participants, corrections
+Voilà form's submit button) against one database (a SQLite file, and a PostgreSQL database): new participants, corrections
 (a new attempt by the same participant: the latest submission counts) and double
 clicks (the same attempt submitted twice: its token stores it once). A submit that
 reports the database as busy is retried with the same attempt, as a participant
@@ -11,8 +11,7 @@ would click again. Throughput is measured in ``bench/run_all.py``, not here.
 from __future__ import annotations
 
 import multiprocessing as mp
-from pathlib import Path
-
+import os
 import pytest
 
 from toolkit.store import Store
@@ -20,6 +19,7 @@ from toolkit.store import Store
 N_PROCESSES = 60
 CALLS_PER_PROCESS = 10
 INSTRUMENT = "reality_check"
+pytestmark = pytest.mark.both_backends
 
 # per process: 10 submit() calls =
 #   6 new participants, 2 corrections (participants 0 and 1), 1 new participant submitted twice (double click)
@@ -47,9 +47,10 @@ def _submit(form, results: list, retries: list) -> None:
     raise RuntimeError(f"submit kept failing: {retries[-1]}")
 
 
-def _participant_process(db: str, proc: int, authority: str, go, out) -> None:
+def _participant_process(db: str, proc: int, authority: str, go, out, env: dict) -> None:
     from toolkit.widgets.form_state import FormState
 
+    os.environ.update(env)  # the forkserver may predate the test's environment (the code key's folder)
     form = FormState(db, INSTRUMENT, "t0", authority=authority)
     results: list = []
     retries: list = []
@@ -73,8 +74,8 @@ def _participant_process(db: str, proc: int, authority: str, go, out) -> None:
 
 
 @pytest.mark.slow
-def test_sixty_processes_submit_through_the_form_without_loss_or_duplicates(tmp_path: Path):
-    db = tmp_path / "room.sqlite"
+def test_sixty_processes_submit_through_the_form_without_loss_or_duplicates(db_location):
+    db = db_location
     store = Store.init(db, cohort="Werkstatt")
     store.add_instrument(INSTRUMENT)
     store.add_wave("t0")
@@ -86,7 +87,8 @@ def test_sixty_processes_submit_through_the_form_without_loss_or_duplicates(tmp_
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["toolkit.widgets.form_state"])
     go, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_participant_process, args=(str(db), p, authorities[p % len(authorities)], go, out))
+    env = {k: v for k, v in os.environ.items() if k == "XDG_DATA_HOME"}
+    procs = [ctx.Process(target=_participant_process, args=(str(db), p, authorities[p % len(authorities)], go, out, env))
              for p in range(N_PROCESSES)]
     for p in procs:
         p.start()

@@ -27,6 +27,8 @@ from toolkit.instruments import resolve_instrument
 from toolkit.io import import_file
 from toolkit.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 N_ROWS, N_BAD = 300, 12
 
 
@@ -66,7 +68,8 @@ def _import_plain(db: str, csv: str, started) -> None:
 
 
 def _state(db: Path) -> dict[str, int]:
-    con = sqlite3.connect(db)
+    store = Store(db)
+    con = store.conn
     try:
         q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
         return {
@@ -78,7 +81,7 @@ def _state(db: Path) -> dict[str, int]:
             "wave_t2": q("SELECT COUNT(*) FROM waves WHERE label = 't2'"),
         }
     finally:
-        con.close()
+        store.close()
 
 
 def _kill(proc) -> None:

@@ -17,6 +17,8 @@ from toolkit.paths import SURVEYS_DIR
 from toolkit.io import import_file, limesurvey_structure
 from toolkit.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 RC = resolve_instrument("reality_check")
 SA = resolve_instrument("stakeholder_analysis")
 ELEMENTS = ["mother", "birthday", "birthplace", "street"]

@@ -13,6 +13,8 @@ from toolkit.exceptions import DataError, StoreError
 from toolkit.store import MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS, Store, Submission
 from toolkit.store.schema import KEYED_MIGRATIONS
 
+pytestmark = pytest.mark.both_backends
+
 CODE_A = ("Ma", "07", "K", "Ha")
 CODE_B = ("Li", "23", "B", "Ro")
 

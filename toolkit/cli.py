@@ -61,7 +61,8 @@ def cmd_init(a: argparse.Namespace) -> int:
 
     store = Store.init(a.db, cohort=a.cohort, min_group_size=a.min_group_size, key_path=a.key)
     reused = f" (a copy of {a.key})" if a.key else ""
-    print(f"created {store.path} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}{reused}")
+    where = store.path.name if store.dialect == "postgresql" else store.path
+    print(f"created {where} (cohort {a.cohort!r}, min group size {a.min_group_size}); code key: {store.key_path}{reused}")
     print("the key is secret: with it and the database, participants' codes can be guessed; it does not hide the answers. "
           "It is not beside the database, so copies of the database do not carry it; hand it over with 'upo key export'")
     return 0
@@ -125,6 +126,10 @@ def cmd_instrument_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
+    if a.authorities:
+        from .demo_large import large_demo_command
+
+        return large_demo_command(Path(a.out), a.authorities, participants=a.participants, force=a.force, db=a.db)
     from .demo import run_demo
 
     return run_demo(out=Path(a.out), jobs=a.jobs, lang=a.lang, force=a.force, formats=a.format)
@@ -194,6 +199,7 @@ def cmd_report(a: argparse.Namespace) -> int:
         lang=a.lang,
         force=a.force,
         cohort=a.all or a.cohort,
+        scheduler=a.scheduler,
     )
     print(result.summary_text())
     return 0 if result.ok else 1
@@ -239,6 +245,13 @@ def cmd_erase(a: argparse.Namespace) -> int:
     stale = mark_erased(store, sorted(authorities), extra=[Path(d) for d in a.reports or []]) if n else []
     for path in stale:
         print(f"removed stale report {path}; 'upo report' renders it again without the erased answers")
+    return 0
+
+
+def cmd_migrate(a: argparse.Namespace) -> int:
+    from .store.migrate import migrate_to_postgresql
+
+    print(migrate_to_postgresql(a.source, a.target).summary_text())
     return 0
 
 
@@ -307,9 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lang", choices=["de", "en"], default="de", help="report language (default: de)")
     sp.add_argument("--format", default="html", help="html, pdf or html,pdf (default: html)")
     sp.add_argument("--force", action="store_true", help="rebuild the database and re-render every report")
+    sp.add_argument("--authorities", type=int, metavar="N",
+                    help="instead: build a synthetic large cohort of N units (20 people each, three waves) without rendering")
+    sp.add_argument("--participants", type=int, default=20, help="people per unit for --authorities (default: 20)")
+    sp.add_argument("--db", help="with --authorities: the SQLite file or empty PostgreSQL database to fill (default: OUT/large-N.sqlite)")
 
     sp = add("init", cmd_init, "create a cohort database file and its code key")
-    sp.add_argument("db", help="the SQLite file to create")
+    sp.add_argument("db", help="the SQLite file to create, or an empty PostgreSQL database (postgresql://...)")
     sp.add_argument("--cohort", default="Kohorte", help="cohort name")
     sp.add_argument("--min-group-size", type=int, default=5, help="minimum group size for any aggregate shown (default: 5)")
     sp.add_argument("--key", metavar="FILE", help="reuse this existing code key on purpose (default: create a new key)")
@@ -388,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--jobs", type=int, default=None)
     sp.add_argument("--lang", choices=["de", "en"], default="de")
     sp.add_argument("--force", action="store_true", help="render even when nothing changed")
+    sp.add_argument("--scheduler", metavar="ADDRESS",
+                    help="render on a Dask cluster: tcp://HOST:8786 (a running scheduler) or local[:N] (a LocalCluster of N workers)")
 
     sp = add("workshop", cmd_workshop, "serve the participant form and the presenter view for a live workshop")
     sp.add_argument("db")
@@ -431,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
         ls.add_argument("--format", choices=["table", "csv", "json"], default="table")
         ls.set_defaults(func=cmd_authority_list if noun == "authority" else cmd_wave_list)
 
+    sp = add("migrate", cmd_migrate, "copy a cohort from its SQLite file into PostgreSQL and verify the copy")
+    sp.add_argument("source", metavar="SQLITE_FILE", help="the cohort's SQLite file")
+    sp.add_argument("target", metavar="URL", help="an empty PostgreSQL database, e.g. postgresql://user@host:5432/cohort")
+
     sp = add("erase", cmd_erase, "erase every submission of one participant")
     sp.add_argument("db")
     g = sp.add_mutually_exclusive_group(required=True)
@@ -448,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
 _KEY_HELP = "the cohort's code key file (default: the key installed in your data directory)"
 
 COMMANDS = ["demo", "init", "key", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
-            "export", "erase"]
+            "export", "erase", "migrate"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -481,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        damaged = _damaged_db_message(exc, getattr(args, "db", None))
+        damaged = _damaged_db_message(exc, getattr(args, "db", None)) or _postgres_message(exc, getattr(args, "db", None))
         if damaged is None:
             raise
         print(f"error: {damaged}", file=sys.stderr)
@@ -527,3 +550,14 @@ def _damaged_db_message(exc: BaseException, db: Any) -> str | None:
     detail = " ".join(str(cause).split())
     return (f"{db or 'the database'}: the database file is damaged ({detail}); restore it from a backup "
             "(sqlite3 FILE 'PRAGMA integrity_check' lists the damage)")
+
+
+def _postgres_message(exc: BaseException, db: Any) -> str | None:
+    """One line for an error of the PostgreSQL server or connection (e.g. the server went away); None for others."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    from .store.dialect import DatabaseURL
+
+    where = DatabaseURL(db).name if isinstance(db, str) and db.startswith(("postgresql://", "postgres://")) else (db or "the database")
+    detail = " ".join(str(exc).split())
+    return f"{where}: PostgreSQL: {detail}; check that the server runs and try again"

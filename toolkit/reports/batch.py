@@ -10,6 +10,7 @@ index page.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import multiprocessing as mp
 import os
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 
 from ..exceptions import ReportError
 from ..paths import NOTEBOOKS_DIR
-from ..store import Store
+from ..store import Store, resolve_location
 from .manifest import Manifest, file_digest, report_key, toolkit_digest
 
 __all__ = ["render_reports", "BatchResult", "ReportResult", "COHORT_REPORT_ID"]
@@ -59,6 +60,7 @@ class BatchResult:
     results: list[ReportResult] = field(default_factory=list)
     seconds: float = 0.0
     index: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,7 @@ class BatchResult:
         ]
         for r in self.failed:
             lines.append(f"  FAILED {r.report_id}: {r.error}")
+        lines += [f"  {note}" for note in self.notes]
         if self.index is not None:
             lines.append(f"index: {self.index}")
         return "\n".join(lines)
@@ -114,6 +117,7 @@ def render_reports(
     restart_every: int = 40,
     timeout: float = 600.0,
     dry_run: bool = False,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Render authority reports (and the cohort report) to self-contained HTML, optionally PDF.
 
@@ -144,6 +148,10 @@ def render_reports(
         Show a progress bar on stderr (default: only on a terminal).
     dry_run
         Only plan: reports that would be rendered get the status ``stale``; nothing is written.
+    scheduler
+        Render on a Dask distributed cluster: ``tcp://host:8786`` (a running scheduler) or
+        ``local`` / ``local:N`` (a ``LocalCluster`` of N workers, default ``jobs``); see
+        :mod:`toolkit.reports.dask_batch`. ``None``: the built-in worker pool.
 
     Returns
     -------
@@ -185,7 +193,7 @@ def render_reports(
         if not nb.exists():
             raise ReportError(f"report notebook {nb} not found; reinstall upo-toolkit or pass the notebook path")
 
-    db = Path(db).resolve()
+    db = resolve_location(db)  # a file, or a postgresql:// URL
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / ".cache", ignore_errors=True)  # report caches of older versions held every answer
@@ -249,8 +257,13 @@ def render_reports(
         result.seconds = time.perf_counter() - t0
         return result
     if todo:
-        _run_batch(db, todo, out, manifest, result, jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress,
-                   restart_every=restart_every, timeout=timeout)
+        run = _run_batch
+        if scheduler:
+            from .dask_batch import run_batch_dask as run  # type: ignore[assignment]
+
+            run = functools.partial(run, scheduler=scheduler)
+        run(db, todo, out, manifest, result, jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress,
+            restart_every=restart_every, timeout=timeout)
     manifest.meta.update({"db": str(db), "lang": lang, "k": k, "updated_at": _now()})
     manifest.save()
     from .index import write_index
@@ -339,36 +352,7 @@ def _run_workers(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, ma
                 if res.key not in pending:
                     continue
                 task, meta = pending.pop(res.key)
-                if not res.ok:
-                    _fail(result, manifest, out, by_id, res.key, res.error or "unknown error", suffix)
-                else:
-                    pdf_path = None
-                    error = None
-                    if want_pdf:
-                        try:
-                            if printer is None:
-                                from .pdf import PdfPrinter
-
-                                printer = PdfPrinter().__enter__()
-                            pdf_path = printer.print(res.html_path, Path(res.html_path).with_suffix(".pdf"))
-                        except Exception as exc:
-                            error = f"PDF: {exc}"
-                    if error:
-                        _fail(result, manifest, out, by_id, res.key, error, suffix)
-                    else:
-                        manifest.reports[f"{res.key}{suffix}"] = {
-                            **meta,
-                            "html": Path(res.html_path).name,
-                            "pdf": pdf_path.name if pdf_path else None,
-                            "rendered_at": _now(),
-                            "seconds": round(res.seconds, 3),
-                            "key_figures": res.key_figures,
-                            "lang": task.lang,
-                        }
-                        manifest.save()
-                        result.results.append(
-                            ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds)
-                        )
+                printer = _accept(res, task, meta, result, manifest, out, by_id, want_pdf=want_pdf, suffix=suffix, printer=printer)
                 bar.update(1)
     finally:
         bar.close()
@@ -386,6 +370,40 @@ def _run_workers(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, ma
                 p.join(timeout=5)
         tasks_q.close()
         results_q.close()
+
+
+def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, manifest: Manifest, out: Path, by_id: dict[str, Any], *,
+            want_pdf: bool, suffix: str, printer: Any) -> Any:
+    """Record one finished report (PDF printed here, manifest saved); returns the (lazily started) PDF printer."""
+    if not res.ok:
+        _fail(result, manifest, out, by_id, res.key, res.error or "unknown error", suffix)
+        return printer
+    pdf_path = None
+    error = None
+    if want_pdf:
+        try:
+            if printer is None:
+                from .pdf import PdfPrinter
+
+                printer = PdfPrinter().__enter__()
+            pdf_path = printer.print(res.html_path, Path(res.html_path).with_suffix(".pdf"))
+        except Exception as exc:
+            error = f"PDF: {exc}"
+    if error:
+        _fail(result, manifest, out, by_id, res.key, error, suffix)
+        return printer
+    manifest.reports[f"{res.key}{suffix}"] = {
+        **meta,
+        "html": Path(res.html_path).name,
+        "pdf": pdf_path.name if pdf_path else None,
+        "rendered_at": _now(),
+        "seconds": round(res.seconds, 3),
+        "key_figures": res.key_figures,
+        "lang": task.lang,
+    }
+    manifest.save()
+    result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds))
+    return printer
 
 
 def _fail(result: BatchResult, manifest: Manifest, out: Path, by_id: dict[str, Any], report_id: str, reason: str, suffix: str) -> None:

@@ -41,9 +41,9 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..instruments import Instrument
-from ..store import Store
+from ..store import Store, resolve_location
 
-__all__ = ["CohortData", "cohort_data", "write_cohort_cache", "CACHE_ENV", "CACHE_KEY_ENV"]
+__all__ = ["CohortData", "cohort_data", "shared_cohort_data", "install_cohort_data", "write_cohort_cache", "CACHE_ENV", "CACHE_KEY_ENV"]
 
 log = logging.getLogger("toolkit")
 CACHE_ENV = "UPO_REPORT_CACHE"
@@ -218,7 +218,7 @@ def _load(db: str | Path) -> CohortData:
         subs = store.submissions(latest=True)
         data_date = str(subs["submitted_at"].max())[:10] if not subs.empty else None
         return CohortData(
-            db=str(Path(db).resolve()),
+            db=str(resolve_location(db)),
             fingerprint=fp,
             cohort=store.cohort(),
             authorities=store.authorities(),
@@ -248,7 +248,7 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     cache_dir
         Folder of batch cache files (default: ``$UPO_REPORT_CACHE`` if set).
     """
-    path = str(Path(db).resolve())
+    path = str(resolve_location(db))
     with Store(path) as store:
         fp = store.fingerprint()
     memo = _MEMO.get((path, fp))
@@ -330,14 +330,30 @@ def _minimised(data: CohortData) -> CohortData:
     )
 
 
+def shared_cohort_data(db: str | Path, *, lang: str = "de") -> CohortData:
+    """The cohort-wide data handed to report workers: read once, shared analyses computed once.
+
+    The one place that decides what the workers get: the built-in pool installs it
+    into the batch cache (:func:`write_cohort_cache`); the Dask path scatters it to
+    the workers, each installs it for its kernel (:func:`install_cohort_data`).
+    """
+    data = cohort_data(db)
+    data.precompute(lang)
+    return data
+
+
 def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de", secret: bytes) -> Path:
-    """Compute the cohort data with its shared analyses and write the signed batch cache file.
+    """Compute the cohort data with its shared analyses and write the signed batch cache file."""
+    return install_cohort_data(shared_cohort_data(db, lang=lang), cache_dir, secret=secret)
+
+
+def install_cohort_data(data: CohortData, cache_dir: str | Path, *, secret: bytes) -> Path:
+    """Write computed cohort data, minimised and signed, where report kernels find it.
 
     ``cache_dir`` must be a private folder (0700, e.g. from :func:`tempfile.mkdtemp`); ``secret``
-    is the batch's random key, given to the kernels as ``UPO_REPORT_CACHE_KEY``.
+    is the batch's random key, given to the kernels as ``UPO_REPORT_CACHE_KEY`` (``$UPO_REPORT_CACHE``
+    names the folder).
     """
-    data = cohort_data(db, cache_dir=cache_dir)
-    data.precompute(lang)
     folder = Path(cache_dir)
     if not _private(folder):
         raise ValueError(f"{folder}: the report cache needs a private folder (mode 0700)")

@@ -79,7 +79,7 @@ def write_index(out: str | Path, manifest: Manifest, *, db: str | Path, lang: st
 
     parts = [f"<h1>{esc(t['title'])}</h1>"]
     cohort_name = manifest.meta.get("cohort_name") or (cohort_entry or {}).get("name")
-    parts.append(f'<p class="subtitle">{esc(Path(db).name)}</p>')
+    parts.append(f'<p class="subtitle">{esc(getattr(db, "name", None) or Path(db).name)}</p>')
     parts.append(f'<p>{esc(t["intro"].format(k=k))}</p>')
     if cohort_entry is not None:
         if cohort_entry.get("html"):

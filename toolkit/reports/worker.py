@@ -131,8 +131,8 @@ class KernelRunner:
 
     def restart(self) -> None:
         """Restart the kernel (after a failure or every ``restart_every`` reports)."""
-        try:
-            self.km.shutdown_kernel(now=True)
+        try:  # restart=True keeps the manager's zmq context (without it the next start fails: ENOTSUP)
+            self.km.shutdown_kernel(now=True, restart=True)
         except Exception:  # a dead kernel cannot be shut down cleanly; start afresh
             log.debug("kernel shutdown failed", exc_info=True)
         self._start()

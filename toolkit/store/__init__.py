@@ -1,6 +1,6 @@
-"""The cohort store: one SQLite file, append-only submissions, tidy reads.
+"""The cohort store: one SQLite file (or a PostgreSQL database), append-only submissions, tidy reads.
 
-All SQL of the toolkit lives here. Writes happen in :meth:`Store.atomic`
+All SQL of the toolkit lives here; :mod:`.dialect` runs the same statements on PostgreSQL. Writes happen in :meth:`Store.atomic`
 transactions (``BEGIN IMMEDIATE``); one submission is one transaction, an import
 is one transaction. Reads return tidy DataFrames with the contract columns
 ``authority, ministry, participant, wave, instrument, dimension, item, stakeholder, value``.
@@ -20,6 +20,8 @@ Example
 
 from .answers import Submission
 from .core import Store, open_store
+from .dialect import is_url, resolve_location
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS
 
-__all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store"]
+__all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store", "is_url",
+           "resolve_location"]

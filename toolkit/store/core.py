@@ -19,9 +19,10 @@ from .. import codes as _codes
 from ..exceptions import DataError, StoreError
 from ..instruments import Instrument, parse_instrument, resolve_instrument
 from .answers import Submission, _validate_answers
+from .dialect import WRITE_LOCK, DatabaseURL, PgConnection, is_url, read_sql
 from .measures import MeasuresMixin
 from .reads import ReadsMixin
-from .schema import APPLICATION_ID, KEYED_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION, _now, _statements
+from .schema import APPLICATION_ID, KEYED_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION, _now, migration_statements
 
 __all__ = ["Store", "open_store"]
 
@@ -47,13 +48,27 @@ def _check_group_size(k: object) -> int:
     return value
 
 
+def _install_key(target: Path, key: bytes | None, uid: str, made: list[Path]) -> bytes:
+    """Create (or install the given) code key for cohort ``uid`` at ``target``; new files are appended to ``made``."""
+    if key is None:
+        key = _codes.create_key(target, cohort=uid)
+        made.append(target)
+    elif not target.exists():
+        _codes.write_key(target, key, cohort=uid)
+        made.append(target)
+    elif _codes.read_key(target) != key:
+        raise StoreError(f"{target}: another key is installed for cohort id {uid}; remove it first if it is unused")
+    return key
+
+
 class Store(ReadsMixin, MeasuresMixin):
-    """A cohort database file.
+    """A cohort database: a SQLite file or a PostgreSQL database.
 
     Parameters
     ----------
     path
-        The SQLite file; it must exist (create it with :meth:`Store.init`).
+        The SQLite file, or a ``postgresql://user@host:port/dbname`` URL; it must
+        exist and hold the toolkit's schema (create it with :meth:`Store.init`).
     key_path
         The code key file; default ``$UPO_KEY_FILE`` if set, else the cohort's key in the
         user's data directory (:func:`toolkit.codes.key_path_for`). A key left beside the
@@ -63,17 +78,25 @@ class Store(ReadsMixin, MeasuresMixin):
     """
 
     def __init__(self, path: str | Path, *, key_path: str | Path | None = None, timeout: float = 30.0):
-        self.path = Path(path)
+        self.dialect = "postgresql" if is_url(path) else "sqlite"
+        self.path = DatabaseURL(path) if self.dialect == "postgresql" else Path(path)  # type: ignore[assignment]
         explicit = key_path or os.environ.get(_codes.KEY_FILE_ENV) or None
         self._explicit_key = Path(explicit).expanduser() if explicit else None
         self._write_checked = False
+        self._timeout = timeout
+        self._local = threading.local()
+        self._key: bytes | None = None
+        if self.dialect == "postgresql":
+            self._check_database()
+            self._migrate()
+            if self._has_cohort():
+                self._ensure_uid()
+                self._migrate_keyed()
+            return
         if not self.path.exists():
             raise StoreError(f"{self.path}: no database here; create one with 'upo init {self.path}'")
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a database file")
-        self._timeout = timeout
-        self._local = threading.local()
-        self._key: bytes | None = None
         self._check_file()
         self._migrate()
         if self._has_cohort():
@@ -86,6 +109,8 @@ class Store(ReadsMixin, MeasuresMixin):
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is None and self.dialect == "postgresql":
+            self._local.conn = conn = _pg_connect(self.path, self._timeout)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
             try:
@@ -103,6 +128,40 @@ class Store(ReadsMixin, MeasuresMixin):
         if conn is not None:
             conn.close()
             self._local.conn = None
+        listener = getattr(self, "_listener", None)
+        if listener is not None:
+            self._listener = None
+            listener.close()
+
+    # ------------------------------------------------------------------ change notifications
+    @property
+    def notifies_changes(self) -> bool:
+        """True if :meth:`wait_for_change` is told about changes by the server (PostgreSQL LISTEN/NOTIFY).
+
+        On SQLite a live view polls :meth:`data_version` instead (a cheap one-row read).
+        """
+        return self.dialect == "postgresql"
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Wait until a submission is stored or erased by anyone, at most ``timeout`` seconds.
+
+        Returns True when told of a change (PostgreSQL: a ``NOTIFY upo_changes`` sent by
+        the change counter's trigger at commit), False after the timeout. On SQLite it
+        compares :meth:`data_version` before and after sleeping ``timeout`` seconds.
+        """
+        if self.dialect != "postgresql":
+            before = self.data_version()
+            threading.Event().wait(timeout)
+            return self.data_version() != before
+        from .dialect import NOTIFY_CHANNEL
+
+        if getattr(self, "_listener", None) is None:
+            listener = _pg_connect(self.path, self._timeout)
+            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._listener = listener
+        for _ in self._listener.raw.notifies(timeout=timeout, stop_after=1):
+            return True
+        return False
 
     def check_integrity(self) -> None:
         """Read every page once (``PRAGMA quick_check``); for long-running sessions that must not fail later.
@@ -126,6 +185,18 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _check_database(self) -> None:
+        """A PostgreSQL database must hold the toolkit's schema (or nothing, then ``upo init`` creates it)."""
+        conn: PgConnection = self.conn  # type: ignore[assignment]
+        if conn.has_table("schema_migrations"):
+            return
+        tables = conn.tables()
+        self.close()
+        if tables:
+            raise StoreError(f"{self.path.name}: this database was not created by the toolkit "
+                             f"(tables: {', '.join(tables[:10])}); create a database with 'upo init' in an empty database")
+        raise StoreError(f"{self.path.name}: no toolkit schema in this database; create it with 'upo init {self.path.name}'")
 
     def _check_file(self) -> None:
         try:
@@ -166,7 +237,10 @@ class Store(ReadsMixin, MeasuresMixin):
                 raise StoreError(f"{exc}; nothing was written") from None
             self._write_checked = True
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if self.dialect == "postgresql":
+                _pg_begin(conn)  # type: ignore[arg-type]
+            else:
+                conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"{self.path}: the database is locked by another writer ({exc}); try again") from None
         try:
@@ -195,13 +269,15 @@ class Store(ReadsMixin, MeasuresMixin):
             for name, sql in pending:
                 if name in applied:
                     continue
-                for stmt in _statements(sql):
+                for stmt in migration_statements(name, sql, self.dialect):
                     c.execute(stmt)
                 c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
                 log.info("applied migration %s", name)
             c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _has_table(self, name: str) -> bool:
+        if self.dialect == "postgresql":
+            return self.conn.has_table(name)  # type: ignore[attr-defined]
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
     def _has_cohort(self) -> bool:
@@ -333,16 +409,18 @@ class Store(ReadsMixin, MeasuresMixin):
         DataError
             A minimum group size outside 1 .. 100,000. Nothing is created on any error.
         """
-        path = Path(path)
         k = _check_group_size(min_group_size)
-        if path.exists():
-            raise StoreError(f"{path}: exists already; choose another file name or open it instead of creating it")
-        legacy = _codes.legacy_key_path(path)
         if key_path is not None:
             if not Path(key_path).is_file():
                 raise StoreError(f"{key_path}: no key file here; leave out --key to create a new key for the new cohort")
             key = _codes.read_key(key_path)
-        elif legacy.exists() and key is None:
+        if is_url(path):
+            return cls._init_postgresql(DatabaseURL(path), cohort=cohort, min_group_size=k, languages=languages, key=key, uid=uid)
+        path = Path(path)
+        if path.exists():
+            raise StoreError(f"{path}: exists already; choose another file name or open it instead of creating it")
+        legacy = _codes.legacy_key_path(path)
+        if legacy.exists() and key is None and key_path is None:
             raise StoreError(
                 f"{legacy}: the code key of an earlier database lies beside {path.name} and is never reused silently; "
                 f"delete or move it, or reuse it on purpose with --key {legacy}"
@@ -359,27 +437,58 @@ class Store(ReadsMixin, MeasuresMixin):
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.commit()
             conn.close()
-            if key is None:
-                key = _codes.create_key(target, cohort=uid)
-                made.append(target)
-            elif not target.exists():
-                _codes.write_key(target, key, cohort=uid)
-                made.append(target)
-            elif _codes.read_key(target) != key:
-                raise StoreError(f"{target}: another key is installed for cohort id {uid}; remove it first if it is unused")
+            key = _install_key(target, key, uid, made)
             store = cls(path)
-            with store.atomic() as c:
-                c.execute(
-                    "INSERT INTO cohorts (name, min_group_size, languages, created_at, uid, key_check) VALUES (?, ?, ?, ?, ?, ?)",
-                    (cohort, k, languages, _now(), uid, _codes.key_check(key)),
-                )
-                c.executemany("INSERT INTO schema_migrations VALUES (?, ?)", [(n, _now()) for n in KEYED_MIGRATIONS])
+            store._insert_cohort(cohort, k, languages, uid, key)
         except BaseException:
             if store is not None:
                 store.close()
             for p in made:
                 p.unlink(missing_ok=True)
             raise
+        return store
+
+    def _insert_cohort(self, cohort: str, k: int, languages: str, uid: str, key: bytes) -> None:
+        with self.atomic() as c:
+            c.execute(
+                "INSERT INTO cohorts (name, min_group_size, languages, created_at, uid, key_check) VALUES (?, ?, ?, ?, ?, ?)",
+                (cohort, k, languages, _now(), uid, _codes.key_check(key)),
+            )
+            c.executemany("INSERT INTO schema_migrations VALUES (?, ?)", [(n, _now()) for n in KEYED_MIGRATIONS])
+
+    @classmethod
+    def _init_postgresql(cls, url: DatabaseURL, *, cohort: str | None, min_group_size: int = 5, languages: str = "de,en",
+                         key: bytes | None = None, uid: str | None = None) -> "Store":
+        """Create the schema in an empty PostgreSQL database (``cohort=None``: no cohort row, for ``upo migrate``).
+
+        The cohort's code key lives in the user's data directory like a SQLite cohort's, named by its id.
+        """
+        from .dialect import PG_FUNCTIONS
+
+        conn = _pg_connect(url, 30.0)
+        try:
+            if conn.has_table("schema_migrations") or conn.has_table("cohorts"):
+                raise StoreError(f"{url.name}: holds a toolkit database already; open it instead of creating it")
+            tables = conn.tables()
+            if tables:
+                raise StoreError(f"{url.name}: the database is not empty (tables: {', '.join(tables[:10])}); "
+                                 "create an empty database (createdb NAME) for the cohort")
+            for stmt in PG_FUNCTIONS:
+                conn.execute(stmt)
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        finally:
+            conn.close()
+        store = cls(url)
+        if cohort is not None:
+            uid = uid or secrets.token_hex(16)
+            made: list[Path] = []
+            try:
+                key = _install_key(_codes.key_path_for(uid), key, uid, made)
+                store._insert_cohort(cohort, min_group_size, languages, uid, key)
+            except BaseException:
+                for p in made:
+                    p.unlink(missing_ok=True)
+                raise
         return store
 
     # ------------------------------------------------------------------ cohort settings
@@ -416,14 +525,14 @@ class Store(ReadsMixin, MeasuresMixin):
         with self.atomic() as c:
             c.execute(
                 "INSERT INTO authorities (cohort_id, code, name, ministry) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (cohort_id, code) DO UPDATE SET name = COALESCE(excluded.name, name), "
-                "ministry = COALESCE(excluded.ministry, ministry)",
+                "ON CONFLICT (cohort_id, code) DO UPDATE SET name = COALESCE(excluded.name, authorities.name), "
+                "ministry = COALESCE(excluded.ministry, authorities.ministry)",
                 (self.cohort_id, code, name, ministry),
             )
 
     def authorities(self) -> pd.DataFrame:
         """Columns ``authority, name, ministry``, sorted by ministry and code."""
-        return pd.read_sql_query(
+        return read_sql(
             "SELECT code AS authority, name, ministry FROM authorities WHERE cohort_id = ? ORDER BY ministry, code",
             self.conn,
             params=(self.cohort_id,),
@@ -438,13 +547,13 @@ class Store(ReadsMixin, MeasuresMixin):
             c.execute(
                 "INSERT INTO waves (cohort_id, label, date, position) VALUES (?, ?, ?, "
                 "(SELECT COALESCE(MAX(position), 0) + 1 FROM waves WHERE cohort_id = ?)) "
-                "ON CONFLICT (cohort_id, label) DO UPDATE SET date = COALESCE(excluded.date, date)",
+                "ON CONFLICT (cohort_id, label) DO UPDATE SET date = COALESCE(excluded.date, waves.date)",
                 (self.cohort_id, label, date, self.cohort_id),
             )
 
     def waves(self) -> pd.DataFrame:
         """Columns ``wave, date, position`` in wave order."""
-        return pd.read_sql_query(
+        return read_sql(
             "SELECT label AS wave, date, position FROM waves WHERE cohort_id = ? ORDER BY position",
             self.conn,
             params=(self.cohort_id,),
@@ -515,7 +624,7 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def instruments(self) -> pd.DataFrame:
         """Columns ``instrument, version, hash, stored_at``."""
-        return pd.read_sql_query(
+        return read_sql(
             "SELECT id AS instrument, version, hash, stored_at FROM instruments ORDER BY id, pk", self.conn
         )
 
@@ -634,7 +743,7 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def quarantined(self) -> pd.DataFrame:
         """Rejected rows: ``id, created_at, source, row, column, value, reason, raw``."""
-        return pd.read_sql_query('SELECT id, created_at, source, row, "column", value, reason, raw FROM quarantine ORDER BY id', self.conn)
+        return read_sql('SELECT id, created_at, source, row, "column", value, reason, raw FROM quarantine ORDER BY id', self.conn)
 
     # ------------------------------------------------------------------ erasure
     def erase(self, participant: str, *, wait: float = 10.0) -> int:
@@ -708,8 +817,14 @@ class Store(ReadsMixin, MeasuresMixin):
         return {"n_submissions": len(sids), "authorities": authorities}
 
     def _checkpoint(self, wait: float) -> None:
-        """Copy the write-ahead log into the file and truncate it; fail if readers keep it alive."""
+        """Copy the write-ahead log into the file and truncate it; fail if readers keep it alive.
+
+        On PostgreSQL the dead rows are removed at once (``VACUUM``), not at the next autovacuum.
+        """
         conn = self.conn
+        if self.dialect == "postgresql":
+            conn.execute("VACUUM answers, submissions, participants, quarantine, stakeholders")
+            return
         deadline = time.monotonic() + max(0.0, wait)
         conn.execute(f"PRAGMA busy_timeout = {int(max(0.0, wait) * 1000)}")
         try:
@@ -750,5 +865,27 @@ class Store(ReadsMixin, MeasuresMixin):
 
 
 def open_store(path: str | Path) -> Store:
-    """Open an existing database file (alias of ``Store(path)``)."""
+    """Open an existing database file or PostgreSQL URL (alias of ``Store(path)``)."""
     return Store(path)
+
+
+def _pg_connect(url: DatabaseURL, timeout: float) -> PgConnection:
+    import psycopg
+
+    try:
+        return PgConnection(url, timeout=timeout)
+    except psycopg.OperationalError as exc:
+        detail = " ".join(str(exc).split())
+        raise StoreError(f"{url.name}: cannot connect to PostgreSQL ({detail}); check the URL, that the server runs "
+                         "and that the user may connect (passwords in ~/.pgpass)") from None
+
+
+def _pg_begin(conn: PgConnection) -> None:
+    """``BEGIN`` plus the per-database writer lock (what ``BEGIN IMMEDIATE`` is on SQLite)."""
+    import psycopg
+
+    try:
+        conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")  # one round trip
+    except psycopg.errors.LockNotAvailable as exc:
+        conn.execute("ROLLBACK")
+        raise StoreError(f"{conn.url.name}: the database is locked by another writer ({exc}); try again") from None

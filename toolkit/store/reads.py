@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .. import codes as _codes
+from .dialect import read_sql
 from .schema import TIDY_COLUMNS
 
 __all__ = ["ReadsMixin"]
@@ -34,7 +35,7 @@ class ReadsMixin:
     def _meta(self, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
         """One row per (latest) submission with its authority, participant, wave and instrument."""
         where, params = self._where(instrument, wave, authority)
-        meta = pd.read_sql_query(
+        meta = read_sql(
             f"""SELECT s.id AS submission, s.participant_id, s.wave_id, s.instrument_pk, a.code AS authority,
                        a.ministry AS ministry, p.code AS participant, w.label AS wave, w.position AS wave_pos,
                        s.instrument_id AS instrument
@@ -71,7 +72,7 @@ class ReadsMixin:
             (json.dumps(meta["submission"].astype(int).tolist()),),
         ).fetchall()
         ans = pd.DataFrame(rows, columns=["submission", "item", "stakeholder_id", column])
-        items = pd.read_sql_query("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
+        items = read_sql("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
         df = ans.merge(meta, on="submission", how="inner").merge(items, on=["instrument_pk", "item"], how="left")
         stake = dict(self.conn.execute("SELECT id, key FROM stakeholders"))
         df["stakeholder"] = df["stakeholder_id"].map(stake).astype(object).where(df["stakeholder_id"].notna(), None)
@@ -130,12 +131,13 @@ class ReadsMixin:
 
     def participant_codes(self) -> pd.DataFrame:
         """Participant records with the waves they answered: ``authority, participant, wave, elements``."""
-        return pd.read_sql_query(
+        return read_sql(
             """
-            SELECT DISTINCT a.code AS authority, p.code AS participant, w.label AS wave, p.elements AS elements
+            SELECT a.code AS authority, p.code AS participant, w.label AS wave, p.elements AS elements
             FROM submissions s JOIN participants p ON p.id = s.participant_id
             JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
-            WHERE a.cohort_id = ? ORDER BY a.code, w.position, p.id
+            WHERE a.cohort_id = ? GROUP BY a.code, p.id, p.code, p.elements, w.position, w.label
+            ORDER BY a.code, w.position, p.id
             """,
             self.conn,
             params=(self.cohort_id,),
@@ -162,7 +164,7 @@ class ReadsMixin:
     def submissions(self, *, latest: bool = False) -> pd.DataFrame:
         """Submission metadata: ``submission, authority, participant, wave, instrument, version, source, submitted_at``."""
         latest_sql = " AND s.id IN (SELECT MAX(id) FROM submissions GROUP BY participant_id, wave_id, instrument_id)" if latest else ""
-        return pd.read_sql_query(
+        return read_sql(
             f"""
             SELECT s.id AS submission, a.code AS authority, p.code AS participant, w.label AS wave,
                    s.instrument_id AS instrument, i.version AS version, s.source AS source, s.submitted_at AS submitted_at
@@ -189,7 +191,7 @@ class ReadsMixin:
 
     def outcomes(self, kind: str | None = None) -> pd.DataFrame:
         """Frozen results: ``id, kind, authority, wave, instrument, created_at, payload`` (payload parsed)."""
-        df = pd.read_sql_query(
+        df = read_sql(
             """SELECT o.id, o.kind, a.code AS authority, w.label AS wave, o.instrument_id AS instrument, o.created_at, o.payload
                FROM outcomes o LEFT JOIN authorities a ON a.id = o.authority_id LEFT JOIN waves w ON w.id = o.wave_id
                WHERE (? IS NULL OR o.kind = ?) ORDER BY o.id""",

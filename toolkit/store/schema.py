@@ -6,7 +6,7 @@ import datetime as _dt
 import sqlite3
 from typing import Iterator
 
-__all__ = ["TIDY_COLUMNS", "APPLICATION_ID", "MIGRATIONS", "KEYED_MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["TIDY_COLUMNS", "APPLICATION_ID", "MIGRATIONS", "KEYED_MIGRATIONS", "PG_MIGRATIONS", "SCHEMA_VERSION"]
 
 TIDY_COLUMNS = ["authority", "ministry", "participant", "wave", "instrument", "dimension", "item", "stakeholder", "value"]
 
@@ -157,6 +157,31 @@ MIGRATIONS: list[tuple[str, str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 # migrations done in Python because they need the code key (recorded in schema_migrations like the others)
 KEYED_MIGRATIONS = ("0004_authority_pseudonyms",)
+
+# PostgreSQL texts of the migrations whose SQLite text cannot be translated by
+# ``dialect.pg_ddl`` (triggers); every other migration runs translated.
+PG_MIGRATIONS: dict[str, list[str]] = {
+    "0002_change_counter": [
+        "CREATE TABLE change_counter (n BIGINT NOT NULL)",
+        "INSERT INTO change_counter (n) SELECT COUNT(*) FROM submissions",
+        # the counter also tells listening dashboards (LISTEN upo_changes) at commit
+        "CREATE FUNCTION upo_count_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN UPDATE change_counter SET n = n + 1; PERFORM pg_notify('upo_changes', ''); RETURN NULL; END $$",
+        "CREATE TRIGGER submissions_inserted AFTER INSERT ON submissions FOR EACH ROW EXECUTE FUNCTION upo_count_change()",
+        "CREATE TRIGGER submissions_deleted AFTER DELETE ON submissions FOR EACH ROW EXECUTE FUNCTION upo_count_change()",
+    ],
+}
+
+
+def migration_statements(name: str, sql: str, dialect: str) -> list[str]:
+    """The statements of one migration for ``"sqlite"`` or ``"postgresql"``."""
+    if dialect == "sqlite":
+        return list(_statements(sql))
+    if name in PG_MIGRATIONS:
+        return list(PG_MIGRATIONS[name])
+    from .dialect import pg_ddl
+
+    return [pg_ddl(s) for s in _statements(sql)]
 
 
 def _statements(script: str) -> Iterator[str]:

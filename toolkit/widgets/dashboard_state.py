@@ -298,14 +298,30 @@ class Poller:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        store = getattr(self.state, "store", None)
+        listen = bool(getattr(store, "notifies_changes", False))  # PostgreSQL: told by LISTEN/NOTIFY, no polling
+        first, last = True, time.monotonic()
         while not self._stop.is_set():
             self._running.wait()
             if self._stop.is_set():
                 break
+            if listen and not first:
+                try:
+                    notified = store.wait_for_change(1.0)  # type: ignore[union-attr]  # 1 s: stop() stays prompt
+                except Exception:
+                    notified = False
+                    self.errors += 1
+                    log.exception("waiting for change notifications failed")
+                    self._stop.wait(self.interval)
+                if not notified and time.monotonic() - last < 30.0:  # a refresh every 30 s as a safety net
+                    continue
+            first = False
             try:
                 if self.state.refresh() and self.on_change is not None:
                     self.on_change(self.state)
             except Exception:  # keep polling: one bad refresh must not end the live view
                 self.errors += 1
                 log.exception("dashboard refresh failed")
-            self._stop.wait(self.interval)
+            last = time.monotonic()
+            if not listen:
+                self._stop.wait(self.interval)
