@@ -104,7 +104,7 @@ def build_large_demo(path: str | Path, *, n_authorities: int = 1000, participant
         letters[rng.integers(0, 26, n_people)],
         np.char.add(letters[rng.integers(0, 26, n_people)], np.char.mod("%d", np.arange(n_people))),
     ], axis=1)
-    hashes = [_codes.hash_elements(key, tuple(e)) for e in elements.tolist()]
+    hashes = [_codes.hash_elements(key, tuple(e), authority=units[u]) for e, u in zip(elements.tolist(), person_unit)]  # pseudonyms are per authority
     people = pd.DataFrame({"authority": [units[u] for u in person_unit], "code": [_codes.pseudonym(key, h) for h in hashes],
                            "elements": [".".join(h) for h in hashes]})
     subs, answers = [], []
