@@ -231,7 +231,7 @@ def neutralise(value: object) -> object:
     """A text that a spreadsheet would evaluate, with a leading apostrophe; anything else unchanged.
 
     >>> neutralise('=HYPERLINK("http://x")'), neutralise("-1 Punkt"), neutralise("gut"), neutralise(2.0)
-    ('\'=HYPERLINK("http://x")', "'-1 Punkt", 'gut', 2.0)
+    ('\\'=HYPERLINK("http://x")', "'-1 Punkt", 'gut', 2.0)
     """
     return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
