@@ -335,7 +335,9 @@ def test_erasure_fails_instead_of_claiming_success_while_a_reader_holds_the_file
 
 
 @pytest.mark.slow
-def test_erasure_leaves_no_trace_in_file_log_reports_or_caches(tmp_path: Path, capsys):
+def test_erasure_leaves_no_trace_in_file_log_reports_or_caches(tmp_path: Path, capsys, monkeypatch):
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # this batch's cache folder, apart from other tests' batches
     from toolkit.demo import build_demo
     from toolkit.reports import render_reports
 
@@ -361,7 +363,7 @@ def test_erasure_leaves_no_trace_in_file_log_reports_or_caches(tmp_path: Path, c
     assert {r.report_id for r in again.rendered} >= {f"authority:{code}", "cohort"}
     for blob in (folder_bytes(out), disk_bytes(db)):
         assert SECRET_TEXT.encode() not in blob and FREE_NAME.encode() not in blob
-    assert not list(Path(tempfile.gettempdir()).glob("upo-report-*"))  # no batch cache stays behind
+    assert not list((tmp_path / "tmp").glob("upo-report-*"))  # no batch cache stays behind
 
 
 # --------------------------------------------------------------------------- exports and imports

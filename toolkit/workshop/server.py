@@ -265,8 +265,11 @@ class WorkshopProcess:
         self.port = port or free_port()
         self.cmd = [sys.executable, "-m", "toolkit", "workshop", str(db), "--instrument", instrument, "--wave", wave, "--port", str(self.port), *args]
         self.home = Path(tempfile.mkdtemp(prefix="upo-workshop-home-"))
-        self.env = {**os.environ, "HOME": str(self.home), "XDG_DATA_HOME": str(self.home / "data"), "MPLBACKEND": "Agg",
-                    "PYTHONUNBUFFERED": "1", **(env or {})}
+        from ..codes import KEY_DIR_ENV, key_dir
+
+        # a private HOME for Jupyter's and Solara's files, but the cohort's code key where the caller keeps it
+        self.env = {**os.environ, KEY_DIR_ENV: str(key_dir()), "HOME": str(self.home), "XDG_DATA_HOME": str(self.home / "data"),
+                    "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.output: list[str] = []
         self.url = self.presenter_url = self.join_code = None
