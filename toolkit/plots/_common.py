@@ -182,7 +182,7 @@ def add_note(ax: Any, text: str, y: float = 0.0, width: int = 110, below: float 
     bottom edge at ``y`` (axes fraction), clear of tick labels and the axis label. ``text`` must
     already be safe (user parts passed through :func:`safe_text`); it is wrapped, not escaped again."""
     if text:
-        body = "\n".join(textwrap.wrap(text, width=width, break_long_words=False)[:6])
+        body = "\n".join(textwrap.wrap(text, width=width, break_long_words=False))  # never cut: the figure is cropped to it
         ax.annotate(body, xy=(0, y), xycoords="axes fraction", xytext=(0, -below), textcoords="offset points",
                     va="top", ha="left", fontsize=8, color="#444444", annotation_clip=False, gid="toolkit-note")
 

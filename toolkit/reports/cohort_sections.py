@@ -131,6 +131,12 @@ def heatmap_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
     return suppress_secondary(gs, k=ctx.k, group=["ministry", "dimension"], total_n="ministry_n", estimates=est)
 
 
+def _short(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, cut at a word with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,-") + " …"
+
+
 def heatmap(ctx: CohortContext) -> Html:
     """Heatmap of mean scores authority × dimension in the latest wave; hidden cells are marked."""
     comp = ctx.data.competence
@@ -140,14 +146,20 @@ def heatmap(ctx: CohortContext) -> Html:
     first = ctx.data.first_wave(comp.id)
     hm = heatmap_frame(ctx, first)
     hm["authority"] = hm["authority"].astype(str)
-    n_rows = hm["authority"].nunique()
-    intro = ("Mittelwerte je Behörde und Kompetenzfeld in Welle {w}; graue Felder sind unterdrückt (zu wenige Antworten oder "
-             "sekundär, damit sie nicht aus dem Ressortwert zurückgerechnet werden können)." if ctx.lang == "de" else
-             "Mean per authority and dimension in wave {w}; grey cells are suppressed (too few responses, or secondarily so they "
-             "cannot be recovered from the ministry value).").format(w=first)
+    hm["ministry"] = hm["ministry"].astype(str)
+    hm = hm.sort_values(["ministry", "authority"], kind="stable")  # grouped by ministry, as the programme reads it
+    n_rows = hm["authority"].nunique() + hm["ministry"].nunique()
+    names = {str(a): f"{_short(n or a, 44)} ({a})" for a, n in zip(ctx.data.authorities["authority"], ctx.data.authorities["name"])}
+    intro = ("Mittelwerte je Behörde und Kompetenzfeld in Welle {w}, nach Ressort gruppiert; rot = unter, blau = über der Skalenmitte. "
+             "Schraffierte Felder mit „×“ sind unterdrückt (zu wenige Antworten oder sekundär, damit sie nicht aus dem Ressortwert "
+             "zurückgerechnet werden können)." if ctx.lang == "de" else
+             "Mean per authority and dimension in wave {w}, grouped by ministry; red = below, blue = above the scale's middle. "
+             "Hatched cells marked \"×\" are suppressed (too few responses, or secondarily so they cannot be recovered from the "
+             "ministry value).").format(w=first)
     parts = [f"<p>{esc(intro)}</p>",
-             _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp, lang=ctx.lang, ax=ax),
-                   ctx.t("heatmap") + f" ({first})", size=(9.0, max(5.0, 0.3 * n_rows + 2.0)), tight=True)]
+             _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
+                                                    lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
+                   ctx.t("heatmap") + f" ({first})", size=(9.0, 0.26 * n_rows + 2.2))]
     return Html(section("heatmap", title, *parts))
 
 

@@ -90,7 +90,7 @@ def competence_profile(ctx: Any) -> Any:
         ignore_index=True,
     )
     parts.append(_plot(lambda ax: _plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
-                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.2, 5.4)))
+                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.4, 5.6)))
     parts.append(table(rows, header, numeric=[1, 2, 3, 4], cell_classes=classes))
     if bm["ministry_mean"].isna().any():
         parts.append(note(tr("methods_privacy", ctx.lang, k=ctx.k).split(";")[0] + ".", "suppressed"))
@@ -104,14 +104,16 @@ def _plots() -> Any:
 
 
 def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2), tight: bool = False) -> str:
-    """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed).
+    """Draw with a plot function onto a fresh Axes and embed it (SVG; figures are closed).
 
-    ``tight`` crops to the drawn content (a second draw; for figures whose labels reach
-    beyond the constrained layout, e.g. the heatmap's rotated labels).
+    No layout engine: :func:`~toolkit.reports.html.figure_html` crops the figure to what is
+    drawn, so labels reaching beyond the axes (the heatmap's rotated labels, the radar's
+    dimension names, notes under a plot) are never cut, at the cost of one layout pass instead
+    of constrained layout's several. ``tight`` is kept for callers; every figure is cropped.
     """
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=size, layout=None if tight else "constrained")
+    fig = plt.figure(figsize=size)
     ax = fig.add_subplot(111, projection="polar" if polar else None)
     try:
         draw(ax)
@@ -193,7 +195,7 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") ->
         items = [it for it in dim.items if it.type == "likert" and it.id in set(shares["item"])]
         if not items:
             continue
-        rows.append(f'<tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')
+        rows.append(f'</tbody><tbody class="lk-dim"><tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')  # one block per dimension
         for it in items:
             sh = shares[shares["item"] == it.id].sort_values("point")
             scale = instrument.scale_of(it.id)

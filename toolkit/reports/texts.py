@@ -175,6 +175,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "stakeholders_n": ("Stakeholder", "Stakeholders"),
     "footer": ("Erstellt mit upo-toolkit {version} · {cohort} · Mindestgruppengröße {k}",
                "Generated with upo-toolkit {version} · {cohort} · minimum group size {k}"),
+    "running_wave": ("Welle {w}", "Wave {w}"),
+    "running_waves": ("Wellen {w}", "Waves {w}"),
+    "cohort_short": ("Kohortenbericht {name}", "Cohort report {name}"),
     # index key figures
     "headline_score": ("Kompetenz Ø ({wave})", "Competence mean ({wave})"),
     "headline_need": ("Größter Bedarf", "Largest need"),
