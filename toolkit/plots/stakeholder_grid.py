@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
-from ..stakeholders import QUADRANT_LABELS
+from ..i18n import t
 from ._common import OKABE_ITO, add_note, cap, check_columns, check_lang, safe_text, tr, wrap
 
 __all__ = ["plot_power_interest", "attitude_cmap"]
@@ -148,7 +148,7 @@ def plot_power_interest(
         "monitor": (lo - pad + 0.08, lo - pad + 0.08, "left", "bottom"),
     }
     for q, (x, y, ha, va) in corners.items():
-        ax.text(x, y, QUADRANT_LABELS[q]["en" if lang == "en" else "de"].upper(), ha=ha, va=va, fontsize=9,
+        ax.text(x, y, t(f"stakeholder.quadrant.{q}", lang).upper(), ha=ha, va=va, fontsize=9,
                 color="#6A6A6A", fontweight="bold", in_layout=False)
     cmap = attitude_cmap()
     import matplotlib as mpl

@@ -10,6 +10,8 @@ Example
 '&lt;script&gt;alert(1)&lt;/script&gt;'
 >>> fmt_num(3.14159, 2, lang="de")
 '3,14'
+>>> fmt_num(-0.39, 2, lang="de", signed=True)
+'\u22120,39'
 >>> fmt_num(float("nan"))
 '–'
 """
@@ -127,6 +129,7 @@ def fmt_num(x: Any, digits: int = 2, *, lang: str = "de", signed: bool = False) 
     s = f"{float(x):+.{digits}f}" if signed else f"{float(x):.{digits}f}"
     if s.lstrip("+-").strip("0.,") == "" and s[0] in "+-":
         s = s[1:] if not signed else "±" + s[1:]
+    s = s.replace("-", "\u2212")  # a real minus sign, as wide as the plus beside it
     return s.replace(".", ",") if lang == "de" else s
 
 

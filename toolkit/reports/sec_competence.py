@@ -202,6 +202,8 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") ->
             legend_scale = legend_scale or scale
             pts = list(scale.points)
             cols = _likert_colours(len(pts))
+            if it.reverse:  # coloured by the scored direction: agreeing with a negative statement is the "bad" colour
+                cols = cols[::-1]
             share = dict(zip(sh["point"], sh["share"]))
             n = int(sh["n"].iloc[0]) if len(sh) else 0
             mid = (len(pts) - 1) / 2
@@ -215,13 +217,15 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") ->
                 segs.append(f'<span style="width:{w:.3f}%;background:{cols[i]}" title="{esc(scale.label(p, lang))}: {100 * share.get(p, 0.0):.0f} %">{label}</span>')
             offset = 50 - 50 * left
             bar = f'<div class="lk-bar"><div class="lk-track" style="left:{offset:.3f}%">{"".join(segs)}</div></div>'
-            text = esc(it.text.get(lang)) + (' <span class="muted small">(' + ("umgepolt" if lang == "de" else "reverse-keyed") + ")</span>" if it.reverse else "")
+            text = esc(it.text.get(lang)) + (f' <span class="muted small">({esc(tr("reverse_keyed", lang))})</span>' if it.reverse else "")
             rows.append(f'<tr><td class="lk-text">{text}</td><td class="lk-cell">{bar}</td><td class="num small">n = {n}</td></tr>')
     legend = ""
     if legend_scale is not None:
         cols = _likert_colours(len(legend_scale.points))
         legend = '<p class="lk-legend small">' + " ".join(
             f'<span><i style="background:{c}"></i>{esc(legend_scale.label(p, lang))}</span>' for p, c in zip(legend_scale.points, cols)) + "</p>"
+    if any(it.reverse for it in instrument.items if it.type == "likert" and it.id in set(shares["item"])):
+        legend += f'<p class="small muted">{esc(tr("reverse_colours", lang))}</p>'
     return f'{legend}<table class="upo likert"><tbody>{"".join(rows)}</tbody></table>'
 
 
