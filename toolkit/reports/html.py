@@ -104,7 +104,14 @@ td.lk-cell { width:42%; }
 ul.compact { margin:.3rem 0 .8rem 1.2rem; padding:0; }
 ul.compact li { margin:.15rem 0; }
 footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
-@media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; } }
+@media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; }
+  /* every table fits the A4 column (Chromium would otherwise shrink the whole page to the widest one) */
+  html { font-size:13.5px; }
+  table.upo { font-size:.86rem; }
+  table.upo th, table.upo td { padding:.28rem .35rem; overflow-wrap:anywhere; hyphens:auto; }
+  table.upo td.num { white-space:normal; }
+  table.upo td.num, table.upo th.num { overflow-wrap:normal; hyphens:manual; }  /* numbers break only at spaces */
+  table.upo td .badge { font-size:.75rem; } }
 """
 
 
