@@ -153,7 +153,7 @@ def heatmap(ctx: CohortContext) -> Html:
     parts = [f"<p>{esc(intro)}</p>",
              _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
                                                     lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
-                   ctx.t("heatmap") + f" ({first})", size=(9.0, 0.26 * n_rows + 2.2))]
+                   ctx.t("heatmap") + f" ({first})", size=(10.0, 0.2 * n_rows + 2.0))]
     return Html(section("heatmap", title, *parts))
 
 

@@ -108,7 +108,10 @@ footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line
   /* every table fits the A4 column (Chromium would otherwise shrink the whole page to the widest one) */
   html { font-size:13.5px; }
   table.upo { font-size:.86rem; }
-  table.upo th, table.upo td { padding:.28rem .35rem; overflow-wrap:anywhere; hyphens:auto; }
+  table.upo th, table.upo td { padding:.28rem .35rem; hyphens:auto; }
+  /* long single words (Informationssicherheitsbeauftragte) may break in the name column, which keeps a readable width */
+  table.upo td:first-child:not(.num) { overflow-wrap:anywhere; }
+  table.upo td:first-child:not(.num) { min-width:7.5rem; }
   table.upo td.num { white-space:normal; }
   table.upo td.num, table.upo th.num { overflow-wrap:normal; hyphens:manual; }  /* numbers break only at spaces */
   table.upo td .badge { font-size:.75rem; } }
