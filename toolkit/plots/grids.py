@@ -329,7 +329,7 @@ def plot_heatmap(
     ax.set_xticklabels(labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)
     ax.set_yticks(range(n))
     names = row_labels or {}
-    ylabels = ax.set_yticklabels([shorten(k, 30) if head else shorten(names.get(k, k), 64) for head, k in entries], fontsize=8)
+    ylabels = ax.set_yticklabels([shorten(k, 30) if head or k not in names else shorten(names[k], 64) for head, k in entries], fontsize=8)
     for lab, head in zip(ylabels, header):
         if head:
             lab.set_fontweight("bold")

@@ -132,7 +132,7 @@ def running_templates(header: str, lang: str = "de") -> tuple[str, str]:
     Example
     -------
     >>> head, foot = running_templates("Bundesverwaltungsamt (BVA) · Welle t2", "de")
-    >>> "Bundesverwaltungsamt (BVA) · Welle t2" in head, "Seite <span class=\"pageNumber\">" in foot
+    >>> "Bundesverwaltungsamt (BVA) · Welle t2" in head, 'Seite <span class="pageNumber">' in foot
     (True, True)
     """
     from .html import esc
