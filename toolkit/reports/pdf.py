@@ -119,7 +119,6 @@ _RUNNING_JS = """() => {
   return {header: el ? el.getAttribute('data-upo-header') : '', title: document.title,
           lang: document.documentElement.lang || 'de'};
 }"""
-_PAGE_WORDS = {"de": ("Seite", "von"), "en": ("Page", "of")}
 
 
 def running_templates(header: str, lang: str = "de") -> tuple[str, str]:
@@ -135,9 +134,10 @@ def running_templates(header: str, lang: str = "de") -> tuple[str, str]:
     >>> "Bundesverwaltungsamt (BVA) · Welle t2" in head, 'Seite <span class="pageNumber">' in foot
     (True, True)
     """
+    from ..i18n import t
     from .html import esc
 
-    page, of = _PAGE_WORDS.get(lang, _PAGE_WORDS["de"])
+    page, of = t("pdf.page", lang), t("pdf.of", lang)
     style = ("font-family:'DejaVu Sans','Liberation Sans',Arial,sans-serif;font-size:7.5pt;color:#5b6775;"
              "width:100%;margin:0 15mm;display:flex;justify-content:space-between;")
     head = (f'<div style="{style}border-bottom:0.5pt solid #d5dbe3;padding-bottom:1.5mm;">'
