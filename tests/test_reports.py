@@ -112,7 +112,7 @@ def test_profile_numbers_equal_the_analysis_api(bva):
         assert fmt_num(gs.loc[dim, "mean"], 2) in html
         assert f"[{fmt_num(gs.loc[dim, 'ci_low'], 2)}; {fmt_num(gs.loc[dim, 'ci_high'], 2)}]" in html
         assert f">{fmt_num(bm.loc[dim, 'cohort_mean'], 2)}<" in html
-    assert "data:image/png;base64," in html  # the radar is embedded
+    assert "data:image/svg+xml;base64," in html  # the radar is embedded (SVG: sharp in print)
 
 
 def test_needs_ranking_in_report_matches_api(bva):
@@ -136,7 +136,7 @@ def test_small_authority_gets_suppression_notes_not_numbers(demo_db):
     for fn in (S.competence_profile, S.gaps_needs, S.item_distributions):
         html = fn(ctx).html
         assert SUPPRESSED_NOTE["de"] in html
-        assert "data:image/png" not in html
+        assert "data:image/" not in html
     figures = S.key_figures(ctx).data
     assert all(h["value"] == "–" for h in figures["headline"])
 

@@ -76,7 +76,7 @@ def title_page(ctx: CohortContext) -> Html:
     kv = [
         [ctx.t("cohort"), d.cohort["name"]],
         [ctx.t("waves"), _wave_text(ctx)],
-        [tr("authority", ctx.lang) + " / " + tr("ministry", ctx.lang), f"{len(d.authorities)} / {d.authorities['ministry'].nunique()}"],
+        [ctx.t("authorities_ministries"), ctx.t("authorities_in_ministries", a=len(d.authorities), m=d.authorities["ministry"].nunique())],
         [ctx.t("data_date"), _date(d.data_date, ctx.lang) or "–"],
         [ctx.t("generated"), _date(_dt.date.today().isoformat(), ctx.lang)],
         [ctx.t("threshold"), ctx.t("threshold_text", k=ctx.k)],
@@ -109,12 +109,11 @@ def participation(ctx: CohortContext) -> Html:
             row.append(fmt_int(v.max()) if len(v) else "–")
         rows.append(row)
     header = [tr("authority", ctx.lang), tr("ministry", ctx.lang)] + [f"n {w}" for w in waves]
-    header += ["Stakeholder (n)", "Reality-Check (n)"]
+    header += [ctx.t("stakeholder_n_col"), ctx.t("readiness_n_col")]
     small = [r[0] for r in rows if r[2] != "–" and int(r[2]) < ctx.k]
     parts = [table(rows, header, numeric=list(range(2, len(header))), caption=ctx.t("participants_by_wave"))]
     if small:
-        parts.append(note(("Unter der Mindestgruppengröße (Welle " if ctx.lang == "de" else "Below the minimum group size (wave ")
-                          + f"{waves[0]}): " + ", ".join(small), "suppressed"))
+        parts.append(note(ctx.t("below_k_wave", w=waves[0]) + ": " + ", ".join(small), "suppressed"))
     return Html(section("participation", ctx.t("participation"), *parts))
 
 
@@ -131,6 +130,12 @@ def heatmap_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
     return suppress_secondary(gs, k=ctx.k, group=["ministry", "dimension"], total_n="ministry_n", estimates=est)
 
 
+def _short(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, cut at a word with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,-") + " …"
+
+
 def heatmap(ctx: CohortContext) -> Html:
     """Heatmap of mean scores authority × dimension in the latest wave; hidden cells are marked."""
     comp = ctx.data.competence
@@ -140,14 +145,15 @@ def heatmap(ctx: CohortContext) -> Html:
     first = ctx.data.first_wave(comp.id)
     hm = heatmap_frame(ctx, first)
     hm["authority"] = hm["authority"].astype(str)
-    n_rows = hm["authority"].nunique()
-    intro = ("Mittelwerte je Behörde und Kompetenzfeld in Welle {w}; graue Felder sind unterdrückt (zu wenige Antworten oder "
-             "sekundär, damit sie nicht aus dem Ressortwert zurückgerechnet werden können)." if ctx.lang == "de" else
-             "Mean per authority and dimension in wave {w}; grey cells are suppressed (too few responses, or secondarily so they "
-             "cannot be recovered from the ministry value).").format(w=first)
+    hm["ministry"] = hm["ministry"].astype(str)
+    hm = hm.sort_values(["ministry", "authority"], kind="stable")  # grouped by ministry, as the programme reads it
+    n_rows = hm["authority"].nunique() + hm["ministry"].nunique()
+    names = {str(a): f"{_short(n or a, 44)} ({a})" for a, n in zip(ctx.data.authorities["authority"], ctx.data.authorities["name"])}
+    intro = ctx.t("heatmap_intro", w=first)
     parts = [f"<p>{esc(intro)}</p>",
-             _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp, lang=ctx.lang, ax=ax),
-                   ctx.t("heatmap") + f" ({first})", size=(9.0, max(5.0, 0.3 * n_rows + 2.0)), tight=True)]
+             _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
+                                                    lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
+                   ctx.t("heatmap") + f" ({first})", size=(10.0, 0.2 * n_rows + 2.0))]
     return Html(section("heatmap", title, *parts))
 
 
@@ -214,8 +220,7 @@ def ministries(ctx: CohortContext) -> Html:
     rows = [["n"] + [fmt_int(n.get(m)) for m in ministries_]]
     rows += [[ctx.dim_title(comp, d)] + [fmt_num(wide.loc[d, m], 2, lang=ctx.lang) for m in ministries_] for d in dims]
     header = [ctx.t("dimension")] + [str(m) for m in ministries_]
-    intro = (f"Mittelwerte je Ressort in Welle {first} (alle Behörden des Ressorts zusammen)." if ctx.lang == "de"
-             else f"Mean per ministry in wave {first} (all authorities of the ministry together).")
+    intro = ctx.t("ministries_intro", w=first)
     return Html(section("ministries", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
 
 
@@ -249,20 +254,13 @@ def stakeholder_patterns(ctx: CohortContext) -> Html:
     m = stakeholder_map(r[r["authority"].isin(ok)], inst, lang=ctx.lang)
     m = m[~m["free"].astype(bool) & (m["n_raters"] >= ctx.k)]  # free entries are authority-specific; fewer than k raters: not shown
     quads = ["manage_closely", "keep_satisfied", "keep_informed", "monitor"]
-    qlab = {"de": ["eng einbinden", "zufriedenstellen", "informieren", "beobachten"], "en": ["manage closely", "keep satisfied", "keep informed", "monitor"]}
     rows = []
     for key, g in m.groupby("stakeholder", sort=False):
         counts = g["quadrant"].value_counts()
         rows.append([g["label"].iloc[0], fmt_int(len(g))] + [fmt_int(counts.get(q, 0)) for q in quads]
                     + [fmt_num(g["attitude"].median(), 1, lang=ctx.lang, signed=True), fmt_int(int(g["disagreement"].sum())),
                        fmt_num(g["engagement_gap"].mean(), 1, lang=ctx.lang, signed=True)])
-    header = [ctx.t("stakeholder"), "n"] + qlab["en" if ctx.lang == "en" else "de"] + [
-        "Haltung (Md)" if ctx.lang == "de" else "Attitude (md)", "uneinig" if ctx.lang == "de" else "disagree",
-        "Lücke Ø" if ctx.lang == "de" else "Gap (mean)"]
-    intro = (f"Über {len(ok)} Behörden mit mindestens {ctx.k} Einschätzenden (n): in wie vielen Behörden landet eine Gruppe in welchem "
-             "Quadranten, wie ist die Haltung (Median über die Behörden), in wie vielen Behörden ist das Team uneinig, und wie groß ist "
-             "die mittlere Einbindungslücke (gewünscht − aktuell)?" if ctx.lang == "de" else
-             f"Across {len(ok)} authorities with at least {ctx.k} raters (n): in how many authorities does a group land in each quadrant, "
-             "what is its attitude (median across authorities), in how many does the team disagree, and how large is the mean "
-             "engagement gap (desired − current)?")
+    header = [ctx.t("stakeholder"), "n"] + [ctx.t(f"stakeholder.quadrant.{q}") for q in quads] + [
+        ctx.t("attitude_md"), ctx.t("disagree_badge"), ctx.t("gap_mean")]
+    intro = ctx.t("patterns_intro", n=len(ok), k=ctx.k)
     return Html(section("stakeholder_patterns", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))

@@ -91,7 +91,7 @@ def competence_profile(ctx: Any) -> Any:
         ignore_index=True,
     )
     parts.append(_plot(lambda ax: _plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
-                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.2, 5.4)))
+                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.4, 5.6)))
     parts.append(table(rows, header, numeric=[1, 2, 3, 4], cell_classes=classes))
     if bm["ministry_mean"].isna().any():
         parts.append(note(tr("methods_privacy", ctx.lang, k=ctx.k).split(";")[0] + ".", "suppressed"))
@@ -105,14 +105,16 @@ def _plots() -> Any:
 
 
 def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2), tight: bool = False) -> str:
-    """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed).
+    """Draw with a plot function onto a fresh Axes and embed it (SVG; figures are closed).
 
-    ``tight`` crops to the drawn content (a second draw; for figures whose labels reach
-    beyond the constrained layout, e.g. the heatmap's rotated labels).
+    No layout engine: :func:`~toolkit.reports.html.figure_html` crops the figure to what is
+    drawn, so labels reaching beyond the axes (the heatmap's rotated labels, the radar's
+    dimension names, notes under a plot) are never cut, at the cost of one layout pass instead
+    of constrained layout's several. ``tight`` is kept for callers; every figure is cropped.
     """
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=size, layout=None if tight else "constrained")
+    fig = plt.figure(figsize=size)
     ax = fig.add_subplot(111, projection="polar" if polar else None)
     try:
         draw(ax)
@@ -194,13 +196,15 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") ->
         items = [it for it in dim.items if it.type == "likert" and it.id in set(shares["item"])]
         if not items:
             continue
-        rows.append(f'<tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')
+        rows.append(f'</tbody><tbody class="lk-dim"><tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')  # one block per dimension
         for it in items:
             sh = shares[shares["item"] == it.id].sort_values("point")
             scale = instrument.scale_of(it.id)
             legend_scale = legend_scale or scale
             pts = list(scale.points)
             cols = _likert_colours(len(pts))
+            if it.reverse:  # coloured by the scored direction: agreeing with a negative statement is the "bad" colour
+                cols = cols[::-1]
             share = dict(zip(sh["point"], sh["share"]))
             n = int(sh["n"].iloc[0]) if len(sh) else 0
             mid = (len(pts) - 1) / 2
@@ -214,13 +218,15 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") ->
                 segs.append(f'<span style="width:{w:.3f}%;background:{cols[i]}" title="{esc(scale.label(p, lang))}: {100 * share.get(p, 0.0):.0f} %">{label}</span>')
             offset = 50 - 50 * left
             bar = f'<div class="lk-bar"><div class="lk-track" style="left:{offset:.3f}%">{"".join(segs)}</div></div>'
-            text = esc(it.text.get(lang)) + (' <span class="muted small">(' + ("umgepolt" if lang == "de" else "reverse-keyed") + ")</span>" if it.reverse else "")
+            text = esc(it.text.get(lang)) + (f' <span class="muted small">({esc(tr("reverse_keyed", lang))})</span>' if it.reverse else "")
             rows.append(f'<tr><td class="lk-text">{text}</td><td class="lk-cell">{bar}</td><td class="num small">n = {n}</td></tr>')
     legend = ""
     if legend_scale is not None:
         cols = _likert_colours(len(legend_scale.points))
         legend = '<p class="lk-legend small">' + " ".join(
             f'<span><i style="background:{c}"></i>{esc(legend_scale.label(p, lang))}</span>' for p, c in zip(legend_scale.points, cols)) + "</p>"
+    if any(it.reverse for it in instrument.items if it.type == "likert" and it.id in set(shares["item"])):
+        legend += f'<p class="small muted">{esc(tr("reverse_colours", lang))}</p>'
     return f'{legend}<table class="upo likert"><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -268,7 +274,7 @@ def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
         rows.append([ctx.dim_title(comp, r["dimension"]),
                      f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
                      fmt_num(r["omega_total"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"]), hint])
-    header = [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n", ctx.t("rel_note")]
+    header = [ctx.t("dimension"), ctx.t("alpha_ci"), "ω", ctx.t("items_n"), "n", ctx.t("rel_note")]
     return table(rows, header, numeric=[1, 2, 3, 4])
 
 

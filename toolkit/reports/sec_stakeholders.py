@@ -21,12 +21,12 @@ from .texts import tr
 
 __all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame"]
 
-_ROLES = {
-    "influence": ("Einfluss", "Influence"), "interest": ("Interesse", "Interest"), "attitude": ("Haltung", "Attitude"),
-    "legitimacy": ("Legitimität", "Legitimacy"), "urgency": ("Dringlichkeit", "Urgency"),
-    "engagement_current": ("aktuelle Einbindung", "current engagement"), "engagement_desired": ("gewünschte Einbindung", "desired engagement"),
-    "confidence": ("Sicherheit der Einschätzung", "confidence"),
-}
+def _role(role: str, lang: str) -> str:
+    """The name of a rated property (influence, interest, ...) from the catalogue; the id if unknown."""
+    try:
+        return tr("role." + role, lang)
+    except KeyError:
+        return role
 
 
 def _html(s: str) -> Any:
@@ -117,7 +117,7 @@ def stakeholder_section(ctx: Any) -> Any:
         eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
         if pd.notna(r.get("engagement_gap")) and float(r["engagement_gap"]) >= 1:
             eng += f" {badge(fmt_num(r['engagement_gap'], 1, lang=L, signed=True), 'flag')}"
-        dis = (f"{badge('uneinig' if L == 'de' else 'disagree', 'flag')}<br><span class='small'>{esc(r.get('disagreement_reason') or '')}</span>"
+        dis = (f"{badge(ctx.t('disagree_badge'), 'flag')}<br><span class='small'>{esc(r.get('disagreement_reason') or '')}</span>"
                if bool(r["disagreement"]) else "")
         rows.append([name, strategy, esc(fmt_num(r["influence"], 1, lang=L)), esc(fmt_num(r["interest"], 1, lang=L)), attitude, eng, dis])
     header = [ctx.t("stakeholder"), ctx.t("strategy"), ctx.t("influence"), ctx.t("interest"), ctx.t("attitude"), ctx.t("engagement"), ctx.t("disagreement")]
@@ -194,7 +194,7 @@ def methods(ctx: Any) -> Any:
 
             r = ctx.data.rsp(sh)
             rr = rater_reliability(r[(r["authority"] == ctx.authority) & (r["wave"] == wave)], sh, authority=ctx.authority)
-            rows = [[_ROLES.get(r2["role"], (r2["role"], r2["role"]))[L == "en"], fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
+            rows = [[_role(r2["role"], L), fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
                      fmt_int(r2["n_raters"]), fmt_int(r2["n_stakeholders"])] for _, r2 in rr.iterrows()]
             parts.append(f"<h3>{esc(ctx.t('rater_reliability'))}</h3>")
             parts.append(table(rows, [ctx.t("role"), "ICC(2,1)", "ICC(2,k)", "α (Krippendorff)", ctx.t("raters"), ctx.t("stakeholders_n")], numeric=[1, 2, 3, 4, 5]))

@@ -40,6 +40,7 @@ __all__ = [
     "participation",
     "key_figures",
     "footer",
+    "running_header",
     "competence_profile",
     "gaps_needs",
     "item_distributions",
@@ -275,9 +276,33 @@ def key_figures(ctx: AuthorityContext) -> KeyFigures:
 
 
 def footer(ctx: Any) -> Html:
-    """Closing line: toolkit version, cohort, threshold."""
+    """Closing line: toolkit version, cohort, threshold; it carries the PDF's running header."""
     text = ctx.t("footer", version=__version__, cohort=ctx.data.cohort["name"], k=ctx.k)
-    return Html(f'<footer class="upo">{esc(text)}</footer>')
+    return Html(f'<footer class="upo" data-upo-header="{esc(running_header(ctx))}">{esc(text)}</footer>')
+
+
+def running_header(ctx: Any) -> str:
+    """The line on top of every PDF page: authority (or cohort), wave(s) and data date.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> from toolkit.demo import build_demo
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
+    >>> build_demo(db, n_authorities=2, seed=1).close()
+    >>> running_header(authority_context(db, "BAMF")).startswith("Bundesamt für Migration und Flüchtlinge (BAMF) · Welle ")
+    True
+    """
+    date = _date(ctx.data.data_date, ctx.lang)
+    tail = [ctx.t("data_date") + " " + date] if date else []
+    comp = ctx.data.competence
+    if hasattr(ctx, "authority"):
+        waves = ctx.waves_with(comp.id if comp else None) or ctx.data.wave_labels()
+        head = [f"{ctx.name} ({ctx.authority})"] + ([ctx.t("running_wave", w=waves[-1])] if waves else [])
+    else:
+        waves = ctx.data.wave_labels()
+        head = [ctx.t("cohort_short", name=ctx.data.cohort["name"])] + ([ctx.t("running_waves", w=", ".join(waves))] if waves else [])
+    return " · ".join(head + tail)
 
 
 # The analysis sections live in their own modules; the notebook imports them from here.
