@@ -171,7 +171,7 @@ def cohort_change(ctx: CohortContext) -> Html:
     means = group_summary(s, ["wave", "dimension"], "score", k=ctx.k)
     means["wave"] = means["wave"].astype(str)
     means.loc[~plan_shown(scores_plan(s, k=ctx.k), "total", means, cell=["wave", "dimension"]), ["mean", "ci_low", "ci_high"]] = float("nan")
-    parts = [f"<p>{esc(ctx.t('change_intro'))}</p>",
+    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('verdict_rule'))}</p>",
              _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                    ctx.t("change_caption"), size=(7.6, 4.8))]
     for b in waves[1:]:

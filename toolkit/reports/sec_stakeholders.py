@@ -176,7 +176,7 @@ def readiness_section(ctx: Any) -> Any:
 def methods(ctx: Any) -> Any:
     """Methods appendix: reliabilities, tests used, rater agreement, suppression rules."""
     L = ctx.lang
-    parts = [f"<p>{esc(tr('methods_scores', L))}</p>", f"<p>{esc(tr('methods_change', L))}</p>",
+    parts = [f"<p>{esc(tr('methods_scores', L))}</p>", f"<p>{esc(tr('methods_change', L))} {esc(tr('verdict_rule', L))}</p>",
              f"<p>{esc(tr('methods_stakeholders', L))}</p>", f"<p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"]
     comp = ctx.data.competence
     if comp is not None:

@@ -93,12 +93,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "items_caption": ("Antwortverteilung je Aussage (Welle {wave})", "Answer distribution per statement (wave {wave})"),
     # change
     "change_intro": (
-        "Veränderung derselben Personen zwischen zwei Wellen (verknüpft über die pseudonymen Codes). Als „deutliche Verbesserung“ "
-        "gilt eine Veränderung nur, wenn das 95 %-Konfidenzintervall ganz über null liegt, der Holm-korrigierte p-Wert unter 0,05 "
-        "liegt und die Effektstärke mindestens mittel ist (d_z ≥ 0,5).",
-        "Change of the same people between two waves (linked through their pseudonymous codes). A change counts as a "
-        "\"clear improvement\" only if the 95 % confidence interval lies entirely above zero, the Holm-adjusted p-value is "
-        "below 0.05 and the effect is at least medium (d_z ≥ 0.5).",
+        "Veränderung derselben Personen zwischen zwei Wellen (verknüpft über die pseudonymen Codes).",
+        "Change of the same people between two waves (linked through their pseudonymous codes).",
     ),
     "pairs": ("Paare", "Pairs"),
     "before": ("vorher", "before"),
@@ -108,11 +104,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "assessment": ("Einschätzung", "Assessment"),
     "change_caption": ("Mittelwerte je Welle mit 95 %-Konfidenzintervall", "Means per wave with 95 % confidence interval"),
     "change_table": ("Veränderung {a} → {b}", "Change {a} → {b}"),
-    "clear_up": ("deutliche Verbesserung", "clear improvement"),
-    "up": ("Verbesserung (gering, aber gesichert)", "improvement (small but supported)"),
-    "clear_down": ("deutliche Verschlechterung", "clear decline"),
-    "down": ("Verschlechterung (gering, aber gesichert)", "decline (small but supported)"),
-    "no_change": ("keine gesicherte Veränderung", "no supported change"),
+    # change verdicts (toolkit.stats.verdict decides, these words say it)
+    "verdict_up_certain": ("gesicherte Verbesserung ({band} Effekt)", "certain improvement ({band} effect)"),
+    "verdict_down_certain": ("gesicherte Verschlechterung ({band} Effekt)", "certain decline ({band} effect)"),
+    "verdict_up_uncertain": ("nicht gesichert (Tendenz zur Verbesserung, {band} Effekt)", "not certain (tendency to improve, {band} effect)"),
+    "verdict_down_uncertain": ("nicht gesichert (Tendenz zur Verschlechterung, {band} Effekt)", "not certain (tendency to decline, {band} effect)"),
+    "no_change": ("keine gesicherte Veränderung", "no certain change"),
+    "band_negligible": ("vernachlässigbarer", "negligible"),
+    "band_small": ("kleiner", "small"),
+    "band_medium": ("mittlerer", "medium"),
+    "band_large": ("großer", "large"),
+    "verdict_rule": (
+        "Gesichert heißt: Das 95 %-Konfidenzintervall der Differenz schließt null nicht ein und der Holm-korrigierte p-Wert liegt "
+        "unter 0,05. Die Effektstärke d_z gilt als vernachlässigbar unter 0,2, als klein ab 0,2, als mittel ab 0,5 und als groß ab 0,8.",
+        "Certain means: the 95 % confidence interval of the difference excludes zero and the Holm-adjusted p-value is below 0.05. "
+        "The effect size d_z counts as negligible below 0.2, small from 0.2, medium from 0.5 and large from 0.8.",
+    ),
     "too_few_pairs": ("zu wenige Paare", "too few pairs"),
     "one_wave": ("Bisher liegt nur eine Welle vor; Veränderungen können erst nach der nächsten Befragung berichtet werden.",
                  "Only one wave so far; change can be reported after the next survey."),
