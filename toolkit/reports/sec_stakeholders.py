@@ -18,7 +18,7 @@ import pandas as pd
 from .html import badge, esc, fmt_int, fmt_num, note, section, suppressed_note, table
 from .texts import tr
 
-__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame"]
+__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "open_points_html"]
 
 _ROLES = {
     "influence": ("Einfluss", "Influence"), "interest": ("Interesse", "Interest"), "attitude": ("Haltung", "Attitude"),
@@ -138,10 +138,60 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     return rd, int(rd.loc[rd["authority"] == ctx.authority, "participant"].nunique()), wave
 
 
-def readiness_section(ctx: Any) -> Any:
-    """Readiness per area (share fulfilled) against the cohort, with simple bars."""
+def _release_readiness(ctx: Any, rd: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The readiness values this section shows, each asked of the disclosure layer (one place, so it can be swapped)."""
     from ..privacy import group_summary
 
+    mine_rd = rd[rd["authority"] == ctx.authority]
+    person = mine_rd.groupby("participant")["score"].mean().rename("score").reset_index()
+    cohort_person = rd.groupby(["authority", "participant"], observed=True)["score"].mean().rename("score").reset_index()
+    return {
+        "mine": group_summary(mine_rd, "dimension", "score", k=ctx.k).set_index("dimension"),
+        "cohort": group_summary(rd, "dimension", "score", k=ctx.k).set_index("dimension"),
+        "overall": group_summary(person, None, "score", k=ctx.k),
+        "cohort_overall": group_summary(cohort_person, None, "score", k=ctx.k),
+    }
+
+
+def open_points(ctx: Any) -> pd.DataFrame:
+    """Checklist points of the authority's latest wave answered "no" or "partly", with how many said so.
+
+    Only items with at least k valid answers (the "don't know" code is not valid) are listed.
+    Columns ``dimension, item, text, n_valid, n_no, n_partly, n_open, share_open``, sorted by
+    ``share_open`` (descending), then the instrument's order; empty without data or below k.
+    """
+    cols = ["dimension", "item", "text", "n_valid", "n_no", "n_partly", "n_open", "share_open"]
+    inst = ctx.data.checklist
+    if inst is None:
+        return pd.DataFrame(columns=cols)
+    waves = ctx.waves_with(inst.id)
+    if not waves:
+        return pd.DataFrame(columns=cols)
+    r = ctx.data.rsp(inst)
+    r = r[(r["authority"] == ctx.authority) & (r["wave"].astype(str) == str(waves[-1]))]
+    rows = []
+    for pos, it in enumerate(inst.items):
+        if it.type != "checklist":
+            continue
+        scale = inst.scale_of(it.id)
+        v = r.loc[r["item"] == it.id, "value"].dropna()
+        v = v[v.isin(list(scale.points))]
+        n_valid = int(len(v))
+        if n_valid < ctx.k:  # the disclosure rule for single items: k valid answers
+            continue
+        lo, hi = scale.min, scale.max
+        n_no = int((v == lo).sum())
+        n_partly = int(((v > lo) & (v < hi)).sum())
+        if n_no + n_partly == 0:
+            continue
+        rows.append([inst.dimension_of(it.id).id, it.id, it.text.get(ctx.lang), n_valid, n_no, n_partly, n_no + n_partly,
+                     (n_no + n_partly) / n_valid, pos])
+    out = pd.DataFrame(rows, columns=cols + ["_pos"])
+    return out.sort_values(["share_open", "_pos"], ascending=[False, True], kind="stable").drop(columns="_pos").reset_index(drop=True)
+
+
+def readiness_section(ctx: Any) -> Any:
+    """Readiness per area (share fulfilled) against the cohort, with simple bars, and the open points."""
     inst = ctx.data.checklist
     title = ctx.t("readiness")
     rd, n, wave = _readiness_rows(ctx)
@@ -149,10 +199,8 @@ def readiness_section(ctx: Any) -> Any:
         return _html(section("readiness", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("readiness", title, suppressed_note(ctx.lang, title)))
-    mine = group_summary(rd[rd["authority"] == ctx.authority], "dimension", "score", k=ctx.k).set_index("dimension")
-    cohort = group_summary(rd, "dimension", "score", k=ctx.k).set_index("dimension")
-    person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().rename("score").reset_index()
-    overall = group_summary(person, None, "score", k=ctx.k)
+    rel = _release_readiness(ctx, rd)
+    mine, cohort, overall, cohort_overall = rel["mine"], rel["cohort"], rel["overall"], rel["cohort_overall"]
     rows = []
     for dim in inst.dimensions:
         if dim.id not in mine.index:
@@ -167,10 +215,29 @@ def readiness_section(ctx: Any) -> Any:
                      esc(pct(cohort.loc[dim.id, "mean"], ctx.lang) if dim.id in cohort.index else "–")])
     if not overall.empty:
         o = overall.iloc[0]
-        rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "", ""])
+        co = cohort_overall.iloc[0]["mean"] if not cohort_overall.empty else None
+        rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "",
+                     f"<strong>{esc(pct(co, ctx.lang))}</strong>"])
     header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", ctx.t("group_cohort")]
     parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True)]
+    parts.append(open_points_html(ctx, open_points(ctx)))
     return _html(section("readiness", title, *parts))
+
+
+def open_points_html(ctx: Any, op: pd.DataFrame, *, limit: int = 12) -> str:
+    """The open points as a short table: most open first, at most ``limit`` rows, the rest counted."""
+    L = ctx.lang
+    head = f"<h3>{esc(ctx.t('open_points'))}</h3><p>{esc(ctx.t('open_points_intro', k=ctx.k))}</p>"
+    if op.empty:
+        return head + note(ctx.t("open_points_none"))
+    inst = ctx.data.checklist
+    rows = [[esc(r["text"]), esc(ctx.dim_title(inst, r["dimension"])), esc(fmt_int(r["n_no"])), esc(fmt_int(r["n_partly"])),
+             esc(f"{fmt_int(r['n_open'])} / {fmt_int(r['n_valid'])}")] for _, r in op.head(limit).iterrows()]
+    out = head + table(rows, [ctx.t("open_point"), ctx.t("area"), ctx.t("answer_no"), ctx.t("answer_partly"), ctx.t("open_of_valid")],
+                       numeric=[2, 3, 4], raw=True)
+    if len(op) > limit:
+        out += f"<p class='small muted'>{esc(ctx.t('open_points_more', n=len(op) - limit))}</p>"
+    return out
 
 
 def methods(ctx: Any) -> Any:

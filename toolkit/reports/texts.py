@@ -37,6 +37,66 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This report summarises the self-assessments of your authority's participants and compares them with the ministry and "
         "the whole cohort. All data are pseudonymous; groups with too few responses are not shown.",
     ),
+    # summary (first page) and next steps
+    "summary": ("Auf einen Blick", "At a glance"),
+    "about_report": ("Angaben zum Bericht", "About this report"),
+    "sum_participants": ("Teilnehmende an der Kompetenzreflexion je Welle", "Participants in the competence reflection per wave"),
+    "sum_strengths": ("Drei Stärken (Welle {wave})", "Three strengths (wave {wave})"),
+    "sum_needs": ("Drei größte Entwicklungsbedarfe (Welle {wave})", "Three largest development needs (wave {wave})"),
+    "sum_none": ("Keine Werte freigegeben.", "No values released."),
+    "sum_no_needs": ("Kein Kompetenzfeld zeigt einen Entwicklungsbedarf (Soll nicht über Ist).",
+                     "No dimension shows a development need (required level not above current level)."),
+    "sum_scale": ("Mittelwert der Selbsteinschätzung, 1 = trifft gar nicht zu … 5 = trifft voll zu",
+                  "Mean self-assessment, 1 = strongly disagree … 5 = strongly agree"),
+    "reality_check": ("Reality-Check", "Reality check"),
+    "open_points_rc": ("Offene Punkte im Reality-Check", "Open points in the reality check"),
+    "open_point_line": ("„{text}“ ({n} von {of} Antworten nein oder teilweise)", "\"{text}\" ({n} of {of} answers no or partly)"),
+    "sum_change": ("Was sich verändert hat", "What has changed"),
+    "sum_change_hidden": ("Zu wenige Personen haben an beiden Wellen teilgenommen (weniger als {k} Paare), um Veränderungen anonym darzustellen.",
+                          "Too few people took part in both waves (fewer than {k} pairs) to show change anonymously."),
+    "sum_no_certain": ("Keine gesicherte Veränderung.", "No certain change."),
+    "sum_uncertain": ("Nicht gesichert", "Not certain"),
+    "sum_open_points": ("Reality-Check: „{text}“ ist offen ({n} von {of} Antworten nein oder teilweise).",
+                        "Reality check: \"{text}\" is open ({n} of {of} answers no or partly)."),
+    "sum_agree": ("Im Workshop Maßnahmen zu den größten Bedarfen vereinbaren und festhalten (Abschnitt „Nächste Schritte“).",
+                  "Agree measures for the largest needs in the workshop and record them (section \"Next steps\")."),
+    "next_steps": ("Nächste Schritte", "Next steps"),
+    "next_steps_intro": (
+        "Für die drei größten Entwicklungsbedarfe: Vorschläge, welche Art von Maßnahme helfen kann (aus dem Instrument), und "
+        "die Maßnahmen, die Ihre Behörde vereinbart hat. Bei der nächsten Welle zeigt der Bericht sie neben der Veränderung im Feld.",
+        "For the three largest development needs: suggestions for the kind of measure that can help (from the instrument), and "
+        "the measures your authority agreed on. At the next wave the report shows them next to the change in the field.",
+    ),
+    "suggested_measures": ("Mögliche Maßnahmen", "Possible measures"),
+    "agreed_measures": ("Vereinbarte Maßnahmen", "Agreed measures"),
+    "no_measures_yet": ("Noch keine Maßnahmen festgehalten.", "No measures recorded yet."),
+    "change_since": ("Veränderung seit {wave}", "change since {wave}"),
+    "next_steps_small": ("Nächste Schritte werden aus den Bedarfen Ihrer Behörde abgeleitet; diese können erst ab der Mindestgruppengröße "
+                         "gezeigt werden (siehe „Auf einen Blick“).",
+                         "Next steps are derived from your authority's needs, which can only be shown from the minimum group size "
+                         "(see \"At a glance\")."),
+    "small_why": (
+        "Aus Ihrer Behörde haben höchstens {n} Personen an der Kompetenzreflexion teilgenommen. Damit niemand aus den Ergebnissen auf einzelne Personen "
+        "schließen kann, zeigt der Bericht Werte nur, wenn mindestens {k} Personen geantwortet haben. Deshalb sehen Sie hier "
+        "die Beteiligung und das Profil der gesamten Kohorte als Vergleich, aber keine Kompetenzwerte Ihrer Behörde.",
+        "At most {n} people from your authority took part in the competence reflection. So that no one can infer individual answers from the results, the "
+        "report shows values only when at least {k} people answered. You therefore see participation and the whole cohort's "
+        "profile for reference here, but no competence values of your authority.",
+    ),
+    "small_reference": ("Referenzprofil der Kohorte (Welle {wave})", "The cohort's reference profile (wave {wave})"),
+    "small_reference_intro": ("Mittelwerte aller teilnehmenden Behörden (1 = trifft gar nicht zu … 5 = trifft voll zu); "
+                              "Ihr Team kann sich im Workshop daran einordnen.",
+                              "Means of all participating authorities (1 = strongly disagree … 5 = strongly agree); "
+                              "your team can place itself against them in the workshop."),
+    "small_what": ("Was Sie tun können", "What you can do"),
+    "small_steps": (
+        "Bei der nächsten Welle mehr Beschäftigte zur Teilnahme einladen (mindestens {k} Antworten).\n"
+        "Sich mit einer benachbarten oder fachlich verwandten Behörde zusammenschließen und gemeinsam auswerten lassen.\n"
+        "Das Referenzprofil der Kohorte im Workshop als Gesprächsgrundlage nutzen und Maßnahmen gemeinsam festhalten.",
+        "Invite more staff to take part in the next wave (at least {k} answers).\n"
+        "Join with a neighbouring or related authority and have the results evaluated together.\n"
+        "Use the cohort's reference profile as a basis for discussion in the workshop and record measures together.",
+    ),
     # sections
     "participation": ("Beteiligung", "Participation"),
     "profile": ("Kompetenzprofil", "Competence profile"),
@@ -145,6 +205,21 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "Share of points fulfilled per area (yes = 1, partly = ½, no = 0), averaged over {n} respondents (wave {wave})."),
     "readiness_share": ("erfüllt", "fulfilled"),
     "overall": ("Gesamt", "Overall"),
+    "open_points": ("Offene Punkte", "Open points"),
+    "open_points_intro": (
+        "Punkte, die mindestens eine Person mit „nein“ oder „teilweise“ beantwortet hat, die offensten zuerst; "
+        "aufgeführt nur bei mindestens {k} gültigen Antworten („weiß nicht“ zählt nicht).",
+        "Points that at least one person answered with \"no\" or \"partly\", the most open first; listed only with at "
+        "least {k} valid answers (\"don't know\" does not count).",
+    ),
+    "open_points_none": ("Keine offenen Punkte: Alle ausreichend beantworteten Punkte wurden mit „ja“ beantwortet.",
+                         "No open points: every sufficiently answered point was answered \"yes\"."),
+    "open_point": ("Punkt", "Point"),
+    "answer_no": ("nein", "no"),
+    "answer_partly": ("teilweise", "partly"),
+    "open_of_valid": ("offen / gültig", "open / valid"),
+    "open_points_more": ("… und {n} weitere Punkte mit einzelnen Antworten „nein“ oder „teilweise“.",
+                         "… and {n} more points with some \"no\" or \"partly\" answers."),
     # methods
     "reliability_intro": ("Cronbachs α mit 95 %-Konfidenzintervall (Feldt) und McDonalds ω (gesamt), berechnet über die gesamte Kohorte in Welle {wave}.",
                           "Cronbach's α with 95 % confidence interval (Feldt) and McDonald's ω (total), computed over the whole cohort in wave {wave}."),

@@ -1,0 +1,112 @@
+"""The summary page, next steps, open points and the small-authority report (issue 14), asserted on section data."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from toolkit.privacy import group_summary
+from toolkit.reports import sections as S
+from toolkit.reports.sec_competence import _change_frame, needs_table
+from toolkit.reports.sec_stakeholders import open_points
+from toolkit.reports.sec_summary import agreed_measures, next_steps_data, summary_data
+from toolkit.stats import verdict_of
+
+
+@pytest.fixture(scope="module")
+def bva(demo_db):
+    return S.authority_context(demo_db, "BVA")
+
+
+def test_summary_values_are_the_released_section_values(bva):
+    d = summary_data(bva)
+    assert not d.small and d.wave is not None
+    s = bva.data.scores()
+    own = group_summary(s[(s["authority"] == "BVA") & (s["wave"] == d.wave)], "dimension", "score", k=bva.k)
+    best = own[~own["suppressed"]].nlargest(3, "mean")
+    assert [m for _, m in d.strengths] == pytest.approx(list(best["mean"]))
+    nt = needs_table(bva).sort_values("rank")
+    assert [dim for dim, _, _, _ in d.needs] == list(nt["dimension"].head(3))
+    pc = _change_frame(bva, *d.change_waves)
+    certain = {bva.dim_title(bva.data.competence, r["dimension"]) for _, r in pc.iterrows() if verdict_of(r).certain}
+    assert {t for t, _ in d.certain} == certain
+    assert not certain & set(d.uncertain)  # each change is either certain or not, never both
+    assert all(w.startswith("gesicherte") for _, w in d.certain)
+
+
+def test_summary_is_the_first_section_and_german_by_default(bva):
+    html = S.summary(bva).html
+    assert html.index("<h1>") < html.index('id="summary"')
+    for text in ("Auf einen Blick", "Drei Stärken", "Drei größte Entwicklungsbedarfe", "Was sich verändert hat", "Nächste Schritte"):
+        assert text in html
+    en = S.summary(S.authority_context(bva.data.db, "BVA", lang="en")).html
+    assert "At a glance" in en and "Three strengths" in en and "Auf einen Blick" not in en
+
+
+def test_next_steps_take_suggestions_from_the_instrument_and_have_room_for_measures(bva):
+    steps = next_steps_data(bva)
+    assert len(steps) == 3
+    comp = bva.data.competence
+    for st in steps:
+        assert st.suggestions == [m.get("de") for m in comp.dimension(st.dimension).measures] and st.suggestions
+        assert st.agreed == []  # the demo store records no measures yet
+    html = S.next_steps(bva).html
+    assert html.count("Noch keine Maßnahmen festgehalten.") == 3 and "write-in" in html
+
+
+def test_agreed_measures_empty_without_table_and_shown_with_the_change(demo_copy):
+    assert agreed_measures(demo_copy, "BVA") == []
+    ctx = S.authority_context(demo_copy, "BVA")
+    top = next_steps_data(ctx)[0].dimension
+    con = sqlite3.connect(demo_copy)
+    con.execute("CREATE TABLE measures (authority TEXT, wave TEXT, dimension TEXT, text TEXT)")
+    con.execute("INSERT INTO measures VALUES ('BVA', 't0', ?, 'Schulungsreihe E-Akte')", (top,))
+    con.execute("INSERT INTO measures VALUES ('BAMF', 't0', ?, 'fremde Maßnahme')", (top,))
+    con.commit()
+    con.close()
+    assert agreed_measures(demo_copy, "BVA") == [{"dimension": top, "text": "Schulungsreihe E-Akte", "wave": "t0"}]
+    step = next_steps_data(S.authority_context(demo_copy, "BVA"))[0]
+    assert step.agreed[0]["text"] == "Schulungsreihe E-Akte"
+    assert step.agreed[0]["change"]  # the measure agreed at t0 is shown next to the change since t0
+
+
+def test_open_points_count_no_and_partly_only_with_k_valid_answers(bva):
+    op = open_points(bva)
+    inst = bva.data.checklist
+    r = bva.data.rsp(inst)
+    wave = bva.waves_with(inst.id)[-1]
+    r = r[(r["authority"] == "BVA") & (r["wave"] == wave)]
+    assert not op.empty
+    for _, row in op.iterrows():
+        v = r.loc[r["item"] == row["item"], "value"]
+        v = v[v.isin([0, 1, 2])]
+        assert row["n_valid"] == len(v) >= bva.k
+        assert (row["n_no"], row["n_partly"]) == ((v == 0).sum(), (v == 1).sum())
+    assert op["share_open"].is_monotonic_decreasing
+    html = S.readiness_section(bva).html
+    assert "Offene Punkte" in html
+
+
+def test_readiness_overall_row_has_the_cohort_comparison(bva):
+    html = S.readiness_section(bva).html
+    overall = html[html.index("Gesamt"):]
+    overall = overall[: overall.index("</tr>")]
+    assert overall.count("%") == 2  # the authority's share and the cohort's
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_small_authority_report_is_still_useful(demo_db, lang):
+    ctx = S.authority_context(demo_db, "BAM", lang=lang, min_group_size=13)  # BAM has 10-12 per wave: below 13
+    d = summary_data(ctx)
+    assert d.small and not d.strengths and not d.needs and d.n
+    cohort = ctx.data.scores()
+    cohort = cohort[cohort["wave"] == d.wave]
+    assert len(d.cohort_profile) == cohort["dimension"].nunique()
+    html = S.summary(ctx).html
+    word = {"de": ("Nachbar", "benachbarten", "Referenzprofil"), "en": ("neighbour", "neighbouring", "reference profile")}[lang]
+    assert word[1] in html and word[2] in html
+    own = group_summary(cohort[cohort["authority"] == "BAM"], "dimension", "score", k=5)
+    for m in own["mean"]:
+        assert f"{m:.2f}".replace(".", ",") not in html and f"{m:.2f}" not in html  # no value of the authority itself
