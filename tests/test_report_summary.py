@@ -110,3 +110,49 @@ def test_small_authority_report_is_still_useful(demo_db, lang):
     own = group_summary(cohort[cohort["authority"] == "BAM"], "dimension", "score", k=5)
     for m in own["mean"]:
         assert f"{m:.2f}".replace(".", ",") not in html and f"{m:.2f}" not in html  # no value of the authority itself
+
+
+def test_stakeholder_table_states_strategy_once_per_quadrant_and_shows_the_basis(bva):
+    from toolkit.reports.sec_stakeholders import stakeholder_frame, stakeholder_table
+    from toolkit.stakeholders import STRATEGIES
+
+    m, _, _ = stakeholder_frame(bva)
+    tbl = stakeholder_table(bva, m)
+    html = S.stakeholder_section(bva).html
+    for q in tbl["quadrant"].unique():
+        text = STRATEGIES[q]["de"].split(":", 1)[1].strip()
+        assert html.count(text) == 1  # once per quadrant, not once per row
+    assert html.count('class="quad"') == tbl["quadrant"].nunique()
+    assert "Legitimität / Dringlichkeit" in html and "Priorität" in html
+    # table order: quadrants in order, within a quadrant by priority
+    for _, g in tbl.groupby("quadrant", sort=False):
+        assert g["priority"].is_monotonic_decreasing
+    assert list(tbl["number"]) == list(range(1, len(tbl) + 1))
+
+
+def test_stakeholder_grid_numbers_are_the_table_numbers(bva):
+    import matplotlib.pyplot as plt
+
+    from toolkit.plots import plot_power_interest
+    from toolkit.reports.sec_stakeholders import stakeholder_frame, stakeholder_table
+
+    m, _, _ = stakeholder_frame(bva)
+    tbl = stakeholder_table(bva, m)
+    ax = plot_power_interest(tbl, lang="de", labels="numbers")
+    key = [t.get_text() for t in ax.get_figure().legends[0].get_texts()] if ax.get_figure().legends else []
+    key = key or [t.get_text() for t in ax.get_legend().get_texts()]
+    for _, r in tbl.iterrows():
+        assert any(k.split()[0] == str(r["number"]) and r["label"][:20] in k for k in key), (r["number"], r["label"], key)
+    plt.close("all")
+
+
+def test_stakeholders_not_shown_are_counted_in_plain_words(bva):
+    maps = bva.data.stakeholder_maps("de")
+    _, _, wave = __import__("toolkit.reports.sec_stakeholders", fromlist=["x"]).stakeholder_frame(bva)
+    mine = maps[(maps["authority"] == "BVA") & (maps["wave"].astype(str) == str(wave))]
+    hidden = int((mine["n_raters"] < bva.k).sum())
+    html = S.stakeholder_section(bva).html
+    if hidden:
+        assert f"{hidden} weitere Stakeholder wurden von weniger als {bva.k} Personen eingeschätzt" in html
+    else:
+        assert "weitere Stakeholder" not in html

@@ -99,6 +99,7 @@ footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line
 .sum-box h3 { margin:.2rem 0 .3rem; font-size:1rem; }
 .sum-box.good { border-top-color:var(--ok); } .sum-box.need { border-top-color:var(--warn); } .sum-box.todo { grid-column:1 / -1; }
 #summary { break-after:page; }
+table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { background:var(--soft); padding-top:.45rem; }
 .step { break-inside:avoid; margin-bottom:1rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
 @media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; } }

@@ -18,7 +18,7 @@ import pandas as pd
 from .html import badge, esc, fmt_int, fmt_num, note, section, suppressed_note, table
 from .texts import tr
 
-__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "open_points_html"]
+__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "open_points_html", "stakeholder_table"]
 
 _ROLES = {
     "influence": ("Einfluss", "Influence"), "interest": ("Interesse", "Interest"), "attitude": ("Haltung", "Attitude"),
@@ -87,14 +87,36 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
     if mine.empty:
         mine = stakeholder_map(r, inst, lang=ctx.lang)
+    hidden = int((mine["n_raters"] < ctx.k).sum())
     mine = mine[mine["n_raters"] >= ctx.k]  # a stakeholder (or free entry) named by fewer than k raters is not shown
+    if getattr(ctx, "memo", None) is not None:
+        ctx.memo["stakeholders_not_shown"] = hidden
     if mine.empty:
         return None, n, wave
     return mine.reset_index(drop=True), n, wave
 
 
+def stakeholder_table(ctx: Any, m: pd.DataFrame) -> pd.DataFrame:
+    """The shown stakeholders in table order, numbered as in the grid.
+
+    Grouped by quadrant (manage closely, keep satisfied, keep informed, monitor), within a
+    quadrant by priority (descending), then name. ``number`` is the row's number in the
+    table and in the grid (the grid is drawn from this frame in this order).
+    """
+    from ..stakeholders import QUADRANTS
+
+    qorder = {q: i for i, q in enumerate(QUADRANTS)}
+    t = m.assign(_q=m["quadrant"].map(qorder).fillna(len(QUADRANTS)))
+    t = t.sort_values(["_q", "priority", "label"], ascending=[True, False, True], kind="stable").drop(columns="_q").reset_index(drop=True)
+    t["number"] = range(1, len(t) + 1)
+    return t
+
+
 def stakeholder_section(ctx: Any) -> Any:
-    """Power-interest grid and a priority table with rater spread, disagreement, engagement gap and strategy."""
+    """Power-interest grid and a priority table: one block per quadrant with its strategy stated once,
+    the values the order is based on (influence, interest, legitimacy, urgency, engagement gap, priority),
+    grid numbers in the table, and how many stakeholders are not shown."""
+    from ..stakeholders import STRATEGIES
     from .sec_competence import _plot, _plots
 
     title = ctx.t("stakeholders")
@@ -104,24 +126,41 @@ def stakeholder_section(ctx: Any) -> Any:
     if m is None:
         return _html(section("stakeholders", title, suppressed_note(ctx.lang, title)))
     L = ctx.lang
+    tbl = stakeholder_table(ctx, m)
     parts = [f"<p>{esc(ctx.t('stakeholder_intro', n=n, wave=wave))}</p>"]
-    parts.append(_plot(lambda ax: _plots().plot_power_interest(m, lang=L, ax=ax), ctx.t("stakeholder_caption"), size=(7.0, 6.0)))
-    order = m.sort_values(["priority", "label"], ascending=[False, True]) if "priority" in m else m
-    rows = []
+    parts.append(_plot(lambda ax: _plots().plot_power_interest(tbl, lang=L, ax=ax, labels="numbers"), ctx.t("stakeholder_caption"), size=(7.0, 6.0)))
     inst = ctx.data.stakeholder
-    for _, r in order.iterrows():
-        name = esc(r["label"]) + (f' <span class="small muted">({esc(ctx.t("free_entry"))})</span>' if bool(r.get("free")) else "")
-        strategy = f"<strong>{esc(r.get('quadrant_label') or r['quadrant'])}</strong><br><span class='small'>{esc(r['strategy'])}</span>"
-        attitude = f"{fmt_num(r['attitude'], 1, lang=L, signed=True)}<br><span class='small muted'>{fmt_num(r['attitude_min'], 0, lang=L, signed=True)} … {fmt_num(r['attitude_max'], 0, lang=L, signed=True)}</span>"
-        eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
-        if pd.notna(r.get("engagement_gap")) and float(r["engagement_gap"]) >= 1:
-            eng += f" {badge(fmt_num(r['engagement_gap'], 1, lang=L, signed=True), 'flag')}"
-        dis = (f"{badge('uneinig' if L == 'de' else 'disagree', 'flag')}<br><span class='small'>{esc(r.get('disagreement_reason') or '')}</span>"
-               if bool(r["disagreement"]) else "")
-        rows.append([name, strategy, esc(fmt_num(r["influence"], 1, lang=L)), esc(fmt_num(r["interest"], 1, lang=L)), attitude, eng, dis])
-    header = [ctx.t("stakeholder"), ctx.t("strategy"), ctx.t("influence"), ctx.t("interest"), ctx.t("attitude"), ctx.t("engagement"), ctx.t("disagreement")]
-    parts.append(f"<h3>{esc(ctx.t('priority_list'))}</h3>")
-    parts.append(table(rows, header, numeric=[2, 3], raw=True))
+    header = ["Nr.", ctx.t("stakeholder"), ctx.t("influence_interest"), ctx.t("legitimacy_urgency"), ctx.t("attitude"),
+              ctx.t("engagement"), ctx.t("gap"), ctx.t("priority")]
+    numeric = {0, 2, 3, 6, 7}
+    body = []
+    for q, grp in tbl.groupby("quadrant", sort=False):
+        label = grp["quadrant_label"].iloc[0] or q
+        strategy = STRATEGIES.get(q, {}).get("en" if L == "en" else "de", "")
+        strategy = strategy.split(":", 1)[1].strip() if ":" in strategy else strategy
+        body.append(f'<tr class="quad"><td colspan="{len(header)}"><strong>{esc(label)}</strong> <span class="small">– {esc(strategy)}</span></td></tr>')
+        for _, r in grp.iterrows():
+            name = esc(r["label"]) + (f' <span class="small muted">({esc(ctx.t("free_entry"))})</span>' if bool(r.get("free")) else "")
+            if bool(r["disagreement"]):
+                name += f" {badge('uneinig' if L == 'de' else 'disagree', 'flag')}"
+            attitude = (f"{fmt_num(r['attitude'], 1, lang=L, signed=True)} <span class='small muted'>({fmt_num(r['attitude_min'], 0, lang=L, signed=True)}"
+                        f"…{fmt_num(r['attitude_max'], 0, lang=L, signed=True)})</span>")
+            eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
+            cells = [esc(fmt_int(r["number"])), name,
+                     esc(f"{fmt_num(r['influence'], 1, lang=L)} / {fmt_num(r['interest'], 1, lang=L)}"),
+                     esc(f"{fmt_num(r['legitimacy'], 1, lang=L)} / {fmt_num(r['urgency'], 1, lang=L)}"),
+                     attitude, eng, esc(fmt_num(r["engagement_gap"], 1, lang=L, signed=True)), f"<strong>{esc(fmt_num(r['priority'], 1, lang=L))}</strong>"]
+            body.append("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{c}</td>' for i, c in enumerate(cells)) + "</tr>")
+    head = "".join(f'<th{" class=num" if i in numeric else ""}>{esc(h)}</th>' for i, h in enumerate(header))
+    parts.append(f"<h3>{esc(ctx.t('priority_list'))}</h3><p class='small'>{esc(ctx.t('priority_basis'))}</p>")
+    parts.append(f'<table class="upo stakeholders"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    hidden = int(ctx.memo.get("stakeholders_not_shown", 0)) if getattr(ctx, "memo", None) is not None else 0
+    if hidden:
+        parts.append(note(ctx.t("stakeholders_not_shown", n=hidden, k=ctx.k), "suppressed"))
+    if tbl["disagreement"].astype(bool).any():
+        reasons = [f"{fmt_int(r['number'])} {r['label']}: {r['disagreement_reason']}" for _, r in tbl.iterrows() if bool(r["disagreement"]) and r.get("disagreement_reason")]
+        if reasons:
+            parts.append(f"<p class='small muted'>{esc(ctx.t('disagreement'))}: {esc('; '.join(reasons))}</p>")
     return _html(section("stakeholders", title, *parts))
 
 

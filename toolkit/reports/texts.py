@@ -200,6 +200,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "stakeholder_caption": ("Einfluss-Interesse-Matrix (Mendelow)", "Power-interest grid (Mendelow)"),
     "free_entry": ("eigene Ergänzung", "own entry"),
     "priority_list": ("Stakeholder nach Priorität", "Stakeholders by priority"),
+    "influence_interest": ("Einfluss / Interesse", "Influence / interest"),
+    "legitimacy_urgency": ("Legitimität / Dringlichkeit", "Legitimacy / urgency"),
+    "priority": ("Priorität", "Priority"),
+    "priority_basis": (
+        "Geordnet nach Quadrant, darin nach Priorität (0–10): Quadrant (eng einbinden 3, zufriedenstellen 2, informieren 1, "
+        "beobachten 0) + Zahl der Merkmale Macht (Einfluss), Legitimität und Dringlichkeit mit Median ab 4 + positive "
+        "Einbindungslücke (gewünscht − aktuell). Alle Werte sind Mediane (1–5); die Nummern entsprechen der Matrix.",
+        "Ordered by quadrant, within it by priority (0–10): quadrant (manage closely 3, keep satisfied 2, keep informed 1, "
+        "monitor 0) + number of the attributes power (influence), legitimacy and urgency with a median of at least 4 + "
+        "positive engagement gap (desired − current). All values are medians (1–5); the numbers match the grid.",
+    ),
+    "stakeholders_not_shown": (
+        "{n} weitere Stakeholder wurden von weniger als {k} Personen eingeschätzt und werden deshalb nicht gezeigt, "
+        "damit sich keine Einschätzung einer einzelnen Person ablesen lässt.",
+        "{n} more stakeholders were rated by fewer than {k} people and are therefore not shown, so that no single "
+        "person's rating can be read off.",
+    ),
     # readiness
     "readiness_intro": ("Anteil der erfüllten Punkte je Bereich (ja = 1, teilweise = ½, nein = 0), gemittelt über {n} Antwortende (Welle {wave}).",
                         "Share of points fulfilled per area (yes = 1, partly = ½, no = 0), averaged over {n} respondents (wave {wave})."),
