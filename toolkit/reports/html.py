@@ -94,8 +94,8 @@ td.lk-cell { width:42%; }
 ul.compact { margin:.3rem 0 .8rem 1.2rem; padding:0; }
 ul.compact li { margin:.15rem 0; }
 footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
-.sum-grid { display:grid; grid-template-columns:1fr 1fr; gap:.7rem 1rem; }
-.sum-box { border:1px solid var(--line); border-top:3px solid var(--accent); border-radius:.25rem; padding:.4rem .8rem .5rem; break-inside:avoid; }
+.sum-grid { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:.7rem 1rem; }
+.sum-box { box-sizing:border-box; min-width:0; border:1px solid var(--line); border-top:3px solid var(--accent); border-radius:.25rem; padding:.4rem .8rem .5rem; break-inside:avoid; }
 .sum-box h3 { margin:.2rem 0 .3rem; font-size:1rem; }
 .sum-box.good { border-top-color:var(--ok); } .sum-box.need { border-top-color:var(--warn); } .sum-box.todo { grid-column:1 / -1; }
 #summary { break-after:page; }

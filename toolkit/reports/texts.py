@@ -97,6 +97,40 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Join with a neighbouring or related authority and have the results evaluated together.\n"
         "Use the cohort's reference profile as a basis for discussion in the workshop and record measures together.",
     ),
+    # cohort summary and overviews
+    "csum_authorities": ("{a} Behörden aus {m} Ressorts", "{a} authorities from {m} ministries"),
+    "csum_small": ("Unter der Mindestgruppengröße {k} in Welle {wave} ({n} Behörden, Werte nicht gezeigt)",
+                   "Below the minimum group size {k} in wave {wave} ({n} authorities, values not shown)"),
+    "csum_stands": ("Wo die Kohorte steht (Welle {wave})", "Where the cohort stands (wave {wave})"),
+    "csum_high": ("Am stärksten", "Strongest"),
+    "csum_low": ("Am schwächsten", "Weakest"),
+    "csum_moved": ("Welche Felder sich bewegt haben", "Which fields moved"),
+    "csum_needs": ("Größte Entwicklungsbedarfe (Welle {wave})", "Largest development needs (wave {wave})"),
+    "csum_top3": ("in {n} Behörden unter den drei größten", "among the three largest in {n} authorities"),
+    "csum_top3_head": ("unter den drei größten (Behörden)", "among the three largest (authorities)"),
+    "csum_ministries": ("Welche Ressorts sich unterscheiden (Welle {wave})", "Which ministries differ (wave {wave})"),
+    "csum_min_rule": ("Ein Ressort unterscheidet sich, wenn der Kohortenmittelwert außerhalb des 95 %-Konfidenzintervalls des Ressorts liegt.",
+                      "A ministry differs where the cohort mean lies outside the ministry's 95 % confidence interval."),
+    "csum_min_above": ("{ministry}: {dim} über der Kohorte ({mean} gegenüber {cohort})", "{ministry}: {dim} above the cohort ({mean} vs {cohort})"),
+    "csum_min_below": ("{ministry}: {dim} unter der Kohorte ({mean} gegenüber {cohort})", "{ministry}: {dim} below the cohort ({mean} vs {cohort})"),
+    "csum_min_more": ("… und {n} weitere Unterschiede (siehe Ressortvergleich).", "… and {n} more differences (see the ministry comparison)."),
+    "csum_min_none": ("Kein Ressort unterscheidet sich deutlich von der Kohorte.", "No ministry differs clearly from the cohort."),
+    "needs_overview": ("Entwicklungsbedarfe der Kohorte", "Development needs of the cohort"),
+    "needs_overview_intro": (
+        "Mittlere Lücke (Soll − Ist) und mittlerer Bedarfsindex der ganzen Kohorte in Welle {wave}, und in wie vielen Behörden "
+        "das Feld zu den drei größten Bedarfen gehört (gezählt über die Behörden mit mindestens {k} Antworten).",
+        "Mean gap (required − current) and mean needs index of the whole cohort in wave {wave}, and in how many authorities the "
+        "field is among the three largest needs (counted over the authorities with at least {k} answers).",
+    ),
+    "readiness_overview": ("Reality-Check der Kohorte", "Reality check of the cohort"),
+    "readiness_overview_intro": (
+        "Anteil der erfüllten Punkte je Bereich über alle Antwortenden (Welle {wave}), und wie viele der Behörden mit mindestens "
+        "{k} Antwortenden unter der Hälfte liegen.",
+        "Share of points fulfilled per area across all respondents (wave {wave}), and how many of the authorities with at least "
+        "{k} respondents are below half.",
+    ),
+    "csum_below_half": ("Behörden unter 50 %", "Authorities below 50 %"),
+    "csum_open_points": ("Am häufigsten offene Punkte", "Points most often open"),
     # sections
     "participation": ("Beteiligung", "Participation"),
     "profile": ("Kompetenzprofil", "Competence profile"),
