@@ -156,3 +156,61 @@ def test_stakeholders_not_shown_are_counted_in_plain_words(bva):
         assert f"{hidden} weitere Stakeholder wurden von weniger als {bva.k} Personen eingeschätzt" in html
     else:
         assert "weitere Stakeholder" not in html
+
+
+@pytest.fixture(scope="module")
+def cohort(demo_db):
+    from toolkit.reports import cohort_sections as C
+
+    return C.cohort_context(demo_db)
+
+
+def test_cohort_summary_moved_fields_are_the_certain_released_changes(cohort):
+    from toolkit.reports import cohort_sections as C
+    from toolkit.reports.cohort_summary import cohort_summary_data
+
+    d = cohort_summary_data(cohort)
+    pc = C.cohort_change_frame(cohort, *d.change_waves)
+    comp = cohort.data.competence
+    certain = [comp.dimension(r["dimension"]).title.get("de") for _, r in pc.iterrows() if not r["suppressed"] and verdict_of(r).certain]
+    assert [x for x, _ in d.moved] == certain
+    means = C.cohort_means_frame(cohort)
+    m = means[(means["wave"] == d.wave) & means["mean"].notna()]
+    assert d.high[0][1] == pytest.approx(m["mean"].max()) and d.low[0][1] == pytest.approx(m["mean"].min())
+
+
+def test_cohort_summary_ministries_differ_only_outside_their_ci_and_only_when_shown(cohort):
+    from toolkit.reports import cohort_sections as C
+    from toolkit.reports.cohort_summary import cohort_summary_data
+
+    d = cohort_summary_data(cohort)
+    mf = C.ministries_frame(cohort, d.wave)
+    comp = cohort.data.competence
+    titles = {dim.title.get("de"): dim.id for dim in comp.dimensions}
+    for ministry, dim, side, mean, cm in d.ministries:
+        row = mf[(mf["ministry"] == ministry) & (mf["dimension"] == titles[dim])].iloc[0]
+        assert not row["suppressed"]
+        assert (row["ci_low"] > cm) if side == "above" else (row["ci_high"] < cm)
+
+
+def test_cohort_needs_and_readiness_overviews(cohort):
+    from toolkit.reports import cohort_sections as C
+    from toolkit.reports.cohort_summary import needs_overview_frame, readiness_overview_frame
+
+    nv = needs_overview_frame(cohort)
+    assert nv["needs"].is_monotonic_decreasing and (nv["top3"] <= nv["n_authorities"]).all()
+    from toolkit.scoring import needs_ranking
+
+    g = cohort.data.gaps()
+    nr = needs_ranking(g[g["wave"].astype(str) == C.change_waves(cohort)[-1]], by=("authority",))
+    nr = nr[nr["n"] >= cohort.k]  # only authorities whose needs are shown count
+    expected = nr[nr["rank"] <= 3].groupby("dimension")["authority"].nunique()
+    assert dict(zip(nv["dimension"], nv["top3"])) == {d: int(expected.get(d, 0)) for d in nv["dimension"]}
+    rv = readiness_overview_frame(cohort)
+    assert len(rv) == len(cohort.data.checklist.dimensions)
+    assert ((rv["share"] >= 0) & (rv["share"] <= 1)).all() and (rv["below_half"] <= rv["n_authorities"]).all()
+    html = C.needs_overview(cohort).html + C.readiness_overview(cohort).html
+    assert "Entwicklungsbedarfe der Kohorte" in html and "Reality-Check der Kohorte" in html and "Am häufigsten offene Punkte" in html
+    summary = C.summary(cohort).html
+    for text in ("Wo die Kohorte steht", "Welche Felder sich bewegt haben", "Welche Ressorts sich unterscheiden"):
+        assert text in summary

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .html import esc, fmt_int, fmt_num, note, section, table
 from .sec_stakeholders import pct
+from .sec_summary import uncertain_html
 
 __all__ = ["CohortSummary", "cohort_summary_data", "cohort_summary", "needs_overview_frame", "needs_overview",
            "readiness_overview_frame", "readiness_open_points", "readiness_overview"]
@@ -188,13 +189,14 @@ def cohort_summary(ctx: Any) -> Any:
     head = (f'<div class="cover sum-head"><h1>{esc(t("cohort_report_title"))}</h1>'
             f'<p class="subtitle">{esc(ctx.data.cohort["name"])}</p></div>')
     n_text = " · ".join(f"{esc(w)}: {v}" for w, v in d.n_by_wave.items()) or "–"
-    part = (f"<p>{esc(t('csum_authorities', a=d.n_authorities, m=d.n_ministries))}</p>"
-            f"<p>{esc(t('sum_participants'))}: <strong>{n_text}</strong></p>")
+    part = (f"<p>{esc(t('csum_authorities', a=d.n_authorities, m=d.n_ministries))} · "
+            f"{esc(t('sum_participants'))}: <strong>{n_text}</strong></p>")
     if d.small:
         part += f"<p class='small'>{esc(t('csum_small', k=ctx.k, wave=d.wave, n=len(d.small)))}: {esc(', '.join(d.small))}</p>"
-    boxes = [_box(t("participation"), part)]
+    lead = f'<div class="sum-lead">{part}</div>'
+    boxes: list[str] = []
     if d.wave is None:
-        return _html(head + section("summary", t("summary"), *boxes, note(t("no_data"))))
+        return _html(head + section("summary", t("summary"), lead, note(t("no_data"))))
     stands = (f"<p class='small muted'>{esc(t('sum_scale'))}</p><p><strong>{esc(t('csum_high'))}</strong></p>"
               + _ul([f"{esc(x)} <span class='muted'>({esc(fmt_num(v, 2, lang=L))})</span>" for x, v in d.high])
               + f"<p><strong>{esc(t('csum_low'))}</strong></p>"
@@ -205,21 +207,20 @@ def cohort_summary(ctx: Any) -> Any:
     else:
         ch = f"<p class='small muted'>{esc(t('change_table', a=d.change_waves[0], b=d.change_waves[1]))}</p>"
         ch += _ul([f"<strong>{esc(x)}</strong>: {esc(w)}" for x, w in d.moved]) if d.moved else f"<p>{esc(t('sum_no_certain'))}</p>"
-        if d.not_moved:
-            ch += f"<p class='small'>{esc(t('sum_uncertain'))}: {esc(', '.join(d.not_moved))}</p>"
+        ch += uncertain_html(t, d.not_moved)
     boxes.append(_box(t("csum_moved"), ch))
     nd = _ul([f"{esc(x)} <span class='muted'>({esc(t('needs_index'))} {esc(fmt_num(v, 1, lang=L))}; "
               f"{esc(t('csum_top3', n=n))})</span>" for x, v, n in d.needs]) if d.needs else f"<p>{esc(t('sum_no_needs'))}</p>"
     boxes.append(_box(t("csum_needs", wave=d.wave), nd, "need"))
     if d.ministries:
         mins = _ul([esc(t(f"csum_min_{side}", ministry=mi, dim=dim, mean=fmt_num(m, 2, lang=L), cohort=fmt_num(c, 2, lang=L)))
-                    for mi, dim, side, m, c in d.ministries[:6]])
-        if len(d.ministries) > 6:
-            mins += f"<p class='small muted'>{esc(t('csum_min_more', n=len(d.ministries) - 6))}</p>"
+                    for mi, dim, side, m, c in d.ministries[:4]])
+        if len(d.ministries) > 4:
+            mins += f"<p class='small muted'>{esc(t('csum_min_more', n=len(d.ministries) - 4))}</p>"
     else:
         mins = f"<p>{esc(t('csum_min_none'))}</p>"
-    boxes.append(_box(t("csum_ministries", wave=d.wave), f"<p class='small muted'>{esc(t('csum_min_rule'))}</p>" + mins, "todo"))
-    return _html(head + section("summary", t("summary"), '<div class="sum-grid">' + "".join(boxes) + "</div>"))
+    boxes.append(_box(t("csum_ministries", wave=d.wave), f"<p class='small muted'>{esc(t('csum_min_rule'))}</p>" + mins))
+    return _html(head + section("summary", t("summary"), lead, '<div class="sum-grid">' + "".join(boxes) + "</div>"))
 
 
 # ---------------------------------------------------------------------------------------------- needs overview

@@ -98,7 +98,7 @@ footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line
 .sum-box { box-sizing:border-box; min-width:0; border:1px solid var(--line); border-top:3px solid var(--accent); border-radius:.25rem; padding:.4rem .8rem .5rem; break-inside:avoid; }
 .sum-box h3 { margin:.2rem 0 .3rem; font-size:1rem; }
 .sum-box.good { border-top-color:var(--ok); } .sum-box.need { border-top-color:var(--warn); } .sum-box.todo { grid-column:1 / -1; }
-#summary { break-after:page; }
+#summary { break-after:page; } .sum-lead { margin:0 0 .6rem; }
 table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { background:var(--soft); padding-top:.45rem; }
 .step { break-inside:avoid; margin-bottom:1rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }

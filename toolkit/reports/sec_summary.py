@@ -32,7 +32,7 @@ import pandas as pd
 from .html import esc, fmt_num, note, section
 from .texts import tr
 
-__all__ = ["SummaryData", "summary_data", "summary", "NextStep", "next_steps_data", "next_steps", "agreed_measures"]
+__all__ = ["SummaryData", "summary_data", "summary", "uncertain_html", "NextStep", "next_steps_data", "next_steps", "agreed_measures"]
 
 log = logging.getLogger("toolkit")
 TOP = 3
@@ -232,8 +232,7 @@ def summary(ctx: Any) -> Any:
         a, b = d.change_waves
         ch = f"<p class='small muted'>{esc(t('change_table', a=a, b=b))}</p>"
         ch += _ul([f"<strong>{esc(title)}</strong>: {esc(word)}" for title, word in d.certain]) if d.certain else f"<p>{esc(t('sum_no_certain'))}</p>"
-        if d.uncertain:
-            ch += f"<p class='small'>{esc(t('sum_uncertain'))}: {esc(', '.join(d.uncertain))}</p>"
+        ch += uncertain_html(t, d.uncertain)
     boxes.append(_box(t("sum_change"), ch))
     todo = [f"<strong>{esc(title)}</strong>: {esc(m)}" for title, m in d.todo]
     if d.open_points:
@@ -243,19 +242,28 @@ def summary(ctx: Any) -> Any:
     return _html(head + section("summary", t("summary"), '<div class="sum-grid">' + "".join(boxes) + "</div>"))
 
 
+def uncertain_html(t: Any, names: list[str], *, limit: int = 3) -> str:
+    """The fields without a certain change: named when few, else counted (the change section has the details)."""
+    if not names:
+        return ""
+    if len(names) > limit:
+        return f"<p class='small'>{esc(t('sum_uncertain_n', n=len(names)))}</p>"
+    return f"<p class='small'>{esc(t('sum_uncertain'))}: {esc(', '.join(names))}</p>"
+
+
 def _small_html(ctx: Any, d: SummaryData) -> str:
     """The summary of an authority below the minimum group size: why, the cohort's profile, what to do."""
     L = ctx.lang
     t = ctx.t
     parts = [note(t("small_why", k=ctx.k, n=max(d.n.values()) if d.n else 0), "suppressed")]
-    if d.cohort_profile:
-        rows = "".join(f"<tr><td>{esc(title)}</td><td class='num'>{esc(fmt_num(m, 2, lang=L))}</td></tr>" for title, m in d.cohort_profile)
-        parts.append(f"<h3>{esc(t('small_reference', wave=d.wave))}</h3><p>{esc(t('small_reference_intro'))}</p>"
-                     f"<table class='upo'><thead><tr><th>{esc(t('dimension'))}</th><th class='num'>{esc(t('group_cohort'))}</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
     if d.open_points:
         parts.append(f"<h3>{esc(t('open_points_rc'))}</h3>" + _ul([esc(t("open_point_line", text=x, n=n, of=of)) for x, n, of in d.open_points]))
-    parts.append(f"<h3>{esc(t('small_what'))}</h3>" + _ul([esc(x) for x in t("small_steps", k=ctx.k).split("\n")]))
+    parts.insert(1, f"<h3>{esc(t('small_what'))}</h3>" + _ul([esc(x) for x in t("small_steps", k=ctx.k).split("\n")]))
+    if d.cohort_profile:
+        rows = "".join(f"<tr><td>{esc(title)}</td><td class='num'>{esc(fmt_num(m, 2, lang=L))}</td></tr>" for title, m in d.cohort_profile)
+        parts.insert(2, f"<h3>{esc(t('small_reference', wave=d.wave))}</h3><p>{esc(t('small_reference_intro'))}</p>"
+                     f"<table class='upo'><thead><tr><th>{esc(t('dimension'))}</th><th class='num'>{esc(t('group_cohort'))}</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")
     return "".join(parts)
 
 

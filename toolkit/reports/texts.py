@@ -56,6 +56,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                           "Too few people took part in both waves (fewer than {k} pairs) to show change anonymously."),
     "sum_no_certain": ("Keine gesicherte Veränderung.", "No certain change."),
     "sum_uncertain": ("Nicht gesichert", "Not certain"),
+    "sum_uncertain_n": ("In den übrigen {n} Feldern keine gesicherte Veränderung (Einzelheiten im Abschnitt „Veränderung über die Wellen“).",
+                        "No certain change in the other {n} fields (details in the section \"Change across waves\")."),
     "sum_open_points": ("Reality-Check: „{text}“ ist offen ({n} von {of} Antworten nein oder teilweise).",
                         "Reality check: \"{text}\" is open ({n} of {of} answers no or partly)."),
     "sum_agree": ("Im Workshop Maßnahmen zu den größten Bedarfen vereinbaren und festhalten (Abschnitt „Nächste Schritte“).",
