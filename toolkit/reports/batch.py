@@ -265,7 +265,14 @@ def render_reports(
 
     result.index = write_index(out, manifest, db=db, lang=lang, k=k)
     if want_pptx:
-        result.slides = _write_slides(db, out, lang=lang, min_group_size=min_group_size)
+        cohort_done = next((r for r in result.results if r.kind == "cohort"), None)
+        existing = out / f"cohort{suffix}.pptx"
+        current = (existing.exists() and cohort_done is not None and cohort_done.html is not None and Path(cohort_done.html).exists()
+                   and existing.stat().st_mtime >= Path(cohort_done.html).stat().st_mtime)
+        if not force and cohort_done is not None and cohort_done.status == "skipped" and current:
+            result.slides = existing  # same inputs as the unchanged cohort report: the slides are current
+        else:
+            result.slides = _write_slides(db, out, lang=lang, min_group_size=min_group_size)
     result.seconds = time.perf_counter() - t0
     order = {t.key: i for i, (t, _, _) in enumerate(planned)}
     result.results.sort(key=lambda r: order.get(r.report_id, -1))
