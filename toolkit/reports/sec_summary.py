@@ -30,7 +30,6 @@ from typing import Any
 import pandas as pd
 
 from .html import esc, fmt_num, note, section
-from .texts import tr
 
 __all__ = ["SummaryData", "summary_data", "summary", "uncertain_html", "NextStep", "next_steps_data", "next_steps", "agreed_measures"]
 
