@@ -224,11 +224,19 @@ def collect(db: Path, spec: CohortSpec) -> Shown:
             shown.add_mean(first, r.dimension, "authority", str(r.authority), "cohort heatmap", n=int(r.n))
     (mtable,) = _cells(C.ministries(cctx).html)
     head = mtable[0]
+    latest = C.change_waves(cctx)[-1]  # the ministry comparison shows the latest wave
     for row in mtable[1:]:
         if row[0] in titles:
             for m, cell in zip(head[1:], row[1:]):
                 if _shown_number(cell):
-                    shown.add_mean(first, titles[row[0]], "ministry", m, "cohort ministry table")
+                    shown.add_mean(latest, titles[row[0]], "ministry", m, "cohort ministry table")
+    # summary pages: the cohort's reference profile shown to small authorities (cohort totals)
+    from toolkit.reports.sec_summary import summary_data
+
+    for a in spec.authorities:
+        d = summary_data(S.authority_context(db, a.code, lang="en"))
+        for title, _ in d.cohort_profile:
+            shown.add_mean(d.wave, titles[title], "total", None, f"summary reference profile ({a.code})")
     for b, tab in zip(later, _cells(C.cohort_change(cctx).html)):
         for row in tab[1:]:
             if row[0] in titles and _shown_number(row[4]):

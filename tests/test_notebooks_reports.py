@@ -67,10 +67,10 @@ def test_reports_are_self_contained_without_code(batch):
 
 def test_authority_report_sections_in_order(batch):
     html = _html(batch, "BVA.html")
-    ids = ["participation", "profile", "needs", "items", "change", "stakeholders", "readiness", "texts", "methods"]
+    ids = ["summary", "participation", "profile", "needs", "next_steps", "items", "change", "stakeholders", "readiness", "texts", "methods"]
     pos = [html.find(f'<section class="upo-section" id="{i}">') for i in ids]
     assert all(p > 0 for p in pos) and pos == sorted(pos)
-    for text in ("Bundesverwaltungsamt", "competence_reflection", "Mindestgruppengröße", "Cronbachs α", "deutliche Verbesserung"):
+    for text in ("Bundesverwaltungsamt", "competence_reflection", "Mindestgruppengröße", "Cronbachs α", "gesicherte Verbesserung"):
         assert text in html, text
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -17,24 +16,7 @@ from toolkit.reports import sections as S
 from toolkit.reports.html import esc, fmt_num, table
 from toolkit.reports.manifest import Manifest, report_key
 from toolkit.reports.pdf import pdf_page_count
-from toolkit.reports.sec_competence import change_wording
 from toolkit.stats import benchmark
-
-
-@pytest.mark.parametrize(
-    "ci_low, ci_high, p_holm, d_z, expected",
-    [
-        (0.2, 0.8, 0.001, 0.7, "deutliche Verbesserung"),
-        (0.05, 0.3, 0.2, 0.3, "Verbesserung (gering, aber gesichert)"),  # interval above 0, but Holm p not < .05
-        (0.05, 0.3, 0.01, 0.3, "Verbesserung (gering, aber gesichert)"),  # small effect: not "deutlich"
-        (-0.1, 0.8, 0.001, 0.9, "keine gesicherte Veränderung"),  # interval includes 0: never "deutlich"
-        (-0.9, -0.2, 0.001, -0.8, "deutliche Verschlechterung"),
-        (math.nan, math.nan, math.nan, math.nan, "zu wenige Paare"),
-    ],
-)
-def test_change_wording_follows_the_interval(ci_low, ci_high, p_holm, d_z, expected):
-    row = pd.Series({"suppressed": math.isnan(ci_low), "ci_low": ci_low, "ci_high": ci_high, "p_holm": p_holm, "d_z": d_z})
-    assert change_wording(row, "de") == expected
 
 
 def test_tables_escape_cells_and_headers():

@@ -183,11 +183,11 @@ def cmd_change(a: argparse.Namespace) -> int:
 def cmd_report(a: argparse.Namespace) -> int:
     from .reports import render_reports
 
-    if not a.all and not a.authority:
-        raise _Usage("give --authority CODE ... or --all")
+    if not a.all and not a.authority and not a.cohort:
+        raise _Usage("give --authority CODE ..., --cohort or --all")
     result = render_reports(
         a.db,
-        authorities=None if a.all else a.authority,
+        authorities=None if a.all else (a.authority or []),
         out=Path(a.out),
         formats=[f.strip() for f in a.format.split(",") if f.strip()],
         jobs=a.jobs,
@@ -381,9 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--authority", nargs="+", metavar="CODE")
     g.add_argument("--all", action="store_true", help="every authority, the cohort report and the index")
-    sp.add_argument("--cohort", action="store_true", help="also render the cohort report (implied by --all)")
+    sp.add_argument("--cohort", action="store_true", help="render the cohort report (implied by --all); alone: only the cohort report")
     sp.add_argument("--out", default="reports")
-    sp.add_argument("--format", default="html", help="html, pdf or html,pdf")
+    sp.add_argument("--format", default="html", help="html, pdf, html,pdf; add pptx for the cohort slides (html,pptx), or pptx alone")
     sp.add_argument("--jobs", type=int, default=None)
     sp.add_argument("--lang", choices=["de", "en"], default="de")
     sp.add_argument("--force", action="store_true", help="render even when nothing changed")

@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from .sections import Html, _date, _wave_text, footer, instrument_rows
 from .texts import tr
 
 __all__ = ["CohortContext", "cohort_context", "title_page", "participation", "heatmap", "cohort_change", "ministries",
-           "reliabilities", "stakeholder_patterns", "footer", "heatmap_frame"]
+           "reliabilities", "stakeholder_patterns", "footer", "heatmap_frame",
+           "summary", "needs_overview", "readiness_overview", "cohort_means_frame", "cohort_change_frame", "ministries_frame", "change_waves"]
 
 
 @dataclass
@@ -42,6 +43,7 @@ class CohortContext:
     data: CohortData
     lang: str
     k: int
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def t(self, key: str, **kw: Any) -> str:
         return tr(key, self.lang, **kw)
@@ -84,7 +86,7 @@ def title_page(ctx: CohortContext) -> Html:
     body = "".join(f"<tr><th>{esc(a)}</th><td>{esc(b)}</td></tr>" for a, b in kv)
     return Html(
         '<div class="cover">'
-        f"<h1>{esc(ctx.t('cohort_report_title'))}</h1><p class='subtitle'>{esc(d.cohort['name'])}</p>"
+        f"<h2 id='about'>{esc(ctx.t('about_report'))}</h2>"
         f'<table class="upo kv"><tbody>{body}</tbody></table>'
         + table(instrument_rows(ctx), [ctx.t("instrument"), "ID", ctx.t("version"), ctx.t("hash")], caption=ctx.t("instruments"))
         + "</div>"
@@ -157,37 +159,58 @@ def heatmap(ctx: CohortContext) -> Html:
     return Html(section("heatmap", title, *parts))
 
 
-def cohort_change(ctx: CohortContext) -> Html:
-    """Cohort-wide paired change from the first to each later wave, with wording."""
-    from ..privacy import group_summary, suppress
-    from ..stats import paired_change
-
+def change_waves(ctx: CohortContext) -> list[str]:
+    """The waves in which the cohort answered the competence instrument."""
     comp = ctx.data.competence
-    title = ctx.t("change")
     if comp is None:
-        return Html(section("change", title, note(ctx.t("no_data"))))
+        return []
     c = ctx.data.counts
-    waves = [w for w in ctx.data.wave_labels() if w in set(c.loc[c["instrument"] == comp.id, "wave"])]
-    if len(waves) < 2:
-        return Html(section("change", title, note(ctx.t("one_wave"))))
-    L = ctx.lang
-    from ..privacy import change_plan, plan_shown, scores_plan
+    return [w for w in ctx.data.wave_labels() if w in set(c.loc[c["instrument"] == comp.id, "wave"])]
+
+
+def cohort_means_frame(ctx: CohortContext) -> pd.DataFrame:
+    """Cohort mean per wave and dimension, as released (the nested plan's cohort totals)."""
+    from ..privacy import group_summary, plan_shown, scores_plan
 
     s = ctx.data.scores()
     means = group_summary(s, ["wave", "dimension"], "score", k=ctx.k)
     means["wave"] = means["wave"].astype(str)
     means.loc[~plan_shown(scores_plan(s, k=ctx.k), "total", means, cell=["wave", "dimension"]), ["mean", "ci_low", "ci_high"]] = float("nan")
-    parts = [f"<p>{esc(ctx.t('change_intro'))}</p>",
+    return means
+
+
+def cohort_change_frame(ctx: CohortContext, a: str, b: str) -> pd.DataFrame:
+    """Cohort-wide paired change a → b per dimension, as released (instrument order)."""
+    from ..privacy import change_plan, plan_shown, suppress
+    from ..stats import paired_change
+
+    comp = ctx.data.competence
+    s = ctx.data.scores()
+    pc = paired_change(s, a, b)
+    plan = change_plan(s, a, b, k=ctx.k)
+    pc = suppress(pc.assign(suppressed=~plan_shown(plan, "total", pc, cell=["dimension"])), k=ctx.k, n="n_pairs",
+                  estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
+    pc[["mean_from", "mean_to"]] = float("nan")  # paired means of the cohort cut across the authorities' own wave means
+    order = {d.id: i for i, d in enumerate(comp.dimensions)}
+    return pc.sort_values("dimension", key=lambda x: x.map(order)).reset_index(drop=True)
+
+
+def cohort_change(ctx: CohortContext) -> Html:
+    """Cohort-wide paired change from the first to each later wave, with wording."""
+    comp = ctx.data.competence
+    title = ctx.t("change")
+    if comp is None:
+        return Html(section("change", title, note(ctx.t("no_data"))))
+    waves = change_waves(ctx)
+    if len(waves) < 2:
+        return Html(section("change", title, note(ctx.t("one_wave"))))
+    L = ctx.lang
+    means = cohort_means_frame(ctx)
+    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('verdict_rule'))}</p>",
              _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                    ctx.t("change_caption"), size=(7.6, 4.8))]
     for b in waves[1:]:
-        pc = paired_change(s, waves[0], b)
-        plan = change_plan(s, waves[0], b, k=ctx.k)
-        pc = suppress(pc.assign(suppressed=~plan_shown(plan, "total", pc, cell=["dimension"])), k=ctx.k, n="n_pairs",
-                      estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
-        pc[["mean_from", "mean_to"]] = float("nan")  # paired means of the cohort cut across the authorities' own wave means
-        order = {d.id: i for i, d in enumerate(comp.dimensions)}
-        pc = pc.sort_values("dimension", key=lambda s: s.map(order))
+        pc = cohort_change_frame(ctx, waves[0], b)
         rows = [[ctx.dim_title(comp, r["dimension"]), fmt_int(r["n_pairs"]), fmt_num(r["mean_from"], 2, lang=L), fmt_num(r["mean_to"], 2, lang=L),
                  f"{fmt_num(r['mean_diff'], 2, lang=L, signed=True)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
                  fmt_num(r["d_z"], 2, lang=L), fmt_num(r["r_rb"], 2, lang=L), fmt_p(r["p_holm"], lang=L), change_wording(r, L)]
@@ -198,21 +221,29 @@ def cohort_change(ctx: CohortContext) -> Html:
     return Html(section("change", title, *parts))
 
 
-def ministries(ctx: CohortContext) -> Html:
-    """Mean score per ministry and dimension (first wave) as a table; small ministries suppressed."""
-    from ..privacy import group_summary
+def ministries_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
+    """Mean score per ministry and dimension in ``wave`` as released (``ministry, dimension, n, mean, ci_low, ci_high, ...``)."""
+    from ..privacy import group_summary, plan_shown, scores_plan
 
+    s = ctx.data.scores()
+    s = s[s["wave"] == wave]
+    gs = group_summary(s, ["ministry", "dimension"], "score", k=ctx.k)
+    hide = ~plan_shown(scores_plan(s, k=ctx.k, cell=("dimension",)), "ministry", gs, cell=["dimension"])
+    gs.loc[hide, ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]] = float("nan")
+    gs.loc[hide, "suppressed"] = True
+    return gs
+
+
+def ministries(ctx: CohortContext) -> Html:
+    """Mean score per ministry and dimension (latest wave, as in the summary) as a table; small ministries suppressed."""
     comp = ctx.data.competence
     title = ctx.t("ministries")
-    if comp is None:
+    if comp is None or not change_waves(ctx):
         return Html(section("ministries", title, note(ctx.t("no_data"))))
-    first = ctx.data.first_wave(comp.id)
+    wave = change_waves(ctx)[-1]
     s = ctx.data.scores()
-    s = s[s["wave"] == first]
-    gs = group_summary(s, ["ministry", "dimension"], "score", k=ctx.k)
-    from ..privacy import plan_shown, scores_plan
-
-    gs.loc[~plan_shown(scores_plan(s, k=ctx.k, cell=("dimension",)), "ministry", gs, cell=["dimension"]), "mean"] = float("nan")
+    s = s[s["wave"] == wave]
+    gs = ministries_frame(ctx, wave)
     wide = gs.pivot(index="dimension", columns="ministry", values="mean")
     n = s.groupby("ministry", observed=True)["participant"].nunique()
     dims = [d.id for d in comp.dimensions if d.id in wide.index]
@@ -220,7 +251,7 @@ def ministries(ctx: CohortContext) -> Html:
     rows = [["n"] + [fmt_int(n.get(m)) for m in ministries_]]
     rows += [[ctx.dim_title(comp, d)] + [fmt_num(wide.loc[d, m], 2, lang=ctx.lang) for m in ministries_] for d in dims]
     header = [ctx.t("dimension")] + [str(m) for m in ministries_]
-    intro = ctx.t("ministries_intro", w=first)
+    intro = ctx.t("ministries_intro", w=wave)
     return Html(section("ministries", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
 
 
@@ -264,3 +295,8 @@ def stakeholder_patterns(ctx: CohortContext) -> Html:
         ctx.t("attitude_md"), ctx.t("disagree_badge"), ctx.t("gap_mean")]
     intro = ctx.t("patterns_intro", n=len(ok), k=ctx.k)
     return Html(section("stakeholder_patterns", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
+
+
+# The summary and overviews live in their own module; the notebook imports them from here.
+from .cohort_summary import cohort_summary as summary  # noqa: E402
+from .cohort_summary import needs_overview, readiness_overview  # noqa: E402

@@ -104,6 +104,15 @@ td.lk-cell { width:42%; }
 ul.compact { margin:.3rem 0 .8rem 1.2rem; padding:0; }
 ul.compact li { margin:.15rem 0; }
 footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
+.sum-grid { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:.7rem 1rem; }
+.sum-box { box-sizing:border-box; min-width:0; border:1px solid var(--line); border-top:3px solid var(--accent); border-radius:.25rem; padding:.4rem .8rem .5rem; break-inside:avoid; }
+.sum-box h3 { margin:.2rem 0 .3rem; font-size:1rem; }
+.sum-box.good { border-top-color:var(--ok); } .sum-box.need { border-top-color:var(--warn); } .sum-box.todo { grid-column:1 / -1; }
+#summary { break-after:page; } .sum-lead { margin:0 0 .6rem; }
+table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { background:var(--soft); padding-top:.45rem; }
+table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
+.step { break-inside:avoid; margin-bottom:1rem; }
+.write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
 @media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; }
   /* every table fits the A4 column (Chromium would otherwise shrink the whole page to the widest one) */
   html { font-size:13.5px; }
@@ -114,7 +123,16 @@ footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line
   table.upo td:first-child:not(.num) { min-width:7.5rem; }
   table.upo td.num { white-space:normal; }
   table.upo td.num, table.upo th.num { overflow-wrap:normal; hyphens:manual; }  /* numbers break only at spaces */
-  table.upo td .badge { font-size:.75rem; } }
+  table.upo td .badge { font-size:.75rem; }
+  /* the summary ("Auf einen Blick") is one page at the print size: tighter boxes, lists and table rows */
+  #summary { font-size:.93rem; }
+  #summary .sum-grid { gap:.5rem .8rem; }
+  #summary .sum-box { padding:.3rem .65rem .4rem; }
+  #summary h3 { margin:.15rem 0 .25rem; }
+  #summary ul.compact { margin:.15rem 0 .35rem 1.1rem; }
+  #summary ul.compact li { margin:.08rem 0; }
+  #summary p { margin:.25rem 0; }
+  #summary table.upo th, #summary table.upo td { padding:.1rem .35rem; } }
 """
 
 
@@ -153,7 +171,7 @@ def fmt_p(p: Any, *, lang: str = "de") -> str:
     if _isnan(p):
         return "–"
     if float(p) < 0.001:
-        return "< 0,001" if lang == "de" else "< 0.001"
+        return "<\u202f0,001" if lang == "de" else "<\u202f0.001"  # narrow no-break space: never split in a cell
     return fmt_num(p, 3, lang=lang)
 
 

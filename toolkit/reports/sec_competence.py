@@ -5,9 +5,9 @@ Example
 >>> import pandas as pd
 >>> row = pd.Series({"suppressed": False, "ci_low": 0.2, "ci_high": 0.9, "p_holm": 0.01, "d_z": 0.8})
 >>> change_wording(row, "de")
-'deutliche Verbesserung'
+'gesicherte Verbesserung (großer Effekt)'
 >>> change_wording(row.replace({0.2: -0.1}), "de")
-'keine gesicherte Veränderung'
+'nicht gesichert (Tendenz zur Verbesserung, großer Effekt)'
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pandas as pd
 from .html import badge, esc, figure_html, fmt_int, fmt_num, fmt_p, note, section, suppressed_note, table
 from .texts import tr
 
-__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "profile_wave",
-           "reliability_table"]
+__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "change_badge_kind",
+           "profile_wave", "reliability_table"]
 
 log = logging.getLogger("toolkit")
 
@@ -248,18 +248,24 @@ def item_distributions(ctx: Any) -> Any:
     return _html(section("items", title, *parts))
 
 
-def change_wording(row: pd.Series, lang: str = "de") -> str:
-    """Plain-language reading of one paired change; 'clear' only where the interval (and Holm p, d_z) support it."""
-    if bool(row.get("suppressed", False)) or pd.isna(row.get("ci_low")) or pd.isna(row.get("ci_high")):
+def change_wording(row: Any, lang: str = "de") -> str:
+    """Plain-language reading of one paired change, from :func:`toolkit.stats.verdict_of` (the one verdict rule)."""
+    from ..stats.verdict import verdict_of
+
+    v = verdict_of(row)
+    if v.suppressed:
         return tr("too_few_pairs", lang)
-    lo, hi = float(row["ci_low"]), float(row["ci_high"])
-    p, d = row.get("p_holm", np.nan), row.get("d_z", np.nan)
-    strong = pd.notna(p) and float(p) < 0.05 and pd.notna(d) and abs(float(d)) >= 0.5
-    if lo > 0:
-        return tr("clear_up" if strong else "up", lang)
-    if hi < 0:
-        return tr("clear_down" if strong else "down", lang)
-    return tr("no_change", lang)
+    if v.direction == "none" or (not v.certain and v.band in (None, "negligible")):
+        return tr("no_change", lang)
+    return tr(f"verdict_{v.key}", lang, band=tr(f"band_{v.band}", lang) if v.band else "?")
+
+
+def change_badge_kind(row: Any) -> str:
+    """CSS class of a change's badge: ``up``/``down`` only for certain changes."""
+    from ..stats.verdict import verdict_of
+
+    v = verdict_of(row)
+    return v.direction if v.certain else ""
 
 
 def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
@@ -310,7 +316,7 @@ def change(ctx: Any) -> Any:
     if len(waves) < 2:
         return _html(section("change", title, note(ctx.t("one_wave"))))
     L = ctx.lang
-    parts = [f"<p>{esc(ctx.t('change_intro'))}</p>"]
+    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('verdict_rule'))}</p>"]
     means = group_summary(_scores(ctx), ["wave", "dimension"], "score", k=ctx.k)
     means["wave"] = means["wave"].astype(str)
     if not means["suppressed"].all():
@@ -327,7 +333,7 @@ def change(ctx: Any) -> Any:
         rows, classes = [], []
         for _, r in pc.iterrows():
             word = change_wording(r, L)
-            kind = "up" if r.get("ci_low", np.nan) > 0 else ("down" if r.get("ci_high", np.nan) < 0 else "")
+            kind = change_badge_kind(r)
             sup = bool(r["suppressed"])
             rows.append([
                 esc(ctx.dim_title(comp, r["dimension"])), esc(int(r["n_pairs"])), esc(fmt_num(r["mean_from"], 2, lang=L)), esc(fmt_num(r["mean_to"], 2, lang=L)),

@@ -19,7 +19,7 @@ from .html import badge, esc, fmt_int, fmt_num, note, section, suppressed_note, 
 from .sec_competence import reliability_table
 from .texts import tr
 
-__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame"]
+__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "open_points_html", "stakeholder_table"]
 
 def _role(role: str, lang: str) -> str:
     """The name of a rated property (influence, interest, ...) from the catalogue; the id if unknown."""
@@ -88,14 +88,36 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
     if mine.empty:
         mine = stakeholder_map(r, inst, lang=ctx.lang)
+    hidden = int((mine["n_raters"] < ctx.k).sum())
     mine = mine[mine["n_raters"] >= ctx.k]  # a stakeholder (or free entry) named by fewer than k raters is not shown
+    if getattr(ctx, "memo", None) is not None:
+        ctx.memo["stakeholders_not_shown"] = hidden
     if mine.empty:
         return None, n, wave
     return mine.reset_index(drop=True), n, wave
 
 
+def stakeholder_table(ctx: Any, m: pd.DataFrame) -> pd.DataFrame:
+    """The shown stakeholders in table order, numbered as in the grid.
+
+    Grouped by quadrant (manage closely, keep satisfied, keep informed, monitor), within a
+    quadrant by priority (descending), then name. ``number`` is the row's number in the
+    table and in the grid (the grid is drawn from this frame in this order).
+    """
+    from ..stakeholders import QUADRANTS
+
+    qorder = {q: i for i, q in enumerate(QUADRANTS)}
+    t = m.assign(_q=m["quadrant"].map(qorder).fillna(len(QUADRANTS)))
+    t = t.sort_values(["_q", "priority", "label"], ascending=[True, False, True], kind="stable").drop(columns="_q").reset_index(drop=True)
+    t["number"] = range(1, len(t) + 1)
+    return t
+
+
 def stakeholder_section(ctx: Any) -> Any:
-    """Power-interest grid and a priority table with rater spread, disagreement, engagement gap and strategy."""
+    """Power-interest grid and a priority table: one block per quadrant with its strategy stated once,
+    the values the order is based on (influence, interest, legitimacy, urgency, engagement gap, priority),
+    grid numbers in the table, and how many stakeholders are not shown."""
+    from ..stakeholders import STRATEGIES
     from .sec_competence import _plot, _plots
 
     title = ctx.t("stakeholders")
@@ -105,24 +127,44 @@ def stakeholder_section(ctx: Any) -> Any:
     if m is None:
         return _html(section("stakeholders", title, suppressed_note(ctx.lang, title)))
     L = ctx.lang
+    tbl = stakeholder_table(ctx, m)
     parts = [f"<p>{esc(ctx.t('stakeholder_intro', n=n, wave=wave))}</p>"]
-    parts.append(_plot(lambda ax: _plots().plot_power_interest(m, lang=L, ax=ax), ctx.t("stakeholder_caption"), size=(7.0, 6.0)))
-    order = m.sort_values(["priority", "label"], ascending=[False, True]) if "priority" in m else m
-    rows = []
+    parts.append(_plot(lambda ax: _plots().plot_power_interest(tbl, lang=L, ax=ax, labels="numbers"), ctx.t("stakeholder_caption"), size=(7.0, 6.0)))
     inst = ctx.data.stakeholder
-    for _, r in order.iterrows():
-        name = esc(r["label"]) + (f' <span class="small muted">({esc(ctx.t("free_entry"))})</span>' if bool(r.get("free")) else "")
-        strategy = f"<strong>{esc(r.get('quadrant_label') or r['quadrant'])}</strong><br><span class='small'>{esc(r['strategy'])}</span>"
-        attitude = f"{fmt_num(r['attitude'], 1, lang=L, signed=True)}<br><span class='small muted'>{fmt_num(r['attitude_min'], 0, lang=L, signed=True)} … {fmt_num(r['attitude_max'], 0, lang=L, signed=True)}</span>"
-        eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
-        if pd.notna(r.get("engagement_gap")) and float(r["engagement_gap"]) >= 1:
-            eng += f" {badge(fmt_num(r['engagement_gap'], 1, lang=L, signed=True), 'flag')}"
-        dis = (f"{badge(ctx.t('disagree_badge'), 'flag')}<br><span class='small'>{esc(r.get('disagreement_reason') or '')}</span>"
-               if bool(r["disagreement"]) else "")
-        rows.append([name, strategy, esc(fmt_num(r["influence"], 1, lang=L)), esc(fmt_num(r["interest"], 1, lang=L)), attitude, eng, dis])
-    header = [ctx.t("stakeholder"), ctx.t("strategy"), ctx.t("influence"), ctx.t("interest"), ctx.t("attitude"), ctx.t("engagement"), ctx.t("disagreement")]
-    parts.append(f"<h3>{esc(ctx.t('priority_list'))}</h3>")
-    parts.append(table(rows, header, numeric=[2, 3], raw=True))
+    header = ["Nr.", ctx.t("stakeholder"), ctx.t("influence_interest"), ctx.t("legitimacy_urgency"), ctx.t("attitude"),
+              ctx.t("engagement"), ctx.t("gap"), ctx.t("priority")]
+    numeric = {0, 2, 3, 6, 7}
+    body = []
+    for q, grp in tbl.groupby("quadrant", sort=False):
+        label = grp["quadrant_label"].iloc[0] or q
+        strategy = STRATEGIES.get(q, {}).get("en" if L == "en" else "de", "")
+        strategy = strategy.split(":", 1)[1].strip() if ":" in strategy else strategy
+        body.append(f'<tbody class="quad-block"><tr class="quad"><td colspan="{len(header)}"><strong>{esc(label)}</strong> <span class="small">– {esc(strategy)}</span></td></tr>')
+        for i, (_, r) in enumerate(grp.iterrows()):
+            if i == 2:  # the quadrant's heading row stays with its first two stakeholders; the rest may run on
+                body.append("</tbody><tbody>")
+            name = esc(r["label"]) + (f' <span class="small muted">({esc(ctx.t("free_entry"))})</span>' if bool(r.get("free")) else "")
+            if bool(r["disagreement"]):
+                name += f" {badge(ctx.t('disagree_badge'), 'flag')}"
+            attitude = (f"{fmt_num(r['attitude'], 1, lang=L, signed=True)} <span class='small muted'>({fmt_num(r['attitude_min'], 0, lang=L, signed=True)}"
+                        f"…{fmt_num(r['attitude_max'], 0, lang=L, signed=True)})</span>")
+            eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
+            cells = [esc(fmt_int(r["number"])), name,
+                     esc(f"{fmt_num(r['influence'], 1, lang=L)} / {fmt_num(r['interest'], 1, lang=L)}"),
+                     esc(f"{fmt_num(r['legitimacy'], 1, lang=L)} / {fmt_num(r['urgency'], 1, lang=L)}"),
+                     attitude, eng, esc(fmt_num(r["engagement_gap"], 1, lang=L, signed=True)), f"<strong>{esc(fmt_num(r['priority'], 1, lang=L))}</strong>"]
+            body.append("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{c}</td>' for i, c in enumerate(cells)) + "</tr>")
+        body.append("</tbody>")
+    head = "".join(f'<th{" class=num" if i in numeric else ""}>{esc(h)}</th>' for i, h in enumerate(header))
+    parts.append(f"<h3>{esc(ctx.t('priority_list'))}</h3><p class='small'>{esc(ctx.t('priority_basis'))}</p>")
+    parts.append(f'<table class="upo stakeholders"><thead><tr>{head}</tr></thead>{"".join(body)}</table>')
+    hidden = int(ctx.memo.get("stakeholders_not_shown", 0)) if getattr(ctx, "memo", None) is not None else 0
+    if hidden:
+        parts.append(note(ctx.t("stakeholders_not_shown", n=hidden, k=ctx.k), "suppressed"))
+    if tbl["disagreement"].astype(bool).any():
+        reasons = [f"{fmt_int(r['number'])} {r['label']}: {r['disagreement_reason']}" for _, r in tbl.iterrows() if bool(r["disagreement"]) and r.get("disagreement_reason")]
+        if reasons:
+            parts.append(f"<p class='small muted'>{esc(ctx.t('disagreement'))}: {esc('; '.join(reasons))}</p>")
     return _html(section("stakeholders", title, *parts))
 
 
@@ -139,10 +181,60 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     return rd, int(rd.loc[rd["authority"] == ctx.authority, "participant"].nunique()), wave
 
 
-def readiness_section(ctx: Any) -> Any:
-    """Readiness per area (share fulfilled) against the cohort, with simple bars."""
+def _release_readiness(ctx: Any, rd: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The readiness values this section shows, each asked of the disclosure layer (one place, so it can be swapped)."""
     from ..privacy import group_summary
 
+    mine_rd = rd[rd["authority"] == ctx.authority]
+    person = mine_rd.groupby("participant")["score"].mean().rename("score").reset_index()
+    cohort_person = rd.groupby(["authority", "participant"], observed=True)["score"].mean().rename("score").reset_index()
+    return {
+        "mine": group_summary(mine_rd, "dimension", "score", k=ctx.k).set_index("dimension"),
+        "cohort": group_summary(rd, "dimension", "score", k=ctx.k).set_index("dimension"),
+        "overall": group_summary(person, None, "score", k=ctx.k),
+        "cohort_overall": group_summary(cohort_person, None, "score", k=ctx.k),
+    }
+
+
+def open_points(ctx: Any) -> pd.DataFrame:
+    """Checklist points of the authority's latest wave answered "no" or "partly", with how many said so.
+
+    Only items with at least k valid answers (the "don't know" code is not valid) are listed.
+    Columns ``dimension, item, text, n_valid, n_no, n_partly, n_open, share_open``, sorted by
+    ``share_open`` (descending), then the instrument's order; empty without data or below k.
+    """
+    cols = ["dimension", "item", "text", "n_valid", "n_no", "n_partly", "n_open", "share_open"]
+    inst = ctx.data.checklist
+    if inst is None:
+        return pd.DataFrame(columns=cols)
+    waves = ctx.waves_with(inst.id)
+    if not waves:
+        return pd.DataFrame(columns=cols)
+    r = ctx.data.rsp(inst)
+    r = r[(r["authority"] == ctx.authority) & (r["wave"].astype(str) == str(waves[-1]))]
+    rows = []
+    for pos, it in enumerate(inst.items):
+        if it.type != "checklist":
+            continue
+        scale = inst.scale_of(it.id)
+        v = r.loc[r["item"] == it.id, "value"].dropna()
+        v = v[v.isin(list(scale.points))]
+        n_valid = int(len(v))
+        if n_valid < ctx.k:  # the disclosure rule for single items: k valid answers
+            continue
+        lo, hi = scale.min, scale.max
+        n_no = int((v == lo).sum())
+        n_partly = int(((v > lo) & (v < hi)).sum())
+        if n_no + n_partly == 0:
+            continue
+        rows.append([inst.dimension_of(it.id).id, it.id, it.text.get(ctx.lang), n_valid, n_no, n_partly, n_no + n_partly,
+                     (n_no + n_partly) / n_valid, pos])
+    out = pd.DataFrame(rows, columns=cols + ["_pos"])
+    return out.sort_values(["share_open", "_pos"], ascending=[False, True], kind="stable").drop(columns="_pos").reset_index(drop=True)
+
+
+def readiness_section(ctx: Any) -> Any:
+    """Readiness per area (share fulfilled) against the cohort, with simple bars, and the open points."""
     inst = ctx.data.checklist
     title = ctx.t("readiness")
     rd, n, wave = _readiness_rows(ctx)
@@ -150,10 +242,8 @@ def readiness_section(ctx: Any) -> Any:
         return _html(section("readiness", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("readiness", title, suppressed_note(ctx.lang, title)))
-    mine = group_summary(rd[rd["authority"] == ctx.authority], "dimension", "score", k=ctx.k).set_index("dimension")
-    cohort = group_summary(rd, "dimension", "score", k=ctx.k).set_index("dimension")
-    person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().rename("score").reset_index()
-    overall = group_summary(person, None, "score", k=ctx.k)
+    rel = _release_readiness(ctx, rd)
+    mine, cohort, overall, cohort_overall = rel["mine"], rel["cohort"], rel["overall"], rel["cohort_overall"]
     rows = []
     for dim in inst.dimensions:
         if dim.id not in mine.index:
@@ -168,16 +258,35 @@ def readiness_section(ctx: Any) -> Any:
                      esc(pct(cohort.loc[dim.id, "mean"], ctx.lang) if dim.id in cohort.index else "–")])
     if not overall.empty:
         o = overall.iloc[0]
-        rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "", ""])
+        co = cohort_overall.iloc[0]["mean"] if not cohort_overall.empty else None
+        rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "",
+                     f"<strong>{esc(pct(co, ctx.lang))}</strong>"])
     header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", ctx.t("group_cohort")]
     parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True)]
+    parts.append(open_points_html(ctx, open_points(ctx)))
     return _html(section("readiness", title, *parts))
+
+
+def open_points_html(ctx: Any, op: pd.DataFrame, *, limit: int = 12) -> str:
+    """The open points as a short table: most open first, at most ``limit`` rows, the rest counted."""
+    L = ctx.lang
+    head = f"<h3>{esc(ctx.t('open_points'))}</h3><p>{esc(ctx.t('open_points_intro', k=ctx.k))}</p>"
+    if op.empty:
+        return head + note(ctx.t("open_points_none"))
+    inst = ctx.data.checklist
+    rows = [[esc(r["text"]), esc(ctx.dim_title(inst, r["dimension"])), esc(fmt_int(r["n_no"])), esc(fmt_int(r["n_partly"])),
+             esc(f"{fmt_int(r['n_open'])} / {fmt_int(r['n_valid'])}")] for _, r in op.head(limit).iterrows()]
+    out = head + table(rows, [ctx.t("open_point"), ctx.t("area"), ctx.t("answer_no"), ctx.t("answer_partly"), ctx.t("open_of_valid")],
+                       numeric=[2, 3, 4], raw=True)
+    if len(op) > limit:
+        out += f"<p class='small muted'>{esc(ctx.t('open_points_more', n=len(op) - limit))}</p>"
+    return out
 
 
 def methods(ctx: Any) -> Any:
     """Methods appendix: reliabilities, tests used, rater agreement, suppression rules."""
     L = ctx.lang
-    parts = [f"<p>{esc(tr('methods_scores', L))}</p>", f"<p>{esc(tr('methods_change', L))}</p>",
+    parts = [f"<p>{esc(tr('methods_scores', L))}</p>", f"<p>{esc(tr('methods_change', L))} {esc(tr('verdict_rule', L))}</p>",
              f"<p>{esc(tr('methods_stakeholders', L))}</p>", f"<p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"]
     comp = ctx.data.competence
     if comp is not None:

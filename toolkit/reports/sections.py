@@ -49,6 +49,8 @@ __all__ = [
     "readiness_section",
     "free_texts",
     "methods",
+    "summary",
+    "next_steps",
 ]
 
 
@@ -175,8 +177,7 @@ def title_page(ctx: AuthorityContext) -> Html:
     body = "".join(f"<tr><th>{esc(a)}</th><td>{esc(b)}</td></tr>" for a, b in kv)
     parts = [
         '<div class="cover">',
-        f"<h1>{esc(ctx.t('authority_report_title'))}</h1>",
-        f'<p class="subtitle">{esc(ctx.name)} ({esc(ctx.authority)}){" · " + esc(ctx.ministry) if ctx.ministry else ""}</p>',
+        f"<h2 id='about'>{esc(ctx.t('about_report'))}</h2>",
         f'<table class="upo kv"><tbody>{body}</tbody></table>',
         table(instrument_rows(ctx), [ctx.t("instrument"), "ID", ctx.t("version"), ctx.t("hash")], caption=ctx.t("instruments")),
         "</div>",
@@ -186,7 +187,7 @@ def title_page(ctx: AuthorityContext) -> Html:
     return Html("".join(parts))
 
 
-_CONTENTS = ["participation", "profile", "needs", "items", "change", "stakeholders", "readiness", "texts", "methods"]
+_CONTENTS = ["summary", "participation", "profile", "needs", "next_steps", "items", "change", "stakeholders", "readiness", "texts", "methods"]
 
 
 def participation(ctx: AuthorityContext) -> Html:
@@ -308,3 +309,4 @@ def running_header(ctx: Any) -> str:
 # The analysis sections live in their own modules; the notebook imports them from here.
 from .sec_competence import change, competence_profile, gaps_needs, item_distributions  # noqa: E402
 from .sec_stakeholders import methods, readiness_section, stakeholder_section  # noqa: E402
+from .sec_summary import next_steps, summary  # noqa: E402
