@@ -1,0 +1,344 @@
+"""Cohort-wide release rules: levels with comparison values, paired change, ranks (one place decides).
+
+* **Levels** (:func:`levels`): an authority's value is shown with at least ``k`` respondents.
+  A ministry or cohort value is computed over the authorities that are themselves shown
+  ("Ressort, ohne Behörden unter 5"): a small authority then neither hides its ministry nor
+  can be subtracted out (the value minus the shown authorities leaves nobody). The rows say
+  how many authorities were left out (``n_excluded``).
+* **Paired change** (:func:`change_levels`): shown with at least ``k`` pairs unless the
+  auditor finds that the difference together with the wave values shown beside it gives a
+  smaller group; the pairs' before/after means only where the auditor allows them too.
+  Above the authority the pairs are those of the authorities whose change is shown.
+* **Ranks and positions** (:func:`rank_shown`, :func:`percentile_shown`) over shown values only.
+
+Example
+-------
+>>> s = pd.DataFrame({"authority": ["A"] * 6 + ["B"] * 2, "ministry": "M", "participant": list("abcdefgh"),
+...                   "wave": "t0", "dimension": "x", "score": [3.0] * 6 + [1.0] * 2})
+>>> levels(s, "ministry", k=5, instrument="ci", output="doc")[["ministry", "n", "mean", "n_excluded"]].to_dict("records")
+[{'ministry': 'M', 'n': 6, 'mean': 3.0, 'n_excluded': 1}]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .audit import audit
+from .core import _check_k, group_summary
+from .release import Diff, Level, Record, release, release_frame
+
+__all__ = ["levels", "shown_cells", "change_levels", "rank_shown", "percentile_shown", "change_allowed"]
+
+_EST = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
+
+
+def _ids(df: pd.DataFrame) -> pd.Series:
+    return df["authority"].astype(str) + "|" + df["participant"].astype(str)
+
+
+def shown_cells(values: pd.DataFrame, *, k: int, value: str = "score", cell: Sequence[str] = ("wave", "dimension")) -> pd.DataFrame:
+    """Per cell and authority: the respondent set, its size and whether the authority's value is shown.
+
+    Returns ``<cell...>, authority, ministry, who (frozenset), n, shown``.
+    """
+    cell = [c for c in cell if c in values.columns]
+    v = values[values[value].notna()]
+    v = v.assign(_who=_ids(v))
+    keys = [*cell, "authority"]
+    if v.empty:
+        return pd.DataFrame(columns=[*keys, "ministry", "who", "n", "shown"])
+    g = v.groupby(keys, observed=True, sort=False)
+    out = g["_who"].agg(lambda s: frozenset(s)).rename("who").reset_index()
+    out["ministry"] = g["ministry"].first().to_numpy() if "ministry" in v.columns else None
+    out["n"] = out["who"].map(len).astype(np.int64)
+    out["shown"] = out["n"] >= k
+    return out
+
+
+def levels(
+    values: pd.DataFrame,
+    by: str | None,
+    *,
+    k: int,
+    instrument: str,
+    output: str,
+    value: str = "score",
+    cell: Sequence[str] = ("wave", "dimension"),
+    var: str = "dimension",
+    wave: str | None = None,
+) -> pd.DataFrame:
+    """Released summaries per cell and ``by`` group (``"authority"``, ``"ministry"`` or None = cohort).
+
+    Parameters
+    ----------
+    values
+        Tidy per-participant values (``authority, ministry, participant, <cell...>, <value>``).
+    by
+        The grouping; ministry and cohort values are over the shown authorities only.
+    k, instrument, output
+        Minimum group size; the instrument id and the output name for the record.
+    value, cell, var, wave
+        The value column; the cell columns; which cell column names the variable of the
+        quantity; the wave when ``values`` has no ``wave`` column.
+
+    Returns
+    -------
+    DataFrame
+        ``<cell...>, <by>, n, mean, sd, median, q1, q3, ci_low, ci_high, suppressed, reason,
+        n_excluded, who`` (``who``: the respondent set; drop it before showing).
+    """
+    k = _check_k(k)
+    cell = [c for c in cell if c in values.columns]
+    cells = shown_cells(values, k=k, value=value, cell=cell)
+    groups = [*cell, *([by] if by else [])]
+    v = values[values[value].notna()]
+    if by == "authority":
+        data = v
+        sets = cells.set_index([*cell, "authority"])["who"]
+        excluded = None
+    else:
+        ok = cells[cells["shown"]]
+        key = pd.MultiIndex.from_frame(v[[*cell, "authority"]].astype(str))
+        okkey = pd.MultiIndex.from_frame(ok[[*cell, "authority"]].astype(str)) if len(ok) else pd.MultiIndex.from_tuples([], names=[*cell, "authority"])
+        data = v[key.isin(okkey)]
+        gcols = [*cell, *([by] if by else [])]
+        sets = ok.groupby(gcols, observed=True)["who"].agg(lambda s: frozenset().union(*s)) if len(ok) and gcols else None
+        if len(ok) and not gcols:
+            sets = frozenset().union(*ok["who"])
+        excluded = cells[~cells["shown"]].groupby(gcols, observed=True).size() if gcols else int((~cells["shown"]).sum())
+    if data.empty:
+        cols = [*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"]
+        out = pd.DataFrame(columns=cols)
+    else:
+        out = group_summary(data, groups or None, value, k=k)
+    # groups that have data but no shown authority: suppressed with their reason
+    if by != "authority" and not cells.empty:
+        allg = cells[groups].drop_duplicates() if groups else pd.DataFrame(index=[0])
+        if groups:
+            out = allg.merge(out, on=groups, how="left") if len(out) else allg.assign(n=0, suppressed=True)
+    if out.empty and not groups:
+        out = pd.DataFrame([{"n": 0, "suppressed": True}])
+
+    def who_of(row: pd.Series) -> frozenset:
+        if by == "authority":
+            return sets.get(tuple(row[c] for c in [*cell, "authority"]), frozenset())
+        if not groups:
+            return sets if isinstance(sets, frozenset) else frozenset()
+        if sets is None:
+            return frozenset()
+        key = tuple(row[c] for c in groups)
+        return sets.get(key if len(key) > 1 else key[0], frozenset())
+
+    out = out.copy()
+    out["who"] = [who_of(r) for _, r in out.iterrows()]
+    out["n"] = out["who"].map(len).astype(np.int64)
+    if "suppressed" in out.columns:
+        out["suppressed"] = out["n"] < k
+    if excluded is None:
+        out["n_excluded"] = 0
+    elif groups:
+        out["n_excluded"] = [int(excluded.get(tuple(r[c] for c in groups) if len(groups) > 1 else r[groups[0]], 0)) for _, r in out.iterrows()]
+    else:
+        out["n_excluded"] = int(excluded)
+    for c in _EST:
+        if c not in out.columns:
+            out[c] = np.nan
+
+    def qty(row: pd.Series) -> Level:
+        return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row.index else str(wave))
+
+    label = (lambda r: "/".join(str(r[c]) for c in groups)) if groups else "cohort"
+    # a group whose authorities are all below k: the reason is theirs
+    out["forbid"] = np.where((out["n"] == 0) & (out["n_excluded"] > 0), "too_few", None)
+    out = release_frame(out.drop(columns=["suppressed"]), quantity=qty, people="who", k=k, output=output, cell=label, estimates=_EST,
+                        forbid="forbid")
+    return out[[*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"]].reset_index(drop=True)
+
+
+def rank_shown(df: pd.DataFrame, value: str, *, ascending: bool = False, shown: str = "suppressed") -> pd.Series:
+    """Dense ranks (1 = first) over the rows that are shown; NaN for suppressed rows.
+
+    Example
+    -------
+    >>> d = pd.DataFrame({"needs": [3.0, 9.0, 5.0], "suppressed": [False, True, False]})
+    >>> rank_shown(d, "needs").tolist()
+    [2.0, nan, 1.0]
+    """
+    ok = ~df[shown].fillna(True).astype(bool) & df[value].notna()
+    r = df[value].where(ok).rank(ascending=ascending, method="min")
+    return r.where(ok)
+
+
+def percentile_shown(own: float, shown_values: Sequence[float]) -> float:
+    """``100 · (below + ½ · equal) / N`` of ``own`` among shown values (NaN without any).
+
+    Example
+    -------
+    >>> percentile_shown(3.0, [1.0, 3.0, 5.0, 7.0])
+    37.5
+    """
+    vals = np.asarray([x for x in shown_values if x is not None and np.isfinite(x)], dtype=float)
+    if not np.isfinite(own) or vals.size == 0:
+        return float("nan")
+    return float(100 * (np.sum(vals < own) + 0.5 * np.sum(vals == own)) / vals.size)
+
+
+def change_allowed(base: list[tuple[Any, frozenset]], candidate: list[tuple[Any, frozenset]], *, k: int) -> bool:
+    """Whether releasing ``candidate`` beside ``base`` (lists of (quantity, set)) adds no audit violation."""
+    rec = Record(k=k)
+    for q, s in base:
+        if s:
+            rec.add("base", "", q, s)
+    before = len(audit(rec, k=k))
+    for q, s in candidate:
+        rec.add("candidate", "", q, s)
+    return len(audit(rec, k=k)) == before
+
+
+def _wave_sets(scores: pd.DataFrame, a: str, b: str) -> dict[tuple[str, str, str], frozenset]:
+    v = scores[scores["score"].notna()]
+    v = v.assign(_w=v["wave"].astype(str), _who=_ids(v))
+    v = v[v["_w"].isin([a, b])]
+    out = {}
+    for (w, dim, auth), g in v.groupby(["_w", v["dimension"].astype(str), v["authority"].astype(str)], observed=True):
+        out[(w, dim, auth)] = frozenset(g["_who"])
+    return out
+
+
+def change_levels(
+    scores: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    by: str | None,
+    k: int,
+    instrument: str,
+    output: str,
+    paired: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Released paired change per dimension (and ``by`` group), with the true reason where hidden.
+
+    Parameters
+    ----------
+    scores
+        Dimension scores of both waves (``authority, ministry, participant, wave, dimension, score``).
+    a, b
+        From and to wave.
+    by
+        ``"authority"``, ``"ministry"`` or None; above the authority, the pairs of the
+        authorities whose change is shown.
+    paired
+        Optional precomputed ``paired_change(scores, a, b, by="authority")``.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`toolkit.stats.paired_change` plus ``n, suppressed, reason,
+        means_reason``; suppressed rows have NaN estimates, ``mean_from``/``mean_to`` are NaN
+        where ``means_reason`` is set.
+    """
+    from ..stats import paired_change
+
+    k = _check_k(k)
+    sets = _wave_sets(scores, a, b)
+    auths = sorted({x[2] for x in sets})
+    dims = list(dict.fromkeys(scores["dimension"].astype(str)))
+    ministry = dict(zip(scores["authority"].astype(str), scores["ministry"].astype(object))) if "ministry" in scores.columns else {}
+    qa, qb, qd = (lambda d: Level(instrument, d, a)), (lambda d: Level(instrument, d, b)), (lambda d: Diff(instrument, d, a, b))
+    # authority decisions
+    dec: dict[tuple[str, str], tuple[frozenset, str | None, str | None]] = {}
+    for dim in dims:
+        for au in auths:
+            wa, wb = sets.get((a, dim, au), frozenset()), sets.get((b, dim, au), frozenset())
+            p = wa & wb
+            base = [(qa(dim), wa if len(wa) >= k else frozenset()), (qb(dim), wb if len(wb) >= k else frozenset())]
+            if len(p) < k:
+                dec[(au, dim)] = (p, "no_data" if not p else "too_few_pairs", "too_few_pairs")
+                continue
+            if not change_allowed(base, [(qd(dim), p)], k=k):
+                dec[(au, dim)] = (p, "one_wave_derivable", "one_wave_derivable")
+                continue
+            means = None if change_allowed(base + [(qd(dim), p)], [(qa(dim), p), (qb(dim), p)], k=k) else "pair_means"
+            dec[(au, dim)] = (p, None, means)
+    est = ["mean_from", "mean_to", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff",
+           "p_holm_wilcoxon"]
+    if by == "authority":
+        pc = paired if paired is not None else paired_change(scores, a, b, by="authority")
+        if pc.empty:
+            return pc.assign(n=0, suppressed=True, reason=None, means_reason=None)
+        pc = pc.copy()
+        pc["_d"] = [dec.get((str(r.authority), str(r.dimension)), (frozenset(), "no_data", None)) for r in pc.itertuples()]
+        pc["who"] = pc["_d"].map(lambda x: x[0])
+        pc["forbid"] = pc["_d"].map(lambda x: x[1])
+        pc["means_reason"] = pc["_d"].map(lambda x: x[2])
+        pc = pc.drop(columns="_d")
+    else:
+        # the pairs of the authorities whose own change is shown
+        rows = []
+        groups = sorted({str(ministry.get(au)) for au in auths}) if by == "ministry" else [None]
+        v = scores[scores["score"].notna()]
+        v = v.assign(_who=_ids(v))
+        parts = []
+        for g in groups:
+            members = [au for au in auths if by is None or str(ministry.get(au)) == g]
+            for dim in dims:
+                shown = [au for au in members if dec.get((au, dim), (None, "x"))[1] is None]
+                pu = frozenset().union(*[dec[(au, dim)][0] for au in shown]) if shown else frozenset()
+                ua = frozenset().union(*[sets.get((a, dim, au), frozenset()) for au in members if len(sets.get((a, dim, au), ())) >= k])
+                ub = frozenset().union(*[sets.get((b, dim, au), frozenset()) for au in members if len(sets.get((b, dim, au), ())) >= k])
+                base = [(qa(dim), ua), (qb(dim), ub)]
+                for au in members:
+                    wa, wb = sets.get((a, dim, au), frozenset()), sets.get((b, dim, au), frozenset())
+                    base += [(qa(dim), wa if len(wa) >= k else frozenset()), (qb(dim), wb if len(wb) >= k else frozenset())]
+                    p, r, m = dec.get((au, dim), (frozenset(), "x", "x"))
+                    if r is None:
+                        base.append((qd(dim), p))
+                        if m is None:
+                            base += [(qa(dim), p), (qb(dim), p)]
+                if len(pu) < k:
+                    reason, means = ("too_few_pairs", "too_few_pairs")
+                elif not change_allowed(base, [(qd(dim), pu)], k=k):
+                    reason, means = ("one_wave_derivable", "one_wave_derivable")
+                else:
+                    reason = None
+                    means = None if change_allowed(base + [(qd(dim), pu)], [(qa(dim), pu), (qb(dim), pu)], k=k) else "pair_means"
+                rows.append({**({by: g} if by else {}), "dimension": dim, "who": pu, "forbid": reason, "means_reason": means})
+                parts.append(v[(v["dimension"].astype(str) == dim) & v["_who"].isin(pu)].assign(_g=g))
+        data = pd.concat(parts, ignore_index=True) if parts else v.iloc[0:0]
+        if by == "ministry":
+            data = data.assign(ministry=data["_g"])
+        pc = paired_change(data.drop(columns=["_who", "_g"], errors="ignore"), a, b, by=by) if not data.empty else pd.DataFrame()
+        dec_df = pd.DataFrame(rows)
+        keys = [*([by] if by else []), "dimension"]
+        if pc.empty:
+            pc = dec_df.assign(n_pairs=dec_df["who"].map(len))
+        else:
+            pc = dec_df.merge(pc.assign(**{c: pc[c].astype(str) for c in keys}), on=keys, how="left")
+            pc["n_pairs"] = pc["who"].map(len)
+        for c in est:
+            if c not in pc.columns:
+                pc[c] = np.nan
+    pc["n_pairs"] = pc["who"].map(len).astype(np.int64)
+    pc["n"] = pc["n_pairs"]
+    head = [*([by] if by else []), "dimension"]
+    label = lambda r: "/".join(str(r[c]) for c in head) + f" {a}->{b}"  # noqa: E731
+    est = [c for c in est if c in pc.columns]
+    out = release_frame(pc, quantity=lambda r: Diff(instrument, str(r["dimension"]), a, b), people="who", k=k, output=output,
+                        cell=label, estimates=est, forbid="forbid")
+    # the pairs' before/after means: levels of the pair set, released only where the auditor allows
+    mr = []
+    for i, r in out.iterrows():
+        m = r["means_reason"] if isinstance(r["means_reason"], str) else None
+        if r["suppressed"]:
+            m = m or r["reason"]
+        elif m is None:
+            for w, col in ((a, "mean_from"), (b, "mean_to")):
+                release(Level(instrument, str(r["dimension"]), w), r["who"], r[col], k=k, output=output, cell=label(r) + f" {col}")
+        mr.append(m)
+    out["means_reason"] = mr
+    hide = out["means_reason"].notna().to_numpy()
+    out.loc[hide, ["mean_from", "mean_to"]] = np.nan
+    return out.drop(columns=["forbid"]).reset_index(drop=True)
