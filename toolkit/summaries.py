@@ -191,12 +191,14 @@ def change_summary(
     if from_wave == to_wave:
         raise DataError(f"--from and --to name the same wave {from_wave!r}; give two different waves")
     k = resolve_k(store, min_group_size)
-    scores = dimension_scores(store.responses(instrument_id, wave=[from_wave, to_wave]), inst)
+    # every wave: paired changes are decided for all wave pairs together (toolkit.privacy.change_plan_all)
+    scores = dimension_scores(store.responses(instrument_id), inst)
     head = [*([by] if by else []), "dimension"]
     cols = [*head, "n_pairs", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb",
             "p_holm", "n", "suppressed", "mean_from", "mean_to", "reason", "means_reason"]
-    if scores.empty or set(scores["wave"].astype(str)) != {from_wave, to_wave}:
+    if scores.empty or not {from_wave, to_wave} <= set(scores["wave"].astype(str)):
         return pd.DataFrame(columns=cols)
-    out = change_levels(scores, from_wave, to_wave, by=by, k=k, instrument=inst.id, output=f"cli:change:{by or 'cohort'}")
+    out = change_levels(scores, from_wave, to_wave, by=by, k=k, instrument=inst.id, output=f"cli:change:{by or 'cohort'}",
+                        waves=list(store.waves()["wave"]))
     out = _order_dimensions(out, inst)
     return out[cols]

@@ -38,7 +38,7 @@ from .core import (
 )
 from .live import LiveRelease, live_state
 from .nested import change_plan, nested_plan, paired_visible, plan_shown, scores_plan
-from .plan import change_allowed, change_levels, levels, percentile_shown, rank_shown, shown_cells
+from .plan import change_allowed, change_levels, levels, release_changes, percentile_shown, rank_shown, shown_cells
 from .release import (
     REASONS,
     Diff,
@@ -85,6 +85,7 @@ __all__ = [
     "levels",
     "shown_cells",
     "change_levels",
+    "release_changes",
     "change_allowed",
     "rank_shown",
     "percentile_shown",

@@ -30,7 +30,7 @@ from .audit import audit
 from .core import _check_k, group_summary
 from .release import Diff, Level, Record, release, release_frame
 
-__all__ = ["levels", "shown_cells", "change_levels", "rank_shown", "percentile_shown", "change_allowed"]
+__all__ = ["levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown", "change_allowed"]
 
 _EST = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
 
@@ -198,13 +198,93 @@ def change_allowed(base: list[tuple[Any, frozenset]], candidate: list[tuple[Any,
     return len(audit(rec, k=k)) == before
 
 
-def _wave_sets(scores: pd.DataFrame, a: str, b: str) -> dict[tuple[str, str, str], frozenset]:
+_PLAN_MEMO: dict[tuple, dict] = {}
+
+
+def _wave_order(scores: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
+    present = list(dict.fromkeys(scores["wave"].astype(str)))
+    if waves is None:
+        return sorted(present) if not isinstance(scores["wave"].dtype, pd.CategoricalDtype) else \
+            [str(w) for w in scores["wave"].cat.categories if str(w) in present]
+    return [str(w) for w in waves if str(w) in present]
+
+
+def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Sequence[str] | None = None) -> dict:
+    """Decide every paired change of a cohort at once (all wave pairs, authorities, ministries, cohort).
+
+    Order: the levels every output shows (authorities with ``k`` or more, ministry and cohort
+    values over shown authorities, every wave) are accepted first; then, per wave pair (first
+    to later waves first), each authority's difference and its pairs' before/after means, then
+    each ministry's and the cohort's (over the pairs of the authorities whose change is shown)
+    — each accepted only if the auditor's rules still hold with everything accepted so far.
+
+    Returns
+    -------
+    dict
+        ``(a, b, level, group, dimension) -> (pairs: frozenset, reason or None, means_reason or None)``
+        with ``level`` one of ``"authority"``, ``"ministry"``, ``"total"`` (group None).
+    """
+    from .audit import Planner
+
+    k = _check_k(k)
     v = scores[scores["score"].notna()]
-    v = v.assign(_w=v["wave"].astype(str), _who=_ids(v))
-    v = v[v["_w"].isin([a, b])]
-    out = {}
-    for (w, dim, auth), g in v.groupby(["_w", v["dimension"].astype(str), v["authority"].astype(str)], observed=True):
-        out[(w, dim, auth)] = frozenset(g["_who"])
+    key_cols = ["authority", "participant", "wave", "dimension", "score"]
+    memo_key = (instrument, k, tuple(waves or ()), len(v), int(pd.util.hash_pandas_object(v[key_cols].astype(str), index=False).sum()))
+    if memo_key in _PLAN_MEMO:
+        return _PLAN_MEMO[memo_key]
+    order = _wave_order(v, waves)
+    v = v.assign(_w=v["wave"].astype(str), _d=v["dimension"].astype(str), _a=v["authority"].astype(str), _who=_ids(v))
+    ministry = dict(zip(v["_a"], v["ministry"].astype(str))) if "ministry" in v.columns else {}
+    rec = Record(k=k)
+    sets: dict[tuple[str, str, str], frozenset] = {}
+    for (w, d, au), idx in v.groupby(["_w", "_d", "_a"], observed=True).indices.items():
+        sets[(w, d, au)] = frozenset(v["_who"].to_numpy()[idx])
+    auths = sorted({x[2] for x in sets})
+    dims = list(dict.fromkeys(v["_d"]))
+    groups = sorted({ministry.get(au, "") for au in auths})
+    out: dict = {}
+    for d in dims:
+        pl = Planner(k)
+        L = lambda w: Level(instrument, d, w)  # noqa: E731
+        base = []
+        for w in order:
+            shown = [au for au in auths if len(sets.get((w, d, au), ())) >= k]
+            base += [(L(w), rec.mask(sets[(w, d, au)])) for au in shown]
+            for g in groups:
+                u = frozenset().union(*[sets[(w, d, au)] for au in shown if ministry.get(au, "") == g])
+                base.append((L(w), rec.mask(u)))
+            base.append((L(w), rec.mask(frozenset().union(*[sets[(w, d, au)] for au in shown]))))
+        pl.add(base)
+        for j, b in enumerate(order):
+            for a in order[:j]:
+                Q = Diff(instrument, d, a, b)
+
+                def decide(p: frozenset) -> tuple[frozenset, str | None, str | None]:
+                    if len(p) < k:
+                        return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
+                    m = rec.mask(p)
+                    if not pl.allows([(Q, m)]):
+                        return p, "one_wave_derivable", "one_wave_derivable"
+                    pl.add([(Q, m)])
+                    means = [(L(a), m), (L(b), m)]
+                    if pl.allows(means):
+                        pl.add(means)
+                        return p, None, None
+                    return p, None, "pair_means"
+
+                shown_p = {}
+                for au in auths:
+                    p = sets.get((a, d, au), frozenset()) & sets.get((b, d, au), frozenset())
+                    out[(a, b, "authority", au, d)] = r = decide(p)
+                    if r[1] is None:
+                        shown_p[au] = p
+                for g in groups:
+                    p = frozenset().union(*[x for au, x in shown_p.items() if ministry.get(au, "") == g])
+                    out[(a, b, "ministry", g, d)] = decide(p)
+                out[(a, b, "total", None, d)] = decide(frozenset().union(*shown_p.values()))
+    if len(_PLAN_MEMO) > 8:
+        _PLAN_MEMO.clear()
+    _PLAN_MEMO[memo_key] = out
     return out
 
 
@@ -218,13 +298,15 @@ def change_levels(
     instrument: str,
     output: str,
     paired: pd.DataFrame | None = None,
+    waves: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Released paired change per dimension (and ``by`` group), with the true reason where hidden.
 
     Parameters
     ----------
     scores
-        Dimension scores of both waves (``authority, ministry, participant, wave, dimension, score``).
+        Dimension scores of **all** waves (``authority, ministry, participant, wave, dimension,
+        score``): the decisions are made for all wave pairs together (:func:`change_plan_all`).
     a, b
         From and to wave.
     by
@@ -232,113 +314,88 @@ def change_levels(
         authorities whose change is shown.
     paired
         Optional precomputed ``paired_change(scores, a, b, by="authority")``.
+    waves
+        The cohort's wave order (default: the scores' wave categories, else sorted labels).
 
     Returns
     -------
     DataFrame
-        The columns of :func:`toolkit.stats.paired_change` plus ``n, suppressed, reason,
+        The columns of :func:`toolkit.stats.paired_change` plus ``who, n, suppressed, reason,
         means_reason``; suppressed rows have NaN estimates, ``mean_from``/``mean_to`` are NaN
         where ``means_reason`` is set.
     """
     from ..stats import paired_change
 
     k = _check_k(k)
-    sets = _wave_sets(scores, a, b)
-    auths = sorted({x[2] for x in sets})
-    dims = list(dict.fromkeys(scores["dimension"].astype(str)))
-    ministry = dict(zip(scores["authority"].astype(str), scores["ministry"].astype(object))) if "ministry" in scores.columns else {}
-    qa, qb, qd = (lambda d: Level(instrument, d, a)), (lambda d: Level(instrument, d, b)), (lambda d: Diff(instrument, d, a, b))
-    # authority decisions
-    dec: dict[tuple[str, str], tuple[frozenset, str | None, str | None]] = {}
-    for dim in dims:
-        for au in auths:
-            wa, wb = sets.get((a, dim, au), frozenset()), sets.get((b, dim, au), frozenset())
-            p = wa & wb
-            base = [(qa(dim), wa if len(wa) >= k else frozenset()), (qb(dim), wb if len(wb) >= k else frozenset())]
-            if len(p) < k:
-                dec[(au, dim)] = (p, "no_data" if not p else "too_few_pairs", "too_few_pairs")
-                continue
-            if not change_allowed(base, [(qd(dim), p)], k=k):
-                dec[(au, dim)] = (p, "one_wave_derivable", "one_wave_derivable")
-                continue
-            means = None if change_allowed(base + [(qd(dim), p)], [(qa(dim), p), (qb(dim), p)], k=k) else "pair_means"
-            dec[(au, dim)] = (p, None, means)
+    a, b = str(a), str(b)
+    plan = change_plan_all(scores, k=k, instrument=instrument, waves=waves)
+    order = _wave_order(scores[scores["score"].notna()], waves)
+    fa, fb = (a, b) if a in order and b in order and order.index(a) < order.index(b) else (b, a)
+    level = by or "total"
     est = ["mean_from", "mean_to", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff",
            "p_holm_wilcoxon"]
     if by == "authority":
         pc = paired if paired is not None else paired_change(scores, a, b, by="authority")
         if pc.empty:
-            return pc.assign(n=0, suppressed=True, reason=None, means_reason=None)
+            return pc.assign(who=None, n=0, suppressed=True, reason=None, means_reason=None)
         pc = pc.copy()
-        pc["_d"] = [dec.get((str(r.authority), str(r.dimension)), (frozenset(), "no_data", None)) for r in pc.itertuples()]
-        pc["who"] = pc["_d"].map(lambda x: x[0])
-        pc["forbid"] = pc["_d"].map(lambda x: x[1])
-        pc["means_reason"] = pc["_d"].map(lambda x: x[2])
-        pc = pc.drop(columns="_d")
+        dec = [plan.get((fa, fb, "authority", str(r.authority), str(r.dimension)), (frozenset(), "no_data", "no_data")) for r in pc.itertuples()]
     else:
-        # the pairs of the authorities whose own change is shown
-        rows = []
-        groups = sorted({str(ministry.get(au)) for au in auths}) if by == "ministry" else [None]
+        rows = [(key[3], key[4], val) for key, val in plan.items() if key[:3] == (fa, fb, level)]
         v = scores[scores["score"].notna()]
-        v = v.assign(_who=_ids(v))
+        v = v.assign(_who=_ids(v), _d=v["dimension"].astype(str))
         parts = []
-        for g in groups:
-            members = [au for au in auths if by is None or str(ministry.get(au)) == g]
-            for dim in dims:
-                shown = [au for au in members if dec.get((au, dim), (None, "x"))[1] is None]
-                pu = frozenset().union(*[dec[(au, dim)][0] for au in shown]) if shown else frozenset()
-                ua = frozenset().union(*[sets.get((a, dim, au), frozenset()) for au in members if len(sets.get((a, dim, au), ())) >= k])
-                ub = frozenset().union(*[sets.get((b, dim, au), frozenset()) for au in members if len(sets.get((b, dim, au), ())) >= k])
-                base = [(qa(dim), ua), (qb(dim), ub)]
-                for au in members:
-                    wa, wb = sets.get((a, dim, au), frozenset()), sets.get((b, dim, au), frozenset())
-                    base += [(qa(dim), wa if len(wa) >= k else frozenset()), (qb(dim), wb if len(wb) >= k else frozenset())]
-                    p, r, m = dec.get((au, dim), (frozenset(), "x", "x"))
-                    if r is None:
-                        base.append((qd(dim), p))
-                        if m is None:
-                            base += [(qa(dim), p), (qb(dim), p)]
-                if len(pu) < k:
-                    reason, means = ("too_few_pairs", "too_few_pairs")
-                elif not change_allowed(base, [(qd(dim), pu)], k=k):
-                    reason, means = ("one_wave_derivable", "one_wave_derivable")
-                else:
-                    reason = None
-                    means = None if change_allowed(base + [(qd(dim), pu)], [(qa(dim), pu), (qb(dim), pu)], k=k) else "pair_means"
-                rows.append({**({by: g} if by else {}), "dimension": dim, "who": pu, "forbid": reason, "means_reason": means})
-                parts.append(v[(v["dimension"].astype(str) == dim) & v["_who"].isin(pu)].assign(_g=g))
+        for g, d, (p, reason, _) in rows:
+            if p:
+                sub = v[(v["_d"] == d) & v["_who"].isin(p)]
+                parts.append(sub.assign(ministry=g) if by == "ministry" else sub)
         data = pd.concat(parts, ignore_index=True) if parts else v.iloc[0:0]
-        if by == "ministry":
-            data = data.assign(ministry=data["_g"])
-        pc = paired_change(data.drop(columns=["_who", "_g"], errors="ignore"), a, b, by=by) if not data.empty else pd.DataFrame()
-        dec_df = pd.DataFrame(rows)
+        pc = paired_change(data.drop(columns=["_who", "_d"]), a, b, by=by) if not data.empty else pd.DataFrame()
         keys = [*([by] if by else []), "dimension"]
-        if pc.empty:
-            pc = dec_df.assign(n_pairs=dec_df["who"].map(len))
-        else:
-            pc = dec_df.merge(pc.assign(**{c: pc[c].astype(str) for c in keys}), on=keys, how="left")
-            pc["n_pairs"] = pc["who"].map(len)
-        for c in est:
-            if c not in pc.columns:
-                pc[c] = np.nan
+        frame = pd.DataFrame([{**({by: g} if by else {}), "dimension": d} for g, d, _ in rows], columns=keys)
+        if not pc.empty:
+            frame = frame.merge(pc.assign(**{c: pc[c].astype(str) for c in keys}), on=keys, how="left")
+        pc = frame
+        dec = [val for _, _, val in rows]
+    for c in est:
+        if c not in pc.columns:
+            pc[c] = np.nan
+    pc["who"] = [d[0] for d in dec]
+    pc["reason"] = [d[1] for d in dec]
+    pc["means_reason"] = [d[2] for d in dec]
     pc["n_pairs"] = pc["who"].map(len).astype(np.int64)
     pc["n"] = pc["n_pairs"]
-    head = [*([by] if by else []), "dimension"]
+    pc["suppressed"] = pc["reason"].notna()
+    pc.loc[pc["suppressed"].to_numpy(), est] = np.nan
+    return release_changes(pc, instrument=instrument, a=a, b=b, k=k, output=output, by=by)
+
+
+def release_changes(frame: pd.DataFrame, *, instrument: str, a: str, b: str, k: int, output: str, by: str | None = None) -> pd.DataFrame:
+    """Release (and record) the rows of a :func:`change_levels` frame again, e.g. one authority's rows in its report.
+
+    Rows keep their decision (``suppressed``, ``reason``, ``means_reason``); shown differences
+    and shown before/after means are recorded under ``output``.
+    """
+    head = [c for c in (by, "dimension") if c and c in frame.columns]
     label = lambda r: "/".join(str(r[c]) for c in head) + f" {a}->{b}"  # noqa: E731
-    est = [c for c in est if c in pc.columns]
-    out = release_frame(pc, quantity=lambda r: Diff(instrument, str(r["dimension"]), a, b), people="who", k=k, output=output,
-                        cell=label, estimates=est, forbid="forbid")
+    est = [c for c in ["mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff",
+                       "p_holm_wilcoxon"] if c in frame.columns]
+    pc = frame.copy()
+    pc["_f"] = pc["reason"].where(pc["suppressed"].astype(bool), None) if "reason" in pc.columns else None
+    base = pc.drop(columns=["suppressed", "reason"], errors="ignore")
+    out = release_frame(base, quantity=lambda r: Diff(instrument, str(r["dimension"]), a, b), people="who", k=k, output=output,
+                        cell=label, estimates=est, forbid="_f").drop(columns="_f")
     # the pairs' before/after means: levels of the pair set, released only where the auditor allows
     mr = []
-    for i, r in out.iterrows():
-        m = r["means_reason"] if isinstance(r["means_reason"], str) else None
+    for _, r in out.iterrows():
+        m = r["means_reason"] if isinstance(r.get("means_reason"), str) else None
         if r["suppressed"]:
             m = m or r["reason"]
         elif m is None:
             for w, col in ((a, "mean_from"), (b, "mean_to")):
                 release(Level(instrument, str(r["dimension"]), w), r["who"], r[col], k=k, output=output, cell=label(r) + f" {col}")
         mr.append(m)
-    out["means_reason"] = mr
+    out["means_reason"] = pd.Series(mr, index=out.index, dtype=object)
     hide = out["means_reason"].notna().to_numpy()
     out.loc[hide, ["mean_from", "mean_to"]] = np.nan
-    return out.drop(columns=["forbid"]).reset_index(drop=True)
+    return out.reset_index(drop=True)

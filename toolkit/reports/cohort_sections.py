@@ -119,20 +119,32 @@ def participation(ctx: CohortContext) -> Html:
 
 
 def heatmap_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
-    """Mean score per authority × dimension with primary and secondary suppression (within ministry × dimension)."""
-    from ..privacy import group_summary, suppress_secondary
+    """Mean score per authority × dimension as the authorities' own reports release it (n ≥ k).
+
+    Ministry and cohort values are computed over shown authorities only, so no cell needs to be
+    hidden beyond its own threshold (:func:`toolkit.privacy.levels`).
+    """
+    from ..privacy import levels
 
     s = ctx.data.scores()
     s = s[s["wave"] == wave]
-    gs = group_summary(s, ["ministry", "authority", "dimension"], "score", k=ctx.k)
-    tot = s[s["score"].notna()].groupby(["ministry", "dimension"], observed=True)["participant"].nunique()
-    gs["ministry_n"] = [tot.get((m, d), 0) for m, d in zip(gs["ministry"], gs["dimension"])]
-    est = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
-    return suppress_secondary(gs, k=ctx.k, group=["ministry", "dimension"], total_n="ministry_n", estimates=est)
+    s = s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str))
+    gs = levels(s, "authority", k=ctx.k, instrument=ctx.data.competence.id, output="report:cohort")
+    ministry = dict(zip(s["authority"].astype(str), s["ministry"]))
+    gs.insert(0, "ministry", gs["authority"].astype(str).map(ministry))
+    return gs.drop(columns=["who"])
+
+
+def below_k(ctx: CohortContext, wave: str) -> list[str]:
+    """Authorities with fewer than k participants in a wave (named without values)."""
+    c = ctx.data.counts
+    c = c[(c["instrument"] == ctx.data.competence.id) & (c["wave"] == wave) & (c["n"] < ctx.k)]
+    names = dict(zip(ctx.data.authorities["authority"], ctx.data.authorities["name"]))
+    return [f"{names.get(a) or a} ({a})" for a in sorted(c["authority"].astype(str))]
 
 
 def heatmap(ctx: CohortContext) -> Html:
-    """Heatmap of mean scores authority × dimension in the latest wave; hidden cells are marked."""
+    """Heatmap of mean scores authority × dimension in the first wave; hidden cells are marked."""
     comp = ctx.data.competence
     title = ctx.t("heatmap")
     if comp is None or _latest_wave(ctx, comp.id) is None:
@@ -141,10 +153,8 @@ def heatmap(ctx: CohortContext) -> Html:
     hm = heatmap_frame(ctx, first)
     hm["authority"] = hm["authority"].astype(str)
     n_rows = hm["authority"].nunique()
-    intro = ("Mittelwerte je Behörde und Kompetenzfeld in Welle {w}; graue Felder sind unterdrückt (zu wenige Antworten oder "
-             "sekundär, damit sie nicht aus dem Ressortwert zurückgerechnet werden können)." if ctx.lang == "de" else
-             "Mean per authority and dimension in wave {w}; grey cells are suppressed (too few responses, or secondarily so they "
-             "cannot be recovered from the ministry value).").format(w=first)
+    intro = ("Mittelwerte je Behörde und Kompetenzfeld in Welle {w}; graue Felder beruhen auf weniger als {k} Antworten." if ctx.lang == "de" else
+             "Mean per authority and dimension in wave {w}; grey cells rest on fewer than {k} responses.").format(w=first, k=ctx.k)
     parts = [f"<p>{esc(intro)}</p>",
              _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp, lang=ctx.lang, ax=ax),
                    ctx.t("heatmap") + f" ({first})", size=(9.0, max(5.0, 0.3 * n_rows + 2.0)), tight=True)]
@@ -152,9 +162,12 @@ def heatmap(ctx: CohortContext) -> Html:
 
 
 def cohort_change(ctx: CohortContext) -> Html:
-    """Cohort-wide paired change from the first to each later wave, with wording."""
-    from ..privacy import group_summary, suppress
-    from ..stats import paired_change
+    """Cohort-wide paired change from the first to each later wave, with wording and the true reason where hidden.
+
+    The pairs are those of the authorities whose own change is shown; the auditor decides
+    (:func:`toolkit.privacy.change_levels`).
+    """
+    from ..privacy import change_levels, levels, reason_text
 
     comp = ctx.data.competence
     title = ctx.t("change")
@@ -165,23 +178,18 @@ def cohort_change(ctx: CohortContext) -> Html:
     if len(waves) < 2:
         return Html(section("change", title, note(ctx.t("one_wave"))))
     L = ctx.lang
-    from ..privacy import change_plan, plan_shown, scores_plan
-
     s = ctx.data.scores()
-    means = group_summary(s, ["wave", "dimension"], "score", k=ctx.k)
-    means["wave"] = means["wave"].astype(str)
-    means.loc[~plan_shown(scores_plan(s, k=ctx.k), "total", means, cell=["wave", "dimension"]), ["mean", "ci_low", "ci_high"]] = float("nan")
-    parts = [f"<p>{esc(ctx.t('change_intro'))}</p>",
+    s = s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str))
+    means = levels(s, None, k=ctx.k, instrument=comp.id, output="report:cohort")
+    label = ctx.t("group_cohort_shown", k=ctx.k) if (means["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    parts = [f"<p>{esc(ctx.t('change_intro'))} ({esc(label)})</p>",
              _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                    ctx.t("change_caption"), size=(7.6, 4.8))]
     for b in waves[1:]:
-        pc = paired_change(s, waves[0], b)
-        plan = change_plan(s, waves[0], b, k=ctx.k)
-        pc = suppress(pc.assign(suppressed=~plan_shown(plan, "total", pc, cell=["dimension"])), k=ctx.k, n="n_pairs",
-                      estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
-        pc[["mean_from", "mean_to"]] = float("nan")  # paired means of the cohort cut across the authorities' own wave means
+        pc = change_levels(s, waves[0], b, by=None, k=ctx.k, instrument=comp.id, output="report:cohort",
+                           waves=ctx.data.wave_labels()).assign(k=ctx.k)
         order = {d.id: i for i, d in enumerate(comp.dimensions)}
-        pc = pc.sort_values("dimension", key=lambda s: s.map(order))
+        pc = pc.sort_values("dimension", key=lambda x: x.map(order))
         rows = [[ctx.dim_title(comp, r["dimension"]), fmt_int(r["n_pairs"]), fmt_num(r["mean_from"], 2, lang=L), fmt_num(r["mean_to"], 2, lang=L),
                  f"{fmt_num(r['mean_diff'], 2, lang=L, signed=True)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
                  fmt_num(r["d_z"], 2, lang=L), fmt_num(r["r_rb"], 2, lang=L), fmt_p(r["p_holm"], lang=L), change_wording(r, L)]
@@ -189,12 +197,15 @@ def cohort_change(ctx: CohortContext) -> Html:
         parts.append(f"<h3>{esc(ctx.t('change_table', a=waves[0], b=b))}</h3>")
         parts.append(table(rows, [ctx.t("dimension"), ctx.t("pairs"), ctx.t("before"), ctx.t("after"), ctx.t("diff_ci"), "d_z", "r_rb",
                                   ctx.t("p_holm"), ctx.t("assessment")], numeric=[1, 2, 3, 4, 5, 6, 7]))
+        mh = pc[~pc["suppressed"] & pc["means_reason"].notna()]
+        if len(mh):
+            parts.append(note(f"{ctx.t('before')}/{ctx.t('after')}: {reason_text(mh['means_reason'].iloc[0], L, k=ctx.k)}.", "suppressed"))
     return Html(section("change", title, *parts))
 
 
 def ministries(ctx: CohortContext) -> Html:
-    """Mean score per ministry and dimension (first wave) as a table; small ministries suppressed."""
-    from ..privacy import group_summary
+    """Mean score per ministry and dimension (first wave) over the ministry's shown authorities; those below k are named."""
+    from ..privacy import levels
 
     comp = ctx.data.competence
     title = ctx.t("ministries")
@@ -203,20 +214,24 @@ def ministries(ctx: CohortContext) -> Html:
     first = ctx.data.first_wave(comp.id)
     s = ctx.data.scores()
     s = s[s["wave"] == first]
-    gs = group_summary(s, ["ministry", "dimension"], "score", k=ctx.k)
-    from ..privacy import plan_shown, scores_plan
-
-    gs.loc[~plan_shown(scores_plan(s, k=ctx.k, cell=("dimension",)), "ministry", gs, cell=["dimension"]), "mean"] = float("nan")
+    s = s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str))
+    gs = levels(s, "ministry", k=ctx.k, instrument=comp.id, output="report:cohort")
     wide = gs.pivot(index="dimension", columns="ministry", values="mean")
-    n = s.groupby("ministry", observed=True)["participant"].nunique()
+    n = gs.groupby("ministry", observed=True)["n"].max()
     dims = [d.id for d in comp.dimensions if d.id in wide.index]
     ministries_ = list(wide.columns)
     rows = [["n"] + [fmt_int(n.get(m)) for m in ministries_]]
     rows += [[ctx.dim_title(comp, d)] + [fmt_num(wide.loc[d, m], 2, lang=ctx.lang) for m in ministries_] for d in dims]
     header = [ctx.t("dimension")] + [str(m) for m in ministries_]
-    intro = (f"Mittelwerte je Ressort in Welle {first} (alle Behörden des Ressorts zusammen)." if ctx.lang == "de"
-             else f"Mean per ministry in wave {first} (all authorities of the ministry together).")
-    return Html(section("ministries", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
+    intro = (f"Mittelwerte je Ressort in Welle {first}, berechnet über die Behörden des Ressorts mit mindestens {ctx.k} Antworten "
+             f"(Ressort, ohne Behörden unter {ctx.k})." if ctx.lang == "de"
+             else f"Mean per ministry in wave {first}, computed over the ministry's authorities with at least {ctx.k} responses "
+                  f"(ministry, without authorities below {ctx.k}).")
+    parts = [f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))]
+    small = below_k(ctx, str(first))
+    if small:
+        parts.append(note(f"{ctx.t('below_k_authorities', k=ctx.k)}: {', '.join(small)}.", "suppressed"))
+    return Html(section("ministries", title, *parts))
 
 
 def reliabilities(ctx: CohortContext) -> Html:
@@ -227,9 +242,11 @@ def reliabilities(ctx: CohortContext) -> Html:
         return Html(section("reliability", title, note(ctx.t("no_data"))))
     first = ctx.data.first_wave(comp.id)
     L = ctx.lang
-    rel = ctx.data.reliability(comp.id, first)
+    from .sec_stakeholders import released_reliability
+
+    rel = released_reliability(ctx, comp, first)
     rows = [[ctx.dim_title(comp, r["dimension"]), f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
-             fmt_num(r["omega"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"])] for _, r in rel.iterrows() if int(r["n"]) >= ctx.k]
+             fmt_num(r["omega"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"])] for _, r in rel.iterrows() if not r["suppressed"]]
     return Html(section("reliability", title, f"<p>{esc(ctx.t('reliability_intro', wave=first))}</p>",
                         table(rows, [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n"], numeric=[1, 2, 3, 4]),
                         f"<p>{esc(tr('methods_scores', L))}</p><p>{esc(tr('methods_change', L))}</p><p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"))
@@ -250,6 +267,14 @@ def stakeholder_patterns(ctx: CohortContext) -> Html:
         return Html(section("stakeholder_patterns", title, suppressed_note(ctx.lang, title)))
     m = stakeholder_map(r[r["authority"].isin(ok)], inst, lang=ctx.lang)
     m = m[~m["free"].astype(bool) & (m["n_raters"] >= ctx.k)]  # free entries are authority-specific; fewer than k raters: not shown
+    from ..privacy import Level, release
+    from .sec_stakeholders import _raters
+
+    rs = r[r["authority"].isin(ok)]
+    for (sid, w), g in m.groupby(["stakeholder", m["wave"].astype(str)], sort=False):
+        sub = rs[(rs["wave"].astype(str) == w) & rs["authority"].isin(set(g["authority"]))]
+        release(Level(inst.id, f"stakeholder:{sid}", w), _raters(sub).get(str(sid), frozenset()), k=ctx.k, output="report:cohort",
+                cell=f"stakeholder_patterns/{sid}")
     quads = ["manage_closely", "keep_satisfied", "keep_informed", "monitor"]
     qlab = {"de": ["eng einbinden", "zufriedenstellen", "informieren", "beobachten"], "en": ["manage closely", "keep satisfied", "keep informed", "monitor"]}
     rows = []

@@ -60,11 +60,16 @@ def _engagement(x: Any, inst: Any, lang: str) -> str:
 def stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     """The authority's stakeholder map (or None), the number of raters and the wave (computed once per context)."""
     memo = getattr(ctx, "memo", None)
+    from ..privacy.release import current_record
+
+    if memo is not None and memo.get("stakeholder_record") is not current_record():
+        memo.pop("stakeholder_frame", None)  # released again into a new record (e.g. the audit)
     if memo is not None and "stakeholder_frame" in memo:
         return memo["stakeholder_frame"]
     result = _stakeholder_frame(ctx)
     if memo is not None:
         memo["stakeholder_frame"] = result
+        memo["stakeholder_record"] = current_record()
     return result
 
 
@@ -87,10 +92,22 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
     if mine.empty:
         mine = stakeholder_map(r, inst, lang=ctx.lang)
-    mine = mine[mine["n_raters"] >= ctx.k]  # a stakeholder (or free entry) named by fewer than k raters is not shown
+    from ..privacy import Level, release
+
+    raters = _raters(r)
+    ok = [release(Level(inst.id, f"stakeholder:{sid}", str(wave)), raters.get(str(sid), frozenset()), k=ctx.k,
+                  output=f"report:{ctx.authority}", cell=f"stakeholders/{sid}").shown for sid in mine["stakeholder"]]
+    mine = mine[ok]  # a stakeholder (or free entry) rated by fewer than k raters is not shown
     if mine.empty:
         return None, n, wave
     return mine.reset_index(drop=True), n, wave
+
+
+def _raters(r: pd.DataFrame) -> dict[str, frozenset]:
+    """Stakeholder -> the raters (respondent ids) who rated it."""
+    v = r[r["stakeholder"].notna() & r["value"].notna()]
+    ids = v["authority"].astype(str) + "|" + v["participant"].astype(str)
+    return {str(s): frozenset(g) for s, g in ids.groupby(v["stakeholder"].astype(str))}
 
 
 def stakeholder_section(ctx: Any) -> Any:
@@ -139,9 +156,7 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
 
 
 def readiness_section(ctx: Any) -> Any:
-    """Readiness per area (share fulfilled) against the cohort, with simple bars."""
-    from ..privacy import group_summary
-
+    """Readiness per area (share fulfilled) against the cohort (over the shown authorities), with simple bars."""
     inst = ctx.data.checklist
     title = ctx.t("readiness")
     rd, n, wave = _readiness_rows(ctx)
@@ -149,10 +164,18 @@ def readiness_section(ctx: Any) -> Any:
         return _html(section("readiness", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("readiness", title, suppressed_note(ctx.lang, title)))
-    mine = group_summary(rd[rd["authority"] == ctx.authority], "dimension", "score", k=ctx.k).set_index("dimension")
-    cohort = group_summary(rd, "dimension", "score", k=ctx.k).set_index("dimension")
-    person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().rename("score").reset_index()
-    overall = group_summary(person, None, "score", k=ctx.k)
+    from ..privacy import Level, release
+    from .sec_competence import _output, comparison_levels, reasons_note
+
+    rd = rd.assign(wave=rd["wave"].astype(str), dimension=rd["dimension"].astype(str))
+    ministry = rd.loc[rd["authority"] == ctx.authority, "ministry"].iloc[0]
+    mine, _, cohort = comparison_levels(ctx, rd, instrument=inst.id, wave=str(wave), ministry=ministry)
+    person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().dropna()
+    r_all = release(Level(inst.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index],
+                    float(person.mean()) if len(person) else None, k=ctx.k, output=_output(ctx), cell="readiness/overall")
+    overall = pd.DataFrame([{"n": r_all.n, "mean": r_all.value if r_all.shown else float("nan")}])
+    c_label = ctx.t("group_cohort_shown", k=ctx.k) if (cohort["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    hidden = []
     rows = []
     for dim in inst.dimensions:
         if dim.id not in mine.index:
@@ -163,14 +186,32 @@ def readiness_section(ctx: Any) -> Any:
             f'<div style="background:#e6eaf0;height:.7rem;width:10rem;border-radius:.2rem">'
             f'<div style="background:#0072B2;height:.7rem;width:{max(0.0, min(1.0, float(share))) * 10:.2f}rem;border-radius:.2rem"></div></div>'
         )
-        rows.append([esc(dim.title.get(ctx.lang)), esc(fmt_int(a["n"])), esc(pct(share, ctx.lang)), bar,
-                     esc(pct(cohort.loc[dim.id, "mean"], ctx.lang) if dim.id in cohort.index else "–")])
+        c_mean = cohort.loc[dim.id, "mean"] if dim.id in cohort.index else float("nan")
+        rows.append([esc(dim.title.get(ctx.lang)), esc(fmt_int(a["n"])), esc(pct(share, ctx.lang)), bar, esc(pct(c_mean, ctx.lang))])
+        if bool(a["suppressed"]):
+            hidden.append((dim.title.get(ctx.lang), a["reason"]))
+        if pd.isna(c_mean):
+            hidden.append((f"{dim.title.get(ctx.lang)} ({ctx.t('group_cohort')})", cohort.loc[dim.id, "reason"] if dim.id in cohort.index else "no_data"))
     if not overall.empty:
         o = overall.iloc[0]
         rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "", ""])
-    header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", ctx.t("group_cohort")]
-    parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True)]
+    header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", c_label]
+    parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True), reasons_note(ctx, hidden)]
     return _html(section("readiness", title, *parts))
+
+
+def released_reliability(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
+    """The cohort's reliability per dimension (one wave), released over the respondents behind each alpha."""
+    from ..privacy import Level, release_frame, respondents
+
+    rel = ctx.data.reliability(inst.id, wave).copy()
+    s = ctx.data.scores()
+    s = s[s["wave"].astype(str) == str(wave)]
+    sets = respondents(s.assign(dimension=s["dimension"].astype(str)), "dimension", "score")
+    rel["who"] = [sets.get(str(d), frozenset()) for d in rel["dimension"]]
+    return release_frame(rel.drop(columns=["suppressed"], errors="ignore"), quantity=lambda r: Level(inst.id, f"reliability:{r['dimension']}", str(wave)),
+                         people="who", k=ctx.k, output=f"report:{getattr(ctx, 'authority', None) or 'cohort'}",
+                         cell=lambda r: f"reliability/{r['dimension']}", estimates=["alpha", "ci_low", "ci_high", "omega"])
 
 
 def methods(ctx: Any) -> Any:
@@ -182,11 +223,11 @@ def methods(ctx: Any) -> Any:
     if comp is not None:
         first = ctx.data.first_wave(comp.id)
         if first is not None:
-            rel = ctx.data.reliability(comp.id, first)
+            rel = released_reliability(ctx, comp, first)
             rows = [[ctx.dim_title(comp, r["dimension"]),
                      f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
                      fmt_num(r["omega"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"])]
-                    for _, r in rel.iterrows() if int(r["n"]) >= ctx.k]
+                    for _, r in rel.iterrows() if not r["suppressed"]]
             parts.append(f"<h3>{esc(ctx.t('reliability'))}</h3><p>{esc(ctx.t('reliability_intro', wave=first))}</p>")
             parts.append(table(rows, [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n"], numeric=[1, 2, 3, 4]))
     sh = ctx.data.stakeholder
@@ -195,8 +236,15 @@ def methods(ctx: Any) -> Any:
         if m is not None:
             from ..stakeholders import rater_reliability
 
+            from ..privacy import Level, release
+
             r = ctx.data.rsp(sh)
-            rr = rater_reliability(r[(r["authority"] == ctx.authority) & (r["wave"] == wave)], sh, authority=ctx.authority)
+            r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
+            r = r[r["stakeholder"].astype(str).isin(set(m["stakeholder"].astype(str)))]  # only the stakeholders shown
+            rr = rater_reliability(r, sh, authority=ctx.authority)
+            raters = frozenset().union(*_raters(r).values()) if len(r) else frozenset()
+            rr = rr[[release(Level(sh.id, f"agreement:{role}", str(wave)), raters, k=ctx.k, output=f"report:{ctx.authority}",
+                             cell=f"methods/agreement/{role}").shown for role in rr["role"]]]
             rows = [[_ROLES.get(r2["role"], (r2["role"], r2["role"]))[L == "en"], fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
                      fmt_int(r2["n_raters"]), fmt_int(r2["n_stakeholders"])] for _, r2 in rr.iterrows()]
             parts.append(f"<h3>{esc(ctx.t('rater_reliability'))}</h3>")

@@ -161,14 +161,29 @@ TEXTS: dict[str, tuple[str, str]] = {
         "(influence × interest), salience after Mitchell, Agle & Wood; engagement gap = desired − current engagement.",
     ),
     "methods_privacy": (
-        "Datenschutz: Teilnehmende sind nur über selbst erzeugte, verschlüsselt gespeicherte Codes bekannt. Jeder Wert, der "
-        "aus weniger als {k} Antworten (bei Veränderungen: Paaren) stammt, wird unterdrückt; im Kohortenbericht wird zusätzlich "
-        "sekundär unterdrückt, damit ausgeblendete Werte nicht aus Summen zurückgerechnet werden können. Freitexte erscheinen nur "
-        "für Gruppen ab {k} Antwortenden.",
-        "Privacy: participants are known only by self-generated codes stored as keyed hashes. Any value based on fewer than {k} "
-        "responses (for change: pairs) is suppressed; the cohort report also applies secondary suppression so hidden values "
-        "cannot be recovered from totals. Free text appears only for groups of at least {k} respondents.",
+        "Datenschutz: Teilnehmende sind nur über selbst erzeugte, verschlüsselt gespeicherte Codes bekannt. Jeder gezeigte Wert "
+        "stammt aus mindestens {k} Personen, auch die Antwortverteilung einer einzelnen Aussage. Ressort- und Kohortenwerte neben "
+        "einer Behörde werden nur über die Behörden berechnet, die selbst gezeigt werden (ohne Behörden unter {k}); so lässt sich "
+        "keine kleine Behörde herausrechnen. Veränderungen erscheinen ab {k} Paaren (Personen mit Antworten in beiden Wellen), "
+        "außer wenn sie zusammen mit den Wellenwerten die Werte von weniger als {k} Personen verraten würden; die Vorher- und "
+        "Nachher-Mittelwerte der Paare erscheinen nur, wenn auch das ausgeschlossen ist. Ränge und Perzentile werden nur über "
+        "gezeigte Werte gebildet. Freitexte erscheinen nur für Gruppen ab {k} Antwortenden. Jeder verborgene Wert nennt seinen "
+        "Grund. Vor dem Versand werden alle Berichte der Kohorte gemeinsam geprüft: Keine Kombination gezeigter Werte ergibt "
+        "eine Gruppe von weniger als {k} Personen.",
+        "Privacy: participants are known only by self-generated codes stored as keyed hashes. Every value shown comes from at "
+        "least {k} people, the answer distribution of a single statement included. Ministry and cohort values beside an "
+        "authority are computed over the authorities that are shown themselves (without authorities below {k}), so no small "
+        "authority can be subtracted out. Change is shown from {k} pairs (people who answered both waves) unless, together "
+        "with the wave values, it would reveal the values of fewer than {k} people; the pairs' before and after means appear "
+        "only where that is ruled out too. Ranks and percentiles are formed over shown values only. Free text appears only "
+        "for groups of at least {k} respondents. Every hidden value states its reason. Before sending, all reports of the "
+        "cohort are checked together: no combination of shown values yields a group of fewer than {k} people.",
     ),
+    "group_ministry_shown": ("Ressort, ohne Behörden unter {k}", "Ministry, without authorities below {k}"),
+    "group_cohort_shown": ("Kohorte, ohne Behörden unter {k}", "Cohort, without authorities below {k}"),
+    "hidden_because": ("Nicht gezeigt", "Not shown"),
+    "below_k_authorities": ("Behörden unter {k} Antworten (ohne Werte, nicht in den Vergleichswerten)",
+                            "Authorities below {k} responses (no values, not in the comparison values)"),
     "rater_reliability": ("Übereinstimmung der Einschätzenden (ICC(2,1), ICC(2,k), Krippendorffs α)", "Rater agreement (ICC(2,1), ICC(2,k), Krippendorff's α)"),
     "role": ("Merkmal", "Rating"),
     "raters": ("Einschätzende", "Raters"),
@@ -176,7 +191,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "footer": ("Erstellt mit upo-toolkit {version} · {cohort} · Mindestgruppengröße {k}",
                "Generated with upo-toolkit {version} · {cohort} · minimum group size {k}"),
     # index key figures
-    "headline_score": ("Kompetenz Ø ({wave})", "Competence mean ({wave})"),
+    "headline_score": ("Kompetenz Ø", "Competence mean"),
     "headline_need": ("Größter Bedarf", "Largest need"),
     "group_authority": ("Behörde", "Authority"),
     "group_ministry": ("Ressort", "Ministry"),
