@@ -38,7 +38,7 @@ from .core import (
 )
 from .live import LiveRelease, live_state
 from .nested import change_plan, nested_plan, paired_visible, plan_shown, scores_plan
-from .plan import change_allowed, change_levels, levels, release_changes, percentile_shown, rank_shown, shown_cells
+from .plan import change_allowed, change_levels, change_plan_all, levels, release_changes, release_levels, percentile_shown, rank_shown, shown_cells
 from .release import (
     REASONS,
     Diff,
@@ -86,6 +86,8 @@ __all__ = [
     "shown_cells",
     "change_levels",
     "release_changes",
+    "release_levels",
+    "change_plan_all",
     "change_allowed",
     "rank_shown",
     "percentile_shown",

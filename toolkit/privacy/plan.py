@@ -30,7 +30,7 @@ from .audit import audit
 from .core import _check_k, group_summary
 from .release import Diff, Level, Record, release, release_frame
 
-__all__ = ["levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown", "change_allowed"]
+__all__ = ["levels", "release_levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown", "change_allowed"]
 
 _EST = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
 
@@ -51,7 +51,10 @@ def shown_cells(values: pd.DataFrame, *, k: int, value: str = "score", cell: Seq
     if v.empty:
         return pd.DataFrame(columns=[*keys, "ministry", "who", "n", "shown"])
     g = v.groupby(keys, observed=True, sort=False)
-    out = g["_who"].agg(lambda s: frozenset(s)).rename("who").reset_index()
+    who_arr = v["_who"].to_numpy()
+    out = g.size().rename("n").reset_index()
+    idx = g.indices
+    out["who"] = [frozenset(who_arr[idx[key if len(keys) > 1 else key[0]]]) for key in zip(*[out[c] for c in keys])]
     out["ministry"] = g["ministry"].first().to_numpy() if "ministry" in v.columns else None
     out["n"] = out["who"].map(len).astype(np.int64)
     out["shown"] = out["n"] >= k
@@ -133,28 +136,44 @@ def levels(
         return sets.get(key if len(key) > 1 else key[0], frozenset())
 
     out = out.copy()
-    out["who"] = [who_of(r) for _, r in out.iterrows()]
+    gkeys = list(zip(*[out[c] for c in groups])) if groups else [()] * len(out)
+    if by == "authority":
+        out["who"] = [sets.get(tuple(r), frozenset()) for r in zip(*[out[c] for c in [*cell, "authority"]])]
+    elif not groups:
+        out["who"] = [sets if isinstance(sets, frozenset) else frozenset()] * len(out)
+    else:
+        out["who"] = [frozenset() if sets is None else sets.get(g if len(g) > 1 else g[0], frozenset()) for g in gkeys]
     out["n"] = out["who"].map(len).astype(np.int64)
-    if "suppressed" in out.columns:
-        out["suppressed"] = out["n"] < k
     if excluded is None:
         out["n_excluded"] = 0
     elif groups:
-        out["n_excluded"] = [int(excluded.get(tuple(r[c] for c in groups) if len(groups) > 1 else r[groups[0]], 0)) for _, r in out.iterrows()]
+        out["n_excluded"] = [int(excluded.get(g if len(g) > 1 else g[0], 0)) for g in gkeys]
     else:
         out["n_excluded"] = int(excluded)
     for c in _EST:
         if c not in out.columns:
             out[c] = np.nan
+    # a group whose authorities are all below k: the reason is theirs
+    out["forbid"] = np.where((out["n"] == 0) & (out["n_excluded"] > 0), "too_few", None)
+    out = out.drop(columns=["suppressed"], errors="ignore")
+    return release_levels(out, by=by, k=k, instrument=instrument, output=output, cell=cell, var=var, wave=wave)
+
+
+def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: str, output: str,
+                   cell: Sequence[str] = ("wave", "dimension"), var: str = "dimension", wave: str | None = None) -> pd.DataFrame:
+    """Release (and record) the rows of a :func:`levels` frame, again if it was computed before (e.g. cached)."""
+    cell = [c for c in cell if c in frame.columns]
+    groups = [*cell, *([by] if by else [])]
 
     def qty(row: pd.Series) -> Level:
         return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row.index else str(wave))
 
     label = (lambda r: "/".join(str(r[c]) for c in groups)) if groups else "cohort"
-    # a group whose authorities are all below k: the reason is theirs
-    out["forbid"] = np.where((out["n"] == 0) & (out["n_excluded"] > 0), "too_few", None)
-    out = release_frame(out.drop(columns=["suppressed"]), quantity=qty, people="who", k=k, output=output, cell=label, estimates=_EST,
-                        forbid="forbid")
+    out = frame.copy()
+    if "forbid" not in out.columns:
+        out["forbid"] = out["reason"].where(out["suppressed"].astype(bool), None) if "reason" in out.columns else None
+        out = out.drop(columns=["suppressed", "reason"], errors="ignore")
+    out = release_frame(out, quantity=qty, people="who", k=k, output=output, cell=label, estimates=_EST, forbid="forbid")
     return out[[*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"]].reset_index(drop=True)
 
 

@@ -56,12 +56,34 @@ class AuditResult:
         return head + format_violations(self.violations, limit=limit)
 
 
+class _MemoStore:
+    """A store whose reads are memoised for the audit's many command-line aggregates (same answers)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._memo: dict[Any, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if name not in ("responses", "waves", "authorities", "instrument", "instruments") or not callable(attr):
+            return attr
+
+        def memo(*args: Any, **kw: Any) -> Any:
+            key = (name, repr(args), repr(sorted(kw.items())))
+            if key not in self._memo:
+                self._memo[key] = attr(*args, **kw)
+            return self._memo[key]
+
+        return memo
+
+
 def _cli(db: str, k: int) -> int:
     from ..store import Store
     from ..summaries import change_summary, reliability_summary, score_summary
 
     n = 0
-    with Store(db) as store:
+    with Store(db) as raw:
+        store = _MemoStore(raw)
         waves = list(store.waves()["wave"])
         for inst_id in store.instruments()["instrument"].unique():
             inst = store.instrument(inst_id)

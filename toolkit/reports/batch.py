@@ -94,6 +94,17 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
 
 
+def _audit_or_refuse(db: Path, min_group_size: int | None) -> None:
+    """Run the disclosure audit of everything the cohort releases; refuse the batch if it fails."""
+    from ..exceptions import PrivacyError
+    from .audit import cohort_audit
+
+    result = cohort_audit(db, k=min_group_size)
+    if not result.ok:
+        raise PrivacyError(f"{db}: the disclosure audit found {len(result.violations)} violation(s) (first: {result.violations[0]}); "
+                           f"no report was written. Run `upo audit {db}` for the list")
+
+
 def render_reports(
     db: str | Path,
     authorities: Sequence[str] | None = None,
@@ -105,6 +116,7 @@ def render_reports(
     cohort: bool = False,
     *,
     min_group_size: int | None = None,
+    audit: bool = True,
     authority_notebook: str | Path | None = None,
     cohort_notebook: str | Path | None = None,
     progress: bool | None = None,
@@ -190,6 +202,8 @@ def render_reports(
         from ..privacy import resolve_k
 
         k = resolve_k(store, min_group_size)  # PrivacyError below 1 or below the cohort's setting
+        if audit:
+            _audit_or_refuse(db, min_group_size)
         known = store.authorities()
         names = dict(zip(known["authority"], known["name"]))
         ministries = dict(zip(known["authority"], known["ministry"]))

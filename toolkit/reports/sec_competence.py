@@ -72,15 +72,26 @@ def reasons_note(ctx: Any, hidden: list[tuple[str, str | None]]) -> str:
 
 
 def comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: str, ministry: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Released own, ministry and cohort values per dimension (comparison values over shown authorities only)."""
-    from ..privacy import levels
+    """Released own, ministry and cohort values per dimension (comparison values over shown authorities only).
+
+    The ministry and cohort frames are computed once per batch and released again into each report.
+    """
+    from ..privacy import levels, recording, release_levels
 
     out = _output(ctx)
     v = values[values["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
+
+    def cached(by: str | None, group: Any) -> pd.DataFrame:
+        def compute() -> pd.DataFrame:
+            with recording():
+                part = v if by is None else v[v["ministry"] == group]
+                return levels(part, by, k=ctx.k, instrument=instrument, output="plan")
+
+        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{group}:{ctx.k}", compute)
+        return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
+
     own = levels(v[v["authority"] == ctx.authority], "authority", k=ctx.k, instrument=instrument, output=out).set_index("dimension")
-    mins = levels(v[v["ministry"] == ministry], "ministry", k=ctx.k, instrument=instrument, output=out).set_index("dimension")
-    coh = levels(v, None, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
-    return own, mins, coh
+    return own, cached("ministry", ministry), cached(None, None)
 
 
 def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
@@ -315,12 +326,17 @@ def item_distributions(ctx: Any) -> Any:
     r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
     shares = likert_shares(r, comp)
     hidden: dict[str, str] = {}
+    ids = (r["authority"].astype(str) + "|" + r["participant"].astype(str)).to_numpy()
+    rows_of = r.groupby(r["item"].astype(str), observed=True).indices
+    values = r["value"].to_numpy()
+    present = set(shares["item"])
     for it in comp.items:  # a single statement's distribution needs k valid answers to that statement
-        if it.type != "likert" or it.id not in set(shares["item"]):
+        if it.type != "likert" or it.id not in present:
             continue
-        valid = r[(r["item"] == it.id) & r["value"].isin(list(comp.scale_of(it.id).points))]
-        ok = release(Level(comp.id, it.id, str(wave)), (valid["authority"].astype(str) + "|" + valid["participant"].astype(str)),
-                     k=ctx.k, output=_output(ctx), cell=f"items/{it.id}")
+        idx = rows_of.get(it.id, [])
+        points = set(comp.scale_of(it.id).points)
+        people = [ids[i] for i in idx if values[i] in points]
+        ok = release(Level(comp.id, it.id, str(wave)), people, k=ctx.k, output=_output(ctx), cell=f"items/{it.id}")
         if not ok.shown:
             hidden[it.id] = ok.reason_text(ctx.lang)
     shares = shares[~shares["item"].isin(list(hidden))]
