@@ -320,7 +320,7 @@ def item_distributions(ctx: Any) -> Any:
         return _html(section("items", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("items", title, suppressed_note(ctx.lang, title)))
-    from ..privacy import Level, release
+    from ..privacy import Level, reason_text, release
 
     r = ctx.data.rsp(comp)
     r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
@@ -338,7 +338,7 @@ def item_distributions(ctx: Any) -> Any:
         people = [ids[i] for i in idx if values[i] in points]
         ok = release(Level(comp.id, it.id, str(wave)), people, k=ctx.k, output=_output(ctx), cell=f"items/{it.id}")
         if not ok.shown:
-            hidden[it.id] = ok.reason_text(ctx.lang)
+            hidden[it.id] = reason_text("too_few_item" if ok.reason == "too_few" else ok.reason, ctx.lang, k=ctx.k)
     shares = shares[~shares["item"].isin(list(hidden))]
     parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>", likert_bars_html(shares, comp, ctx.lang, hidden=hidden)]
     return _html(section("items", title, *parts))
