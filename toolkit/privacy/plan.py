@@ -165,8 +165,8 @@ def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: s
     cell = [c for c in cell if c in frame.columns]
     groups = [*cell, *([by] if by else [])]
 
-    def qty(row: pd.Series) -> Level:
-        return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row.index else str(wave))
+    def qty(row: dict) -> Level:
+        return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row else str(wave))
 
     label = (lambda r: "/".join(str(r[c]) for c in groups)) if groups else "cohort"
     out = frame.copy()
@@ -406,7 +406,7 @@ def release_changes(frame: pd.DataFrame, *, instrument: str, a: str, b: str, k: 
                         cell=label, estimates=est, forbid="_f").drop(columns="_f")
     # the pairs' before/after means: levels of the pair set, released only where the auditor allows
     mr = []
-    for _, r in out.iterrows():
+    for r in out.to_dict("records"):
         m = r["means_reason"] if isinstance(r.get("means_reason"), str) else None
         if r["suppressed"]:
             m = m or r["reason"]

@@ -282,18 +282,18 @@ def release(
 def release_frame(
     df: pd.DataFrame,
     *,
-    quantity: Callable[[pd.Series], Any],
-    people: str | Callable[[pd.Series], Iterable[Any]],
+    quantity: Callable[[dict], Any],
+    people: str | Callable[[dict], Iterable[Any]],
     k: int,
     output: str,
-    cell: Callable[[pd.Series], str] | str = "",
+    cell: Callable[[dict], str] | str = "",
     estimates: Sequence[str] | None = None,
     forbid: str | None = None,
     reason_for: str = "reason",
 ) -> pd.DataFrame:
     """:func:`release` for every row of a frame.
 
-    ``people`` is a column of respondent sets or a function of the row; ``forbid`` a column of
+    ``people`` is a column of respondent sets or a function of the row (a dict); ``forbid`` a column of
     reason codes (None/NaN: no cohort-wide objection). Returns a copy with ``suppressed`` (kept
     True where it already was, with its reason), ``reason`` and the ``estimates`` (default: the
     numeric columns except counts) set to NaN where suppressed.
@@ -313,7 +313,7 @@ def release_frame(
     prior_sup = out["suppressed"].fillna(True).to_numpy(dtype=bool) if "suppressed" in out.columns else np.zeros(len(out), bool)
     prior_reason = list(out[reason_for]) if reason_for in out.columns else [None] * len(out)
     sup, reasons = [], []
-    for i, (_, row) in enumerate(out.iterrows()):
+    for i, row in enumerate(out.to_dict("records")):  # plain dicts: the quantity/cell functions index them like rows
         if prior_sup[i]:
             sup.append(True)
             reasons.append(prior_reason[i] if isinstance(prior_reason[i], str) else "derivable")
