@@ -203,3 +203,32 @@ def test_demo_audits_clean_with_change_and_benchmarks(demo_db: Path):
     s = s[s["wave"] == waves[0]].assign(wave=waves[0], dimension=lambda d: d["dimension"].astype(str))
     by_m = levels(s, "ministry", k=ctx.k, instrument=ctx.data.competence.id, output="test")
     assert not by_m["suppressed"].any() and by_m["ministry"].nunique() == ctx.data.authorities["ministry"].nunique()
+
+
+def test_upo_audit_prints_the_result_and_upo_report_refuses_a_failing_batch(tmp_path: Path, capsys, monkeypatch):
+    """`upo audit DB` prints 0 violations; a section that leaks by subtraction makes the audit name the two cells and
+    `upo report` refuse the batch with one line and exit 1, writing no report."""
+    from toolkit.cli import main
+    from toolkit.privacy import Level, release
+    from toolkit.reports import audit as A
+
+    db = tmp_path / "c.sqlite"
+    build(db, [Group("A", "M", CR, "t0", range(7)), Group("B", "M", CR, "t0", range(6))]).close()
+    assert main(["audit", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "0 violations" in out and "minimum group size 5" in out
+
+    def leaky(ctx):  # a section that shows a mean of 7 and of 6 of the same people: their difference is one person
+        people = [f"{ctx.authority}|p{i}" for i in range(7)]
+        release(Level(CR, "digital_tools", "t0"), people, 1.0, output=f"report:{ctx.authority}", cell="leak/all")
+        release(Level(CR, "digital_tools", "t0"), people[:6], 1.0, output=f"report:{ctx.authority}", cell="leak/six")
+
+    monkeypatch.setattr(S, "leaky", leaky, raising=False)
+    monkeypatch.setattr(A, "AUTHORITY_SECTIONS", [*A.AUTHORITY_SECTIONS, "leaky"])
+    assert main(["audit", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert "two nested levels differ by 1 people" in out and "leak/all" in out and "leak/six" in out
+    code = main(["report", str(db), "--all", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "disclosure audit found" in err[0] and "Traceback" not in err[0]
+    assert not list((tmp_path / "r").glob("*.html"))
