@@ -24,7 +24,7 @@ summaries, free-text visibility); :mod:`.nested` the older hierarchy rules.
 
 from __future__ import annotations
 
-from .audit import Violation, audit, format_violations
+from .audit import Planner, Violation, audit, format_violations
 from .core import (
     DEFAULT_K,
     SUPPRESSED_NOTE,
@@ -94,6 +94,7 @@ __all__ = [
     "LiveRelease",
     "live_state",
     "Violation",
+    "Planner",
     "audit",
     "format_violations",
     "cohort_audit",

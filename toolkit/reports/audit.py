@@ -90,6 +90,8 @@ def _cli(db: str, k: int) -> int:
             if inst.is_stakeholder_instrument or not any(d.scored_items for d in inst.dimensions):
                 continue
             present = [w for w in waves if not store.responses(inst_id, wave=w).empty]
+            if not present:
+                continue
             for by in ("authority", "ministry", None):
                 score_summary(store, inst_id, by=by, min_group_size=k)
                 n += 1
