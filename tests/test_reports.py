@@ -129,15 +129,14 @@ def test_english_sections(demo_db):
     assert "Participation" in S.participation(ctx).html
 
 
-def test_cohort_heatmap_applies_secondary_suppression(demo_db):
+def test_cohort_heatmap_hides_exactly_the_cells_below_k(demo_db):
+    # comparison values are over shown authorities, so no secondary suppression is needed (issue 12, finding 7)
     ctx = C.cohort_context(demo_db)
     hm = C.heatmap_frame(ctx, "t0")
     primary = hm["n"] < ctx.k
     assert primary.any()
-    # where exactly one authority of a ministry is below k, another one is hidden too
-    for (ministry, dim), g in hm.groupby(["ministry", "dimension"]):
-        if (g["n"] < ctx.k).sum() == 1 and len(g) > 1:
-            assert g["suppressed"].sum() >= 2, (ministry, dim)
+    assert (hm["suppressed"] == primary).all()
+    assert set(hm.loc[hm["suppressed"], "reason"]) == {"too_few"}
     assert hm.loc[hm["suppressed"], "mean"].isna().all()
 
 

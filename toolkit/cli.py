@@ -199,6 +199,14 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_audit(a: argparse.Namespace) -> int:
+    from .reports.audit import cohort_audit
+
+    result = cohort_audit(a.db, k=a.min_group_size)
+    print(result.text(limit=None))
+    return 0 if result.ok else 1
+
+
 def cmd_workshop(a: argparse.Namespace) -> int:
     from .workshop import serve
 
@@ -428,6 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
         ls.add_argument("--format", choices=["table", "csv", "json"], default="table")
         ls.set_defaults(func=cmd_authority_list if noun == "authority" else cmd_wave_list)
 
+    sp = add("audit", cmd_audit, "disclosure audit: render every output in memory, check that no group below k can be derived")
+    sp.add_argument("db")
+    sp.add_argument("--min-group-size", type=int, default=None, help="audit with a stricter threshold (as the reports use it)")
+
     sp = add("erase", cmd_erase, "erase every submission of one participant")
     sp.add_argument("db")
     g = sp.add_mutually_exclusive_group(required=True)
@@ -445,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 _KEY_HELP = "the cohort's code key file (default: the key installed in your data directory)"
 
 COMMANDS = ["demo", "init", "key", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
-            "export", "erase"]
+            "export", "erase", "audit"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

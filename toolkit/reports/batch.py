@@ -100,6 +100,27 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
 
 
+def _audit_or_refuse(db: Path, min_group_size: int | None, stamp: Path) -> None:
+    """Run the disclosure audit of everything the cohort releases; refuse the batch if it fails.
+
+    A passed audit is remembered in ``stamp`` (named by the data's fingerprint, the toolkit's
+    digest and k), so an unchanged cohort is not audited twice.
+    """
+    from ..exceptions import PrivacyError
+    from .audit import cohort_audit
+
+    if stamp.exists():
+        return
+    result = cohort_audit(db, k=min_group_size)
+    if result.ok:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")
+        return
+    if not result.ok:
+        raise PrivacyError(f"{db}: the disclosure audit found {len(result.violations)} violation(s) (first: {result.violations[0]}); "
+                           f"no report was written. Run `upo audit {db}` for the list")
+
+
 def render_reports(
     db: str | Path,
     authorities: Sequence[str] | None = None,
@@ -111,6 +132,7 @@ def render_reports(
     cohort: bool = False,
     *,
     min_group_size: int | None = None,
+    audit: bool = True,
     authority_notebook: str | Path | None = None,
     cohort_notebook: str | Path | None = None,
     progress: bool | None = None,
@@ -143,6 +165,9 @@ def render_reports(
         Also render the cohort report.
     min_group_size
         Override of the cohort's minimum group size (``None``: the cohort's setting).
+    audit
+        Run the disclosure audit of the whole cohort first (:func:`toolkit.reports.audit.cohort_audit`)
+        and raise :class:`~toolkit.exceptions.PrivacyError` (nothing written) if it finds a violation.
     authority_notebook, cohort_notebook
         Other notebooks to render (default: ``notebooks/report_*.ipynb``).
     progress
@@ -216,6 +241,8 @@ def render_reports(
         codes = list(known["authority"]) if authorities is None else list(dict.fromkeys(str(a) for a in authorities))
         cohort_fp = store.fingerprint()
         toolkit = toolkit_digest()
+        if audit:
+            _audit_or_refuse(db, min_group_size, out / ".cache" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
         manifest = Manifest(out)
         suffix = "" if lang == "de" else f".{lang}"
 

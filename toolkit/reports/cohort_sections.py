@@ -120,16 +120,40 @@ def participation(ctx: CohortContext) -> Html:
 
 
 def heatmap_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
-    """Mean score per authority × dimension with primary and secondary suppression (within ministry × dimension)."""
-    from ..privacy import group_summary, suppress_secondary
+    """Mean score per authority × dimension as the authorities' own reports release it (n ≥ k).
 
+    Ministry and cohort values are computed over shown authorities only, so no cell needs to be
+    hidden beyond its own threshold (:func:`toolkit.privacy.levels`).
+    """
     s = ctx.data.scores()
     s = s[s["wave"] == wave]
-    gs = group_summary(s, ["ministry", "authority", "dimension"], "score", k=ctx.k)
-    tot = s[s["score"].notna()].groupby(["ministry", "dimension"], observed=True)["participant"].nunique()
-    gs["ministry_n"] = [tot.get((m, d), 0) for m, d in zip(gs["ministry"], gs["dimension"])]
-    est = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
-    return suppress_secondary(gs, k=ctx.k, group=["ministry", "dimension"], total_n="ministry_n", estimates=est)
+    gs = _released_levels(ctx, s, "authority", wave)
+    ministry = dict(zip(s["authority"].astype(str), s["ministry"]))
+    gs.insert(0, "ministry", gs["authority"].astype(str).map(ministry))
+    return gs
+
+
+def _released_levels(ctx: CohortContext, s: pd.DataFrame, by: str | None, key: str) -> pd.DataFrame:
+    """:func:`toolkit.privacy.levels` of the competence scores ``s`` (computed once per cohort), released into the cohort report."""
+    from ..privacy import levels, recording, release_levels
+
+    comp = ctx.data.competence
+    s = s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str))
+
+    def compute() -> pd.DataFrame:
+        with recording():  # decisions only; the cohort report records its own rows
+            return levels(s, by, k=ctx.k, instrument=comp.id, output="plan")
+
+    frame = ctx.data.derived(f"cohort_levels:{key}:{by}:{ctx.k}", compute)
+    return release_levels(frame, by=by, k=ctx.k, instrument=comp.id, output="report:cohort").drop(columns=["who"])
+
+
+def below_k(ctx: CohortContext, wave: str) -> list[str]:
+    """Authorities with fewer than k participants in a wave (named without values)."""
+    c = ctx.data.counts
+    c = c[(c["instrument"] == ctx.data.competence.id) & (c["wave"] == wave) & (c["n"] < ctx.k)]
+    names = dict(zip(ctx.data.authorities["authority"], ctx.data.authorities["name"]))
+    return [f"{names.get(a) or a} ({a})" for a in sorted(c["authority"].astype(str))]
 
 
 def _short(text: str, width: int) -> str:
@@ -139,7 +163,7 @@ def _short(text: str, width: int) -> str:
 
 
 def heatmap(ctx: CohortContext) -> Html:
-    """Heatmap of mean scores authority × dimension in the latest wave; hidden cells are marked."""
+    """Heatmap of mean scores authority × dimension in the first wave; hidden cells are marked."""
     comp = ctx.data.competence
     title = ctx.t("heatmap")
     if comp is None or _latest_wave(ctx, comp.id) is None:
@@ -151,7 +175,7 @@ def heatmap(ctx: CohortContext) -> Html:
     hm = hm.sort_values(["ministry", "authority"], kind="stable")  # grouped by ministry, as the programme reads it
     n_rows = hm["authority"].nunique() + hm["ministry"].nunique()
     names = {str(a): f"{_short(n or a, 44)} ({a})" for a, n in zip(ctx.data.authorities["authority"], ctx.data.authorities["name"])}
-    intro = ctx.t("heatmap_intro", w=first)
+    intro = ctx.t("heatmap_intro", w=first, k=ctx.k)
     parts = [f"<p>{esc(intro)}</p>",
              _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
                                                     lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
@@ -169,34 +193,36 @@ def change_waves(ctx: CohortContext) -> list[str]:
 
 
 def cohort_means_frame(ctx: CohortContext) -> pd.DataFrame:
-    """Cohort mean per wave and dimension, as released (the nested plan's cohort totals)."""
-    from ..privacy import group_summary, plan_shown, scores_plan
-
-    s = ctx.data.scores()
-    means = group_summary(s, ["wave", "dimension"], "score", k=ctx.k)
-    means["wave"] = means["wave"].astype(str)
-    means.loc[~plan_shown(scores_plan(s, k=ctx.k), "total", means, cell=["wave", "dimension"]), ["mean", "ci_low", "ci_high"]] = float("nan")
-    return means
+    """Cohort mean per wave and dimension over the shown authorities, released (:func:`toolkit.privacy.levels`)."""
+    return _released_levels(ctx, ctx.data.scores(), None, "all")
 
 
 def cohort_change_frame(ctx: CohortContext, a: str, b: str) -> pd.DataFrame:
-    """Cohort-wide paired change a → b per dimension, as released (instrument order)."""
-    from ..privacy import change_plan, plan_shown, suppress
-    from ..stats import paired_change
+    """Cohort-wide paired change a → b per dimension (instrument order), released with the true reason where hidden.
+
+    The pairs are those of the authorities whose own change is shown; the auditor decides
+    (:func:`toolkit.privacy.change_levels`, computed once per cohort, recorded per output).
+    """
+    from ..privacy import change_levels, recording, release_changes
 
     comp = ctx.data.competence
-    s = ctx.data.scores()
-    pc = paired_change(s, a, b)
-    plan = change_plan(s, a, b, k=ctx.k)
-    pc = suppress(pc.assign(suppressed=~plan_shown(plan, "total", pc, cell=["dimension"])), k=ctx.k, n="n_pairs",
-                  estimates=[x for x in pc.columns if x not in ("dimension", "n_pairs")])
-    pc[["mean_from", "mean_to"]] = float("nan")  # paired means of the cohort cut across the authorities' own wave means
+
+    def compute() -> pd.DataFrame:
+        s = ctx.data.scores()
+        s = s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str))
+        with recording():  # decisions only; the cohort report records its own rows
+            return change_levels(s, a, b, by=None, k=ctx.k, instrument=comp.id, output="plan", waves=ctx.data.wave_labels())
+
+    frame = ctx.data.derived(f"cohort_change:{a}:{b}:{ctx.k}", compute)
+    pc = release_changes(frame, instrument=comp.id, a=a, b=b, k=ctx.k, output="report:cohort").assign(k=ctx.k)
     order = {d.id: i for i, d in enumerate(comp.dimensions)}
     return pc.sort_values("dimension", key=lambda x: x.map(order)).reset_index(drop=True)
 
 
 def cohort_change(ctx: CohortContext) -> Html:
-    """Cohort-wide paired change from the first to each later wave, with wording."""
+    """Cohort-wide paired change from the first to each later wave, with wording and the true reason where hidden."""
+    from ..privacy import reason_text
+
     comp = ctx.data.competence
     title = ctx.t("change")
     if comp is None:
@@ -206,7 +232,8 @@ def cohort_change(ctx: CohortContext) -> Html:
         return Html(section("change", title, note(ctx.t("one_wave"))))
     L = ctx.lang
     means = cohort_means_frame(ctx)
-    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('verdict_rule'))}</p>",
+    label = ctx.t("group_cohort_shown", k=ctx.k) if (means["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    parts = [f"<p>{esc(ctx.t('change_intro'))} ({esc(label)}) {esc(ctx.t('verdict_rule'))}</p>",
              _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                    ctx.t("change_caption"), size=(7.6, 4.8))]
     for b in waves[1:]:
@@ -218,41 +245,40 @@ def cohort_change(ctx: CohortContext) -> Html:
         parts.append(f"<h3>{esc(ctx.t('change_table', a=waves[0], b=b))}</h3>")
         parts.append(table(rows, [ctx.t("dimension"), ctx.t("pairs"), ctx.t("before"), ctx.t("after"), ctx.t("diff_ci"), "d_z", "r_rb",
                                   ctx.t("p_holm"), ctx.t("assessment")], numeric=[1, 2, 3, 4, 5, 6, 7]))
+        mh = pc[~pc["suppressed"] & pc["means_reason"].notna()]
+        if len(mh):
+            parts.append(note(f"{ctx.t('before')}/{ctx.t('after')}: {reason_text(mh['means_reason'].iloc[0], L, k=ctx.k)}.", "suppressed"))
     return Html(section("change", title, *parts))
 
 
 def ministries_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
-    """Mean score per ministry and dimension in ``wave`` as released (``ministry, dimension, n, mean, ci_low, ci_high, ...``)."""
-    from ..privacy import group_summary, plan_shown, scores_plan
-
+    """Mean score per ministry and dimension in ``wave`` over the ministry's shown authorities, released
+    (``dimension, ministry, n, mean, ci_low, ci_high, ..., suppressed, reason, n_excluded``)."""
     s = ctx.data.scores()
-    s = s[s["wave"] == wave]
-    gs = group_summary(s, ["ministry", "dimension"], "score", k=ctx.k)
-    hide = ~plan_shown(scores_plan(s, k=ctx.k, cell=("dimension",)), "ministry", gs, cell=["dimension"])
-    gs.loc[hide, ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]] = float("nan")
-    gs.loc[hide, "suppressed"] = True
-    return gs
+    return _released_levels(ctx, s[s["wave"] == wave], "ministry", str(wave))
 
 
 def ministries(ctx: CohortContext) -> Html:
-    """Mean score per ministry and dimension (latest wave, as in the summary) as a table; small ministries suppressed."""
+    """Mean score per ministry and dimension (latest wave, as in the summary) over the ministry's shown authorities;
+    those below k are named."""
     comp = ctx.data.competence
     title = ctx.t("ministries")
     if comp is None or not change_waves(ctx):
         return Html(section("ministries", title, note(ctx.t("no_data"))))
     wave = change_waves(ctx)[-1]
-    s = ctx.data.scores()
-    s = s[s["wave"] == wave]
     gs = ministries_frame(ctx, wave)
     wide = gs.pivot(index="dimension", columns="ministry", values="mean")
-    n = s.groupby("ministry", observed=True)["participant"].nunique()
+    n = gs.groupby("ministry", observed=True)["n"].max()
     dims = [d.id for d in comp.dimensions if d.id in wide.index]
     ministries_ = list(wide.columns)
     rows = [["n"] + [fmt_int(n.get(m)) for m in ministries_]]
     rows += [[ctx.dim_title(comp, d)] + [fmt_num(wide.loc[d, m], 2, lang=ctx.lang) for m in ministries_] for d in dims]
     header = [ctx.t("dimension")] + [str(m) for m in ministries_]
-    intro = ctx.t("ministries_intro", w=wave)
-    return Html(section("ministries", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
+    parts = [f"<p>{esc(ctx.t('ministries_intro', w=wave, k=ctx.k))}</p>", table(rows, header, numeric=list(range(1, len(header))))]
+    small = below_k(ctx, str(wave))
+    if small:
+        parts.append(note(f"{ctx.t('below_k_authorities', k=ctx.k)}: {', '.join(small)}.", "suppressed"))
+    return Html(section("ministries", title, *parts))
 
 
 def reliabilities(ctx: CohortContext) -> Html:
@@ -263,7 +289,9 @@ def reliabilities(ctx: CohortContext) -> Html:
         return Html(section("reliability", title, note(ctx.t("no_data"))))
     first = ctx.data.first_wave(comp.id)
     L = ctx.lang
-    rel = ctx.data.reliability(comp.id, first)
+    from .sec_stakeholders import released_reliability
+
+    rel = released_reliability(ctx, comp, first)
     return Html(section("reliability", title, f"<p>{esc(ctx.t('reliability_intro', wave=first))}</p>",
                         reliability_table(ctx, comp, rel),
                         f"<p>{esc(tr('methods_scores', L))}</p><p>{esc(tr('methods_change', L))}</p><p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"))
@@ -284,6 +312,14 @@ def stakeholder_patterns(ctx: CohortContext) -> Html:
         return Html(section("stakeholder_patterns", title, suppressed_note(ctx.lang, title)))
     m = stakeholder_map(r[r["authority"].isin(ok)], inst, lang=ctx.lang)
     m = m[~m["free"].astype(bool) & (m["n_raters"] >= ctx.k)]  # free entries are authority-specific; fewer than k raters: not shown
+    from ..privacy import Level, release
+    from .sec_stakeholders import _raters
+
+    rs = r[r["authority"].isin(ok)]
+    for (sid, w), g in m.groupby(["stakeholder", m["wave"].astype(str)], sort=False):
+        sub = rs[(rs["wave"].astype(str) == w) & rs["authority"].isin(set(g["authority"]))]
+        release(Level(inst.id, f"stakeholder:{sid}", w), _raters(sub).get(str(sid), frozenset()), k=ctx.k, output="report:cohort",
+                cell=f"stakeholder_patterns/{sid}")
     quads = ["manage_closely", "keep_satisfied", "keep_informed", "monitor"]
     rows = []
     for key, g in m.groupby("stakeholder", sort=False):

@@ -52,13 +52,20 @@ def _latest(ctx: Any, inst: Any) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- release (disclosure layer)
 def _release_cohort(ctx: Any) -> dict[str, Any]:
-    """The values the cohort summary, the overviews and the slides show, each as released."""
-    from ..privacy import group_summary, suppress
-    from ..scoring import needs_ranking
+    """The values the cohort summary, the overviews and the slides show, each released through :mod:`toolkit.privacy`.
+
+    Cohort and ministry values are over the shown authorities (:func:`toolkit.privacy.levels`,
+    as the change and ministry sections release them); an authority's needs are the releases of
+    its own report (ranks over its shown dimensions), the cohort's needs index is computed over
+    the shown authority cells; reality-check values per authority and for the cohort likewise,
+    and the points most often open over the authorities whose point is released.
+    """
+    from ..privacy import levels
+    from ..privacy.release import current_record
     from .cohort_sections import change_waves, cohort_change_frame, cohort_means_frame, ministries_frame
 
     memo = ctx.memo
-    if "release" in memo:
+    if memo.get("release_record") is current_record() and "release" in memo:
         return memo["release"]
     comp, chk = ctx.data.competence, ctx.data.checklist
     out: dict[str, Any] = {"wave": None, "means": None, "change": None, "change_waves": None, "ministries": None,
@@ -69,12 +76,7 @@ def _release_cohort(ctx: Any) -> dict[str, Any]:
             out["wave"] = waves[-1]
             out["means"] = cohort_means_frame(ctx)
             out["ministries"] = ministries_frame(ctx, waves[-1])
-            g = ctx.data.gaps()
-            g = g[g["wave"].astype(str) == waves[-1]]
-            per_auth = needs_ranking(g, by=("authority",))
-            out["needs"] = suppress(per_auth, k=ctx.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
-            whole = needs_ranking(g, by=None)
-            out["needs_cohort"] = suppress(whole, k=ctx.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
+            out["needs"], out["needs_cohort"] = _released_needs(ctx, comp, waves[-1])
         if len(waves) >= 2:
             out["change_waves"] = (waves[0], waves[-1])
             out["change"] = cohort_change_frame(ctx, waves[0], waves[-1])
@@ -82,16 +84,45 @@ def _release_cohort(ctx: Any) -> dict[str, Any]:
     if w is not None:
         rd = ctx.data.readiness()
         rd = rd[rd["wave"].astype(str) == w]
+        rd = rd.assign(wave=rd["wave"].astype(str), dimension=rd["dimension"].astype(str))
         out["readiness_wave"] = w
-        out["readiness"] = group_summary(rd, ["authority", "dimension"], "score", k=ctx.k)
-        out["readiness_cohort"] = group_summary(rd, "dimension", "score", k=ctx.k)
+        out["readiness"] = levels(rd, "authority", k=ctx.k, instrument=chk.id, output="report:cohort").drop(columns=["who"])
+        out["readiness_cohort"] = levels(rd, None, k=ctx.k, instrument=chk.id, output="report:cohort").drop(columns=["who"])
         out["readiness_items"] = _item_counts(ctx, chk, w)
     memo["release"] = out
+    memo["release_record"] = current_record()  # released again into a new record (e.g. the audit)
     return out
 
 
+def _released_needs(ctx: Any, comp: Any, wave: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Needs per authority (released and ranked over shown dimensions) and the cohort's needs over the shown cells."""
+    from ..privacy import Level, rank_shown, release_frame, respondents
+    from ..scoring import needs_ranking
+
+    est = ["ist", "soll", "gap", "importance", "needs", "rank"]
+    g = ctx.data.gaps()
+    g = g[g["wave"].astype(str) == wave]
+    per = needs_ranking(g, by=("authority",))
+    sets = respondents(g, ["authority", "dimension"], "needs")
+    per["who"] = [sets.get((a, d), frozenset()) for a, d in zip(per["authority"], per["dimension"])]
+    per = release_frame(per, quantity=lambda r: Level(comp.id, f"needs:{r['dimension']}", wave), people="who", k=ctx.k,
+                        output="report:cohort", cell=lambda r: f"needs/{r['authority']}/{r['dimension']}", estimates=est)
+    per["rank"] = pd.concat([rank_shown(grp, "needs") for _, grp in per.groupby("authority", sort=False)]).reindex(per.index) if len(per) else per["rank"]
+    shown = per.loc[~per["suppressed"].astype(bool), ["authority", "dimension"]].astype(str)
+    key = pd.MultiIndex.from_frame(g[["authority", "dimension"]].astype(str))
+    g_shown = g[key.isin(pd.MultiIndex.from_frame(shown))] if len(shown) else g.iloc[0:0]
+    whole = needs_ranking(g_shown, by=None) if len(g_shown) else pd.DataFrame(columns=["dimension", "n", *est])
+    wsets = respondents(g_shown, "dimension", "needs")
+    whole["who"] = [wsets.get(d, frozenset()) for d in whole["dimension"]]
+    whole = release_frame(whole, quantity=lambda r: Level(comp.id, f"needs:{r['dimension']}", wave), people="who", k=ctx.k,
+                          output="report:cohort", cell=lambda r: f"needs/cohort/{r['dimension']}", estimates=est)
+    return per.drop(columns=["who"]), whole.drop(columns=["who"])
+
+
 def _item_counts(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
-    """Cohort-wide no/partly counts per checklist item (items with at least k valid answers)."""
+    """Cohort-wide no/partly counts per checklist item, over the authorities whose own answers to it are released (k valid)."""
+    from ..privacy import Level, release
+
     r = ctx.data.rsp(inst)
     r = r[r["wave"].astype(str) == wave]
     rows = []
@@ -99,10 +130,13 @@ def _item_counts(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
         if it.type != "checklist":
             continue
         scale = inst.scale_of(it.id)
-        v = r.loc[r["item"] == it.id, "value"]
-        v = v[v.isin(list(scale.points))]
-        if len(v) < ctx.k:
+        sub = r[(r["item"] == it.id) & r["value"].isin(list(scale.points))]
+        per_auth = sub.groupby("authority", observed=True)["participant"].nunique()
+        sub = sub[sub["authority"].isin(list(per_auth[per_auth >= ctx.k].index))]  # authorities below k stay out, as in every comparison
+        people = sub["authority"].astype(str) + "|" + sub["participant"].astype(str)
+        if not release(Level(inst.id, it.id, wave), people, k=ctx.k, output="report:cohort", cell=f"readiness_overview/{it.id}").shown:
             continue
+        v = sub["value"]
         n_open = int((v < scale.max).sum())
         rows.append({"dimension": inst.dimension_of(it.id).id, "item": it.id, "text": it.text.get(ctx.lang), "n_valid": int(len(v)),
                      "n_open": n_open, "share_open": n_open / len(v), "_pos": pos})

@@ -61,11 +61,16 @@ def _engagement(x: Any, inst: Any, lang: str) -> str:
 def stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     """The authority's stakeholder map (or None), the number of raters and the wave (computed once per context)."""
     memo = getattr(ctx, "memo", None)
+    from ..privacy.release import current_record
+
+    if memo is not None and memo.get("stakeholder_record") is not current_record():
+        memo.pop("stakeholder_frame", None)  # released again into a new record (e.g. the audit)
     if memo is not None and "stakeholder_frame" in memo:
         return memo["stakeholder_frame"]
     result = _stakeholder_frame(ctx)
     if memo is not None:
         memo["stakeholder_frame"] = result
+        memo["stakeholder_record"] = current_record()
     return result
 
 
@@ -88,10 +93,14 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
     if mine.empty:
         mine = stakeholder_map(r, inst, lang=ctx.lang)
-    hidden = int((mine["n_raters"] < ctx.k).sum())
-    mine = mine[mine["n_raters"] >= ctx.k]  # a stakeholder (or free entry) named by fewer than k raters is not shown
+    from ..privacy import Level, release
+
+    raters = _raters(r)
+    ok = [release(Level(inst.id, f"stakeholder:{sid}", str(wave)), raters.get(str(sid), frozenset()), k=ctx.k,
+                  output=f"report:{ctx.authority}", cell=f"stakeholders/{sid}").shown for sid in mine["stakeholder"]]
     if getattr(ctx, "memo", None) is not None:
-        ctx.memo["stakeholders_not_shown"] = hidden
+        ctx.memo["stakeholders_not_shown"] = len(ok) - sum(ok)
+    mine = mine[ok]  # a stakeholder (or free entry) rated by fewer than k raters is not shown
     if mine.empty:
         return None, n, wave
     return mine.reset_index(drop=True), n, wave
@@ -111,6 +120,13 @@ def stakeholder_table(ctx: Any, m: pd.DataFrame) -> pd.DataFrame:
     t = t.sort_values(["_q", "priority", "label"], ascending=[True, False, True], kind="stable").drop(columns="_q").reset_index(drop=True)
     t["number"] = range(1, len(t) + 1)
     return t
+
+
+def _raters(r: pd.DataFrame) -> dict[str, frozenset]:
+    """Stakeholder -> the raters (respondent ids) who rated it."""
+    v = r[r["stakeholder"].notna() & r["value"].notna()]
+    ids = v["authority"].astype(str) + "|" + v["participant"].astype(str)
+    return {str(s): frozenset(g) for s, g in ids.groupby(v["stakeholder"].astype(str))}
 
 
 def stakeholder_section(ctx: Any) -> Any:
@@ -181,19 +197,19 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     return rd, int(rd.loc[rd["authority"] == ctx.authority, "participant"].nunique()), wave
 
 
-def _release_readiness(ctx: Any, rd: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The readiness values this section shows, each asked of the disclosure layer (one place, so it can be swapped)."""
-    from ..privacy import group_summary
+def _cohort_overall(ctx: Any, rd: pd.DataFrame, inst: Any, wave: str) -> pd.Series | None:
+    """The cohort's overall share fulfilled (per person over all points), over the shown authorities, released."""
+    from ..privacy import levels, recording, release_levels
+    from .sec_competence import _output
 
-    mine_rd = rd[rd["authority"] == ctx.authority]
-    person = mine_rd.groupby("participant")["score"].mean().rename("score").reset_index()
-    cohort_person = rd.groupby(["authority", "participant"], observed=True)["score"].mean().rename("score").reset_index()
-    return {
-        "mine": group_summary(mine_rd, "dimension", "score", k=ctx.k).set_index("dimension"),
-        "cohort": group_summary(rd, "dimension", "score", k=ctx.k).set_index("dimension"),
-        "overall": group_summary(person, None, "score", k=ctx.k),
-        "cohort_overall": group_summary(cohort_person, None, "score", k=ctx.k),
-    }
+    def compute() -> pd.DataFrame:
+        person = rd.groupby(["authority", "ministry", "participant"], observed=True)["score"].mean().rename("score").reset_index()
+        with recording():  # decisions only; each report records its own row
+            return levels(person.assign(wave=str(wave), dimension="overall"), None, k=ctx.k, instrument=inst.id, output="plan")
+
+    frame = ctx.data.derived(f"levels:{inst.id}:{wave}:overall:{ctx.k}", compute)
+    out = release_levels(frame, by=None, k=ctx.k, instrument=inst.id, output=_output(ctx)).set_index("dimension")
+    return out.loc["overall"] if "overall" in out.index else None
 
 
 def open_points(ctx: Any) -> pd.DataFrame:
@@ -210,17 +226,23 @@ def open_points(ctx: Any) -> pd.DataFrame:
     waves = ctx.waves_with(inst.id)
     if not waves:
         return pd.DataFrame(columns=cols)
+    from ..privacy import Level, release
+    from .sec_competence import _output
+
+    wave = str(waves[-1])
     r = ctx.data.rsp(inst)
-    r = r[(r["authority"] == ctx.authority) & (r["wave"].astype(str) == str(waves[-1]))]
+    r = r[(r["authority"] == ctx.authority) & (r["wave"].astype(str) == wave)]
     rows = []
     for pos, it in enumerate(inst.items):
         if it.type != "checklist":
             continue
         scale = inst.scale_of(it.id)
-        v = r.loc[r["item"] == it.id, "value"].dropna()
-        v = v[v.isin(list(scale.points))]
+        sub = r[(r["item"] == it.id) & r["value"].isin(list(scale.points))]
+        v = sub["value"]
         n_valid = int(len(v))
-        if n_valid < ctx.k:  # the disclosure rule for single items: k valid answers
+        # the disclosure rule for single items: k valid answers (released and recorded with the people behind them)
+        people = sub["authority"].astype(str) + "|" + sub["participant"].astype(str)
+        if not release(Level(inst.id, it.id, wave), people, k=ctx.k, output=_output(ctx), cell=f"readiness/open/{it.id}").shown:
             continue
         lo, hi = scale.min, scale.max
         n_no = int((v == lo).sum())
@@ -234,7 +256,7 @@ def open_points(ctx: Any) -> pd.DataFrame:
 
 
 def readiness_section(ctx: Any) -> Any:
-    """Readiness per area (share fulfilled) against the cohort, with simple bars, and the open points."""
+    """Readiness per area (share fulfilled) against the cohort (over the shown authorities), with simple bars, and the open points."""
     inst = ctx.data.checklist
     title = ctx.t("readiness")
     rd, n, wave = _readiness_rows(ctx)
@@ -242,8 +264,19 @@ def readiness_section(ctx: Any) -> Any:
         return _html(section("readiness", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("readiness", title, suppressed_note(ctx.lang, title)))
-    rel = _release_readiness(ctx, rd)
-    mine, cohort, overall, cohort_overall = rel["mine"], rel["cohort"], rel["overall"], rel["cohort_overall"]
+    from ..privacy import Level, release
+    from .sec_competence import _output, comparison_levels, reasons_note
+
+    rd = rd.assign(wave=rd["wave"].astype(str), dimension=rd["dimension"].astype(str))
+    ministry = rd.loc[rd["authority"] == ctx.authority, "ministry"].iloc[0]
+    mine, _, cohort = comparison_levels(ctx, rd, instrument=inst.id, wave=str(wave), ministry=ministry)
+    person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().dropna()
+    r_all = release(Level(inst.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index],
+                    float(person.mean()) if len(person) else None, k=ctx.k, output=_output(ctx), cell="readiness/overall")
+    overall = pd.DataFrame([{"n": r_all.n, "mean": r_all.value if r_all.shown else float("nan")}])
+    c_label = ctx.t("group_cohort_shown", k=ctx.k) if (cohort["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    hidden = []
+    co = _cohort_overall(ctx, rd, inst, str(wave))
     rows = []
     for dim in inst.dimensions:
         if dim.id not in mine.index:
@@ -254,15 +287,21 @@ def readiness_section(ctx: Any) -> Any:
             f'<div style="background:#e6eaf0;height:.7rem;width:10rem;border-radius:.2rem">'
             f'<div style="background:#0072B2;height:.7rem;width:{max(0.0, min(1.0, float(share))) * 10:.2f}rem;border-radius:.2rem"></div></div>'
         )
-        rows.append([esc(dim.title.get(ctx.lang)), esc(fmt_int(a["n"])), esc(pct(share, ctx.lang)), bar,
-                     esc(pct(cohort.loc[dim.id, "mean"], ctx.lang) if dim.id in cohort.index else "–")])
+        c_mean = cohort.loc[dim.id, "mean"] if dim.id in cohort.index else float("nan")
+        rows.append([esc(dim.title.get(ctx.lang)), esc(fmt_int(a["n"])), esc(pct(share, ctx.lang)), bar, esc(pct(c_mean, ctx.lang))])
+        if bool(a["suppressed"]):
+            hidden.append((dim.title.get(ctx.lang), a["reason"]))
+        if pd.isna(c_mean):
+            hidden.append((f"{dim.title.get(ctx.lang)} ({ctx.t('group_cohort')})", cohort.loc[dim.id, "reason"] if dim.id in cohort.index else "no_data"))
     if not overall.empty:
         o = overall.iloc[0]
-        co = cohort_overall.iloc[0]["mean"] if not cohort_overall.empty else None
+        c_o = float("nan") if co is None or bool(co["suppressed"]) else co["mean"]
+        if co is not None and bool(co["suppressed"]):
+            hidden.append((f"{ctx.t('overall')} ({ctx.t('group_cohort')})", co["reason"]))
         rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "",
-                     f"<strong>{esc(pct(co, ctx.lang))}</strong>"])
-    header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", ctx.t("group_cohort")]
-    parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True)]
+                     f"<strong>{esc(pct(c_o, ctx.lang))}</strong>"])
+    header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", c_label]
+    parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True), reasons_note(ctx, hidden)]
     parts.append(open_points_html(ctx, open_points(ctx)))
     return _html(section("readiness", title, *parts))
 
@@ -283,6 +322,23 @@ def open_points_html(ctx: Any, op: pd.DataFrame, *, limit: int = 12) -> str:
     return out
 
 
+def released_reliability(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
+    """The cohort's reliability per dimension (one wave), released over the respondents behind each alpha."""
+    from ..privacy import Level, release_frame, respondents
+
+    rel = ctx.data.reliability(inst.id, wave).copy()
+    s = ctx.data.scores()
+    s = s[s["wave"].astype(str) == str(wave)]
+    sets = respondents(s.assign(dimension=s["dimension"].astype(str)), "dimension", "score")
+    rel["who"] = [sets.get(str(d), frozenset()) for d in rel["dimension"]]
+    out = release_frame(rel.drop(columns=["suppressed"], errors="ignore"), quantity=lambda r: Level(inst.id, f"reliability:{r['dimension']}", str(wave)),
+                         people="who", k=ctx.k, output=f"report:{getattr(ctx, 'authority', None) or 'cohort'}",
+                         cell=lambda r: f"reliability/{r['dimension']}", estimates=["alpha", "ci_low", "ci_high", "omega_total", "omega"])
+    if "negative_items" in out.columns:  # the loading diagnostic is an estimate of the hidden cell too
+        out["negative_items"] = out["negative_items"].astype(object).where(~out["suppressed"].to_numpy(dtype=bool), None)
+    return out
+
+
 def methods(ctx: Any) -> Any:
     """Methods appendix: reliabilities, tests used, rater agreement, suppression rules."""
     L = ctx.lang
@@ -292,7 +348,7 @@ def methods(ctx: Any) -> Any:
     if comp is not None:
         first = ctx.data.first_wave(comp.id)
         if first is not None:
-            rel = ctx.data.reliability(comp.id, first)
+            rel = released_reliability(ctx, comp, first)
             parts.append(f"<h3>{esc(ctx.t('reliability'))}</h3><p>{esc(ctx.t('reliability_intro', wave=first))}</p>")
             parts.append(reliability_table(ctx, comp, rel))
     sh = ctx.data.stakeholder
@@ -301,8 +357,15 @@ def methods(ctx: Any) -> Any:
         if m is not None:
             from ..stakeholders import rater_reliability
 
+            from ..privacy import Level, release
+
             r = ctx.data.rsp(sh)
-            rr = rater_reliability(r[(r["authority"] == ctx.authority) & (r["wave"] == wave)], sh, authority=ctx.authority)
+            r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
+            r = r[r["stakeholder"].astype(str).isin(set(m["stakeholder"].astype(str)))]  # only the stakeholders shown
+            rr = rater_reliability(r, sh, authority=ctx.authority)
+            raters = frozenset().union(*_raters(r).values()) if len(r) else frozenset()
+            rr = rr[[release(Level(sh.id, f"agreement:{role}", str(wave)), raters, k=ctx.k, output=f"report:{ctx.authority}",
+                             cell=f"methods/agreement/{role}").shown for role in rr["role"]]]
             rows = [[_role(r2["role"], L), fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
                      fmt_int(r2["n_raters"]), fmt_int(r2["n_stakeholders"])] for _, r2 in rr.iterrows()]
             parts.append(f"<h3>{esc(ctx.t('rater_reliability'))}</h3>")

@@ -80,39 +80,42 @@ def agreed_measures(db: str | Path, authority: str) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------------------- release (disclosure layer)
 def _release_summary(ctx: Any) -> dict[str, Any]:
-    """Everything the summary and the next steps show, as released by the other sections.
+    """Everything the summary and the next steps show, as the other sections release it (:mod:`toolkit.privacy`).
 
-    ``own``: the authority's dimension means in the profile wave (group_summary, k);
-    ``needs``: the needs ranking (suppressed below k); ``change``: the paired change from the
-    first to the latest wave as the change section releases it; ``open``: the reality check's
-    open points (items with k valid answers); ``cohort``: the cohort's reference profile
-    (cohort totals that the nested plan shows).
+    ``own``: the authority's dimension means in the profile wave and ``cohort``: the cohort's
+    reference profile over the shown authorities (both from
+    :func:`~toolkit.reports.sec_competence.comparison_levels`, released into this report);
+    ``needs``: the needs ranking (ranks over shown dimensions); ``change``: the paired change
+    from the first to the latest wave as the change section releases it; ``open``: the reality
+    check's open points (items released with their k valid answers).
     """
-    from ..privacy import group_summary, plan_shown, scores_plan
-    from .sec_competence import _change_frame, _scores, needs_table, profile_wave
+    from .sec_competence import _change_frame, comparison_levels, needs_table, profile_wave
     from .sec_stakeholders import open_points
 
     memo = ctx.memo
-    if "summary_release" in memo:
+    from ..privacy.release import current_record
+
+    if memo.get("summary_record") is current_record() and "summary_release" in memo:
         return memo["summary_release"]
     comp = ctx.data.competence
     wave, n = profile_wave(ctx)
     out: dict[str, Any] = {"wave": wave, "n": n, "own": None, "needs": None, "change": None, "change_waves": None,
                            "open": open_points(ctx), "cohort": None}
     if comp is not None and wave is not None:
+        scores = ctx.data.scores()
+        ministry = scores.loc[scores["authority"] == ctx.authority, "ministry"]
+        ministry = ministry.iloc[0] if len(ministry) else ctx.ministry
+        own, _, cohort = comparison_levels(ctx, scores, instrument=comp.id, wave=str(wave), ministry=ministry)
         if n >= ctx.k:
-            out["own"] = group_summary(_scores(ctx, wave), "dimension", "score", k=ctx.k)
+            out["own"] = own.reset_index()
             out["needs"] = needs_table(ctx)
-        s = ctx.data.scores()
-        s = s[s["wave"] == wave]
-        cohort = group_summary(s, "dimension", "score", k=ctx.k)
-        cohort.loc[~plan_shown(scores_plan(s, k=ctx.k, cell=("dimension",)), "total", cohort, cell=["dimension"]), ["mean", "ci_low", "ci_high"]] = float("nan")
-        out["cohort"] = cohort
+        out["cohort"] = cohort.reset_index()
         waves = ctx.waves_with(comp.id)
         if len(waves) >= 2:
             out["change_waves"] = (waves[0], waves[-1])
             out["change"] = _change_frame(ctx, waves[0], waves[-1])
     memo["summary_release"] = out
+    memo["summary_record"] = current_record()  # released again into a new record (e.g. the audit)
     return out
 
 
@@ -134,6 +137,7 @@ class SummaryData:
     open_points: list[tuple[str, int, int]] = field(default_factory=list)  # (text, n_open, n_valid)
     todo: list[tuple[str, str]] = field(default_factory=list)  # (need title, suggested kind of measure)
     cohort_profile: list[tuple[str, float]] = field(default_factory=list)  # for small authorities
+    cohort_excluded: bool = False  # the reference profile leaves out authorities below k
 
 
 def summary_data(ctx: Any) -> SummaryData:
@@ -186,9 +190,10 @@ def summary_data(ctx: Any) -> SummaryData:
     if op is not None and not op.empty:
         d.open_points = [(r["text"], int(r["n_open"]), int(r["n_valid"])) for _, r in op.head(TOP).iterrows()]
     if small and rel["cohort"] is not None:
-        c = rel["cohort"][rel["cohort"]["mean"].notna()].copy()
+        c = rel["cohort"][~rel["cohort"]["suppressed"].astype(bool) & rel["cohort"]["mean"].notna()].copy()
         c["_o"] = c["dimension"].map(order)
         d.cohort_profile = [(ctx.dim_title(comp, r["dimension"]), float(r["mean"])) for _, r in c.sort_values("_o").iterrows()]
+        d.cohort_excluded = bool((c["n_excluded"] > 0).any()) if "n_excluded" in c else False
     return d
 
 
@@ -261,7 +266,7 @@ def _small_html(ctx: Any, d: SummaryData) -> str:
     if d.cohort_profile:
         rows = "".join(f"<tr><td>{esc(title)}</td><td class='num'>{esc(fmt_num(m, 2, lang=L))}</td></tr>" for title, m in d.cohort_profile)
         parts.insert(2, f"<h3>{esc(t('small_reference', wave=d.wave))}</h3><p>{esc(t('small_reference_intro'))}</p>"
-                     f"<table class='upo'><thead><tr><th>{esc(t('dimension'))}</th><th class='num'>{esc(t('group_cohort'))}</th></tr></thead>"
+                     f"<table class='upo'><thead><tr><th>{esc(t('dimension'))}</th><th class='num'>{esc(t('group_cohort_shown', k=ctx.k) if d.cohort_excluded else t('group_cohort'))}</th></tr></thead>"
                      f"<tbody>{rows}</tbody></table>")
     return "".join(parts)
 

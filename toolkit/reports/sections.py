@@ -223,7 +223,7 @@ def free_texts(ctx: AuthorityContext) -> Html:
     """Free-text answers of the authority's latest wave with text, shown only when that wave's
     respondents reach the minimum group size (``privacy.visible_texts``); every text is escaped
     and listed in sorted order, so the order reveals nothing."""
-    from ..privacy import visible_texts
+    from ..privacy import Level, release, visible_texts
 
     parts = []
     for inst_id, frame in ctx.data.texts.items():
@@ -242,6 +242,10 @@ def free_texts(ctx: AuthorityContext) -> Html:
         if shown.empty:
             parts.append(suppressed_note(ctx.lang))
             continue
+        group = respondents if respondents is not None else mine
+        people = group["authority"].astype(str) + "|" + group["participant"].astype(str)
+        for item_id in shown["item"].unique():  # recorded: free text of a group of k or more respondents
+            release(Level(inst_id, f"text:{item_id}", str(last)), people, k=ctx.k, output=f"report:{ctx.authority}", cell=f"texts/{item_id}")
         for item_id, grp in shown.groupby("item", sort=False):
             question = inst.item(item_id).text.get(ctx.lang)
             parts.append(f"<h3>{esc(question)} ({esc(last)})</h3>"
@@ -252,27 +256,33 @@ def free_texts(ctx: AuthorityContext) -> Html:
 
 
 def key_figures(ctx: AuthorityContext) -> KeyFigures:
-    """Figures for the index page: n per wave and a headline or two (suppressed below k)."""
-    from ..privacy import group_summary
+    """Figures for the index page: n per wave, the overall mean and the largest need of the report's profile wave.
+
+    Exactly what the report releases for the same wave: the largest need is rank 1 of the
+    report's needs table (ranks over shown dimensions), and the value names its wave.
+    """
+    from ..privacy import Level, release
+    from .sec_competence import needs_table, profile_wave
 
     comp = ctx.data.competence
     n = ctx.counts(comp.id if comp else None)
     headline = []
     if comp is not None and n:
-        last = list(n)[-1]
+        wave, _ = profile_wave(ctx)
         scores = ctx.data.scores()
-        mine = scores[(scores["authority"] == ctx.authority) & (scores["wave"] == last)]
-        person = mine.groupby("participant", observed=True)["score"].mean().rename("score").reset_index()
-        s = group_summary(person, None, "score", k=ctx.k)
-        value = "–" if s.empty or bool(s["suppressed"].iloc[0]) else f"{s['mean'].iloc[0]:.2f}"
-        headline.append({"label": ctx.t("headline_score", wave=last), "value": value.replace(".", ",") if ctx.lang == "de" else value, "numeric": True})
-        from .sec_competence import needs_table
-
+        mine = scores[(scores["authority"] == ctx.authority) & (scores["wave"] == wave)]
+        person = mine.groupby("participant", observed=True)["score"].mean().dropna()
+        r = release(Level(comp.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index], float(person.mean()) if len(person) else None,
+                    k=ctx.k, output=f"index:{ctx.authority}", cell="headline_score")
+        value = "–" if not r.shown else f"{r.value:.2f}"
+        value = value.replace(".", ",") if ctx.lang == "de" else value
+        headline.append({"label": ctx.t("headline_score"), "value": f"{value} ({wave})" if r.shown else value, "numeric": True, "wave": wave})
         nt = needs_table(ctx)
         top = "–"
         if nt is not None and not nt.empty and not nt["suppressed"].all():
-            top = ctx.dim_title(comp, nt.sort_values("rank").iloc[0]["dimension"])
-        headline.append({"label": ctx.t("headline_need"), "value": top, "numeric": False})
+            best = nt[~nt["suppressed"]].sort_values(["rank", "dimension"]).iloc[0]
+            top = ctx.dim_title(comp, best["dimension"])
+        headline.append({"label": ctx.t("headline_need"), "value": top if top == "–" else f"{top} ({wave})", "numeric": False, "wave": wave})
     return KeyFigures({"n": n, "headline": headline})
 
 
