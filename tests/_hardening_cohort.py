@@ -11,7 +11,7 @@ import numpy as np
 from toolkit.instruments import Instrument
 from toolkit.store import Store, Submission
 
-INSTRUMENTS = ("competence_reflection", "stakeholder_analysis")
+INSTRUMENTS = ("competence_reflection", "stakeholder_analysis", "reality_check")
 
 
 @dataclass
@@ -32,9 +32,12 @@ class CohortSpec:
     cohort: str = "Kohorte"
     k: int = 5
     missing_share: float = 0.0  # share of likert answers left out (dimension scores may then be missing)
+    cannot_judge: bool = False  # missing answers given as the scale's "cannot judge" value instead of left out
+    checklist: bool = False  # every competence participant also answers the reality check in that wave
 
 
-def _answers(inst: Instrument, rng: np.random.Generator, *, text: str | None, stakeholders: list[str], missing: float, shift: float) -> dict[Any, Any]:
+def _answers(inst: Instrument, rng: np.random.Generator, *, text: str | None, stakeholders: list[str], missing: float, shift: float,
+             cannot_judge: bool = False) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     for item in inst.items:
         if item.type == "text":
@@ -47,7 +50,9 @@ def _answers(inst: Instrument, rng: np.random.Generator, *, text: str | None, st
             for s in stakeholders:
                 out[(item.id, s)] = float(rng.choice(pts))
             continue
-        if item.type == "likert" and rng.random() < missing:
+        if item.type in ("likert", "checklist") and rng.random() < missing:
+            if cannot_judge and scale.missing:
+                out[item.id] = float(scale.missing[0])
             continue
         idx = int(np.clip(rng.normal(len(pts) / 2 + shift, 1.0), 0, len(pts) - 1))
         out[item.id] = float(pts[idx])
@@ -69,8 +74,13 @@ def build_cohort(path: Path, spec: CohortSpec, seed: int = 0) -> Store:
         for w_i, w in enumerate(spec.waves):
             for p in range(a.sizes.get(w, 0)):
                 code = (f"M{a_i}x{p}", str(p % 28 + 1), "K", f"S{a_i}y{p}")  # person p keeps the code across waves
-                ans = _answers(insts["competence_reflection"], rng, text=a.text, stakeholders=[], missing=spec.missing_share, shift=0.3 * w_i)
+                ans = _answers(insts["competence_reflection"], rng, text=a.text, stakeholders=[], missing=spec.missing_share, shift=0.3 * w_i,
+                               cannot_judge=spec.cannot_judge)
                 subs.append(Submission(a.code, code, w, insts["competence_reflection"], ans, token=f"c-{a_i}-{w}-{p}"))
+                if spec.checklist:
+                    ans = _answers(insts["reality_check"], rng, text=None, stakeholders=[], missing=spec.missing_share, shift=0.0,
+                                   cannot_judge=spec.cannot_judge)
+                    subs.append(Submission(a.code, code, w, insts["reality_check"], ans, token=f"r-{a_i}-{w}-{p}"))
         for r in range(a.raters):
             code = (f"R{a_i}x{r}", str(r % 28 + 1), "B", f"T{a_i}y{r}")
             names = catalogue + ([a.free_stakeholder] if a.free_stakeholder else [])

@@ -27,7 +27,7 @@ def test_scores_json_records(demo_copy, capsys):
                         "--by", "authority", "--format", "json")
     assert code == 0
     recs = json.loads(out)
-    keys = {"wave", "authority", "dimension", "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed"}
+    keys = {"wave", "authority", "dimension", "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed", "reason", "n_excluded"}
     assert recs and all(set(r) == keys for r in recs)
     assert all(not isinstance(v, (dict, list)) for r in recs for v in r.values())  # flat
     hidden = [r for r in recs if r["suppressed"]]

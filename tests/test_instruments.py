@@ -225,3 +225,16 @@ def test_cli_validate_in_a_real_process_has_no_traceback(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "toolkit", "instrument", "validate", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert "not valid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_measures_are_an_optional_list_of_texts_per_dimension():
+    """Issue 14: suggested kinds of measures per dimension (for the reports' next steps), optional and bilingual."""
+    assert parse_instrument(MINIMAL, source="mini.yaml").dimension("d1").measures == ()
+    inst = parse_instrument(_mutate("dimensions[0].measures", [{"de": "Schulung", "en": "Training"}]), source="mini.yaml")
+    assert [m.get("de") for m in inst.dimension("d1").measures] == ["Schulung"]
+    assert inst.dimension("d1").measures[0].get("en") == "Training"
+    with pytest.raises(InstrumentError) as info:
+        parse_instrument(_mutate("dimensions[0].measures", [{"de": "nur deutsch"}]), source="mini.yaml")
+    assert ("dimensions[0].measures[0]", "required key 'en' is missing") in info.value.problems
+    shipped = load_instrument(SURVEYS_DIR / "competence_reflection.yaml")
+    assert all(d.measures for d in shipped.dimensions if d.scored_items)

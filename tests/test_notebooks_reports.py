@@ -62,15 +62,15 @@ def test_reports_are_self_contained_without_code(batch):
         assert not re.search(r"<script", html, re.I), name  # no scripts at all: no require.js, no MathJax
         assert not re.search(r"<(link|img|script|iframe)[^>]+(href|src)=[\"']?https?:", html, re.I), name
         assert "from toolkit" not in html and "authority_context(" not in html, name  # no code cells
-    assert "data:image/png;base64," in _html(batch, "BVA.html")
+    assert "data:image/svg+xml;base64," in _html(batch, "BVA.html")
 
 
 def test_authority_report_sections_in_order(batch):
     html = _html(batch, "BVA.html")
-    ids = ["participation", "profile", "needs", "items", "change", "stakeholders", "readiness", "texts", "methods"]
+    ids = ["summary", "participation", "profile", "needs", "next_steps", "items", "change", "stakeholders", "readiness", "texts", "methods"]
     pos = [html.find(f'<section class="upo-section" id="{i}">') for i in ids]
     assert all(p > 0 for p in pos) and pos == sorted(pos)
-    for text in ("Bundesverwaltungsamt", "competence_reflection", "Mindestgruppengröße", "Cronbachs α", "deutliche Verbesserung"):
+    for text in ("Bundesverwaltungsamt", "competence_reflection", "Mindestgruppengröße", "Cronbachs α", "gesicherte Verbesserung"):
         assert text in html, text
 
 
@@ -86,7 +86,7 @@ def test_report_numbers_match_the_store(batch):
 def test_small_authority_is_suppressed_gracefully(batch):
     html = _html(batch, "JKI.html")
     assert html.count(SUPPRESSED_NOTE["de"]) >= 4
-    assert "data:image/png" not in html  # no profile, needs, items or stakeholder figures for a group below k
+    assert "data:image/" not in html  # no profile, needs, items or stakeholder figures for a group below k
 
 
 def test_user_text_is_escaped(batch):

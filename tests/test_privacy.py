@@ -157,3 +157,52 @@ def test_visible_texts_only_for_groups_at_threshold():
     out = visible_texts(t, "authority", k=5, respondents=resp)
     assert set(out["authority"]) == {"A"}  # A: 6 respondents (shown); B: none counted (hidden)
     assert visible_texts(t, None, k=10).empty and len(visible_texts(t, None, k=9)) == 9
+
+
+# --------------------------------------------------------------------------- release API and auditor (issue 12)
+def test_release_answers_with_the_true_reason_and_records_only_what_is_shown():
+    from toolkit.privacy import Diff, Level, recording, release
+
+    with recording(k=5) as rec:
+        few = release(Level("i", "d", "t0"), ["a", "b"], 1.0, output="o", cell="c")
+        pairs = release(Diff("i", "d", "t0", "t1"), list("abcd"), 0.1, output="o", cell="c")
+        ok = release(Level("i", "d", "t0"), list("abcdef"), 2.0, output="o", cell="c")
+        forbidden = release(Level("i", "d", "t1"), list("abcdef"), 2.0, output="o", cell="c", forbid="derivable")
+    assert (few.shown, few.reason_text("de"), few.reason_text("en")) == (False, "weniger als 5 Antworten", "fewer than 5 responses")
+    assert pairs.reason_text("de") == "weniger als 5 Paare"
+    assert ok.shown and ok.value == 2.0 and ok.n == 6
+    assert forbidden.reason_text("de") == "verborgen, weil sonst eine kleinere Gruppe berechenbar wäre"
+    assert len(rec) == 1
+
+
+def test_audit_closes_differences_with_levels_and_treats_own_answers_as_known():
+    from toolkit.privacy import Diff, Level, audit, recording, release
+
+    six, seven = [f"p{i}" for i in range(6)], [f"p{i}" for i in range(7)]
+    with recording(k=5) as rec:  # a difference over the six plus their t1 level gives their t0 level, one less than shown t0
+        release(Level("i", "d", "t0"), seven, 1.0, output="report", cell="t0")
+        release(Level("i", "d", "t1"), six, 1.0, output="report", cell="t1")
+        release(Diff("i", "d", "t0", "t1"), six, 0.5, output="cli", cell="change")
+    (v,) = audit(rec)
+    assert v.rule == "nested" and v.n == 1 and any("derived from cli [change]" in c[3] for c in v.cells)
+    with recording(k=5) as rec:  # own value (known, a set of one) next to a group of 5 including oneself: 4 others follow
+        release(Level("i", "d", "t0"), ["me"], 3.0, output="form", cell="own", known=True)
+        release(Level("i", "d", "t0"), ["me", "a", "b", "c", "d"], 2.0, output="form", cell="group")
+    assert [x.rule for x in audit(rec)] == ["nested"]
+    with recording(k=5) as rec:
+        release(Level("i", "d", "t0"), ["me"], 3.0, output="form", cell="own", known=True)
+        release(Level("i", "d", "t0"), ["me", *"abcde"], 2.0, output="form", cell="group")
+    assert audit(rec) == []
+
+
+def test_live_release_in_steps_of_k_and_k_others():
+    from toolkit.privacy import LiveRelease
+
+    live = LiveRelease(k=5)
+    first = live.step("x", frozenset("abcde"), 1.0)
+    assert first.shown and first.value == 1.0
+    stale = live.step("x", frozenset("abcdef"), 2.0)
+    assert stale.value == 1.0 and stale.reason_text("de") == "wird erst nach 5 weiteren Antworten aktualisiert"
+    assert not live.for_participant("x", "a").shown  # only 4 others
+    assert live.step("x", frozenset("abcdefghij"), 3.0).value == 3.0
+    assert live.for_participant("x", "a").shown

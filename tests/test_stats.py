@@ -257,10 +257,12 @@ def _bench_frame() -> pd.DataFrame:
 
 def test_benchmark_means_and_percentile_rank():
     s = _bench_frame()
-    # with C (3 < k) in M1, the M1 and cohort means would give C's sum minus A's and B's own (shown) means: hidden
-    leaky = benchmark(s, "A", k=5).iloc[0]
-    assert np.isnan(leaky["ministry_mean"]) and np.isnan(leaky["cohort_mean"])
+    # C (3 < k) in M1: the M1 and cohort means are over the shown authorities, so they equal the values without C
+    # (C can neither be subtracted out nor does it hide its ministry; issue 12)
+    with_c = benchmark(s, "A", k=5).iloc[0]
     s = s[s["authority"] != "C"]
+    without = benchmark(s, "A", k=5).iloc[0]
+    assert with_c[["ministry_mean", "cohort_mean", "n_ministry", "n_cohort"]].tolist() == without[["ministry_mean", "cohort_mean", "n_ministry", "n_cohort"]].tolist()
     res = benchmark(s, "A", k=5).iloc[0]
     valid = s
     assert res["authority_mean"] == pytest.approx(3.0)
@@ -279,8 +281,9 @@ def test_benchmark_hides_small_groups_and_differences_below_k():
     assert small["n_authority"] == 3
     # E is M2 with D; M2 minus E = D (10 >= 5): ministry mean may be shown
     assert not np.isnan(benchmark(s, "E", k=5).iloc[0]["ministry_mean"])
-    # with k = 11, M2 minus D = E (5 < 11) would reveal E: hidden
-    assert np.isnan(benchmark(s, "D", k=11).iloc[0]["ministry_mean"])
+    # with k = 11 no authority of M2 is shown (D 10, E 5): no M2 value either, though M2 has 15 people
+    d = benchmark(s, "D", k=11).iloc[0]
+    assert d["suppressed"] and np.isnan(d["ministry_mean"]) and d["n_ministry"] == 0
 
 
 def test_benchmark_needs_one_wave():

@@ -22,22 +22,18 @@ def demo(demo_db):
     store.close()
 
 
-def _recoverable(df: pd.DataFrame, cell: list[str], group: list[str], k: int) -> bool:
-    for _, g in df.groupby([*cell, *group], observed=True):
-        total, hidden = g["n"].sum(), g.loc[g["suppressed"], "n"].sum()
-        if total >= k and 0 < hidden < k:
-            return True
-    return False
-
-
 def test_score_summary_cohort(demo):
     out = score_summary(demo, "competence_reflection", wave="t0")
-    assert list(out.columns) == ["wave", "dimension", "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed"]
+    assert list(out.columns) == ["wave", "dimension", "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed", "reason", "n_excluded"]
     assert out["dimension"].tolist() == [d.id for d in demo.instrument("competence_reflection").dimensions if d.scored_items]
     assert not out["suppressed"].any() and (out["n"] > 400).all()
     scores = dimension_scores(demo.responses("competence_reflection", wave="t0"), demo.instrument("competence_reflection"))
-    want = scores.groupby("dimension")["score"].mean()
+    # the cohort value is over the authorities that are shown themselves (n >= k in that dimension)
+    valid = scores[scores["score"].notna()]
+    n_auth = valid.groupby(["dimension", "authority"])["participant"].transform("nunique")
+    want = valid[n_auth >= demo.min_group_size].groupby("dimension")["score"].mean()
     np.testing.assert_allclose(out.set_index("dimension")["mean"], want.reindex(out["dimension"]))
+    assert (out["n_excluded"] > 0).all()  # the demo's small authorities are left out and counted
 
 
 def test_score_summary_by_authority_hides_small_and_recoverable_cells(demo):
@@ -48,12 +44,15 @@ def test_score_summary_by_authority_hides_small_and_recoverable_cells(demo):
     assert {"JKI", "BpB", "FFA"} <= set(small["authority"]) and small["suppressed"].all()
     assert out.loc[out["suppressed"], ESTIMATES].isna().all().all()
     assert out.loc[~out["suppressed"], "mean"].notna().all()
-    ministries = demo.authorities().set_index("authority")["ministry"]
-    out["ministry"] = out["authority"].map(ministries)
-    assert not _recoverable(out, ["wave", "dimension"], ["ministry"], k)
-    assert not _recoverable(out, ["wave", "dimension"], [], k)
-    # secondary suppression is real: some cell with n >= k is hidden
-    assert (out["suppressed"] & (out["n"] >= k)).any()
+    # totals are over shown authorities, so no authority with n >= k needs to be hidden, and the reason is true
+    assert not (out["suppressed"] & (out["n"] >= k)).any()
+    assert set(out.loc[out["suppressed"], "reason"]) <= {"too_few"}
+    from toolkit.privacy import audit, recording
+
+    with recording(k=k) as rec:
+        for by in ("authority", "ministry", None):
+            score_summary(demo, "competence_reflection", by=by)
+    assert audit(rec) == []
 
 
 def test_score_summary_stricter_threshold_and_refusal(demo):
@@ -101,9 +100,15 @@ def test_change_summary_matches_stats_and_hides_few_pairs(demo):
     raw = paired_change(scores, "t0", "t1", by="authority").set_index(["authority", "dimension"])
     shown = out[~out["suppressed"]].set_index(["authority", "dimension"])
     np.testing.assert_allclose(shown["mean_diff"], raw.loc[shown.index, "mean_diff"])
-    ministries = demo.authorities().set_index("authority")["ministry"]
-    out["ministry"] = out["authority"].map(ministries)
-    assert not _recoverable(out, ["dimension"], ["ministry"], k)
+    from toolkit.privacy import audit, recording
+
+    with recording(k=k) as rec:
+        for by in ("authority", "ministry", None):
+            change_summary(demo, "competence_reflection", "t0", "t1", by=by)
+            score_summary(demo, "competence_reflection", by=by)
+    assert audit(rec) == []
+    # a change with k pairs or more is hidden only with the auditor's reason
+    assert set(out.loc[out["suppressed"] & (out["n_pairs"] >= k), "reason"]) <= {"one_wave_derivable"}
 
 
 def test_change_summary_same_wave_is_an_error(demo):

@@ -199,7 +199,12 @@ def test_own_profile_shows_group_only_from_k(store, rng):
     me = store.pseudonym("BVA", tuple(_code(50).values()))
     mine = scores[scores["participant"] == me].set_index("dimension")["score"]
     assert np.allclose(prof.set_index("dimension")["own"].loc[mine.index], mine, equal_nan=True)
+    # at n = k the group value would give the other k - 1 people's mean: still hidden (issue 12, scenario 4)
     submit_n(store, "competence_reflection", 1, rng, start=60)
+    prof = form.own_profile()
+    assert prof["suppressed"].all() and prof["group"].isna().all()
+    # the next released state comes k submissions later; then k others are in it
+    submit_n(store, "competence_reflection", 5, rng, start=70)
     prof = form.own_profile()
     assert not prof["suppressed"].any()
     all_scores = dimension_scores(store.responses("competence_reflection", linked=False), form.instrument)

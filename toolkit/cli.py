@@ -188,11 +188,11 @@ def cmd_change(a: argparse.Namespace) -> int:
 def cmd_report(a: argparse.Namespace) -> int:
     from .reports import render_reports
 
-    if not a.all and not a.authority:
-        raise _Usage("give --authority CODE ... or --all")
+    if not a.all and not a.authority and not a.cohort:
+        raise _Usage("give --authority CODE ..., --cohort or --all")
     result = render_reports(
         a.db,
-        authorities=None if a.all else a.authority,
+        authorities=None if a.all else (a.authority or []),
         out=Path(a.out),
         formats=[f.strip() for f in a.format.split(",") if f.strip()],
         jobs=a.jobs,
@@ -202,6 +202,14 @@ def cmd_report(a: argparse.Namespace) -> int:
         scheduler=a.scheduler,
     )
     print(result.summary_text())
+    return 0 if result.ok else 1
+
+
+def cmd_audit(a: argparse.Namespace) -> int:
+    from .reports.audit import cohort_audit
+
+    result = cohort_audit(a.db, k=a.min_group_size)
+    print(result.text(limit=None))
     return 0 if result.ok else 1
 
 
@@ -399,9 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--authority", nargs="+", metavar="CODE")
     g.add_argument("--all", action="store_true", help="every authority, the cohort report and the index")
-    sp.add_argument("--cohort", action="store_true", help="also render the cohort report (implied by --all)")
+    sp.add_argument("--cohort", action="store_true", help="render the cohort report (implied by --all); alone: only the cohort report")
     sp.add_argument("--out", default="reports")
-    sp.add_argument("--format", default="html", help="html, pdf or html,pdf")
+    sp.add_argument("--format", default="html", help="html, pdf, html,pdf; add pptx for the cohort slides (html,pptx), or pptx alone")
     sp.add_argument("--jobs", type=int, default=None)
     sp.add_argument("--lang", choices=["de", "en"], default="de")
     sp.add_argument("--force", action="store_true", help="render even when nothing changed")
@@ -454,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("source", metavar="SQLITE_FILE", help="the cohort's SQLite file")
     sp.add_argument("target", metavar="URL", help="an empty PostgreSQL database, e.g. postgresql://user@host:5432/cohort")
 
+    sp = add("audit", cmd_audit, "disclosure audit: render every output in memory, check that no group below k can be derived")
+    sp.add_argument("db")
+    sp.add_argument("--min-group-size", type=int, default=None, help="audit with a stricter threshold (as the reports use it)")
+
     sp = add("erase", cmd_erase, "erase every submission of one participant")
     sp.add_argument("db")
     g = sp.add_mutually_exclusive_group(required=True)
@@ -471,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
 _KEY_HELP = "the cohort's code key file (default: the key installed in your data directory)"
 
 COMMANDS = ["demo", "init", "key", "instrument", "authority", "wave", "import", "scores", "reliability", "change", "report", "workshop",
-            "export", "erase", "migrate"]
+            "export", "erase", "audit", "migrate"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

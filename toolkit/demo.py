@@ -301,7 +301,8 @@ def run_demo(out: Path = Path("demo-out"), *, jobs: int | None = None, lang: str
         from .reports import render_reports
     except ImportError:  # the reports module is not there yet
         return 0
-    result = render_reports(db, authorities=None, out=out / "reports", formats=formats.split(","), jobs=jobs, lang=lang, force=force, cohort=True)
+    result = render_reports(db, authorities=None, out=out / "reports", formats=formats.split(",") + ["pptx"], jobs=jobs, lang=lang, force=force,
+                            cohort=True)
     print(result.summary_text())
     print(f"open {out / 'reports' / 'index.html'}")
     return 0 if result.ok else 1

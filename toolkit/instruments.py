@@ -199,6 +199,7 @@ class Dimension(_Frozen):
     title: Text
     description: Text | None = None
     min_valid: int | None = Field(default=None, ge=1)
+    measures: tuple[Text, ...] = ()  # optional: suggested kinds of measures for a large need (reports' next steps)
     items: tuple[Item, ...] = Field(min_length=1)
 
     @property

@@ -4,9 +4,10 @@ Each function reads from a :class:`~toolkit.store.Store`, computes with
 :mod:`toolkit.scoring` / :mod:`toolkit.stats`, and passes the result through
 :mod:`toolkit.privacy` with the cohort's minimum group size: every record carries
 ``n`` and ``suppressed``, and a suppressed record has its estimates as NaN (null
-in JSON). Grouped summaries (``by="authority"`` or ``"ministry"``) also get
-secondary suppression, so no hidden cell can be recovered by subtraction from the
-ministry or cohort totals.
+in JSON), and a ``reason`` when it is suppressed. Ministry and cohort values are
+computed over the authorities that are shown themselves (see
+:func:`toolkit.privacy.levels`), so no hidden cell can be recovered by subtraction.
+The decisions live in :mod:`toolkit.privacy`; this module only reads and computes.
 
 Example
 -------
@@ -14,7 +15,7 @@ Example
 >>> from toolkit.demo import build_demo
 >>> store = build_demo(pathlib.Path(tempfile.mkdtemp()) / "d.sqlite", n_authorities=2, seed=1)
 >>> list(reliability_summary(store, "competence_reflection", wave="t0").columns)
-['wave', 'dimension', 'alpha', 'ci_low', 'ci_high', 'omega_total', 'omega', 'n_items', 'n', 'method', 'negative_items', 'suppressed']
+['wave', 'dimension', 'alpha', 'ci_low', 'ci_high', 'omega_total', 'omega', 'n_items', 'n', 'method', 'negative_items', 'suppressed', 'reason']
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataError
-from .privacy import change_plan, group_summary, plan_shown, resolve_k, scores_plan, suppress, suppress_secondary
+from .privacy import Level, change_levels, levels, release_frame, resolve_k, respondents
 from .scoring import dimension_scores
 from .stats import paired_change, reliability
 
@@ -62,52 +63,6 @@ def _order_dimensions(df: pd.DataFrame, inst: Any) -> pd.DataFrame:
     return df.drop(columns=[c for c in ("_pos", "_wpos") if c in df.columns]).reset_index(drop=True)
 
 
-def _secondary(df: pd.DataFrame, store: Any, *, k: int, by: str | None, cell: Sequence[str], n: str) -> pd.DataFrame:
-    """Secondary suppression of by-cells within ministry and cohort totals (until stable)."""
-    if by is None or df.empty:
-        return df
-    extra_cols: list[str] = []
-    if by == "authority":
-        ministries = store.authorities().set_index("authority")["ministry"]
-        df = df.assign(_ministry=df["authority"].map(ministries).fillna("–"))
-        extra_cols = ["_ministry"]
-    keys = [c for c in df.columns if c in (*cell, by, "_ministry", n, "suppressed")]
-    estimates = [c for c in df.columns if c not in keys and pd.api.types.is_numeric_dtype(df[c])
-                 and not pd.api.types.is_bool_dtype(df[c]) and not str(c).startswith("n_") and c != "n"]
-    for _ in range(10):
-        before = df["suppressed"].to_numpy().copy()
-        if by == "authority":
-            df = suppress_secondary(df, k=k, group=[*cell, "_ministry"], n=n, estimates=estimates)
-        df = suppress_secondary(df, k=k, group=list(cell), n=n, estimates=estimates)
-        if (df["suppressed"].to_numpy() == before).all():
-            break
-    return df.drop(columns=extra_cols)
-
-
-def _paired_means(out: pd.DataFrame, scores: pd.DataFrame, a: str, b: str, *, by: str | None, k: int) -> pd.DataFrame:
-    """Hide ``mean_from``/``mean_to`` (means of the pairs) where a wave's unpaired respondents are few.
-
-    Above the authority the pairs cut across the authorities' own wave means (shown in
-    their reports), so ministry and cohort rows show the difference only.
-    """
-    from .privacy import paired_visible
-
-    if out.empty:
-        return out
-    if by != "authority":
-        return out.assign(mean_from=np.nan, mean_to=np.nan)
-    keys = [*([by] if by else []), "dimension"]
-    valid = scores[scores["score"].notna()].assign(wave=scores["wave"].astype(str))
-    n = {w: valid[valid["wave"] == w].drop_duplicates([*keys, "authority", "participant"]).groupby(keys, observed=True).size() for w in (a, b)}
-    idx = pd.MultiIndex.from_frame(out[keys].astype(object)) if len(keys) > 1 else pd.Index(out[keys[0]].astype(object))
-    n_from = n[a].reindex(idx).fillna(0).to_numpy()
-    n_to = n[b].reindex(idx).fillna(0).to_numpy()
-    ok = paired_visible(out["n_pairs"].to_numpy(dtype=float), n_from, n_to, k=k, separate=True)
-    out = out.copy()
-    out.loc[~ok, ["mean_from", "mean_to"]] = np.nan
-    return out
-
-
 def score_summary(
     store: Any,
     instrument_id: str,
@@ -116,7 +71,7 @@ def score_summary(
     by: str | None = None,
     min_group_size: int | None = None,
 ) -> pd.DataFrame:
-    """Dimension scores aggregated per wave (and authority or ministry), privacy applied.
+    """Dimension scores aggregated per wave (and authority or ministry), released by :mod:`toolkit.privacy`.
 
     Parameters
     ----------
@@ -135,7 +90,10 @@ def score_summary(
     -------
     DataFrame
         ``wave, <by>, dimension, n, mean, sd, median, q1, q3, ci_low, ci_high,
-        suppressed``; ``n`` = participants with a valid dimension score.
+        suppressed, reason, n_excluded``; ``n`` = participants with a valid dimension
+        score. Ministry and cohort values are computed over the authorities that are
+        shown themselves (``n_excluded`` authorities below k left out), so no hidden
+        authority can be recovered by subtraction.
 
     Example
     -------
@@ -149,15 +107,12 @@ def score_summary(
     k = resolve_k(store, min_group_size)
     scores = dimension_scores(store.responses(instrument_id, wave=wave), inst)
     keys = ["wave", *([by] if by else []), "dimension"]
+    cols = [*keys, "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed", "reason", "n_excluded"]
     if scores.empty:
-        return pd.DataFrame(columns=[*keys, "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed"])
-    out = group_summary(scores, keys, k=k)
-    out = _secondary(out, store, k=k, by=by, cell=["wave", "dimension"], n="n")
-    if by != "authority":  # a ministry or cohort total with a small remainder under the shown authorities is hidden
-        ok = plan_shown(scores_plan(scores, k=k), by or "total", out, cell=["wave", "dimension"])
-        out = suppress(out.assign(suppressed=out["suppressed"].to_numpy(dtype=bool) | ~ok), k=k,
-                       estimates=["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"])
-    return _order_dimensions(out, inst)
+        return pd.DataFrame(columns=cols)
+    scores = scores.assign(wave=scores["wave"].astype(str), dimension=scores["dimension"].astype(str))
+    out = levels(scores, by, k=k, instrument=inst.id, output=f"cli:scores:{by or 'cohort'}")
+    return _order_dimensions(out[cols], inst)
 
 
 def reliability_summary(
@@ -180,8 +135,9 @@ def reliability_summary(
     -------
     DataFrame
         ``wave, dimension, alpha, ci_low, ci_high, omega_total, omega, n_items, n,
-        method, negative_items, suppressed`` (see :func:`toolkit.stats.reliability`;
-        ``omega`` is ``omega_total`` under its earlier name).
+        method, negative_items, suppressed, reason`` (see :func:`toolkit.stats.reliability`;
+        ``omega`` is ``omega_total`` under its earlier name), released over the respondents
+        behind each alpha.
     """
     if missing not in ("pairwise", "listwise"):
         raise DataError(f"missing must be pairwise or listwise, not {missing!r}")
@@ -196,10 +152,17 @@ def reliability_summary(
         rel = reliability(resp, inst, method=missing)
         rel.insert(0, "wave", w)
         parts.append(rel)
-    cols = ["wave", "dimension", "alpha", "ci_low", "ci_high", "omega_total", "omega", "n_items", "n", "method", "negative_items", "suppressed"]
+    cols = ["wave", "dimension", "alpha", "ci_low", "ci_high", "omega_total", "omega", "n_items", "n", "method", "negative_items", "suppressed", "reason"]
     if not parts:
         return pd.DataFrame(columns=cols)
-    out = suppress(pd.concat(parts, ignore_index=True), k=k, estimates=["alpha", "ci_low", "ci_high", "omega_total", "omega"])
+    rel = pd.concat(parts, ignore_index=True)
+    # the people behind an alpha: respondents with a valid score of the dimension in that wave
+    scores = dimension_scores(store.responses(instrument_id, wave=wave), inst)
+    sets = respondents(scores.assign(wave=scores["wave"].astype(str), dimension=scores["dimension"].astype(str)), ["wave", "dimension"], "score")
+    rel["who"] = [sets.get((str(w), str(d)), frozenset()) for w, d in zip(rel["wave"], rel["dimension"])]
+    out = release_frame(rel, quantity=lambda r: Level(inst.id, f"reliability:{r['dimension']}", str(r["wave"])),
+                        people="who", k=k, output="cli:reliability", cell=lambda r: f"{r['wave']}/{r['dimension']}",
+                        estimates=["alpha", "ci_low", "ci_high", "omega_total", "omega"])
     out["negative_items"] = out["negative_items"].astype(object).where(~out["suppressed"].to_numpy(dtype=bool), None)
     return out[cols]
 
@@ -213,7 +176,7 @@ def change_summary(
     by: str | None = None,
     min_group_size: int | None = None,
 ) -> pd.DataFrame:
-    """Change between two waves on linked participants, privacy applied.
+    """Change between two waves on linked participants, released by :mod:`toolkit.privacy`.
 
     Parameters
     ----------
@@ -226,37 +189,34 @@ def change_summary(
     -------
     DataFrame
         ``<by>, dimension, n_pairs, mean_diff, ci_low, ci_high, t, p_t, d_z, w_stat,
-        p_wilcoxon, r_rb, p_holm, n, suppressed`` plus ``mean_from, mean_to, p_t_holm,
-        p_wilcoxon_holm, n_nonzero, exact``; ``n`` = ``n_pairs`` (matched pairs);
-        ``p_holm`` = ``p_t_holm`` (its earlier name); ``n_nonzero``: pairs with a
-        non-zero difference (the Wilcoxon n); ``exact``: whether ``p_wilcoxon`` is the
-        exact p. A record with fewer than ``k`` pairs is suppressed (``n_nonzero`` and
-        ``exact`` are then null too). See :func:`toolkit.stats.paired_change`.
+        p_wilcoxon, r_rb, p_holm, n, suppressed, mean_from, mean_to, reason,
+        means_reason`` plus ``p_t_holm, p_wilcoxon_holm, n_nonzero, exact``; ``n`` =
+        ``n_pairs`` (matched pairs); ``p_holm`` = ``p_t_holm`` (its earlier name);
+        ``n_nonzero``: pairs with a non-zero difference (the Wilcoxon n); ``exact``: whether
+        ``p_wilcoxon`` is the exact p. A change needs ``k`` pairs and the auditor's consent
+        (:func:`toolkit.privacy.change_levels`); ministry and cohort rows use the pairs of the
+        authorities whose change is shown; a hidden change hides ``n_nonzero`` and ``exact``
+        too. See :func:`toolkit.stats.paired_change` for the methods.
     """
     inst = _check(store, instrument_id, [from_wave, to_wave], by)
     if from_wave == to_wave:
         raise DataError(f"--from and --to name the same wave {from_wave!r}; give two different waves")
     k = resolve_k(store, min_group_size)
-    scores = dimension_scores(store.responses(instrument_id, wave=[from_wave, to_wave]), inst)
+    # every wave: paired changes are decided for all wave pairs together (toolkit.privacy.change_plan_all)
+    scores = dimension_scores(store.responses(instrument_id), inst)
     head = [*([by] if by else []), "dimension"]
     cols = [*head, "n_pairs", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb",
-            "p_holm", "n", "suppressed", "mean_from", "mean_to", "p_t_holm", "p_wilcoxon_holm", "n_nonzero", "exact"]
-    if scores.empty or set(scores["wave"].astype(str)) != {from_wave, to_wave}:
+            "p_holm", "n", "suppressed", "mean_from", "mean_to", "reason", "means_reason", "p_t_holm", "p_wilcoxon_holm", "n_nonzero", "exact"]
+    if scores.empty or not {from_wave, to_wave} <= set(scores["wave"].astype(str)):
         return pd.DataFrame(columns=cols)
-    res = paired_change(scores, from_wave, to_wave, by=by)
-    res["n"] = res["n_pairs"]
-    res["exact"] = res["wilcoxon_exact"]
-    estimates = ["mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm",
-                 "mean_from", "mean_to", "sd_diff", "p_holm_wilcoxon", "p_t_holm", "p_wilcoxon_holm", "n_nonzero",
-                 "exact", "wilcoxon_exact"]
-    estimates = [c for c in estimates if c in res.columns]
-    # pairs next to the wave means: the unpaired must not be few (privacy.change_plan), nor the remainder under shown groups
-    ok = plan_shown(change_plan(scores, from_wave, to_wave, k=k), by or "total", res, cell=["dimension"])
-    out = suppress(res.assign(suppressed=~ok), k=k, n="n_pairs", estimates=estimates)
-    out = _secondary(out, store, k=k, by=by, cell=["dimension"], n="n_pairs")
+    out = change_levels(scores, from_wave, to_wave, by=by, k=k, instrument=inst.id, output=f"cli:change:{by or 'cohort'}",
+                        waves=list(store.waves()["wave"]))
+    out["exact"] = out["wilcoxon_exact"] if "wilcoxon_exact" in out.columns else None
     hidden = out["suppressed"].to_numpy(dtype=bool)  # the Wilcoxon n and flag are estimates of the hidden cell too
+    for col in ("p_t_holm", "p_wilcoxon_holm"):
+        out[col] = out[col].where(~hidden) if col in out.columns else np.nan
     for col, cast in (("n_nonzero", int), ("exact", bool)):
-        out[col] = pd.Series([None if h or pd.isna(v) else cast(v) for h, v in zip(hidden, out[col])], index=out.index, dtype=object)
-    out = _paired_means(out, scores, from_wave, to_wave, by=by, k=k)
+        vals = out[col] if col in out.columns else [None] * len(out)
+        out[col] = pd.Series([None if h or pd.isna(v) else cast(v) for h, v in zip(hidden, vals)], index=out.index, dtype=object)
     out = _order_dimensions(out, inst)
     return out[cols]

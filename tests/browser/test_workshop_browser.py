@@ -78,7 +78,7 @@ def test_participant_submits_and_dashboard_shows_the_group(browser, servers, ses
     page = ctx.new_page()
     page.goto(form_srv.url, timeout=90_000)
     page.wait_for_selector(".upo-submit", timeout=90_000)
-    assert page.locator("text=Realitätscheck").first.is_visible()
+    assert page.locator("text=Reality-Check").first.is_visible()
     assert page.locator("body").inner_text().count("import ") == 0  # no code visible
     save_shot(page, artifacts, "workshop_form_phone_voila.png", full_page=False, docs=False)  # the docs image comes from test_workshop_live.py
 

@@ -288,7 +288,7 @@ def _write_sav(store: Store, path: Path, instrument: str | None) -> None:
 
     inst_id = _only_instrument(store, instrument, "an SPSS file")
     wide, meta = wide_frame(store, inst_id)
-    labels = {"authority": "Behörde", "ministry": "Ressort", "participant": "Teilnehmende*r (Pseudonym)", "wave": "Welle"}
+    labels = {"authority": "Behörde", "ministry": "Ressort", "participant": "Teilnehmende Person (Pseudonym)", "wave": "Welle"}
     labels.update({k: m["label"][:255] for k, m in meta.items()})
     value_labels = {k: {float(v): str(lab)[:120] for v, lab in m["value_labels"].items()} for k, m in meta.items() if m["value_labels"]}
     missing = {k: [float(v) for v in m["missing"]] for k, m in meta.items() if m["missing"]}

@@ -2,7 +2,7 @@
 
 Every function draws on a given matplotlib Axes (or makes a new figure) and returns the Axes;
 it never shows or saves. Labels are German by default (``lang="en"`` for English), colours
-come from colour-blind-safe palettes (Okabe–Ito, ColorBrewer PuOr, cividis) and every
+come from colour-blind-safe palettes (Okabe–Ito, ColorBrewer PuOr and RdYlBu) and every
 distinction also shows as marker, line style or hatching, so the plots read in greyscale print.
 User text (stakeholder names, group labels) is shown literally: ``$`` is escaped, so mathtext
 never runs on it. Suppressed values are never drawn; the plot says they were suppressed.

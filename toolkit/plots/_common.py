@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ..instruments import Instrument
+from ..i18n import t
 from ..privacy import SUPPRESSED_NOTE
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with all common colour-vision deficiencies
@@ -37,46 +38,11 @@ DIVERGING = {2: ["#E66101", "#5E3C99"], 3: ["#F1A340", "#F7F7F7", "#998EC3"], 4:
              6: ["#B35806", "#F1A340", "#FEE0B6", "#D8DAEB", "#998EC3", "#542788"],
              7: ["#B35806", "#F1A340", "#FEE0B6", "#D9D9D9", "#D8DAEB", "#998EC3", "#542788"]}
 
-TEXT = {
-    "suppressed": SUPPRESSED_NOTE,
-    "gaps": {"de": "Lücken", "en": "Gaps"},
-    "no_data": {"de": "keine Daten", "en": "no data"},
-    "share": {"de": "Anteil der gültigen Antworten in %", "en": "Share of valid responses (%)"},
-    "influence": {"de": "Einfluss", "en": "Influence"},
-    "interest": {"de": "Interesse", "en": "Interest"},
-    "attitude": {"de": "Haltung", "en": "Attitude"},
-    "median_iqr": {"de": "Median, Linien: mittlere 50 % der Einschätzungen", "en": "median, lines: middle 50 % of ratings"},
-    "opposed": {"de": "eher ablehnend", "en": "rather opposed"},
-    "neutral": {"de": "neutral", "en": "neutral"},
-    "supportive": {"de": "eher unterstützend", "en": "rather supportive"},
-    "unknown": {"de": "Haltung unbekannt", "en": "attitude unknown"},
-    "disagreement": {"de": "uneinheitliche Einschätzung", "en": "raters disagree"},
-    "midpoint_rule": {"de": "Werte genau auf der Mitte zählen als niedrig.", "en": "Values exactly on the midpoint count as low."},
-    "not_shown": {"de": "nicht darstellbar (keine gültigen Einschätzungen)", "en": "not shown (no valid ratings)"},
-    "mean_ci": {"de": "Mittelwert mit 95-%-Konfidenzintervall", "en": "Mean with 95 % confidence interval"},
-    "change": {"de": "Veränderung", "en": "Change"},
-    "mean_delta": {"de": "Mittelwert je Welle; rechts: Veränderung Δ mit 95-%-Konfidenzintervall",
-                   "en": "Mean per wave; right: change Δ with 95 % confidence interval"},
-    "before": {"de": "vorher", "en": "before"},
-    "after": {"de": "nachher", "en": "after"},
-    "mean": {"de": "Mittelwert", "en": "Mean"},
-    "score": {"de": "Wert", "en": "Score"},
-    "needs": {"de": "Bedarfsindex", "en": "Needs index"},
-    "needs_axis": {"de": "Bedarfsindex = Wichtigkeit × positive Lücke (Soll − Ist)",
-                   "en": "Needs index = importance × positive gap (target − current)"},
-    "ist": {"de": "Ist", "en": "current"},
-    "soll": {"de": "Soll", "en": "target"},
-    "importance": {"de": "Wichtigkeit", "en": "importance"},
-    "hatched": {"de": "schraffiert", "en": "hatched"},
-    "n": {"de": "n", "en": "n"},
-    "negatively_worded": {"de": "negativ formuliert", "en": "negatively worded"},
-    "key": {"de": "Stakeholder", "en": "Stakeholders"},
-}
-
-
 def tr(key: str, lang: str) -> str:
-    """The German or English text for ``key``."""
-    return TEXT[key]["en" if lang == "en" else "de"]
+    """The German or English text for ``key`` (from :mod:`toolkit.i18n`, keys ``plot.*``)."""
+    if key == "suppressed":
+        return SUPPRESSED_NOTE["en" if lang == "en" else "de"]
+    return t("plot." + key, lang)
 
 
 def check_lang(lang: str) -> str:
@@ -182,7 +148,7 @@ def add_note(ax: Any, text: str, y: float = 0.0, width: int = 110, below: float 
     bottom edge at ``y`` (axes fraction), clear of tick labels and the axis label. ``text`` must
     already be safe (user parts passed through :func:`safe_text`); it is wrapped, not escaped again."""
     if text:
-        body = "\n".join(textwrap.wrap(text, width=width, break_long_words=False)[:6])
+        body = "\n".join(textwrap.wrap(text, width=width, break_long_words=False))  # never cut: the figure is cropped to it
         ax.annotate(body, xy=(0, y), xycoords="axes fraction", xytext=(0, -below), textcoords="offset points",
                     va="top", ha="left", fontsize=8, color="#444444", annotation_clip=False, gid="toolkit-note")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from ._common import (
     new_axes,
     ordered_values,
     safe_text,
+    shorten,
     tr,
     wrap,
 )
@@ -188,6 +189,16 @@ def _luminance(rgba: Sequence[float]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+def _diverging_map() -> Any:
+    """ColorBrewer RdYlBu (colour-blind safe): red low, light yellow at the scale's middle, blue high.
+
+    No grey anywhere, so no cell can be mistaken for a suppressed (hatched) one.
+    """
+    import matplotlib as mpl
+
+    return mpl.colormaps["RdYlBu"]
+
+
 def plot_heatmap(
     df: pd.DataFrame,
     *,
@@ -198,32 +209,41 @@ def plot_heatmap(
     instrument: Instrument | None = None,
     lang: str = "de",
     ax: Any = None,
-    cmap: str = "cividis",
+    cmap: str | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
     annotate: bool = True,
+    row_labels: Mapping[Any, str] | None = None,
+    group: str | None = None,
+    center: float | None = None,
 ) -> Any:
-    """Cohort heatmap (e.g. authority × dimension); suppressed cells are grey and hatched.
+    """Cohort heatmap (e.g. authority × dimension); suppressed cells are hatched and labelled.
 
     Parameters
     ----------
     df
-        Tidy ``<row>, <col>, <value>[, <suppressed>]`` (e.g. :func:`toolkit.privacy.group_summary`
-        by authority and dimension). Suppressed cells (flag true, or NaN value with the flag)
-        are drawn hatched grey and explained under the plot; cells without data stay white ("–").
+        Tidy ``<row>, <col>, <value>[, <suppressed>, <group>]`` (e.g. :func:`toolkit.privacy.group_summary`
+        by authority and dimension). Suppressed cells (flag true) are drawn white with dark
+        hatching and the mark "×", and explained above the plot; cells without data show "–".
     row, col, value, suppressed
         Column names (``suppressed`` may be absent).
     instrument
-        Dimension titles and order when ``col`` holds dimension ids.
+        Dimension titles and order when ``col`` holds dimension ids; its scale's middle is the
+        colour map's centre.
     lang
         "de" (default) or "en".
     ax
         Axes to draw on (a new figure if None).
-    cmap, vmin, vmax
-        Colour map (default cividis: perceptually uniform, colour-blind safe, readable in
-        greyscale) and its range (default: the data range).
+    cmap, vmin, vmax, center
+        Colour map (default: ColorBrewer RdYlBu, diverging, colour-blind safe, no grey) and its
+        range (default: symmetric around ``center``, the scale's middle, wide enough for the data).
     annotate
         Write the (rounded) value into each cell.
+    row_labels
+        Readable names of the rows (e.g. authority code → "Name (code)"); default the values.
+    group
+        A column grouping the rows (e.g. ``ministry``): rows are grouped under a bold header
+        row per group, in order of first appearance.
 
     Returns
     -------
@@ -238,57 +258,98 @@ def plot_heatmap(
     ['A', 'B']
     """
     check_lang(lang)
-    check_columns(df, [row, col, value], "plot_heatmap")
+    check_columns(df, [row, col, value] + ([group] if group else []), "plot_heatmap")
     data = df.drop_duplicates([row, col], keep="last")
     rows = ordered_values(data[row])
+    entries: list[tuple[bool, Any]] = [(False, r) for r in rows]  # (is group header, key)
+    if group is not None:
+        by_row = data.drop_duplicates(row).set_index(row)[group]
+        entries = []
+        for g in ordered_values(data[group]):
+            entries.append((True, g))
+            entries += [(False, r) for r in rows if by_row.get(r) == g]
+        entries += [(False, r) for r in rows if by_row.get(r) not in set(data[group].dropna())]
     cols = dimension_order(instrument, ordered_values(data[col])) if instrument is not None else ordered_values(data[col])
-    grid = data.pivot(index=row, columns=col, values=value).reindex(index=rows, columns=cols).astype(float)
+    row_keys = [k for is_head, k in entries if not is_head]
+    grid = data.pivot(index=row, columns=col, values=value).reindex(index=row_keys, columns=cols).astype(float)
     if suppressed in data.columns:
-        flags = data.pivot(index=row, columns=col, values=suppressed).reindex(index=rows, columns=cols)
-        hidden = flags.fillna(False).astype(bool).to_numpy()
+        flags = data.pivot(index=row, columns=col, values=suppressed).reindex(index=row_keys, columns=cols)
+        hidden_rows = flags.fillna(False).astype(bool).to_numpy()
     else:
-        hidden = np.zeros(grid.shape, bool)
-    vals = np.where(hidden, np.nan, grid.to_numpy())
-    ax = new_axes(ax, (1.05 * len(cols) + 3.5, 0.36 * len(rows) + 2.6))
+        hidden_rows = np.zeros(grid.shape, bool)
+    pos = {k: i for i, k in enumerate(row_keys)}
+    n = len(entries)
+    vals = np.full((n, len(cols)), np.nan)
+    hidden = np.zeros((n, len(cols)), bool)
+    header = np.zeros(n, bool)
+    for i, (is_head, k) in enumerate(entries):
+        if is_head:
+            header[i] = True
+            continue
+        vals[i] = np.where(hidden_rows[pos[k]], np.nan, grid.to_numpy()[pos[k]])
+        hidden[i] = hidden_rows[pos[k]]
+    ax = new_axes(ax, (1.05 * len(cols) + 3.5, 0.36 * n + 2.6))
     import matplotlib as mpl
     from matplotlib.patches import Patch, Rectangle
 
-    cm = mpl.colormaps[cmap].with_extremes(bad="white")
+    cm = (mpl.colormaps[cmap] if cmap else _diverging_map()).with_extremes(bad="white")
     finite = vals[np.isfinite(vals)]
-    lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
-    hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    if center is None and instrument is not None and cols:
+        from ._common import scale_range
+
+        rng = scale_range(instrument, cols)
+        center = None if rng is None else (rng[0] + rng[1]) / 2
+    if center is not None and vmin is None and vmax is None:
+        half = float(np.abs(finite - center).max()) if finite.size else 1.0
+        half = max(0.5, np.ceil(half * 4) / 4)
+        lo, hi = center - half, center + half
+    else:
+        lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
+        hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
     if hi <= lo:
         hi = lo + 1.0
     img = ax.imshow(np.ma.masked_invalid(vals), cmap=cm, vmin=lo, vmax=hi, aspect="auto", interpolation="nearest")
     norm = mpl.colors.Normalize(lo, hi)
-    for i in range(len(rows)):
+    for i in range(n):
+        if header[i]:
+            continue
         for j in range(len(cols)):
             if hidden[i, j]:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE,
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", edgecolor=SUPPRESSED_EDGE,
                                        hatch=SUPPRESSED_HATCH, linewidth=0.4))
+                ax.text(j, i, "×", ha="center", va="center", fontsize=8, color="#333333",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.8}, in_layout=False)
             elif not np.isfinite(vals[i, j]):
                 ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777", in_layout=False)
             elif annotate:
-                colour = "black" if _luminance(cm(norm(vals[i, j]))) > 0.5 else "white"
+                colour = "black" if _luminance(cm(norm(vals[i, j]))) > 0.45 else "white"
                 ax.text(j, i, fmt(vals[i, j], lang, 1), ha="center", va="center", fontsize=7.5, color=colour, in_layout=False)
     ax.set_xticks(range(len(cols)))
     labels = [dimension_title(instrument, c, lang, 22, 3) if instrument is not None else wrap(c, 22, 3) for c in cols]
     ax.set_xticklabels(labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([wrap(r, 30, 1) for r in rows], fontsize=8)
+    ax.set_yticks(range(n))
+    names = row_labels or {}
+    ylabels = ax.set_yticklabels([shorten(k, 30) if head or k not in names else shorten(names[k], 64) for head, k in entries], fontsize=8)
+    for lab, head in zip(ylabels, header):
+        if head:
+            lab.set_fontweight("bold")
+    for i in np.flatnonzero(header):
+        if i > 0:
+            ax.axhline(i - 0.5, color="#444444", linewidth=1.0)
     ax.set_xticks(np.arange(-0.5, len(cols)), minor=True)
-    ax.set_yticks(np.arange(-0.5, len(rows)), minor=True)
+    ax.set_yticks(np.arange(-0.5, n), minor=True)
     ax.grid(which="minor", color="white", linewidth=1.2)
     ax.tick_params(which="minor", length=0)
+    ax.tick_params(axis="y", length=0)
     ax.spines[:].set_visible(False)
     label = tr(value, lang) if value in ("mean", "score", "needs") else safe_text(value)
-    cbar = ax.figure.colorbar(img, ax=ax, label=label, shrink=0.8, pad=0.02)
+    cbar = ax.figure.colorbar(img, ax=ax, label=label, shrink=0.8 if n > 8 else 1.0, pad=0.02, fraction=0.04)
     decimal_comma(cbar.ax.yaxis, lang)
     handles = []
     if hidden.any():
-        handles.append(Patch(facecolor=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE, hatch=SUPPRESSED_HATCH,
-                             label=tr("suppressed", lang)))
-    if (~hidden & ~np.isfinite(grid.to_numpy())).any():
+        handles.append(Patch(facecolor="white", edgecolor=SUPPRESSED_EDGE, hatch=SUPPRESSED_HATCH,
+                             label=f"×  {tr('suppressed', lang)}"))
+    if (~hidden & ~np.isfinite(vals) & ~header[:, None]).any():
         handles.append(Patch(facecolor="white", edgecolor="#999999", label=f"–  {tr('no_data', lang)}"))
     if handles:
         ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(handles), frameon=False, fontsize=8)

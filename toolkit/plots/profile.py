@@ -81,7 +81,7 @@ def plot_profile_radar(
     """
     check_lang(lang)
     check_columns(data, ["dimension", group, value], "plot_profile_radar")
-    ax = new_axes(ax, (8.0, 6.5), polar=True)
+    ax = new_axes(ax, (7.0, 6.6), polar=True)
     if getattr(ax, "name", "") != "polar":
         raise DataError("plot_profile_radar needs a polar Axes: create it with fig.add_subplot(projection='polar')")
     dims = dimension_order(instrument, data["dimension"])
@@ -95,9 +95,13 @@ def plot_profile_radar(
     ax.set_theta_offset(np.pi / 2)
     ax.set_theta_direction(-1)
     gaps: list[str] = []
+    empty: list[str] = []
     for i, g in enumerate(ordered_values(data[group])):
         sub = data.loc[data[group] == g].drop_duplicates("dimension", keep="last").set_index("dimension")[value]
         vals = sub.reindex(dims).to_numpy(dtype=float)
+        if np.isnan(vals).all():
+            empty.append(safe_text(g))  # nothing to draw: no line, no legend entry, named in the note
+            continue
         closed_a = np.append(angles, angles[0])
         closed_v = np.append(vals, vals[0])
         colour, marker, ls = SERIES_COLORS[i % len(SERIES_COLORS)], MARKERS[i % len(MARKERS)], LINESTYLES[i % len(LINESTYLES)]
@@ -106,17 +110,28 @@ def plot_profile_radar(
             ax.fill(angles, vals, color=colour, alpha=0.08)
         gaps += [f"{safe_text(g)}: {dimension_title(instrument, d, lang, 200, 1)}" for d, v in zip(dims, vals) if np.isnan(v)]
     ax.set_xticks(angles)
-    ax.set_xticklabels([dimension_title(instrument, d, lang, 20) for d in dims], fontsize=8.5)
-    ax.tick_params(axis="x", pad=12)
+    labels = ax.set_xticklabels([dimension_title(instrument, d, lang, 18) for d in dims], fontsize=8.5)
+    for a, lab in zip(angles, labels):  # labels grow away from the circle, so none runs into it (or off the figure)
+        x = np.sin(a)
+        lab.set_horizontalalignment("center" if abs(x) < 0.15 else ("left" if x > 0 else "right"))
+    ax.tick_params(axis="x", pad=6)
     ax.set_ylim(rng[0], rng[1])
     ticks = np.arange(np.ceil(rng[0]), np.floor(rng[1]) + 1)
     ax.set_yticks(ticks)
     ax.set_yticklabels([fmt(t, lang, 0) for t in ticks], fontsize=7, color="#555555")
     ax.set_rlabel_position(180 / len(dims))
     ax.grid(color="#BBBBBB", linewidth=0.6)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.05), frameon=False, fontsize=9)
+    handles, names = ax.get_legend_handles_labels()
+    if handles:  # centred under the chart, clear of the dimension labels
+        ax.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(3, len(handles)), frameon=False, fontsize=9)
+    notes = []
     if gaps:
-        add_note(ax, f"{tr('gaps', lang)} ({tr('suppressed', lang)}): " + "; ".join(gaps), y=-0.1, below=10)
+        notes.append(f"{tr('gaps', lang)} ({tr('suppressed', lang)}): " + "; ".join(gaps) + ".")
+    if empty:
+        notes.append(f"{cap(tr('suppressed', lang))}: " + ", ".join(empty) + ".")
+    if notes:
+        width = max(40, int(ax.figure.get_figwidth() * ax.get_position().width * 14))  # ≈ characters of 8-pt text across the axes
+        add_note(ax, " ".join(notes), y=-0.1, below=22 if handles else 4, width=width)
     return ax
 
 
@@ -216,10 +231,10 @@ def plot_change(
     ax.set_yticklabels([dimension_title(instrument, d, lang, 30, 2) for d in y], fontsize=9)
     ax.set_ylim(-0.6, len(dims) - 0.4)
     lim = scale_range(instrument, dims)
-    if lim is not None:
-        vals = long[["mean", "ci_low", "ci_high"]].to_numpy(dtype=float)
-        lo_d, hi_d = (np.nanmin(vals), np.nanmax(vals)) if np.isfinite(vals).any() else lim
-        ax.set_xlim(max(lim[0], lo_d - 0.4), min(lim[1], hi_d + 0.4))
+    if lim is not None:  # always the scale's full range: the same axis in every report, no exaggerated differences
+        pad = 0.03 * (lim[1] - lim[0])
+        ax.set_xlim(lim[0] - pad, lim[1] + pad)
+        ax.set_xticks(np.arange(np.ceil(lim[0]), np.floor(lim[1]) + 1))
     ax.set_xlabel(tr("mean_delta", lang) if change is not None else (tr("mean_ci", lang) if has_ci else tr("mean", lang)))
     decimal_comma(ax.xaxis, lang)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)

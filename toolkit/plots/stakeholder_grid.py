@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
-from ..stakeholders import QUADRANT_LABELS
-from ._common import OKABE_ITO, add_note, cap, check_columns, check_lang, safe_text, shorten, tr, wrap
+from ..i18n import t
+from ._common import OKABE_ITO, add_note, cap, check_columns, check_lang, safe_text, tr, wrap
 
 __all__ = ["plot_power_interest", "attitude_cmap"]
 
@@ -21,15 +21,43 @@ def attitude_cmap() -> Any:
     return LinearSegmentedColormap.from_list("toolkit_attitude", [OKABE_ITO["vermillion"], "#EDEDED", OKABE_ITO["blue"]])
 
 
-def _spread(positions: pd.DataFrame, radius: float = 0.2) -> pd.DataFrame:
-    """Move points that share the same position onto a small circle around it (deterministic)."""
+def _spread(positions: pd.DataFrame, radius: float = 0.2, mid: tuple[float, float] | None = None) -> pd.DataFrame:
+    """Move points that share the same position onto a small arc around it (deterministic).
+
+    With ``mid`` (the quadrant lines, x and y), no point is moved across a line: a point on a
+    line (which counts as low) moves only to the low side, a point near one only away from it,
+    so every marker stays in the quadrant its medians put it in.
+    """
     out = positions.copy()
-    for _, idx in out.groupby(["x", "y"]).groups.items():
+    for (x0, y0), idx in out.groupby(["x", "y"]).groups.items():
         idx = list(idx)
         if len(idx) < 2:
             continue
-        angles = np.pi / 2 + 2 * np.pi * np.arange(len(idx)) / len(idx)
         r = radius * (1 + 0.15 * max(0, len(idx) - 4))
+        lo_a, hi_a = 0.0, 2 * np.pi  # allowed directions (radians, counter-clockwise from +x)
+        sector = False
+        if mid is not None:
+            allowed = np.ones(360, bool)
+            deg = np.deg2rad(np.arange(360))
+            for value, line, comp in ((x0, mid[0], np.cos(deg)), (y0, mid[1], np.sin(deg))):
+                if value <= line and line - value < r * 1.05:
+                    allowed &= comp < -0.2  # on or just below the line: stay below (a value on it counts as low)
+                elif value > line and value - line < r * 1.05:
+                    allowed &= comp > 0.2
+            if not allowed.all():
+                sector = True
+                ok = np.flatnonzero(allowed)
+                if ok.size == 0:
+                    continue
+                # the allowed directions form one arc; find its start (after a gap) to spread along it
+                start = next((int(a) for a in ok if not allowed[(a - 1) % 360]), int(ok[0]))
+                length = int(ok.size)
+                lo_a, hi_a = np.deg2rad(start), np.deg2rad(start + length - 1)
+        if sector:
+            angles = lo_a + (np.arange(len(idx)) + 0.5) * (hi_a - lo_a) / len(idx)  # centred on the arc, clear of the line
+            r = max(r, radius * 0.9 * (len(idx) - 1) / max(hi_a - lo_a, 0.3))  # keep the markers apart on a short arc
+        else:
+            angles = np.pi / 2 + 2 * np.pi * np.arange(len(idx)) / len(idx)
         out.loc[idx, "x"] += r * np.cos(angles)
         out.loc[idx, "y"] += r * np.sin(angles)
     return out
@@ -120,14 +148,15 @@ def plot_power_interest(
         "monitor": (lo - pad + 0.08, lo - pad + 0.08, "left", "bottom"),
     }
     for q, (x, y, ha, va) in corners.items():
-        ax.text(x, y, QUADRANT_LABELS[q]["en" if lang == "en" else "de"].upper(), ha=ha, va=va, fontsize=9,
+        ax.text(x, y, t(f"stakeholder.quadrant.{q}", lang).upper(), ha=ha, va=va, fontsize=9,
                 color="#6A6A6A", fontweight="bold", in_layout=False)
     cmap = attitude_cmap()
     import matplotlib as mpl
     from matplotlib.lines import Line2D
 
     norm = mpl.colors.Normalize(*attitude_range)
-    pos = _spread(pd.DataFrame({"x": shown["interest"].to_numpy(float), "y": shown["influence"].to_numpy(float)}, index=shown.index))
+    pos = _spread(pd.DataFrame({"x": shown["interest"].to_numpy(float), "y": shown["influence"].to_numpy(float)}, index=shown.index),
+                  mid=(mid, mid))
     attitude = shown["attitude"] if "attitude" in shown.columns else pd.Series(np.nan, index=shown.index)
     disagree = shown["disagreement"].fillna(False).astype(bool) if "disagreement" in shown.columns else pd.Series(False, index=shown.index)
     use_numbers = labels == "numbers" or (labels == "auto" and len(shown) > 8)
@@ -141,6 +170,9 @@ def plot_power_interest(
         if "influence_q1" in shown.columns and np.isfinite(shown.at[i, "influence_q1"]) and np.isfinite(shown.at[i, "influence_q3"]):
             ax.plot([x, x], [shown.at[i, "influence_q1"] + dy, shown.at[i, "influence_q3"] + dy], color="#9E9E9E", linewidth=0.9,
                     alpha=0.8, zorder=2)
+        if abs(dx) > 1e-9 or abs(dy) > 1e-9:  # moved apart from others at the same place: a leader to the true position
+            ax.plot([shown.at[i, "interest"], x], [shown.at[i, "influence"], y], color="#555555", linewidth=0.7, zorder=3)
+            ax.scatter([shown.at[i, "interest"]], [shown.at[i, "influence"]], s=9, color="#333333", zorder=3, linewidths=0)
         att = attitude.at[i]
         if not np.isfinite(att):
             marker, colour = "s", "#BDBDBD"
@@ -179,7 +211,9 @@ def plot_power_interest(
     if use_numbers and len(shown):
         ax.add_artist(first)
         key = [Line2D([], [], linestyle="", marker="") for _ in shown.index]
-        names = [f"{numbers[i]:>2}  {shorten(shown.at[i, 'label'], 40)}" + ("  (!)" if disagree.at[i] else "") for i in shown.index]
+        # whole names, wrapped (never cut), continuation lines indented under the name
+        names = [f"{numbers[i]:>2}  " + wrap(shown.at[i, "label"], 34, 6).replace("\n", "\n      ") + ("  (!)" if disagree.at[i] else "")
+                 for i in shown.index]
         ax.legend(key, names, title=tr("key", lang), loc="upper left", bbox_to_anchor=(1.02, 0.74), frameon=False, fontsize=7.5,
                   title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left")
     notes = [tr("midpoint_rule", lang)]

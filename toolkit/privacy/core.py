@@ -28,7 +28,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from ..exceptions import DataError, PrivacyError
 
@@ -336,6 +335,8 @@ def group_summary(df: pd.DataFrame, by: str | Sequence[str] | None, value: str =
     stats = stats.rename(columns={"std": "sd"})
     size = stats["size"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
+        from scipy import stats as _st  # imported when needed: `upo report` with nothing to do never loads scipy
+
         half = _st.t.ppf(0.975, size - 1) * stats["sd"].to_numpy(dtype=float) / np.sqrt(size)
     stats["ci_low"] = stats["mean"] - half
     stats["ci_high"] = stats["mean"] + half

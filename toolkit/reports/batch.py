@@ -35,7 +35,7 @@ __all__ = ["render_reports", "BatchResult", "ReportResult", "COHORT_REPORT_ID"]
 log = logging.getLogger("toolkit")
 
 COHORT_REPORT_ID = "cohort"
-_FORMATS = ("html", "pdf")
+_FORMATS = ("html", "pdf", "pptx")
 
 
 @dataclass
@@ -61,6 +61,7 @@ class BatchResult:
     seconds: float = 0.0
     index: Path | None = None
     notes: list[str] = field(default_factory=list)
+    slides: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -93,11 +94,34 @@ class BatchResult:
         lines += [f"  {note}" for note in self.notes]
         if self.index is not None:
             lines.append(f"index: {self.index}")
+        if self.slides is not None:
+            lines.append(f"slides: {self.slides}")
         return "\n".join(lines)
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
+
+
+def _audit_or_refuse(db: Path, min_group_size: int | None, stamp: Path) -> None:
+    """Run the disclosure audit of everything the cohort releases; refuse the batch if it fails.
+
+    A passed audit is remembered in ``stamp`` (named by the data's fingerprint, the toolkit's
+    digest and k), so an unchanged cohort is not audited twice.
+    """
+    from ..exceptions import PrivacyError
+    from .audit import cohort_audit
+
+    if stamp.exists():
+        return
+    result = cohort_audit(db, k=min_group_size)
+    if result.ok:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")
+        return
+    if not result.ok:
+        raise PrivacyError(f"{db}: the disclosure audit found {len(result.violations)} violation(s) (first: {result.violations[0]}); "
+                           f"no report was written. Run `upo audit {db}` for the list")
 
 
 def render_reports(
@@ -111,6 +135,7 @@ def render_reports(
     cohort: bool = False,
     *,
     min_group_size: int | None = None,
+    audit: bool = True,
     authority_notebook: str | Path | None = None,
     cohort_notebook: str | Path | None = None,
     progress: bool | None = None,
@@ -131,7 +156,9 @@ def render_reports(
     out
         Output folder (reports, ``index.html``, ``manifest.json``, ``.cache/``).
     formats
-        ``["html"]`` or ``["html", "pdf"]`` (HTML is always written: the PDF is printed from it).
+        ``["html"]`` or ``["html", "pdf"]`` (HTML is always written: the PDF is printed from it);
+        ``"pptx"`` adds the cohort slides (``cohort.pptx``; needs ``cohort``). ``["pptx"]`` alone
+        writes only the slides.
     jobs
         Worker processes, each with one kernel (default: number of cores).
     lang
@@ -142,6 +169,9 @@ def render_reports(
         Also render the cohort report.
     min_group_size
         Override of the cohort's minimum group size (``None``: the cohort's setting).
+    audit
+        Run the disclosure audit of the whole cohort first (:func:`toolkit.reports.audit.cohort_audit`)
+        and raise :class:`~toolkit.exceptions.PrivacyError` (nothing written) if it finds a violation.
     authority_notebook, cohort_notebook
         Other notebooks to render (default: ``notebooks/report_*.ipynb``).
     progress
@@ -167,13 +197,17 @@ def render_reports(
     -------
     >>> render_reports("x.sqlite", formats=["docx"])  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    ReportError: unknown report format 'docx'; use html or html,pdf
+    ReportError: unknown report format 'docx'; use html, pdf, html,pdf or pptx (cohort slides)
     """
     t0 = time.perf_counter()
     fmts = [f.strip().lower() for f in formats if f.strip()]
     for f in fmts:
         if f not in _FORMATS:
-            raise ReportError(f"unknown report format {f!r}; use html or html,pdf")
+            raise ReportError(f"unknown report format {f!r}; use html, pdf, html,pdf or pptx (cohort slides)")
+    want_pptx = "pptx" in fmts
+    if want_pptx and not cohort:
+        raise ReportError("pptx slides are made from the cohort report; add --cohort (or --all), or use --format html,pdf")
+    fmts = [f for f in fmts if f != "pptx"]
     want_pdf = "pdf" in fmts
     if lang not in ("de", "en"):
         raise ReportError(f"unknown report language {lang!r}; use de or en")
@@ -198,6 +232,11 @@ def render_reports(
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / ".cache", ignore_errors=True)  # report caches of older versions held every answer
     result = BatchResult(out=out)
+    if want_pptx and not fmts:  # slides only
+        if not dry_run:
+            result.slides = _write_slides(db, out, lang=lang, min_group_size=min_group_size)
+        result.seconds = time.perf_counter() - t0
+        return result
     with Store(db) as store:
         store.check_integrity()  # a damaged file fails here, before any kernel starts
         store.record_report_folder(out)  # so an erasure finds the reports that showed the person
@@ -210,6 +249,8 @@ def render_reports(
         codes = list(known["authority"]) if authorities is None else list(dict.fromkeys(str(a) for a in authorities))
         cohort_fp = store.fingerprint()
         toolkit = toolkit_digest()
+        if audit:
+            _audit_or_refuse(db, min_group_size, out / ".cache" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
         manifest = Manifest(out)
         suffix = "" if lang == "de" else f".{lang}"
 
@@ -269,10 +310,27 @@ def render_reports(
     from .index import write_index
 
     result.index = write_index(out, manifest, db=db, lang=lang, k=k)
+    if want_pptx:
+        cohort_done = next((r for r in result.results if r.kind == "cohort"), None)
+        existing = out / f"cohort{suffix}.pptx"
+        current = (existing.exists() and cohort_done is not None and cohort_done.html is not None and Path(cohort_done.html).exists()
+                   and existing.stat().st_mtime >= Path(cohort_done.html).stat().st_mtime)
+        if not force and cohort_done is not None and cohort_done.status == "skipped" and current:
+            result.slides = existing  # same inputs as the unchanged cohort report: the slides are current
+        else:
+            result.slides = _write_slides(db, out, lang=lang, min_group_size=min_group_size)
     result.seconds = time.perf_counter() - t0
     order = {t.key: i for i, (t, _, _) in enumerate(planned)}
     result.results.sort(key=lambda r: order.get(r.report_id, -1))
     return result
+
+
+def _write_slides(db: Path, out: Path, *, lang: str, min_group_size: int | None) -> Path:
+    """The cohort slides next to the cohort report (``cohort.pptx``, ``cohort.en.pptx``)."""
+    from .slides import write_cohort_slides
+
+    suffix = "" if lang == "de" else f".{lang}"
+    return write_cohort_slides(db, out / f"cohort{suffix}.pptx", lang=lang, min_group_size=min_group_size)
 
 
 def _now() -> str:

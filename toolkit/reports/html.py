@@ -10,6 +10,8 @@ Example
 '&lt;script&gt;alert(1)&lt;/script&gt;'
 >>> fmt_num(3.14159, 2, lang="de")
 '3,14'
+>>> fmt_num(-0.39, 2, lang="de", signed=True)
+'\u22120,39'
 >>> fmt_num(float("nan"))
 '–'
 """
@@ -41,7 +43,7 @@ __all__ = [
 # Okabe-Ito based palette, colour-blind safe; used for highlights in tables.
 CSS = """
 :root { --ink:#1d2733; --muted:#5b6775; --line:#d5dbe3; --soft:#f3f5f8; --accent:#0b5394; --warn:#9a6700; --ok:#1a7f37; }
-@page { size: A4; margin: 16mm 15mm 18mm 15mm; }
+@page { size: A4; }  /* margins, running header and page numbers: pdf.PdfPrinter */
 html { font-size: 15px; }
 body { margin:0; color:var(--ink); background:#fff;
   font-family: "Source Sans 3","Source Sans Pro","Noto Sans","DejaVu Sans","Liberation Sans",Arial,sans-serif;
@@ -50,11 +52,15 @@ main.upo-report { max-width: 60rem; margin: 0 auto; padding: 2rem 2.2rem 3rem; }
 h1 { font-size:2rem; line-height:1.2; margin:0 0 .3rem; color:var(--accent); font-weight:650; }
 h2 { font-size:1.35rem; margin:2.2rem 0 .6rem; padding-bottom:.25rem; border-bottom:2px solid var(--accent); font-weight:600; }
 h3 { font-size:1.08rem; margin:1.4rem 0 .4rem; font-weight:600; }
-p { margin:.4rem 0 .7rem; }
+p { margin:.4rem 0 .7rem; orphans:3; widows:3; }
+li { orphans:2; widows:2; }
 .subtitle { font-size:1.15rem; color:var(--muted); margin:0 0 1.2rem; }
 .lead { font-size:1.05rem; }
 .upo-section { break-inside:auto; }
-.upo-section h2, .upo-section > p:first-of-type { break-after:avoid; }
+/* headings and the sentence introducing a table or figure stay with what follows */
+h1, h2, h3, caption, .upo-section > p:first-of-type, p:has(+ figure), p:has(+ table), p:has(+ .lk-legend) { break-after:avoid; }
+h2, h3 { break-inside:avoid; }
+.keep-with { break-inside:avoid; }
 table.upo { border-collapse:collapse; width:100%; margin:.5rem 0 1rem; font-size:.9rem; font-variant-numeric: tabular-nums; }
 table.upo caption { caption-side:top; text-align:left; font-weight:600; padding:.2rem 0 .4rem; color:var(--ink); }
 table.upo th, table.upo td { padding:.32rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; text-align:left; }
@@ -62,11 +68,14 @@ table.upo thead th { background:var(--soft); border-bottom:2px solid #aab4c0; fo
 table.upo td.num { text-align:right; white-space:nowrap; }
 table.upo th.num { text-align:right; }
 table.upo tr { break-inside:avoid; }
+table.upo.keep { break-inside:avoid; }  /* short tables never leave a row on the next page */
+table.upo thead { display:table-header-group; }
 table.upo td.sup { color:var(--muted); font-style:italic; }
 table.kv { width:auto; min-width:55%; }
 table.kv th { background:none; width:16rem; font-weight:600; }
 figure.upo { margin:.8rem 0 1.2rem; text-align:center; break-inside:avoid; }
 figure.upo img { max-width:100%; height:auto; }
+@media print { figure.upo img { max-height:225mm; width:auto; } }  /* a figure always fits on one page */
 figure.upo figcaption { font-size:.85rem; color:var(--muted); margin-top:.3rem; text-align:left; }
 .note { background:var(--soft); border-left:4px solid #aab4c0; padding:.55rem .8rem; margin:.6rem 0 1rem; font-size:.92rem; break-inside:avoid; }
 .note.suppressed { border-left-color: var(--warn); }
@@ -78,6 +87,7 @@ figure.upo figcaption { font-size:.85rem; color:var(--muted); margin-top:.3rem; 
 table.upo td .badge { white-space:normal; }
 table.upo td { overflow-wrap:break-word; }
 table.likert td, table.likert th { border-bottom:1px solid #edf0f4; padding:.22rem .4rem; }
+tbody.lk-dim { break-inside:avoid; }  /* a dimension's statements stay with its heading */
 table.likert tr.dim th { background:none; border-bottom:1px solid #aab4c0; padding-top:.7rem; font-size:.92rem; }
 td.lk-text { width:48%; font-size:.85rem; }
 td.lk-cell { width:42%; }
@@ -94,7 +104,35 @@ td.lk-cell { width:42%; }
 ul.compact { margin:.3rem 0 .8rem 1.2rem; padding:0; }
 ul.compact li { margin:.15rem 0; }
 footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
-@media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; } }
+.sum-grid { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:.7rem 1rem; }
+.sum-box { box-sizing:border-box; min-width:0; border:1px solid var(--line); border-top:3px solid var(--accent); border-radius:.25rem; padding:.4rem .8rem .5rem; break-inside:avoid; }
+.sum-box h3 { margin:.2rem 0 .3rem; font-size:1rem; }
+.sum-box.good { border-top-color:var(--ok); } .sum-box.need { border-top-color:var(--warn); } .sum-box.todo { grid-column:1 / -1; }
+#summary { break-after:page; } .sum-lead { margin:0 0 .6rem; }
+table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { background:var(--soft); padding-top:.45rem; }
+table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
+.step { break-inside:avoid; margin-bottom:1rem; }
+.write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
+@media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; }
+  /* every table fits the A4 column (Chromium would otherwise shrink the whole page to the widest one) */
+  html { font-size:13.5px; }
+  table.upo { font-size:.86rem; }
+  table.upo th, table.upo td { padding:.28rem .35rem; hyphens:auto; }
+  /* long single words (Informationssicherheitsbeauftragte) may break in the name column, which keeps a readable width */
+  table.upo td:first-child:not(.num) { overflow-wrap:anywhere; }
+  table.upo td:first-child:not(.num) { min-width:7.5rem; }
+  table.upo td.num { white-space:normal; }
+  table.upo td.num, table.upo th.num { overflow-wrap:normal; hyphens:manual; }  /* numbers break only at spaces */
+  table.upo td .badge { font-size:.75rem; }
+  /* the summary ("Auf einen Blick") is one page at the print size: tighter boxes, lists and table rows */
+  #summary { font-size:.93rem; }
+  #summary .sum-grid { gap:.5rem .8rem; }
+  #summary .sum-box { padding:.3rem .65rem .4rem; }
+  #summary h3 { margin:.15rem 0 .25rem; }
+  #summary ul.compact { margin:.15rem 0 .35rem 1.1rem; }
+  #summary ul.compact li { margin:.08rem 0; }
+  #summary p { margin:.25rem 0; }
+  #summary table.upo th, #summary table.upo td { padding:.1rem .35rem; } }
 """
 
 
@@ -119,6 +157,7 @@ def fmt_num(x: Any, digits: int = 2, *, lang: str = "de", signed: bool = False) 
     s = f"{float(x):+.{digits}f}" if signed else f"{float(x):.{digits}f}"
     if s.lstrip("+-").strip("0.,") == "" and s[0] in "+-":
         s = s[1:] if not signed else "±" + s[1:]
+    s = s.replace("-", "\u2212")  # a real minus sign, as wide as the plus beside it
     return s.replace(".", ",") if lang == "de" else s
 
 
@@ -132,8 +171,11 @@ def fmt_p(p: Any, *, lang: str = "de") -> str:
     if _isnan(p):
         return "–"
     if float(p) < 0.001:
-        return "< 0,001" if lang == "de" else "< 0.001"
+        return "<\u202f0,001" if lang == "de" else "<\u202f0.001"  # narrow no-break space: never split in a cell
     return fmt_num(p, 3, lang=lang)
+
+
+KEEP_ROWS = 16
 
 
 def table(
@@ -150,10 +192,13 @@ def table(
 
     Example
     -------
-    >>> table([["<b>", 1]], ["Name", "n"], numeric=[1])[:40]
-    '<table class="upo"><thead><tr><th>Name</'
+    >>> table([["<b>", 1]], ["Name", "n"], numeric=[1])[:45]
+    '<table class="upo keep"><thead><tr><th>Name</'
     """
     num = set(numeric)
+    rows = list(rows)
+    if len(rows) <= KEEP_ROWS and css.split()[0] == "upo":
+        css += " keep"  # printed on one page: no single row left over on the next
     out = [f'<table class="{esc(css)}">']
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")
@@ -171,18 +216,32 @@ def table(
     return "".join(out)
 
 
-def figure_html(fig: Any, caption: str | None = None, *, dpi: int = 96, alt: str = "") -> str:
-    """Embed a matplotlib figure as a PNG data URI and close it (no external files)."""
+FIGURE_FORMAT = "svg"  # vector figures: sharp in print at any zoom, and faster to write than a 200-ppi PNG
+
+
+def figure_html(fig: Any, caption: str | None = None, *, fmt: str = FIGURE_FORMAT, dpi: int = 200, alt: str = "") -> str:
+    """Embed a matplotlib figure as a data URI (SVG by default, else a ``dpi`` PNG) and close it.
+
+    The figure is cropped to what is drawn (``bbox_inches="tight"``), so no tick label,
+    legend or note is cut at its edge. Text in the SVG is drawn as paths: it looks the
+    same on every machine, whatever fonts are installed. No external files.
+    """
+    import matplotlib
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    # A figure with a layout engine is laid out already; "tight" would draw everything twice.
-    tight = None if fig.get_layout_engine() is not None else "tight"
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight, facecolor="white")
+    # A figure with a layout engine is laid out already; "tight" then only crops the margins.
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.08, facecolor="white", metadata=_FIG_META.get(fmt))
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
+    mime = "image/svg+xml" if fmt == "svg" else f"image/{fmt}"
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="data:image/png;base64,{data}"/>{cap}</figure>'
+    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="data:{mime};base64,{data}"/>{cap}</figure>'
+
+
+# no creation date in the SVG: the same data give the same report bytes
+_FIG_META: dict[str, Any] = {"svg": {"Date": None}, "png": None}
 
 
 def note(text: str, kind: str = "info", *, raw: bool = False) -> str:
@@ -205,5 +264,43 @@ def badge(text: str, kind: str = "") -> str:
 
 
 def section(anchor: str, title: str, *parts: str) -> str:
-    """A report section: heading plus already-built HTML parts."""
-    return f'<section class="upo-section" id="{esc(anchor)}"><h2>{esc(title)}</h2>{"".join(parts)}</section>'
+    """A report section: heading plus already-built HTML parts.
+
+    Headings and introducing sentences are kept on one page with the figure, note or short
+    table that follows them (:func:`keep_with_next`).
+    """
+    body = "".join(keep_with_next([f"<h2>{esc(title)}</h2>", *parts]))
+    return f'<section class="upo-section" id="{esc(anchor)}">{body}</section>'
+
+
+_LEADS = ("<h2", "<h3", "<p>", "<p ")
+_KEEPABLE = ("<figure", '<table class="upo keep', '<table class="upo kv keep', '<div class="note')
+
+
+def keep_with_next(parts: Sequence[str]) -> list[str]:
+    """Group headings and intro paragraphs with the next figure, note or short table in an
+    unbreakable block.
+
+    Chromium's printer ignores ``break-after: avoid`` on a heading whose section box
+    starts on the page (it splits the next paragraph instead, or strands the heading at the
+    page's end); a block with ``break-inside: avoid`` around heading and content is moved
+    to the next page whole. Long tables are not wrapped: they may start under their heading
+    and continue on the next page (rows stay whole, the header row repeats).
+
+    Example
+    -------
+    >>> keep_with_next(["<h2>T</h2>", "<p>x</p>", "<figure>f</figure>", "<p>y</p>"])
+    ['<div class="keep-with">', '<h2>T</h2>', '<p>x</p>', '<figure>f</figure>', '</div>', '<p>y</p>']
+    """
+    out: list[str] = []
+    leads: list[str] = []
+    for part in parts:
+        if part.startswith(_LEADS) and len(part) < 2000 and not part.rstrip().endswith("</table>"):
+            leads.append(part)
+            continue
+        if leads and part.startswith(_KEEPABLE):
+            out += ['<div class="keep-with">', *leads, part, "</div>"]
+        else:
+            out += [*leads, part]
+        leads = []
+    return out + leads

@@ -14,40 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from .html import CSS, esc, table
+from ..i18n import t as i18n_t
 from .manifest import Manifest
 
 __all__ = ["write_index"]
 
-_T = {
-    "de": {
-        "title": "Berichte",
-        "intro": "Ein Bericht je Behörde und ein Kohortenbericht für die Programmkoordination. Kennzahlen mit weniger als {k} Antworten werden nicht angezeigt.",
-        "cohort": "Kohortenbericht",
-        "authority": "Behörde",
-        "ministry": "Ressort",
-        "n": "Teilnehmende",
-        "status": "Stand",
-        "failed": "nicht erstellt",
-        "generated": "Erstellt am",
-        "pdf": "PDF",
-        "reports": "Berichte der Behörden",
-        "none": "Noch keine Berichte.",
-    },
-    "en": {
-        "title": "Reports",
-        "intro": "One report per authority and a cohort report for programme coordination. Figures with fewer than {k} responses are not shown.",
-        "cohort": "Cohort report",
-        "authority": "Authority",
-        "ministry": "Ministry",
-        "n": "Participants",
-        "status": "As of",
-        "failed": "not rendered",
-        "generated": "Generated",
-        "pdf": "PDF",
-        "reports": "Authority reports",
-        "none": "No reports yet.",
-    },
-}
+class _Texts:
+    """``t["key"]`` reads ``index.key`` from :mod:`toolkit.i18n` in one language."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> str:
+        return i18n_t("index." + key, self.lang)
 
 
 def _link(name: str | None, label: str) -> str:
@@ -56,7 +35,7 @@ def _link(name: str | None, label: str) -> str:
 
 def write_index(out: str | Path, manifest: Manifest, *, db: str | Path, lang: str = "de", k: int = 5) -> Path:
     """Write ``index.html`` (``index.en.html`` for English) listing every report in the manifest."""
-    t = _T.get(lang, _T["de"])
+    t = _Texts(lang)
     out = Path(out)
     suffix = "" if lang == "de" else f".{lang}"
     entries = {rid: e for rid, e in manifest.reports.items() if e.get("lang", "de") == lang}
@@ -79,7 +58,15 @@ def write_index(out: str | Path, manifest: Manifest, *, db: str | Path, lang: st
 
     parts = [f"<h1>{esc(t['title'])}</h1>"]
     cohort_name = manifest.meta.get("cohort_name") or (cohort_entry or {}).get("name")
-    parts.append(f'<p class="subtitle">{esc(getattr(db, "name", None) or Path(db).name)}</p>')
+    if not cohort_name:  # the cohort's name, never the database's file name
+        try:
+            from ..store import Store
+
+            with Store(db) as store:
+                cohort_name = store.cohort().get("name")
+        except Exception:  # an index without a readable database still lists the reports
+            cohort_name = None
+    parts.append(f'<p class="subtitle">{esc(cohort_name or "")}</p>')
     parts.append(f'<p>{esc(t["intro"].format(k=k))}</p>')
     if cohort_entry is not None:
         if cohort_entry.get("html"):

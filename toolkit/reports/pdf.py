@@ -15,7 +15,7 @@ from typing import Any
 
 from ..exceptions import ReportError
 
-__all__ = ["chromium_path", "PdfPrinter", "pdf_page_count"]
+__all__ = ["chromium_path", "PdfPrinter", "pdf_page_count", "running_templates"]
 
 _LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
@@ -99,9 +99,49 @@ class PdfPrinter:
         page = self._browser.new_page()
         try:
             page.goto(html_path.as_uri(), wait_until="load")
+            info = page.evaluate(_RUNNING_JS)
+            header, footer = running_templates(info.get("header") or info.get("title") or "", info.get("lang") or "de")
             tmp = pdf_path.with_name(pdf_path.name + ".tmp")
-            page.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
+            # Chromium's printer ignores @page margin boxes: the running header and the page numbers
+            # come from its own header/footer templates, drawn into the page margins set here.
+            page.pdf(path=str(tmp), format="A4", print_background=True, display_header_footer=True,
+                     header_template=header, footer_template=footer, margin=_MARGIN)
             os.replace(tmp, pdf_path)
         finally:
             page.close()
         return pdf_path
+
+
+_MARGIN = {"top": "20mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}
+# the report marks its running header on an element (see sections.footer); the title is the fallback
+_RUNNING_JS = """() => {
+  const el = document.querySelector('[data-upo-header]');
+  return {header: el ? el.getAttribute('data-upo-header') : '', title: document.title,
+          lang: document.documentElement.lang || 'de'};
+}"""
+
+
+def running_templates(header: str, lang: str = "de") -> tuple[str, str]:
+    """Chromium header and footer templates: the running header (authority, wave, data date)
+    on top of every page, "Seite n von m" below.
+
+    Chromium fills the elements with the classes ``pageNumber`` and ``totalPages``; the
+    templates need their own font size (the default is tiny) and no external resources.
+
+    Example
+    -------
+    >>> head, foot = running_templates("Bundesverwaltungsamt (BVA) · Welle t2", "de")
+    >>> "Bundesverwaltungsamt (BVA) · Welle t2" in head, 'Seite <span class="pageNumber">' in foot
+    (True, True)
+    """
+    from ..i18n import t
+    from .html import esc
+
+    page, of = t("pdf.page", lang), t("pdf.of", lang)
+    style = ("font-family:'DejaVu Sans','Liberation Sans',Arial,sans-serif;font-size:7.5pt;color:#5b6775;"
+             "width:100%;margin:0 15mm;display:flex;justify-content:space-between;")
+    head = (f'<div style="{style}border-bottom:0.5pt solid #d5dbe3;padding-bottom:1.5mm;">'
+            f"<span>{esc(header)}</span><span>upo-toolkit</span></div>")
+    foot = (f'<div style="{style}justify-content:flex-end;">'
+            f'<span>{page} <span class="pageNumber"></span> {of} <span class="totalPages"></span></span></div>')
+    return head, foot

@@ -5,9 +5,9 @@ Example
 >>> import pandas as pd
 >>> row = pd.Series({"suppressed": False, "ci_low": 0.2, "ci_high": 0.9, "p_holm": 0.01, "d_z": 0.8})
 >>> change_wording(row, "de")
-'deutliche Verbesserung'
+'gesicherte Verbesserung (großer Effekt)'
 >>> change_wording(row.replace({0.2: -0.1}), "de")
-'keine gesicherte Veränderung'
+'nicht gesichert (Tendenz zur Verbesserung, großer Effekt)'
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pandas as pd
 from .html import badge, esc, figure_html, fmt_int, fmt_num, fmt_p, note, section, suppressed_note, table
 from .texts import tr
 
-__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "profile_wave",
-           "reliability_table"]
+__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "change_badge_kind",
+           "profile_wave", "reliability_table"]
 
 log = logging.getLogger("toolkit")
 
@@ -53,10 +53,68 @@ def _scores(ctx: Any, wave: str | None = None, mine: bool = True) -> pd.DataFram
     return s
 
 
-def competence_profile(ctx: Any) -> Any:
-    """Radar and table: the authority's dimension means against ministry and cohort (with percentile rank)."""
+def _output(ctx: Any) -> str:
+    """The record name of this report's releases."""
+    return f"report:{getattr(ctx, 'authority', None) or 'cohort'}"
+
+
+def reasons_note(ctx: Any, hidden: list[tuple[str, str | None]]) -> str:
+    """One note naming each hidden value with its true reason ('' if nothing is hidden)."""
+    from ..privacy import reason_text
+
+    hidden = [(label, r) for label, r in hidden if r]
+    if not hidden:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for label, r in hidden:
+        by_reason.setdefault(reason_text(r, ctx.lang, k=ctx.k), []).append(label)
+    text = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
+    return note(f"{ctx.t('hidden_because')} – {text}.", "suppressed")
+
+
+def comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: str, ministry: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Released own, ministry and cohort values per dimension (comparison values over shown authorities only).
+
+    The ministry and cohort frames are computed once per batch and released again into each report.
+    """
+    from ..privacy import levels, recording, release_levels
+
+    out = _output(ctx)
+    v = values[values["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
+
+    def cached(by: str | None, group: Any) -> pd.DataFrame:
+        def compute() -> pd.DataFrame:
+            with recording():
+                part = v if by is None else v[v["ministry"] == group]
+                return levels(part, by, k=ctx.k, instrument=instrument, output="plan")
+
+        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{group}:{ctx.k}", compute)
+        return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
+
+    own = levels(v[v["authority"] == ctx.authority], "authority", k=ctx.k, instrument=instrument, output=out).set_index("dimension")
+    return own, cached("ministry", ministry), cached(None, None)
+
+
+def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
+    """Means of every authority shown in its own report (dimension × authority), for percentile positions."""
     from ..privacy import group_summary
-    from ..stats import benchmark
+
+    def compute() -> pd.DataFrame:
+        s = ctx.data.scores()
+        s = s[s["wave"] == wave]
+        gs = group_summary(s, ["dimension", "authority"], "score", k=ctx.k)
+        return gs[~gs["suppressed"]][["dimension", "authority", "mean"]]
+
+    return ctx.data.derived(f"shown_means:{wave}:{ctx.k}", compute)
+
+
+def competence_profile(ctx: Any) -> Any:
+    """Radar and table: the authority's dimension means against ministry and cohort (with percentile rank).
+
+    Ministry and cohort values are over the authorities that are shown themselves
+    (:func:`toolkit.privacy.levels`); the percentile places the authority among shown values only.
+    """
+    from ..privacy import percentile_shown
 
     comp = ctx.data.competence
     title = ctx.t("profile")
@@ -65,36 +123,47 @@ def competence_profile(ctx: Any) -> Any:
         return _html(section("profile", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("profile", title, suppressed_note(ctx.lang, ctx.t("profile"))))
-    all_w = ctx.data.scores()
-    all_w = all_w[all_w["wave"] == wave]
-    bm = benchmark(all_w, ctx.authority, k=ctx.k)
-    own = group_summary(_scores(ctx, wave), "dimension", "score", k=ctx.k).set_index("dimension")
-    rows, classes = [], []
-    for _, r in bm.iterrows():
-        d = r["dimension"]
-        o = own.loc[d] if d in own.index else None
-        if o is None or bool(o["suppressed"]):
-            a = "–"
-        else:
-            a = f"{fmt_num(o['mean'], 2, lang=ctx.lang)} [{fmt_num(o['ci_low'], 2, lang=ctx.lang)}; {fmt_num(o['ci_high'], 2, lang=ctx.lang)}]"
-        rows.append([ctx.dim_title(comp, d), a, fmt_num(r["ministry_mean"], 2, lang=ctx.lang), fmt_num(r["cohort_mean"], 2, lang=ctx.lang),
-                     fmt_num(r["percentile_rank"], 0, lang=ctx.lang)])
-        classes.append(["", "" if a != "–" else "sup", "", "", ""])
-    header = [ctx.t("dimension"), f"{ctx.t('group_authority')}: {ctx.t('mean_ci')}", ctx.t("group_ministry"), ctx.t("group_cohort"), ctx.t("percentile")]
+    scores = ctx.data.scores()
+    ministry = scores.loc[scores["authority"] == ctx.authority, "ministry"]
+    ministry = ministry.iloc[0] if len(ministry) else ctx.ministry
+    own, mins, coh = comparison_levels(ctx, scores, instrument=comp.id, wave=wave, ministry=ministry)
+    shown_means = _shown_authority_means(ctx, wave)
+    L = ctx.lang
+    rows, classes, hidden, bm = [], [], [], []
+    m_label = ctx.t("group_ministry_shown", k=ctx.k) if (mins["n_excluded"] > 0).any() else ctx.t("group_ministry")
+    c_label = ctx.t("group_cohort_shown", k=ctx.k) if (coh["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    for dim in comp.dimensions:
+        d = dim.id
+        if d not in own.index:
+            continue
+        o, m, c = own.loc[d], mins.loc[d] if d in mins.index else None, coh.loc[d] if d in coh.index else None
+        a_mean = np.nan if bool(o["suppressed"]) else float(o["mean"])
+        m_mean = np.nan if m is None or bool(m["suppressed"]) else float(m["mean"])
+        c_mean = np.nan if c is None or bool(c["suppressed"]) else float(c["mean"])
+        pct = percentile_shown(a_mean, shown_means.loc[shown_means["dimension"] == d, "mean"].tolist()) if np.isfinite(a_mean) else np.nan
+        label = ctx.dim_title(comp, d)
+        a = "–" if not np.isfinite(a_mean) else f"{fmt_num(o['mean'], 2, lang=L)} [{fmt_num(o['ci_low'], 2, lang=L)}; {fmt_num(o['ci_high'], 2, lang=L)}]"
+        rows.append([label, a, fmt_num(m_mean, 2, lang=L), fmt_num(c_mean, 2, lang=L), fmt_num(pct, 0, lang=L)])
+        classes.append(["", "" if a != "–" else "sup", "" if np.isfinite(m_mean) else "sup", "" if np.isfinite(c_mean) else "sup", ""])
+        hidden += [(f"{label} ({ctx.t('group_authority')})", o["reason"] if bool(o["suppressed"]) else None),
+                   (f"{label} ({ctx.t('group_ministry')})", (m["reason"] if m is not None else "no_data") if not np.isfinite(m_mean) else None),
+                   (f"{label} ({ctx.t('group_cohort')})", (c["reason"] if c is not None else "no_data") if not np.isfinite(c_mean) else None)]
+        bm.append({"dimension": d, "authority_mean": a_mean, "ministry_mean": m_mean, "cohort_mean": c_mean})
+    bm = pd.DataFrame(bm, columns=["dimension", "authority_mean", "ministry_mean", "cohort_mean"])
+    header = [ctx.t("dimension"), f"{ctx.t('group_authority')}: {ctx.t('mean_ci')}", m_label, c_label, ctx.t("percentile")]
     parts = [f"<p>{esc(ctx.t('profile_intro', wave=wave, n=n))}</p>"]
     radar = pd.concat(
         [
             pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_authority"), "score": bm["authority_mean"]}),
-            pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_ministry"), "score": bm["ministry_mean"]}),
-            pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_cohort"), "score": bm["cohort_mean"]}),
+            pd.DataFrame({"dimension": bm["dimension"], "group": m_label, "score": bm["ministry_mean"]}),
+            pd.DataFrame({"dimension": bm["dimension"], "group": c_label, "score": bm["cohort_mean"]}),
         ],
         ignore_index=True,
     )
     parts.append(_plot(lambda ax: _plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
-                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.2, 5.4)))
+                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.4, 5.6)))
     parts.append(table(rows, header, numeric=[1, 2, 3, 4], cell_classes=classes))
-    if bm["ministry_mean"].isna().any():
-        parts.append(note(tr("methods_privacy", ctx.lang, k=ctx.k).split(";")[0] + ".", "suppressed"))
+    parts.append(reasons_note(ctx, hidden))
     return _html(section("profile", title, *parts))
 
 
@@ -105,14 +174,20 @@ def _plots() -> Any:
 
 
 def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2), tight: bool = False) -> str:
-    """Draw with a plot function onto a fresh Axes and embed the PNG (figures are closed).
+    """Draw with a plot function onto a fresh Axes and embed it (SVG; figures are closed).
 
-    ``tight`` crops to the drawn content (a second draw; for figures whose labels reach
-    beyond the constrained layout, e.g. the heatmap's rotated labels).
+    No layout engine: :func:`~toolkit.reports.html.figure_html` crops the figure to what is
+    drawn, so labels reaching beyond the axes (the heatmap's rotated labels, the radar's
+    dimension names, notes under a plot) are never cut, at the cost of one layout pass instead
+    of constrained layout's several. ``tight`` is kept for callers; every figure is cropped.
     """
+    from ..privacy.release import current_record
+
+    if getattr(current_record(), "no_figures", False):  # the audit renders every section, not the pictures of its numbers
+        return ""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=size, layout=None if tight else "constrained")
+    fig = plt.figure(figsize=size)
     ax = fig.add_subplot(111, projection="polar" if polar else None)
     try:
         draw(ax)
@@ -123,8 +198,11 @@ def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, fl
 
 
 def needs_table(ctx: Any) -> pd.DataFrame | None:
-    """The authority's needs ranking in the profile wave, suppressed below k (None without data)."""
-    from ..privacy import suppress
+    """The authority's needs ranking in the profile wave, released per dimension (None without data).
+
+    Ranks are over the shown dimensions only, so a hidden dimension leaves no gap in them.
+    """
+    from ..privacy import Level, rank_shown, release_frame, respondents
     from ..scoring import needs_ranking
 
     comp = ctx.data.competence
@@ -136,7 +214,13 @@ def needs_table(ctx: Any) -> pd.DataFrame | None:
     if g.empty:
         return None
     nr = needs_ranking(g, by=("authority",))
-    return suppress(nr, k=ctx.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
+    sets = respondents(g, "dimension", "needs")
+    nr["who"] = [sets.get(d, frozenset()) for d in nr["dimension"]]
+    out = release_frame(nr, quantity=lambda r: Level(comp.id, f"needs:{r['dimension']}", str(wave)), people="who", k=ctx.k,
+                        output=_output(ctx), cell=lambda r: f"needs/{r['dimension']}", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
+    out["rank"] = rank_shown(out, "needs")
+    out["n"] = out["who"].map(len)
+    return out.drop(columns="who")
 
 
 def gaps_needs(ctx: Any) -> Any:
@@ -162,8 +246,7 @@ def gaps_needs(ctx: Any) -> Any:
     header = [ctx.t("rank"), ctx.t("dimension"), ctx.t("ist"), ctx.t("soll"), ctx.t("gap"), ctx.t("importance"), ctx.t("needs_index"), ""]
     parts = [f"<p>{esc(ctx.t('needs_intro', wave=wave, n=n))}</p>"]
     parts.append(table(rows, header, numeric=[0, 2, 3, 4, 5, 6], raw=True, caption=ctx.t("needs_caption", wave=wave)))
-    if nt["suppressed"].any():
-        parts.append(suppressed_note(L, ", ".join(ctx.dim_title(comp, d) for d in nt.loc[nt["suppressed"], "dimension"])))
+    parts.append(reasons_note(ctx, [(ctx.dim_title(comp, r["dimension"]), r["reason"]) for _, r in nt[nt["suppressed"]].iterrows()]))
     return _html(section("needs", title, *parts))
 
 
@@ -182,25 +265,32 @@ def _likert_colours(n_points: int) -> list[str]:
     return left + (["#BBBBBB"] if n_points % 2 else []) + right
 
 
-def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") -> str:
+def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden: dict[str, str] | None = None) -> str:
     """Diverging stacked bars per agreement item as plain HTML/CSS (crisp in print, no image).
 
     ``shares`` is the frame of :func:`toolkit.plots.likert_shares` (``item, n, point, count, share``);
     disagreement extends left of the centre line, agreement right, the middle point is split.
+    ``hidden`` maps items whose distribution is not released to the reason shown in their row.
     """
+    hidden = hidden or {}
     rows = []
     legend_scale = None
     for dim in instrument.dimensions:
-        items = [it for it in dim.items if it.type == "likert" and it.id in set(shares["item"])]
+        items = [it for it in dim.items if it.type == "likert" and (it.id in set(shares["item"]) or it.id in hidden)]
         if not items:
             continue
-        rows.append(f'<tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')
+        rows.append(f'</tbody><tbody class="lk-dim"><tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')  # one block per dimension
         for it in items:
+            if it.id in hidden:
+                rows.append(f'<tr><td class="lk-text">{esc(it.text.get(lang))}</td><td class="lk-cell sup small">{esc(hidden[it.id])}</td><td></td></tr>')
+                continue
             sh = shares[shares["item"] == it.id].sort_values("point")
             scale = instrument.scale_of(it.id)
             legend_scale = legend_scale or scale
             pts = list(scale.points)
             cols = _likert_colours(len(pts))
+            if it.reverse:  # coloured by the scored direction: agreeing with a negative statement is the "bad" colour
+                cols = cols[::-1]
             share = dict(zip(sh["point"], sh["share"]))
             n = int(sh["n"].iloc[0]) if len(sh) else 0
             mid = (len(pts) - 1) / 2
@@ -214,13 +304,15 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de") ->
                 segs.append(f'<span style="width:{w:.3f}%;background:{cols[i]}" title="{esc(scale.label(p, lang))}: {100 * share.get(p, 0.0):.0f} %">{label}</span>')
             offset = 50 - 50 * left
             bar = f'<div class="lk-bar"><div class="lk-track" style="left:{offset:.3f}%">{"".join(segs)}</div></div>'
-            text = esc(it.text.get(lang)) + (' <span class="muted small">(' + ("umgepolt" if lang == "de" else "reverse-keyed") + ")</span>" if it.reverse else "")
+            text = esc(it.text.get(lang)) + (f' <span class="muted small">({esc(tr("reverse_keyed", lang))})</span>' if it.reverse else "")
             rows.append(f'<tr><td class="lk-text">{text}</td><td class="lk-cell">{bar}</td><td class="num small">n = {n}</td></tr>')
     legend = ""
     if legend_scale is not None:
         cols = _likert_colours(len(legend_scale.points))
         legend = '<p class="lk-legend small">' + " ".join(
             f'<span><i style="background:{c}"></i>{esc(legend_scale.label(p, lang))}</span>' for p, c in zip(legend_scale.points, cols)) + "</p>"
+    if any(it.reverse for it in instrument.items if it.type == "likert" and it.id in set(shares["item"])):
+        legend += f'<p class="small muted">{esc(tr("reverse_colours", lang))}</p>'
     return f'{legend}<table class="upo likert"><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -235,66 +327,96 @@ def item_distributions(ctx: Any) -> Any:
         return _html(section("items", title, note(ctx.t("no_data"))))
     if n < ctx.k:
         return _html(section("items", title, suppressed_note(ctx.lang, title)))
+    from ..privacy import Level, reason_text, release
+
     r = ctx.data.rsp(comp)
     r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
     shares = likert_shares(r, comp)
-    parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>", likert_bars_html(shares, comp, ctx.lang)]
+    hidden: dict[str, str] = {}
+    ids = (r["authority"].astype(str) + "|" + r["participant"].astype(str)).to_numpy()
+    rows_of = r.groupby(r["item"].astype(str), observed=True).indices
+    values = r["value"].to_numpy()
+    present = set(shares["item"])
+    for it in comp.items:  # a single statement's distribution needs k valid answers to that statement
+        if it.type != "likert" or it.id not in present:
+            continue
+        idx = rows_of.get(it.id, [])
+        points = set(comp.scale_of(it.id).points)
+        people = [ids[i] for i in idx if values[i] in points]
+        ok = release(Level(comp.id, it.id, str(wave)), people, k=ctx.k, output=_output(ctx), cell=f"items/{it.id}")
+        if not ok.shown:
+            hidden[it.id] = reason_text("too_few_item" if ok.reason == "too_few" else ok.reason, ctx.lang, k=ctx.k)
+    shares = shares[~shares["item"].isin(list(hidden))]
+    parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>", likert_bars_html(shares, comp, ctx.lang, hidden=hidden)]
     return _html(section("items", title, *parts))
 
 
-def change_wording(row: pd.Series, lang: str = "de") -> str:
-    """Plain-language reading of one paired change; 'clear' only where the interval (and Holm p, d_z) support it."""
-    if bool(row.get("suppressed", False)) or pd.isna(row.get("ci_low")) or pd.isna(row.get("ci_high")):
+def change_wording(row: Any, lang: str = "de") -> str:
+    """Plain-language reading of one paired change, from :func:`toolkit.stats.verdict_of` (the one verdict rule);
+    a hidden change names its true reason (:mod:`toolkit.privacy`)."""
+    from ..stats.verdict import verdict_of
+
+    v = verdict_of(row)
+    if v.suppressed:
+        reason = row.get("reason")
+        if isinstance(reason, str) and reason:
+            from ..privacy import reason_text
+
+            return reason_text(reason, lang, k=int(row.get("k", 5)) if pd.notna(row.get("k", 5)) else 5)
         return tr("too_few_pairs", lang)
-    lo, hi = float(row["ci_low"]), float(row["ci_high"])
-    p, d = row.get("p_holm", np.nan), row.get("d_z", np.nan)
-    strong = pd.notna(p) and float(p) < 0.05 and pd.notna(d) and abs(float(d)) >= 0.5
-    if lo > 0:
-        return tr("clear_up" if strong else "up", lang)
-    if hi < 0:
-        return tr("clear_down" if strong else "down", lang)
-    return tr("no_change", lang)
+    if v.direction == "none" or (not v.certain and v.band in (None, "negligible")):
+        return tr("no_change", lang)
+    return tr(f"verdict_{v.key}", lang, band=tr(f"band_{v.band}", lang) if v.band else "?")
+
+
+def change_badge_kind(row: Any) -> str:
+    """CSS class of a change's badge: ``up``/``down`` only for certain changes."""
+    from ..stats.verdict import verdict_of
+
+    v = verdict_of(row)
+    return v.direction if v.certain else ""
 
 
 def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
-    """The reliability table (α with Feldt CI, ω total, items, n, a note on negatively loading items), rows with n ≥ k."""
+    """The reliability table (α with Feldt CI, ω total, items, n, a note on negatively loading items) of the released rows."""
     L = ctx.lang
     rows = []
     for _, r in rel.iterrows():
-        if int(r["n"]) < ctx.k:
+        if bool(r["suppressed"]) if "suppressed" in r else int(r["n"]) < ctx.k:  # released rows (toolkit.privacy)
             continue
         neg = r.get("negative_items")
         hint = tr("rel_negative_many" if "," in neg else "rel_negative_one", L, items=neg) if isinstance(neg, str) and neg else ""
         rows.append([ctx.dim_title(comp, r["dimension"]),
                      f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
                      fmt_num(r["omega_total"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"]), hint])
-    header = [ctx.t("dimension"), "α [95 %-KI]" if L == "de" else "α [95 % CI]", "ω", ctx.t("items_n"), "n", ctx.t("rel_note")]
+    header = [ctx.t("dimension"), ctx.t("alpha_ci"), "ω", ctx.t("items_n"), "n", ctx.t("rel_note")]
     return table(rows, header, numeric=[1, 2, 3, 4])
 
 
+def change_decisions(ctx: Any, a: str, b: str) -> pd.DataFrame:
+    """Paired change of every authority with the auditor's decisions, computed once per cohort (not recorded)."""
+    from ..privacy import change_levels, recording
+
+    def compute() -> pd.DataFrame:
+        with recording():  # decisions only; each report records its own rows
+            return change_levels(ctx.data.scores(), a, b, by="authority", k=ctx.k, instrument=ctx.data.competence.id, output="plan",
+                                 paired=ctx.data.change_by_authority(a, b), waves=ctx.data.wave_labels())
+
+    return ctx.data.derived(f"change_levels:{a}:{b}:{ctx.k}", compute)
+
+
 def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
-    from ..privacy import suppress
-    from ..stats import paired_change
+    from ..privacy import release_changes
 
-    allpc = ctx.data.change_by_authority(a, b)
-    pc = allpc[allpc["authority"] == ctx.authority].drop(columns=["authority"]).reset_index(drop=True)
-    if pc.empty:
-        pc = paired_change(_scores(ctx), a, b)
-    from ..privacy import change_plan, paired_visible, plan_shown
-
-    plan = ctx.data.derived(f"change_plan:{a}:{b}:{ctx.k}", lambda: change_plan(ctx.data.scores(), a, b, k=ctx.k))
-    ok = plan_shown(plan, "authority", pc.assign(authority=ctx.authority), cell=["dimension"])
-    est = [c for c in pc.columns if c not in ("dimension", "n_pairs")]
-    out = suppress(pc.assign(suppressed=~ok), k=ctx.k, n="n_pairs", estimates=est)
-    mine = plan[(plan["level"] == "authority") & (plan["group"].astype(str) == str(ctx.authority))].set_index("dimension").reindex(out["dimension"])
-    sep = paired_visible(out["n_pairs"], mine["n_from"].fillna(0).to_numpy(), mine["n_to"].fillna(0).to_numpy(), k=ctx.k, separate=True)
-    out.loc[~sep, ["mean_from", "mean_to"]] = np.nan  # the paired means would reveal the few who answered one wave only
-    return out
+    allpc = change_decisions(ctx, a, b)
+    mine = allpc[allpc["authority"].astype(str) == str(ctx.authority)].drop(columns=["authority"]).reset_index(drop=True)
+    out = release_changes(mine, instrument=ctx.data.competence.id, a=a, b=b, k=ctx.k, output=_output(ctx))
+    return out.assign(k=ctx.k)
 
 
 def change(ctx: Any) -> Any:
     """Change between the first and each later wave: table with CIs, effect sizes and wording, and a slope plot."""
-    from ..privacy import group_summary
+    from ..privacy import levels
 
     comp = ctx.data.competence
     title = ctx.t("change")
@@ -304,9 +426,10 @@ def change(ctx: Any) -> Any:
     if len(waves) < 2:
         return _html(section("change", title, note(ctx.t("one_wave"))))
     L = ctx.lang
-    parts = [f"<p>{esc(ctx.t('change_intro'))}</p>"]
-    means = group_summary(_scores(ctx), ["wave", "dimension"], "score", k=ctx.k)
-    means["wave"] = means["wave"].astype(str)
+    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('verdict_rule'))}</p>"]
+    own = _scores(ctx)
+    means = levels(own.assign(wave=own["wave"].astype(str), dimension=own["dimension"].astype(str)), "authority", k=ctx.k,
+                   instrument=comp.id, output=_output(ctx))
     if not means["suppressed"].all():
         parts.append(_plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                            ctx.t("change_caption"), size=(7.6, 4.8)))
@@ -321,7 +444,7 @@ def change(ctx: Any) -> Any:
         rows, classes = [], []
         for _, r in pc.iterrows():
             word = change_wording(r, L)
-            kind = "up" if r.get("ci_low", np.nan) > 0 else ("down" if r.get("ci_high", np.nan) < 0 else "")
+            kind = change_badge_kind(r)
             sup = bool(r["suppressed"])
             rows.append([
                 esc(ctx.dim_title(comp, r["dimension"])), esc(int(r["n_pairs"])), esc(fmt_num(r["mean_from"], 2, lang=L)), esc(fmt_num(r["mean_to"], 2, lang=L)),
@@ -332,6 +455,10 @@ def change(ctx: Any) -> Any:
         header = [ctx.t("dimension"), ctx.t("pairs"), ctx.t("before"), ctx.t("after"), ctx.t("diff_ci"), "d_z", ctx.t("p_holm"), ctx.t("assessment")]
         parts.append(f"<h3>{esc(ctx.t('change_table', a=waves[0], b=b))}</h3>")
         parts.append(table(rows, header, numeric=[1, 2, 3, 4, 5, 6], raw=True, cell_classes=classes))
+        means_hidden = pc[~pc["suppressed"] & pc["means_reason"].notna()]
+        if len(means_hidden):
+            parts.append(reasons_note(ctx, [(f"{ctx.t('before')}/{ctx.t('after')} " + ", ".join(ctx.dim_title(comp, d) for d in means_hidden["dimension"]),
+                                              means_hidden["means_reason"].iloc[0])]))
     if not any_shown:
         parts.append(suppressed_note(L, title))
     return _html(section("change", title, *parts))

@@ -40,6 +40,7 @@ __all__ = [
     "participation",
     "key_figures",
     "footer",
+    "running_header",
     "competence_profile",
     "gaps_needs",
     "item_distributions",
@@ -48,6 +49,8 @@ __all__ = [
     "readiness_section",
     "free_texts",
     "methods",
+    "summary",
+    "next_steps",
 ]
 
 
@@ -174,8 +177,7 @@ def title_page(ctx: AuthorityContext) -> Html:
     body = "".join(f"<tr><th>{esc(a)}</th><td>{esc(b)}</td></tr>" for a, b in kv)
     parts = [
         '<div class="cover">',
-        f"<h1>{esc(ctx.t('authority_report_title'))}</h1>",
-        f'<p class="subtitle">{esc(ctx.name)} ({esc(ctx.authority)}){" · " + esc(ctx.ministry) if ctx.ministry else ""}</p>',
+        f"<h2 id='about'>{esc(ctx.t('about_report'))}</h2>",
         f'<table class="upo kv"><tbody>{body}</tbody></table>',
         table(instrument_rows(ctx), [ctx.t("instrument"), "ID", ctx.t("version"), ctx.t("hash")], caption=ctx.t("instruments")),
         "</div>",
@@ -185,7 +187,7 @@ def title_page(ctx: AuthorityContext) -> Html:
     return Html("".join(parts))
 
 
-_CONTENTS = ["participation", "profile", "needs", "items", "change", "stakeholders", "readiness", "texts", "methods"]
+_CONTENTS = ["summary", "participation", "profile", "needs", "next_steps", "items", "change", "stakeholders", "readiness", "texts", "methods"]
 
 
 def participation(ctx: AuthorityContext) -> Html:
@@ -221,7 +223,7 @@ def free_texts(ctx: AuthorityContext) -> Html:
     """Free-text answers of the authority's latest wave with text, shown only when that wave's
     respondents reach the minimum group size (``privacy.visible_texts``); every text is escaped
     and listed in sorted order, so the order reveals nothing."""
-    from ..privacy import visible_texts
+    from ..privacy import Level, release, visible_texts
 
     parts = []
     for inst_id, frame in ctx.data.texts.items():
@@ -240,6 +242,10 @@ def free_texts(ctx: AuthorityContext) -> Html:
         if shown.empty:
             parts.append(suppressed_note(ctx.lang))
             continue
+        group = respondents if respondents is not None else mine
+        people = group["authority"].astype(str) + "|" + group["participant"].astype(str)
+        for item_id in shown["item"].unique():  # recorded: free text of a group of k or more respondents
+            release(Level(inst_id, f"text:{item_id}", str(last)), people, k=ctx.k, output=f"report:{ctx.authority}", cell=f"texts/{item_id}")
         for item_id, grp in shown.groupby("item", sort=False):
             question = inst.item(item_id).text.get(ctx.lang)
             parts.append(f"<h3>{esc(question)} ({esc(last)})</h3>"
@@ -250,36 +256,67 @@ def free_texts(ctx: AuthorityContext) -> Html:
 
 
 def key_figures(ctx: AuthorityContext) -> KeyFigures:
-    """Figures for the index page: n per wave and a headline or two (suppressed below k)."""
-    from ..privacy import group_summary
+    """Figures for the index page: n per wave, the overall mean and the largest need of the report's profile wave.
+
+    Exactly what the report releases for the same wave: the largest need is rank 1 of the
+    report's needs table (ranks over shown dimensions), and the value names its wave.
+    """
+    from ..privacy import Level, release
+    from .sec_competence import needs_table, profile_wave
 
     comp = ctx.data.competence
     n = ctx.counts(comp.id if comp else None)
     headline = []
     if comp is not None and n:
-        last = list(n)[-1]
+        wave, _ = profile_wave(ctx)
         scores = ctx.data.scores()
-        mine = scores[(scores["authority"] == ctx.authority) & (scores["wave"] == last)]
-        person = mine.groupby("participant", observed=True)["score"].mean().rename("score").reset_index()
-        s = group_summary(person, None, "score", k=ctx.k)
-        value = "–" if s.empty or bool(s["suppressed"].iloc[0]) else f"{s['mean'].iloc[0]:.2f}"
-        headline.append({"label": ctx.t("headline_score", wave=last), "value": value.replace(".", ",") if ctx.lang == "de" else value, "numeric": True})
-        from .sec_competence import needs_table
-
+        mine = scores[(scores["authority"] == ctx.authority) & (scores["wave"] == wave)]
+        person = mine.groupby("participant", observed=True)["score"].mean().dropna()
+        r = release(Level(comp.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index], float(person.mean()) if len(person) else None,
+                    k=ctx.k, output=f"index:{ctx.authority}", cell="headline_score")
+        value = "–" if not r.shown else f"{r.value:.2f}"
+        value = value.replace(".", ",") if ctx.lang == "de" else value
+        headline.append({"label": ctx.t("headline_score"), "value": f"{value} ({wave})" if r.shown else value, "numeric": True, "wave": wave})
         nt = needs_table(ctx)
         top = "–"
         if nt is not None and not nt.empty and not nt["suppressed"].all():
-            top = ctx.dim_title(comp, nt.sort_values("rank").iloc[0]["dimension"])
-        headline.append({"label": ctx.t("headline_need"), "value": top, "numeric": False})
+            best = nt[~nt["suppressed"]].sort_values(["rank", "dimension"]).iloc[0]
+            top = ctx.dim_title(comp, best["dimension"])
+        headline.append({"label": ctx.t("headline_need"), "value": top if top == "–" else f"{top} ({wave})", "numeric": False, "wave": wave})
     return KeyFigures({"n": n, "headline": headline})
 
 
 def footer(ctx: Any) -> Html:
-    """Closing line: toolkit version, cohort, threshold."""
+    """Closing line: toolkit version, cohort, threshold; it carries the PDF's running header."""
     text = ctx.t("footer", version=__version__, cohort=ctx.data.cohort["name"], k=ctx.k)
-    return Html(f'<footer class="upo">{esc(text)}</footer>')
+    return Html(f'<footer class="upo" data-upo-header="{esc(running_header(ctx))}">{esc(text)}</footer>')
+
+
+def running_header(ctx: Any) -> str:
+    """The line on top of every PDF page: authority (or cohort), wave(s) and data date.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> from toolkit.demo import build_demo
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
+    >>> build_demo(db, n_authorities=2, seed=1).close()
+    >>> running_header(authority_context(db, "BAMF")).startswith("Bundesamt für Migration und Flüchtlinge (BAMF) · Welle ")
+    True
+    """
+    date = _date(ctx.data.data_date, ctx.lang)
+    tail = [ctx.t("data_date") + " " + date] if date else []
+    comp = ctx.data.competence
+    if hasattr(ctx, "authority"):
+        waves = ctx.waves_with(comp.id if comp else None) or ctx.data.wave_labels()
+        head = [f"{ctx.name} ({ctx.authority})"] + ([ctx.t("running_wave", w=waves[-1])] if waves else [])
+    else:
+        waves = ctx.data.wave_labels()
+        head = [ctx.t("cohort_short", name=ctx.data.cohort["name"])] + ([ctx.t("running_waves", w=", ".join(waves))] if waves else [])
+    return " · ".join(head + tail)
 
 
 # The analysis sections live in their own modules; the notebook imports them from here.
 from .sec_competence import change, competence_profile, gaps_needs, item_distributions  # noqa: E402
 from .sec_stakeholders import methods, readiness_section, stakeholder_section  # noqa: E402
+from .sec_summary import next_steps, summary  # noqa: E402

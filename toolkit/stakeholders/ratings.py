@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
+from ..i18n import LANGUAGES, t
 from ..instruments import STAKEHOLDER_ROLES, Instrument
 
 __all__ = ["QUADRANTS", "QUADRANT_LABELS", "STRATEGIES", "SALIENCE_LABELS", "aggregate_ratings", "stakeholder_map"]
@@ -15,36 +16,10 @@ __all__ = ["QUADRANTS", "QUADRANT_LABELS", "STRATEGIES", "SALIENCE_LABELS", "agg
 log = logging.getLogger("toolkit")
 
 QUADRANTS = ("manage_closely", "keep_satisfied", "keep_informed", "monitor")
-QUADRANT_LABELS = {
-    "manage_closely": {"de": "eng einbinden", "en": "manage closely"},
-    "keep_satisfied": {"de": "zufriedenstellen", "en": "keep satisfied"},
-    "keep_informed": {"de": "informieren", "en": "keep informed"},
-    "monitor": {"de": "beobachten", "en": "monitor"},
-}
-STRATEGIES = {
-    "manage_closely": {
-        "de": "Eng einbinden: früh beteiligen, Entscheidungen gemeinsam vorbereiten, regelmäßig persönlich abstimmen.",
-        "en": "Manage closely: involve early, prepare decisions together, consult regularly in person.",
-    },
-    "keep_satisfied": {
-        "de": "Zufriedenstellen: Anliegen kennen und berücksichtigen, zu wichtigen Entscheidungen gezielt einbeziehen.",
-        "en": "Keep satisfied: know and address their concerns, involve them in key decisions.",
-    },
-    "keep_informed": {
-        "de": "Informieren: regelmäßig und verständlich über Fortschritt berichten, Rückmeldungen ermöglichen.",
-        "en": "Keep informed: report progress regularly and clearly, invite feedback.",
-    },
-    "monitor": {
-        "de": "Beobachten: Entwicklung im Blick behalten, bei Bedarf informieren.",
-        "en": "Monitor: keep an eye on developments, inform when needed.",
-    },
-}
-SALIENCE_LABELS = {
-    "none": {"de": "nicht salient", "en": "not salient"},
-    "latent": {"de": "latent (1 Merkmal)", "en": "latent (1 attribute)"},
-    "expectant": {"de": "erwartend (2 Merkmale)", "en": "expectant (2 attributes)"},
-    "definitive": {"de": "definitiv (3 Merkmale)", "en": "definitive (3 attributes)"},
-}
+# the texts live in toolkit/i18n.py; these tables are views of it, per key and language
+QUADRANT_LABELS = {q: {lang: t(f"stakeholder.quadrant.{q}", lang) for lang in LANGUAGES} for q in QUADRANTS}
+STRATEGIES = {q: {lang: t(f"stakeholder.strategy.{q}", lang) for lang in LANGUAGES} for q in QUADRANTS}
+SALIENCE_LABELS = {c: {lang: t(f"stakeholder.salience.{c}", lang) for lang in LANGUAGES} for c in ("none", "latent", "expectant", "definitive")}
 # Mitchell, Agle & Wood (1997), Fig. 2: the seven types by (power, legitimacy, urgency)
 _SALIENCE_TYPES = {
     (False, False, False): "none",
@@ -58,16 +33,8 @@ _SALIENCE_TYPES = {
 }
 _SALIENCE_CLASS = {0: "none", 1: "latent", 2: "expectant", 3: "definitive"}
 _QUADRANT_WEIGHT = {"manage_closely": 3, "keep_satisfied": 2, "keep_informed": 1, "monitor": 0}
-_REASONS = {
-    "iqr_influence": {"de": "Einfluss uneinheitlich eingeschätzt (IQR ≥ 2)", "en": "influence rated inconsistently (IQR ≥ 2)"},
-    "iqr_interest": {"de": "Interesse uneinheitlich eingeschätzt (IQR ≥ 2)", "en": "interest rated inconsistently (IQR ≥ 2)"},
-    "iqr_attitude": {"de": "Haltung uneinheitlich eingeschätzt (IQR ≥ 2)", "en": "attitude rated inconsistently (IQR ≥ 2)"},
-    "rwg_attitude": {"de": "geringe Übereinstimmung zur Haltung (r_wg < 0,5)", "en": "low agreement on attitude (r_wg < 0.5)"},
-    "attitude_both_sides": {
-        "de": "Haltung teils ablehnend, teils unterstützend eingeschätzt",
-        "en": "attitude rated as opposed by some and supportive by others",
-    },
-}
+_REASONS = {r: {lang: t(f"stakeholder.reason.{r}", lang) for lang in LANGUAGES}
+            for r in ("iqr_influence", "iqr_interest", "iqr_attitude", "rwg_attitude", "attitude_both_sides")}
 _MAP_COLUMNS = [
     "authority", "stakeholder", "label", "free", "n_raters", *STAKEHOLDER_ROLES,
     "influence_iqr", "interest_iqr", "attitude_iqr", "attitude_min", "attitude_max", "rwg_attitude",

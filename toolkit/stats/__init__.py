@@ -23,6 +23,7 @@ import pandas as pd  # noqa: F401  (used by the doctest examples)
 from .benchmark import benchmark
 from .change import friedman, friedman_posthoc, holm, paired_change
 from .reliability import item_total, omega_total, one_factor_loadings, reliability
+from .verdict import Verdict, change_verdict, effect_band, verdict_of
 
 __all__ = ["reliability", "item_total", "paired_change", "friedman", "friedman_posthoc", "benchmark", "holm", "omega_total",
-           "one_factor_loadings"]
+           "one_factor_loadings", "Verdict", "change_verdict", "effect_band", "verdict_of"]

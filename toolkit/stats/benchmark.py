@@ -29,14 +29,12 @@ def benchmark(scores: pd.DataFrame, authority: str, *, k: int, value: str = "sco
     DataFrame
         ``dimension, authority_mean, ministry_mean, cohort_mean, diff_ministry,
         diff_cohort, percentile_rank, n_authority, n_ministry, n_cohort, suppressed``.
-        Means are over participants with a valid score; ``n_*`` count them. A mean is
-        NaN when its group has fewer than ``k`` participants, and the ministry (or
-        cohort) mean is also hidden when it differs from the authority by fewer than
-        ``k`` participants, or when the authorities below ``k`` in it have fewer than
-        ``k`` participants together (:func:`toolkit.privacy.scores_plan`; else the rest
-        could be recovered by subtraction from the authorities' own reports).
+        Means are over participants with a valid score; ``n_*`` count them. The
+        authority's mean is NaN below ``k`` participants; the ministry and cohort means
+        are computed over the authorities with at least ``k`` (:func:`toolkit.privacy.levels`),
+        so no authority below ``k`` can be recovered by subtraction.
         ``percentile_rank`` (0–100) places the authority's mean among the means of
-        all authorities with at least ``k`` participants: ``100 · (below + ½ · equal) / N``.
+        all shown authorities (at least ``k`` participants): ``100 · (below + ½ · equal) / N``.
 
     Example
     -------
@@ -51,40 +49,29 @@ def benchmark(scores: pd.DataFrame, authority: str, *, k: int, value: str = "sco
         raise DataError(f"the scores frame lacks column(s) {', '.join(missing)}; give the frame of dimension_scores()")
     if "wave" in scores.columns and scores["wave"].astype(str).nunique() > 1:
         raise DataError("benchmark compares one wave; filter the scores to one wave first (scores[scores.wave == 't0'])")
-    valid = scores[scores[value].notna()]
     if authority not in set(scores["authority"]):
         raise DataError(f"authority {authority!r} has no scores; present: {', '.join(sorted(map(str, scores['authority'].unique())))}")
-    ministry = scores.loc[scores["authority"] == authority, "ministry"].iloc[0]
-    per_auth = valid.groupby(["dimension", "authority"], observed=True).agg(mean=(value, "mean"), n=("participant", "nunique"))
-    cohort = valid.groupby("dimension", observed=True).agg(mean=(value, "mean"), n=("participant", "size"))
-    mvalid = valid[valid["ministry"] == ministry]
-    mins = mvalid.groupby("dimension", observed=True).agg(mean=(value, "mean"), n=("participant", "size"))
-    dims = list(dict.fromkeys(scores["dimension"]))
-    from ..privacy import scores_plan  # the cohort-wide rule: no total with a small remainder under the shown authorities
+    from ..privacy import levels, percentile_shown  # the decisions: comparison values over shown authorities only
 
-    plan = scores_plan(scores, k=k, value=value, cell=("dimension",))
-    m_plan = plan[(plan["level"] == "ministry") & (plan["group"].astype(str) == str(ministry))].set_index("dimension")["shown"]
-    c_plan = plan[plan["level"] == "total"].set_index("dimension")["shown"]
+    ministry = scores.loc[scores["authority"] == authority, "ministry"].iloc[0]
+    v = scores.assign(wave=scores["wave"].astype(str) if "wave" in scores.columns else "",
+                      dimension=scores["dimension"].astype(str), score=scores[value])
+    common = dict(k=k, instrument=str(v["instrument"].iloc[0]) if "instrument" in v.columns and len(v) else "scores", output="benchmark")
+    own = levels(v[v["authority"] == authority], "authority", **common).set_index("dimension")
+    mins = levels(v[v["ministry"] == ministry], "ministry", **common).set_index("dimension")
+    coh = levels(v, None, **common).set_index("dimension")
+    every = levels(v, "authority", **common)
     rows = []
-    for dim in dims:
-        a = per_auth.loc[(dim, authority)] if (dim, authority) in per_auth.index else None
-        n_a = int(a["n"]) if a is not None else 0
-        n_m = int(mins.loc[dim, "n"]) if dim in mins.index else 0
-        n_c = int(cohort.loc[dim, "n"]) if dim in cohort.index else 0
-        a_mean = float(a["mean"]) if a is not None and n_a >= k else np.nan
-        hide_m = n_m < k or 0 < n_m - n_a < k or 0 < n_c - n_m < k
-        hide_c = n_c < k or 0 < n_c - n_a < k
-        hide_m = hide_m or not bool(m_plan.get(dim, False))
-        hide_c = hide_c or not bool(c_plan.get(dim, False))
-        m_mean = np.nan if hide_m else float(mins.loc[dim, "mean"])
-        c_mean = np.nan if hide_c else float(cohort.loc[dim, "mean"])
-        others = per_auth.loc[dim] if dim in per_auth.index.get_level_values(0) else per_auth.iloc[0:0]
-        means = others.loc[others["n"] >= k, "mean"].to_numpy(dtype=float)
-        pct = np.nan
-        if np.isfinite(a_mean) and means.size:
-            pct = 100 * (np.sum(means < a_mean) + 0.5 * np.sum(means == a_mean)) / means.size
+    for dim in dict.fromkeys(v["dimension"]):
+        o = own.loc[dim] if dim in own.index else None
+        a_mean = float(o["mean"]) if o is not None and not o["suppressed"] else np.nan
+        m_mean = float(mins.loc[dim, "mean"]) if dim in mins.index and not mins.loc[dim, "suppressed"] else np.nan
+        c_mean = float(coh.loc[dim, "mean"]) if dim in coh.index and not coh.loc[dim, "suppressed"] else np.nan
+        shown = every[(every["dimension"] == dim) & ~every["suppressed"]]["mean"].tolist()
+        pct = percentile_shown(a_mean, shown) if np.isfinite(a_mean) else np.nan
         rows.append({"dimension": dim, "authority_mean": a_mean, "ministry_mean": m_mean, "cohort_mean": c_mean,
                      "diff_ministry": a_mean - m_mean, "diff_cohort": a_mean - c_mean, "percentile_rank": pct,
-                     "n_authority": n_a, "n_ministry": n_m, "n_cohort": n_c, "suppressed": n_a < k})
+                     "n_authority": int(o["n"]) if o is not None else 0, "n_ministry": int(mins.loc[dim, "n"]) if dim in mins.index else 0,
+                     "n_cohort": int(coh.loc[dim, "n"]) if dim in coh.index else 0, "suppressed": o is None or bool(o["suppressed"])})
     return pd.DataFrame(rows, columns=["dimension", "authority_mean", "ministry_mean", "cohort_mean", "diff_ministry",
                                        "diff_cohort", "percentile_rank", "n_authority", "n_ministry", "n_cohort", "suppressed"])

@@ -2,7 +2,9 @@
 
 :class:`DashboardState` recomputes only when :meth:`Store.data_version` changed;
 :class:`Poller` calls it from a background thread so the Jupyter kernel stays free.
-Every aggregate passes :mod:`toolkit.privacy` (nothing is shown below k respondents).
+Every aggregate is released by :mod:`toolkit.privacy` in steps (:class:`toolkit.privacy.LiveRelease`):
+the count stays live, an aggregate changes only when at least k new respondents arrived since its
+last released state; across authorities the values are over the authorities with k or more.
 
 Example
 -------
@@ -150,8 +152,32 @@ class DashboardState:
         df.insert(df.columns.get_loc("dimension") + 1, "label", df["dimension"].map(titles))
         return df.sort_values("dimension", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
+    def _live(self) -> Any:
+        from ..privacy import live_state
+
+        return live_state((str(getattr(self.store, "path", "")), self.instrument.id, str(self.wave), self.authority), self.k)
+
+    def _stepped(self, frame: pd.DataFrame, key: str, var: Any, estimates: list[str]) -> pd.DataFrame:
+        """Each row as the live release gives it: a new value only k new respondents after the last one."""
+        from ..privacy import Level
+
+        live = self._live()
+        rows = []
+        for _, r in frame.iterrows():
+            if bool(r["suppressed"]):
+                rows.append(r.drop(labels=["who"]))
+                continue
+            q = Level(self.instrument.id, var(r), str(self.wave))
+            rel = live.step((key, str(r[frame.columns[0]])), r["who"], r.drop(labels=["who"]).to_dict(), quantity=q, output="dashboard",
+                            cell=f"{key}/{r[frame.columns[0]]}")
+            out = pd.Series(rel.value) if rel.shown else r.drop(labels=["who"])
+            if rel.shown and rel.reason:
+                out["reason"] = rel.reason
+            rows.append(out)
+        return pd.DataFrame(rows).reset_index(drop=True) if rows else frame.drop(columns=["who"])
+
     def _compute(self) -> None:
-        from ..privacy import group_summary, suppress
+        from ..privacy import levels, rank_shown, recording, respondents, shown_cells
 
         # one wave: cross-wave linking of codes is not needed (and costs time on every refresh)
         resp = self.store.responses(self.instrument.id, wave=self.wave, authority=self.authority, linked=False)
@@ -168,28 +194,36 @@ class DashboardState:
             from ..scoring import dimension_scores
 
             scores = dimension_scores(resp, self.instrument)
-        self.profile = self._labels(self._whole(group_summary(scores, ["dimension"], "score", k=self.k), scores, "score"))
+        scores = scores.assign(wave=scores["wave"].astype(str), dimension=scores["dimension"].astype(str))
+        by = "authority" if self.authority is not None else None  # across authorities: over the shown authorities only
+        with recording():  # decided here, recorded by the live step
+            prof = levels(scores, by, k=self.k, instrument=self.instrument.id, output="dashboard")
+        prof = prof.drop(columns=["wave", *([by] if by else [])])
+        prof = self._stepped(prof, "profile", lambda r: str(r["dimension"]), [])
+        self.profile = self._labels(prof)
         if self.kind == "gaps":
             from ..scoring import gaps, needs_ranking
 
-            g = gaps(resp, self.instrument)
-            ranking = needs_ranking(g, by=None)
-            ranking = self._whole(ranking.assign(suppressed=False), g, "needs")
-            self.gaps = self._labels(suppress(ranking, k=self.k, n="n", estimates=["ist", "soll", "gap", "importance", "needs", "rank"]))
-
-    def _whole(self, df: pd.DataFrame, values: pd.DataFrame, value: str) -> pd.DataFrame:
-        """Across several authorities the session's total is the cohort's: hidden where the authorities below k
-        would be recovered from the others' reports (:func:`toolkit.privacy.scores_plan`)."""
-        from ..privacy import plan_shown, scores_plan, suppress
-
-        if self.authority is not None or df.empty:
-            return df
-        ok = plan_shown(scores_plan(values, k=self.k, value=value, cell=("dimension",)), "total", df, cell=["dimension"])
-        est = [c for c in ("mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "ist", "soll", "gap", "importance", "needs", "rank") if c in df.columns]
-        return suppress(df.assign(suppressed=df["suppressed"].to_numpy(dtype=bool) | ~ok), k=self.k, n="n", estimates=est)
+            g = gaps(resp, self.instrument).assign(dimension=lambda d: d["dimension"].astype(str))
+            if self.authority is None:  # over the authorities shown in that dimension
+                cells = shown_cells(g.assign(score=g["needs"]), k=self.k, cell=("dimension",))
+                ok = set(zip(cells.loc[cells["shown"], "dimension"], cells.loc[cells["shown"], "authority"].astype(str)))
+                g = g[[(d, str(a)) in ok for d, a in zip(g["dimension"], g["authority"])]]
+            ranking = needs_ranking(g, by=None) if not g.empty else pd.DataFrame(columns=["dimension", "n", "ist", "soll", "gap", "importance", "needs", "rank"])
+            sets = respondents(g, "dimension", "needs")
+            ranking["who"] = [sets.get(d, frozenset()) for d in ranking["dimension"]]
+            ranking["n"] = ranking["who"].map(len)
+            est = ["ist", "soll", "gap", "importance", "needs", "rank"]
+            ranking["suppressed"] = ranking["n"] < self.k
+            ranking["reason"] = np.where(ranking["suppressed"], "too_few", None)
+            ranking.loc[ranking["suppressed"], est] = np.nan
+            ranking = self._stepped(ranking, "needs", lambda r: f"needs:{r['dimension']}", est)
+            if not ranking.empty:
+                ranking["rank"] = rank_shown(ranking, "needs")  # ranks over shown values only
+                self.gaps = self._labels(ranking)
 
     def _compute_stakeholders(self, resp: pd.DataFrame) -> None:
-        from ..privacy import suppress
+        from ..privacy import Level
         from ..stakeholders import stakeholder_map
 
         counts = resp.groupby("authority", observed=True)["participant"].nunique()
@@ -200,14 +234,28 @@ class DashboardState:
             return
         sub = resp[resp["authority"] == self.view_authority]
         smap = stakeholder_map(sub, self.instrument, lang=self.lang)
-        out = suppress(smap, k=self.k, n="n_raters")
-        for col in out.columns:  # derived labels (quadrant, flags, ranks) reveal hidden medians too
-            if col not in _MAP_KEEP and not pd.api.types.is_float_dtype(out[col].dtype):
-                out[col] = out[col].astype(object).where(~out["suppressed"], None)
-        # a free entry typed by fewer than k raters is itself free text: do not show its name
-        hide = out["free"].astype(bool) & out["suppressed"]
-        self.hidden_groups = int(hide.sum())
-        self.stakeholders = out[~hide].reset_index(drop=True)
+        v = sub[sub["stakeholder"].notna() & sub["value"].notna()]
+        ids = v["authority"].astype(str) + "|" + v["participant"].astype(str)
+        raters = {str(x): frozenset(g) for x, g in ids.groupby(v["stakeholder"].astype(str))}
+        live = self._live()
+        rows, hidden = [], 0
+        for _, r in smap.iterrows():
+            sid = str(r["stakeholder"])
+            rel = live.step(("stakeholder", self.view_authority, sid), raters.get(sid, frozenset()), r.to_dict(),
+                            quantity=Level(self.instrument.id, f"stakeholder:{sid}", str(self.wave)), output="dashboard", cell=f"stakeholders/{sid}")
+            if rel.shown:
+                rows.append({**rel.value, "suppressed": False, "reason": rel.reason})
+            elif bool(r.get("free")):
+                hidden += 1  # a free entry typed by fewer than k raters is itself free text: do not show its name
+            else:
+                keep = {c: r[c] if c in _MAP_KEEP else (np.nan if pd.api.types.is_float_dtype(smap[c].dtype) else None) for c in smap.columns}
+                rows.append({**keep, "suppressed": True, "reason": rel.reason})
+        self.hidden_groups = hidden
+        out = pd.DataFrame(rows).reset_index(drop=True) if rows else pd.DataFrame()
+        for c in out.columns:  # derived labels of hidden rows stay None, not NaN
+            if c in smap.columns and not pd.api.types.is_float_dtype(smap[c].dtype):
+                out[c] = out[c].astype(object).where(out[c].notna(), None)
+        self.stakeholders = out
 
     # ------------------------------------------------------------------ freezing
     def payload(self) -> dict[str, Any]:

@@ -389,8 +389,9 @@ class FormState:
         -------
         DataFrame
             ``dimension, label, own, group, n, suppressed`` — one row per dimension with
-            scored items; ``group`` is NaN while fewer than k participants of the same
-            authority answered this wave (``suppressed`` True). Empty if nothing was
+            scored items; ``group`` is the group value as last released in steps of k
+            (:class:`toolkit.privacy.LiveRelease`) and NaN (``suppressed`` True) unless at
+            least k people other than this participant are in it. Empty if nothing was
             submitted yet, in kiosk mode (the next person must not see it) or when the
             instrument has no scored dimensions.
         """
@@ -398,7 +399,7 @@ class FormState:
         last = getattr(self, "_last", None)
         if last is None or self.kiosk or not any(d.scored_items for d in self.instrument.dimensions):
             return pd.DataFrame(columns=cols)
-        from ..privacy import group_summary, resolve_k
+        from ..privacy import Level, levels, live_state, recording, resolve_k
         from ..scoring import dimension_scores
 
         authority, code = last
@@ -406,16 +407,28 @@ class FormState:
         resp = self.store.responses(self.instrument.id, wave=self.wave, authority=authority, linked=False)
         scores = dimension_scores(resp, self.instrument)
         k = resolve_k(self.store)
-        group = group_summary(scores, ["dimension"], "score", k=k)
-        own = scores.loc[scores["participant"] == me, ["dimension", "score"]].rename(columns={"score": "own"})
+        # the group value is the session's live release (same steps as the dashboard), shown to this participant
+        # only with k others in it: their own answers are known to them (toolkit.privacy.LiveRelease.for_participant)
+        live = live_state((str(getattr(self.store, "path", "")), self.instrument.id, str(self.wave), authority), k)
+        scores = scores.assign(wave=scores["wave"].astype(str), dimension=scores["dimension"].astype(str))
+        with recording():
+            group = levels(scores, "authority", k=k, instrument=self.instrument.id, output="form").set_index("dimension")
+        me_id = f"{authority}|{me}"
+        own = scores.loc[scores["participant"] == me, ["dimension", "score"]].set_index("dimension")["score"]
         dims = [d for d in self.instrument.dimensions if d.scored_items]
-        out = pd.DataFrame({"dimension": [d.id for d in dims], "label": [d.title.get(self.lang) for d in dims]})
-        out = out.merge(own, on="dimension", how="left").merge(
-            group[["dimension", "mean", "n", "suppressed"]].rename(columns={"mean": "group"}), on="dimension", how="left"
-        )
-        out["n"] = out["n"].fillna(0).astype(int)
-        out["suppressed"] = out["suppressed"].fillna(True).astype(bool)
-        return out[cols]
+        rows = []
+        for d in dims:
+            value, n, sup = float("nan"), int(group.loc[d.id, "n"]) if d.id in group.index else 0, True
+            q = Level(self.instrument.id, d.id, str(self.wave))
+            if d.id in group.index and not bool(group.loc[d.id, "suppressed"]):
+                g = group.loc[d.id]
+                live.step(("profile", d.id), g["who"], g.drop(labels=["who"]).to_dict(), quantity=q, output="form", cell=f"group/{d.id}")
+            rel = live.for_participant(("profile", d.id), me_id, quantity=q, output="form", cell=f"group/{d.id}")
+            if rel.shown:
+                value, n, sup = float(rel.value["mean"]), int(rel.n), False
+            rows.append({"dimension": d.id, "label": d.title.get(self.lang), "own": own.get(d.id, float("nan")), "group": value, "n": n,
+                         "suppressed": sup})
+        return pd.DataFrame(rows, columns=cols)
 
 
 def _short(text: str, width: int = 70) -> str:

@@ -1,0 +1,420 @@
+"""Cohort-wide release rules: levels with comparison values, paired change, ranks (one place decides).
+
+* **Levels** (:func:`levels`): an authority's value is shown with at least ``k`` respondents.
+  A ministry or cohort value is computed over the authorities that are themselves shown
+  ("Ressort, ohne Behörden unter 5"): a small authority then neither hides its ministry nor
+  can be subtracted out (the value minus the shown authorities leaves nobody). The rows say
+  how many authorities were left out (``n_excluded``).
+* **Paired change** (:func:`change_levels`): shown with at least ``k`` pairs unless the
+  auditor finds that the difference together with the wave values shown beside it gives a
+  smaller group; the pairs' before/after means only where the auditor allows them too.
+  Above the authority the pairs are those of the authorities whose change is shown.
+* **Ranks and positions** (:func:`rank_shown`, :func:`percentile_shown`) over shown values only.
+
+Example
+-------
+>>> s = pd.DataFrame({"authority": ["A"] * 6 + ["B"] * 2, "ministry": "M", "participant": list("abcdefgh"),
+...                   "wave": "t0", "dimension": "x", "score": [3.0] * 6 + [1.0] * 2})
+>>> levels(s, "ministry", k=5, instrument="ci", output="doc")[["ministry", "n", "mean", "n_excluded"]].to_dict("records")
+[{'ministry': 'M', 'n': 6, 'mean': 3.0, 'n_excluded': 1}]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .audit import audit
+from .core import _check_k, group_summary
+from .release import Diff, Level, Record, release, release_frame
+
+__all__ = ["levels", "release_levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown", "change_allowed"]
+
+_EST = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
+
+
+def _ids(df: pd.DataFrame) -> pd.Series:
+    return df["authority"].astype(str) + "|" + df["participant"].astype(str)
+
+
+def shown_cells(values: pd.DataFrame, *, k: int, value: str = "score", cell: Sequence[str] = ("wave", "dimension")) -> pd.DataFrame:
+    """Per cell and authority: the respondent set, its size and whether the authority's value is shown.
+
+    Returns ``<cell...>, authority, ministry, who (frozenset), n, shown``.
+    """
+    cell = [c for c in cell if c in values.columns]
+    v = values[values[value].notna()]
+    v = v.assign(_who=_ids(v))
+    keys = [*cell, "authority"]
+    if v.empty:
+        return pd.DataFrame(columns=[*keys, "ministry", "who", "n", "shown"])
+    g = v.groupby(keys, observed=True, sort=False)
+    who_arr = v["_who"].to_numpy()
+    out = g.size().rename("n").reset_index()
+    idx = g.indices
+    out["who"] = [frozenset(who_arr[idx[key if len(keys) > 1 else key[0]]]) for key in zip(*[out[c] for c in keys])]
+    out["ministry"] = g["ministry"].first().to_numpy() if "ministry" in v.columns else None
+    out["n"] = out["who"].map(len).astype(np.int64)
+    out["shown"] = out["n"] >= k
+    return out
+
+
+def levels(
+    values: pd.DataFrame,
+    by: str | None,
+    *,
+    k: int,
+    instrument: str,
+    output: str,
+    value: str = "score",
+    cell: Sequence[str] = ("wave", "dimension"),
+    var: str = "dimension",
+    wave: str | None = None,
+) -> pd.DataFrame:
+    """Released summaries per cell and ``by`` group (``"authority"``, ``"ministry"`` or None = cohort).
+
+    Parameters
+    ----------
+    values
+        Tidy per-participant values (``authority, ministry, participant, <cell...>, <value>``).
+    by
+        The grouping; ministry and cohort values are over the shown authorities only.
+    k, instrument, output
+        Minimum group size; the instrument id and the output name for the record.
+    value, cell, var, wave
+        The value column; the cell columns; which cell column names the variable of the
+        quantity; the wave when ``values`` has no ``wave`` column.
+
+    Returns
+    -------
+    DataFrame
+        ``<cell...>, <by>, n, mean, sd, median, q1, q3, ci_low, ci_high, suppressed, reason,
+        n_excluded, who`` (``who``: the respondent set; drop it before showing).
+    """
+    k = _check_k(k)
+    cell = [c for c in cell if c in values.columns]
+    cells = shown_cells(values, k=k, value=value, cell=cell)
+    groups = [*cell, *([by] if by else [])]
+    v = values[values[value].notna()]
+    if by == "authority":
+        data = v
+        sets = cells.set_index([*cell, "authority"])["who"]
+        excluded = None
+    else:
+        ok = cells[cells["shown"]]
+        key = pd.MultiIndex.from_frame(v[[*cell, "authority"]].astype(str))
+        okkey = pd.MultiIndex.from_frame(ok[[*cell, "authority"]].astype(str)) if len(ok) else pd.MultiIndex.from_tuples([], names=[*cell, "authority"])
+        data = v[key.isin(okkey)]
+        gcols = [*cell, *([by] if by else [])]
+        sets = ok.groupby(gcols, observed=True)["who"].agg(lambda s: frozenset().union(*s)) if len(ok) and gcols else None
+        if len(ok) and not gcols:
+            sets = frozenset().union(*ok["who"])
+        excluded = cells[~cells["shown"]].groupby(gcols, observed=True).size() if gcols else int((~cells["shown"]).sum())
+    if data.empty:
+        cols = [*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"]
+        out = pd.DataFrame(columns=cols)
+    else:
+        out = group_summary(data, groups or None, value, k=k)
+    # groups that have data but no shown authority: suppressed with their reason
+    if by != "authority" and not cells.empty:
+        allg = cells[groups].drop_duplicates() if groups else pd.DataFrame(index=[0])
+        if groups:
+            out = allg.merge(out, on=groups, how="left") if len(out) else allg.assign(n=0, suppressed=True)
+    if out.empty and not groups:
+        out = pd.DataFrame([{"n": 0, "suppressed": True}])
+
+    def who_of(row: pd.Series) -> frozenset:
+        if by == "authority":
+            return sets.get(tuple(row[c] for c in [*cell, "authority"]), frozenset())
+        if not groups:
+            return sets if isinstance(sets, frozenset) else frozenset()
+        if sets is None:
+            return frozenset()
+        key = tuple(row[c] for c in groups)
+        return sets.get(key if len(key) > 1 else key[0], frozenset())
+
+    out = out.copy()
+    gkeys = list(zip(*[out[c] for c in groups])) if groups else [()] * len(out)
+    if by == "authority":
+        out["who"] = [sets.get(tuple(r), frozenset()) for r in zip(*[out[c] for c in [*cell, "authority"]])]
+    elif not groups:
+        out["who"] = [sets if isinstance(sets, frozenset) else frozenset()] * len(out)
+    else:
+        out["who"] = [frozenset() if sets is None else sets.get(g if len(g) > 1 else g[0], frozenset()) for g in gkeys]
+    out["n"] = out["who"].map(len).astype(np.int64)
+    if excluded is None:
+        out["n_excluded"] = 0
+    elif groups:
+        out["n_excluded"] = [int(excluded.get(g if len(g) > 1 else g[0], 0)) for g in gkeys]
+    else:
+        out["n_excluded"] = int(excluded)
+    for c in _EST:
+        if c not in out.columns:
+            out[c] = np.nan
+    # a group whose authorities are all below k: the reason is theirs
+    out["forbid"] = np.where((out["n"] == 0) & (out["n_excluded"] > 0), "too_few", None)
+    out = out.drop(columns=["suppressed"], errors="ignore")
+    return release_levels(out, by=by, k=k, instrument=instrument, output=output, cell=cell, var=var, wave=wave)
+
+
+def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: str, output: str,
+                   cell: Sequence[str] = ("wave", "dimension"), var: str = "dimension", wave: str | None = None) -> pd.DataFrame:
+    """Release (and record) the rows of a :func:`levels` frame, again if it was computed before (e.g. cached)."""
+    cell = [c for c in cell if c in frame.columns]
+    groups = [*cell, *([by] if by else [])]
+
+    def qty(row: dict) -> Level:
+        return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row else str(wave))
+
+    label = (lambda r: "/".join(str(r[c]) for c in groups)) if groups else "cohort"
+    out = frame.copy()
+    if "forbid" not in out.columns:
+        out["forbid"] = out["reason"].where(out["suppressed"].astype(bool), None) if "reason" in out.columns else None
+        out = out.drop(columns=["suppressed", "reason"], errors="ignore")
+    out = release_frame(out, quantity=qty, people="who", k=k, output=output, cell=label, estimates=_EST, forbid="forbid")
+    return out[[*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"]].reset_index(drop=True)
+
+
+def rank_shown(df: pd.DataFrame, value: str, *, ascending: bool = False, shown: str = "suppressed") -> pd.Series:
+    """Dense ranks (1 = first) over the rows that are shown; NaN for suppressed rows.
+
+    Example
+    -------
+    >>> d = pd.DataFrame({"needs": [3.0, 9.0, 5.0], "suppressed": [False, True, False]})
+    >>> rank_shown(d, "needs").tolist()
+    [2.0, nan, 1.0]
+    """
+    ok = ~df[shown].fillna(True).astype(bool) & df[value].notna()
+    r = df[value].where(ok).rank(ascending=ascending, method="min")
+    return r.where(ok)
+
+
+def percentile_shown(own: float, shown_values: Sequence[float]) -> float:
+    """``100 · (below + ½ · equal) / N`` of ``own`` among shown values (NaN without any).
+
+    Example
+    -------
+    >>> percentile_shown(3.0, [1.0, 3.0, 5.0, 7.0])
+    37.5
+    """
+    vals = np.asarray([x for x in shown_values if x is not None and np.isfinite(x)], dtype=float)
+    if not np.isfinite(own) or vals.size == 0:
+        return float("nan")
+    return float(100 * (np.sum(vals < own) + 0.5 * np.sum(vals == own)) / vals.size)
+
+
+def change_allowed(base: list[tuple[Any, frozenset]], candidate: list[tuple[Any, frozenset]], *, k: int) -> bool:
+    """Whether releasing ``candidate`` beside ``base`` (lists of (quantity, set)) adds no audit violation."""
+    rec = Record(k=k)
+    for q, s in base:
+        if s:
+            rec.add("base", "", q, s)
+    before = len(audit(rec, k=k))
+    for q, s in candidate:
+        rec.add("candidate", "", q, s)
+    return len(audit(rec, k=k)) == before
+
+
+_PLAN_MEMO: dict[tuple, dict] = {}
+
+
+def _wave_order(scores: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
+    present = list(dict.fromkeys(scores["wave"].astype(str)))
+    if waves is None:
+        return sorted(present) if not isinstance(scores["wave"].dtype, pd.CategoricalDtype) else \
+            [str(w) for w in scores["wave"].cat.categories if str(w) in present]
+    return [str(w) for w in waves if str(w) in present]
+
+
+def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Sequence[str] | None = None) -> dict:
+    """Decide every paired change of a cohort at once (all wave pairs, authorities, ministries, cohort).
+
+    Order: the levels every output shows (authorities with ``k`` or more, ministry and cohort
+    values over shown authorities, every wave) are accepted first; then, per wave pair (first
+    to later waves first), each authority's difference and its pairs' before/after means, then
+    each ministry's and the cohort's (over the pairs of the authorities whose change is shown)
+    — each accepted only if the auditor's rules still hold with everything accepted so far.
+
+    Returns
+    -------
+    dict
+        ``(a, b, level, group, dimension) -> (pairs: frozenset, reason or None, means_reason or None)``
+        with ``level`` one of ``"authority"``, ``"ministry"``, ``"total"`` (group None).
+    """
+    from .audit import Planner
+
+    k = _check_k(k)
+    v = scores[scores["score"].notna()]
+    key_cols = ["authority", "participant", "wave", "dimension", "score"]
+    memo_key = (instrument, k, tuple(waves or ()), len(v), int(pd.util.hash_pandas_object(v[key_cols].astype(str), index=False).sum()))
+    if memo_key in _PLAN_MEMO:
+        return _PLAN_MEMO[memo_key]
+    order = _wave_order(v, waves)
+    v = v.assign(_w=v["wave"].astype(str), _d=v["dimension"].astype(str), _a=v["authority"].astype(str), _who=_ids(v))
+    ministry = dict(zip(v["_a"], v["ministry"].astype(str))) if "ministry" in v.columns else {}
+    rec = Record(k=k)
+    sets: dict[tuple[str, str, str], frozenset] = {}
+    for (w, d, au), idx in v.groupby(["_w", "_d", "_a"], observed=True).indices.items():
+        sets[(w, d, au)] = frozenset(v["_who"].to_numpy()[idx])
+    auths = sorted({x[2] for x in sets})
+    dims = list(dict.fromkeys(v["_d"]))
+    groups = sorted({ministry.get(au, "") for au in auths})
+    out: dict = {}
+    for d in dims:
+        pl = Planner(k)
+        L = lambda w: Level(instrument, d, w)  # noqa: E731
+        base = []
+        for w in order:
+            shown = [au for au in auths if len(sets.get((w, d, au), ())) >= k]
+            base += [(L(w), rec.mask(sets[(w, d, au)])) for au in shown]
+            for g in groups:
+                u = frozenset().union(*[sets[(w, d, au)] for au in shown if ministry.get(au, "") == g])
+                base.append((L(w), rec.mask(u)))
+            base.append((L(w), rec.mask(frozenset().union(*[sets[(w, d, au)] for au in shown]))))
+        pl.add(base)
+        for j, b in enumerate(order):
+            for a in order[:j]:
+                Q = Diff(instrument, d, a, b)
+
+                def decide(p: frozenset) -> tuple[frozenset, str | None, str | None]:
+                    if len(p) < k:
+                        return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
+                    m = rec.mask(p)
+                    if not pl.allows([(Q, m)]):
+                        return p, "one_wave_derivable", "one_wave_derivable"
+                    pl.add([(Q, m)])
+                    means = [(L(a), m), (L(b), m)]
+                    if pl.allows(means):
+                        pl.add(means)
+                        return p, None, None
+                    return p, None, "pair_means"
+
+                shown_p = {}
+                for au in auths:
+                    p = sets.get((a, d, au), frozenset()) & sets.get((b, d, au), frozenset())
+                    out[(a, b, "authority", au, d)] = r = decide(p)
+                    if r[1] is None:
+                        shown_p[au] = p
+                for g in groups:
+                    p = frozenset().union(*[x for au, x in shown_p.items() if ministry.get(au, "") == g])
+                    out[(a, b, "ministry", g, d)] = decide(p)
+                out[(a, b, "total", None, d)] = decide(frozenset().union(*shown_p.values()))
+    if len(_PLAN_MEMO) > 8:
+        _PLAN_MEMO.clear()
+    _PLAN_MEMO[memo_key] = out
+    return out
+
+
+def change_levels(
+    scores: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    by: str | None,
+    k: int,
+    instrument: str,
+    output: str,
+    paired: pd.DataFrame | None = None,
+    waves: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Released paired change per dimension (and ``by`` group), with the true reason where hidden.
+
+    Parameters
+    ----------
+    scores
+        Dimension scores of **all** waves (``authority, ministry, participant, wave, dimension,
+        score``): the decisions are made for all wave pairs together (:func:`change_plan_all`).
+    a, b
+        From and to wave.
+    by
+        ``"authority"``, ``"ministry"`` or None; above the authority, the pairs of the
+        authorities whose change is shown.
+    paired
+        Optional precomputed ``paired_change(scores, a, b, by="authority")``.
+    waves
+        The cohort's wave order (default: the scores' wave categories, else sorted labels).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`toolkit.stats.paired_change` plus ``who, n, suppressed, reason,
+        means_reason``; suppressed rows have NaN estimates, ``mean_from``/``mean_to`` are NaN
+        where ``means_reason`` is set.
+    """
+    from ..stats import paired_change
+
+    k = _check_k(k)
+    a, b = str(a), str(b)
+    plan = change_plan_all(scores, k=k, instrument=instrument, waves=waves)
+    order = _wave_order(scores[scores["score"].notna()], waves)
+    fa, fb = (a, b) if a in order and b in order and order.index(a) < order.index(b) else (b, a)
+    level = by or "total"
+    est = ["mean_from", "mean_to", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff",
+           "p_holm_wilcoxon", "p_t_holm", "p_wilcoxon_holm"]
+    if by == "authority":
+        pc = paired if paired is not None else paired_change(scores, a, b, by="authority")
+        if pc.empty:
+            return pc.assign(who=None, n=0, suppressed=True, reason=None, means_reason=None)
+        pc = pc.copy()
+        dec = [plan.get((fa, fb, "authority", str(r.authority), str(r.dimension)), (frozenset(), "no_data", "no_data")) for r in pc.itertuples()]
+    else:
+        rows = [(key[3], key[4], val) for key, val in plan.items() if key[:3] == (fa, fb, level)]
+        v = scores[scores["score"].notna()]
+        v = v.assign(_who=_ids(v), _d=v["dimension"].astype(str))
+        parts = []
+        for g, d, (p, reason, _) in rows:
+            if p:
+                sub = v[(v["_d"] == d) & v["_who"].isin(p)]
+                parts.append(sub.assign(ministry=g) if by == "ministry" else sub)
+        data = pd.concat(parts, ignore_index=True) if parts else v.iloc[0:0]
+        pc = paired_change(data.drop(columns=["_who", "_d"]), a, b, by=by) if not data.empty else pd.DataFrame()
+        keys = [*([by] if by else []), "dimension"]
+        frame = pd.DataFrame([{**({by: g} if by else {}), "dimension": d} for g, d, _ in rows], columns=keys)
+        if not pc.empty:
+            frame = frame.merge(pc.assign(**{c: pc[c].astype(str) for c in keys}), on=keys, how="left")
+        pc = frame
+        dec = [val for _, _, val in rows]
+    for c in est:
+        if c not in pc.columns:
+            pc[c] = np.nan
+    pc["who"] = [d[0] for d in dec]
+    pc["reason"] = [d[1] for d in dec]
+    pc["means_reason"] = [d[2] for d in dec]
+    pc["n_pairs"] = pc["who"].map(len).astype(np.int64)
+    pc["n"] = pc["n_pairs"]
+    pc["suppressed"] = pc["reason"].notna()
+    pc.loc[pc["suppressed"].to_numpy(), est] = np.nan
+    return release_changes(pc, instrument=instrument, a=a, b=b, k=k, output=output, by=by)
+
+
+def release_changes(frame: pd.DataFrame, *, instrument: str, a: str, b: str, k: int, output: str, by: str | None = None) -> pd.DataFrame:
+    """Release (and record) the rows of a :func:`change_levels` frame again, e.g. one authority's rows in its report.
+
+    Rows keep their decision (``suppressed``, ``reason``, ``means_reason``); shown differences
+    and shown before/after means are recorded under ``output``.
+    """
+    head = [c for c in (by, "dimension") if c and c in frame.columns]
+    label = lambda r: "/".join(str(r[c]) for c in head) + f" {a}->{b}"  # noqa: E731
+    est = [c for c in ["mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff",
+                       "p_holm_wilcoxon", "p_t_holm", "p_wilcoxon_holm"] if c in frame.columns]
+    pc = frame.copy()
+    pc["_f"] = pc["reason"].where(pc["suppressed"].astype(bool), None) if "reason" in pc.columns else None
+    base = pc.drop(columns=["suppressed", "reason"], errors="ignore")
+    out = release_frame(base, quantity=lambda r: Diff(instrument, str(r["dimension"]), a, b), people="who", k=k, output=output,
+                        cell=label, estimates=est, forbid="_f").drop(columns="_f")
+    # the pairs' before/after means: levels of the pair set, released only where the auditor allows
+    mr = []
+    for r in out.to_dict("records"):
+        m = r["means_reason"] if isinstance(r.get("means_reason"), str) else None
+        if r["suppressed"]:
+            m = m or r["reason"]
+        elif m is None:
+            for w, col in ((a, "mean_from"), (b, "mean_to")):
+                release(Level(instrument, str(r["dimension"]), w), r["who"], r[col], k=k, output=output, cell=label(r) + f" {col}")
+        mr.append(m)
+    out["means_reason"] = pd.Series(mr, index=out.index, dtype=object)
+    hide = out["means_reason"].notna().to_numpy()
+    out.loc[hide, ["mean_from", "mean_to"]] = np.nan
+    return out.reset_index(drop=True)
