@@ -117,7 +117,9 @@ def _audit_or_refuse(db: Path, min_group_size: int | None, stamp: Path) -> None:
     result = cohort_audit(db, k=min_group_size)
     if result.ok:
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")
+        for old in stamp.parent.glob("audit-*.ok"):  # stamps of earlier data: the cohort changed since
+            old.unlink(missing_ok=True)
+        stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")  # counts only, no values
         return
     if not result.ok:
         raise PrivacyError(f"{db}: the disclosure audit found {len(result.violations)} violation(s) (first: {result.violations[0]}); "
@@ -250,7 +252,7 @@ def render_reports(
         cohort_fp = store.fingerprint()
         toolkit = toolkit_digest()
         if audit:
-            _audit_or_refuse(db, min_group_size, out / ".cache" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
+            _audit_or_refuse(db, min_group_size, out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
         manifest = Manifest(out)
         suffix = "" if lang == "de" else f".{lang}"
 
