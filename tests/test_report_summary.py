@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
@@ -12,6 +11,7 @@ from toolkit.reports.sec_competence import _change_frame, needs_table
 from toolkit.reports.sec_stakeholders import open_points
 from toolkit.reports.sec_summary import agreed_measures, next_steps_data, summary_data
 from toolkit.stats import verdict_of
+from toolkit.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +59,12 @@ def test_agreed_measures_empty_without_table_and_shown_with_the_change(demo_copy
     assert agreed_measures(demo_copy, "BVA") == []
     ctx = S.authority_context(demo_copy, "BVA")
     top = next_steps_data(ctx)[0].dimension
-    con = sqlite3.connect(demo_copy)
-    con.execute("CREATE TABLE measures (authority TEXT, wave TEXT, dimension TEXT, text TEXT)")
-    con.execute("INSERT INTO measures VALUES ('BVA', 't0', ?, 'Schulungsreihe E-Akte')", (top,))
-    con.execute("INSERT INTO measures VALUES ('BAMF', 't0', ?, 'fremde Maßnahme')", (top,))
-    con.commit()
-    con.close()
-    assert agreed_measures(demo_copy, "BVA") == [{"dimension": top, "text": "Schulungsreihe E-Akte", "wave": "t0"}]
+    with Store(demo_copy) as st:  # recorded in the presenter view at t0 (issue 15's measures table)
+        st.add_measure("Schulungsreihe E-Akte", instrument="competence_reflection", wave="t0", authority="BVA", dimension=top,
+                       who="Referat Z 2", due="2026-06-30")
+        st.add_measure("fremde Maßnahme", instrument="competence_reflection", wave="t0", authority="BAMF", dimension=top)
+    assert agreed_measures(demo_copy, "BVA") == [{"dimension": top, "text": "Schulungsreihe E-Akte", "wave": "t0",
+                                                  "who": "Referat Z 2", "due": "2026-06-30"}]
     step = next_steps_data(S.authority_context(demo_copy, "BVA"))[0]
     assert step.agreed[0]["text"] == "Schulungsreihe E-Akte"
     assert step.agreed[0]["change"]  # the measure agreed at t0 is shown next to the change since t0

@@ -45,36 +45,19 @@ def _html(s: str) -> Any:
 
 # ---------------------------------------------------------------------------------------------- measures of the authority
 def agreed_measures(db: str | Path, authority: str) -> list[dict[str, Any]]:
-    """Measures the authority agreed on (recorded in the workshop), oldest first.
+    """Measures the authority agreed on (recorded in the workshop's presenter view), oldest first.
 
-    Each is ``{"dimension", "text", "wave"}``. Returns an empty list while the store has no
-    ``measures`` table (older cohorts, or before the workshop records any).
+    Each is ``{"dimension", "text", "wave", "who", "due"}`` for a measure of one field
+    (:meth:`toolkit.store.Store.measures`); measures of a stakeholder belong to the stakeholder section.
     """
     from ..store import Store
 
-    try:
-        with Store(db) as st:
-            if not st._has_table("measures"):
-                return []
-            reader = getattr(st, "measures", None)
-            if callable(reader):
-                df = reader()
-            else:
-                df = pd.read_sql_query("SELECT * FROM measures", st.conn)
-    except Exception as exc:  # a store without the table or an older layout: nothing recorded
-        log.info("agreed measures unavailable: %s", exc)
-        return []
-    if df is None or len(df) == 0:
-        return []
-    df = pd.DataFrame(df)
-    if "authority" in df.columns:
-        df = df[df["authority"].astype(str) == str(authority)]
-    text_col = next((c for c in ("text", "measure", "title", "description") if c in df.columns), None)
-    if text_col is None:
-        return []
+    with Store(db) as st:
+        df = st.measures(authority=authority)
     out = []
-    for _, r in df.iterrows():
-        out.append({"dimension": r.get("dimension"), "text": str(r[text_col]), "wave": None if pd.isna(r.get("wave")) else str(r.get("wave"))})
+    for _, r in df[df["dimension"].notna()].iterrows():
+        out.append({"dimension": r["dimension"], "text": str(r["what"]), "wave": str(r["wave"]),
+                    "who": None if pd.isna(r["who"]) else str(r["who"]), "due": None if pd.isna(r["due"]) else str(r["due"])})
     return out
 
 

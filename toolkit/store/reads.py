@@ -218,4 +218,6 @@ class ReadsMixin:
         h.update(self.authorities().to_json().encode())
         h.update(self.waves().to_json().encode())
         h.update(str(self.conn.execute("SELECT COUNT(*) FROM erasures").fetchone()[0]).encode())
+        measures = self.measures(authority=authority)  # type: ignore[attr-defined]  # agreed measures appear in the reports
+        h.update(measures.drop(columns=["id"]).to_json().encode())
         return h.hexdigest()
