@@ -150,7 +150,7 @@ def render_reports(
         Authority codes; ``None`` renders every authority of the cohort. An unknown
         code fails that report (with the known codes in the reason), not the batch.
     out
-        Output folder (reports, ``index.html``, ``manifest.json``, ``.cache/``).
+        Output folder (reports, ``index.html``, ``manifest.json``, ``.audit/`` with the passed audits).
     formats
         ``["html"]`` or ``["html", "pdf"]`` (HTML is always written: the PDF is printed from it);
         ``"pptx"`` adds the cohort slides (``cohort.pptx``; needs ``cohort``). ``["pptx"]`` alone
@@ -242,7 +242,7 @@ def render_reports(
         cohort_fp = store.fingerprint()
         toolkit = toolkit_digest()
         if audit:
-            _audit_or_refuse(db, min_group_size, out / ".cache" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
+            _audit_or_refuse(db, min_group_size, out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
         manifest = Manifest(out)
         suffix = "" if lang == "de" else f".{lang}"
 
