@@ -156,7 +156,7 @@ def render_reports(
         Authority codes; ``None`` renders every authority of the cohort. An unknown
         code fails that report (with the known codes in the reason), not the batch.
     out
-        Output folder (reports, ``index.html``, ``manifest.json``, ``.cache/``).
+        Output folder (reports, ``index.html``, ``manifest.json``, ``.audit/`` with the passed audits).
     formats
         ``["html"]`` or ``["html", "pdf"]`` (HTML is always written: the PDF is printed from it);
         ``"pptx"`` adds the cohort slides (``cohort.pptx``; needs ``cohort``). ``["pptx"]`` alone

@@ -233,7 +233,7 @@ def cohort_change(ctx: CohortContext) -> Html:
     L = ctx.lang
     means = cohort_means_frame(ctx)
     label = ctx.t("group_cohort_shown", k=ctx.k) if (means["n_excluded"] > 0).any() else ctx.t("group_cohort")
-    parts = [f"<p>{esc(ctx.t('change_intro'))} ({esc(label)}) {esc(ctx.t('verdict_rule'))}</p>",
+    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('change_group', group=label))} {esc(ctx.t('verdict_rule'))}</p>",
              _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
                    ctx.t("change_caption"), size=(7.6, 4.8))]
     for b in waves[1:]:
