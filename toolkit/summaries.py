@@ -29,7 +29,7 @@ import pandas as pd
 from .exceptions import DataError
 from .privacy import Level, change_levels, levels, release_frame, resolve_k, respondents
 from .scoring import dimension_scores
-from .stats import paired_change, reliability
+from .stats import reliability
 
 __all__ = ["score_summary", "reliability_summary", "change_summary"]
 

@@ -28,7 +28,6 @@ from .audit import Planner, Violation, audit, format_violations
 from .core import (
     DEFAULT_K,
     SUPPRESSED_NOTE,
-    _check_k,
     estimate_columns,
     group_summary,
     resolve_k,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
-from typing import Any
 
 from .html import CSS, esc, table
 from ..i18n import t as i18n_t

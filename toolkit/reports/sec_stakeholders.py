@@ -308,7 +308,6 @@ def readiness_section(ctx: Any) -> Any:
 
 def open_points_html(ctx: Any, op: pd.DataFrame, *, limit: int = 12) -> str:
     """The open points as a short table: most open first, at most ``limit`` rows, the rest counted."""
-    L = ctx.lang
     head = f"<h3>{esc(ctx.t('open_points'))}</h3><p>{esc(ctx.t('open_points_intro', k=ctx.k))}</p>"
     if op.empty:
         return head + note(ctx.t("open_points_none"))

@@ -37,7 +37,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
 
-from .session import FORM_NOTEBOOK, WorkshopError, _port_in_use, free_port, lan_address, session_env, validate_session, write_qr
+from .session import WorkshopError, _port_in_use, free_port, lan_address, session_env, validate_session, write_qr
 
 __all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code"]
 
