@@ -132,7 +132,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
         return large_demo_command(Path(a.out), a.authorities, participants=a.participants, force=a.force, db=a.db)
     from .demo import run_demo
 
-    return run_demo(out=Path(a.out), jobs=a.jobs, lang=a.lang, force=a.force, formats=a.format)
+    return run_demo(out=Path(a.out), jobs=a.jobs, lang=a.lang, force=a.force, formats=a.format, echo=print)
 
 
 def cmd_import(a: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ import logging
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -284,8 +284,13 @@ def demo_summary(store: Store) -> pd.DataFrame:
     return table.reset_index()
 
 
-def run_demo(out: Path = Path("demo-out"), *, jobs: int | None = None, lang: str = "de", force: bool = False, formats: str = "html") -> int:
-    """Build the demo cohort (if absent) in ``out`` and render every report."""
+def run_demo(out: Path = Path("demo-out"), *, jobs: int | None = None, lang: str = "de", force: bool = False, formats: str = "html",
+             echo: Callable[[str], None] | None = None) -> int:
+    """Build the demo cohort (if absent) in ``out`` and render every report.
+
+    Progress lines go to ``echo`` (the CLI passes ``print``); by default they are logged.
+    """
+    say = echo or log.info
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.sqlite"
@@ -293,16 +298,14 @@ def run_demo(out: Path = Path("demo-out"), *, jobs: int | None = None, lang: str
         for p in (db, Path(str(db) + "-wal"), Path(str(db) + "-shm")):
             p.unlink(missing_ok=True)
     if not db.exists():
-        print(f"building the demo cohort in {db} ...")
+        say(f"building the demo cohort in {db} ...")
         build_demo(db)
     store = Store(db)
-    print(demo_summary(store).to_string(index=False))
-    try:
-        from .reports import render_reports
-    except ImportError:  # the reports module is not there yet
-        return 0
+    say(demo_summary(store).to_string(index=False))
+    from .reports import render_reports
+
     result = render_reports(db, authorities=None, out=out / "reports", formats=formats.split(",") + ["pptx"], jobs=jobs, lang=lang, force=force,
                             cohort=True)
-    print(result.summary_text())
-    print(f"open {out / 'reports' / 'index.html'}")
+    say(result.summary_text())
+    say(f"open {out / 'reports' / 'index.html'}")
     return 0 if result.ok else 1
