@@ -113,6 +113,10 @@ table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { backgro
 table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
 .step { break-inside:avoid; margin-bottom:1rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
+.nowrap { white-space:nowrap; }
+/* the cohort change table: the field name and the verdict get the width; numbers never break inside */
+table.upo.change th:first-child { width:26%; } table.upo.change th:last-child { width:24%; }
+table.upo.change td.num { white-space:nowrap; } table.upo.change td.ci { white-space:normal; }  /* difference, then its interval below */
 @media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; }
   /* every table fits the A4 column (Chromium would otherwise shrink the whole page to the widest one) */
   html { font-size:13.5px; }
