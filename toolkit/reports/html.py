@@ -18,9 +18,7 @@ Example
 
 from __future__ import annotations
 
-import base64
 import html as _html
-import io
 import math
 from typing import Any, Iterable, Sequence
 
@@ -230,22 +228,11 @@ def figure_html(fig: Any, caption: str | None = None, *, fmt: str = FIGURE_FORMA
     legend or note is cut at its edge. Text in the SVG is drawn as paths: it looks the
     same on every machine, whatever fonts are installed. No external files.
     """
-    import matplotlib
-    import matplotlib.pyplot as plt
+    from .render import figure_src
 
-    buf = io.BytesIO()
-    # A figure with a layout engine is laid out already; "tight" then only crops the margins.
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.08, facecolor="white", metadata=_FIG_META.get(fmt))
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    mime = "image/svg+xml" if fmt == "svg" else f"image/{fmt}"
+    src = figure_src(fig, fmt=fmt, dpi=dpi)
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="data:{mime};base64,{data}"/>{cap}</figure>'
-
-
-# no creation date in the SVG: the same data give the same report bytes
-_FIG_META: dict[str, Any] = {"svg": {"Date": None}, "png": None}
+    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="{src}"/>{cap}</figure>'
 
 
 def note(text: str, kind: str = "info", *, raw: bool = False) -> str:
