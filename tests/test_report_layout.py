@@ -125,8 +125,10 @@ def test_heatmap_rows_have_names_and_are_grouped_by_ministry():
 def test_cohort_heatmap_section_names_the_authorities(demo_db):
     from toolkit.reports import cohort_sections as C
 
-    html = C.heatmap(C.cohort_context(demo_db)).html
-    assert "data:image/svg+xml;base64," in html and "nach Ressort gruppiert" in html
+    sec = C.heatmap(C.cohort_context(demo_db))
+    assert sec.data["figure"] is not None and "nach Ressort gruppiert" in sec.data["intro"]
+    assert list(sec.data["frame"]["ministry"]) == sorted(sec.data["frame"]["ministry"])  # rows grouped by ministry
+    assert "data:image/svg+xml;base64," in sec.html()
 
 
 # ----------------------------------------------------------------------------- stakeholder grid
@@ -259,7 +261,7 @@ def test_cohort_cover_and_index_read_as_prose(demo_db, tmp_path):
     from toolkit.reports.manifest import Manifest
     from toolkit.store import Store
 
-    cover = C.title_page(C.cohort_context(demo_db)).html
+    cover = C.title_page(C.cohort_context(demo_db)).html()
     assert "Behörde / Ressort" not in cover and re.search(r"\d+ Behörden aus \d+ Ressorts", cover)
     page = write_index(tmp_path, Manifest(tmp_path), db=demo_db).read_text(encoding="utf-8")
     with Store(demo_db) as store:

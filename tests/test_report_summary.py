@@ -198,7 +198,7 @@ def test_cohort_summary_ministries_differ_only_outside_their_ci_and_only_when_sh
 
 def test_cohort_needs_and_readiness_overviews(cohort):
     from toolkit.reports import cohort_sections as C
-    from toolkit.reports.cohort_summary import needs_overview_frame, readiness_overview_frame
+    from toolkit.reports.cohort_summary import cohort_summary_data, needs_overview_frame, readiness_overview_frame
 
     nv = needs_overview_frame(cohort)
     assert nv["needs"].is_monotonic_decreasing and (nv["top3"] <= nv["n_authorities"]).all()
@@ -213,11 +213,14 @@ def test_cohort_needs_and_readiness_overviews(cohort):
     rv = readiness_overview_frame(cohort)
     assert len(rv) == len(cohort.data.checklist.dimensions)
     assert ((rv["share"] >= 0) & (rv["share"] <= 1)).all() and (rv["below_half"] <= rv["n_authorities"]).all()
-    html = C.needs_overview(cohort).html + C.readiness_overview(cohort).html
-    assert "Entwicklungsbedarfe der Kohorte" in html and "Reality-Check der Kohorte" in html and "Am häufigsten offene Punkte" in html
-    summary = C.summary(cohort).html
+    ns, rs = C.needs_overview(cohort), C.readiness_overview(cohort)
+    assert ns.data["frame"].equals(nv) and rs.data["frame"].equals(rv) and not rs.data["open_points"].empty
+    assert (ns.title, rs.title) == ("Entwicklungsbedarfe der Kohorte", "Reality-Check der Kohorte")
+    assert "Am häufigsten offene Punkte" in rs.html()
+    summary = C.summary(cohort)
+    assert summary.data["summary"] == cohort_summary_data(cohort)
     for text in ("Wo die Kohorte steht", "Welche Felder sich bewegt haben", "Welche Ressorts sich unterscheiden"):
-        assert text in summary
+        assert text in summary.html()
 
 
 def _print_pages(html_body: str, tmp_path) -> int:
@@ -245,6 +248,6 @@ def test_summary_pages_fit_one_printed_page(demo_db, tmp_path):
     """The small authority's page (reference profile and open points) and the cohort's four boxes print on one A4 page."""
     from toolkit.reports import cohort_sections as C
 
-    body = S.summary(S.authority_context(demo_db, "JKI")).html + C.summary(C.cohort_context(demo_db)).html
+    body = S.summary(S.authority_context(demo_db, "JKI")).html + C.summary(C.cohort_context(demo_db)).html()
     # one page each: the summary ends with a page break, so two summaries are two pages
     assert _print_pages(body, tmp_path) == 2

@@ -173,7 +173,9 @@ def test_reliability_tables_flag_negatively_loading_items(demo_copy):
 
     with sqlite3.connect(demo_copy) as con:  # answers to the reverse-keyed da3 turned round: da3 loads negatively
         con.execute("UPDATE answers SET value = 6 - value WHERE item = 'da3' AND value BETWEEN 1 AND 5")
-    cohort = C.reliabilities(C.cohort_context(demo_copy)).html
-    assert "da3 lädt negativ – fehlt eine Umpolung?" in cohort and cohort.count("lädt negativ") == 1
+    rel = C.reliabilities(C.cohort_context(demo_copy))
+    hints = [h for h in rel.data["frame"]["hint"] if h]
+    assert hints == ["da3 lädt negativ – fehlt eine Umpolung?"]
+    assert rel.html().count("lädt negativ") == 1
     authority = S.methods(S.authority_context(demo_copy, "BVA", lang="en")).html
     assert "da3 loads negatively – is a reverse key missing?" in authority

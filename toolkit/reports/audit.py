@@ -27,17 +27,15 @@ from typing import Any, Callable
 
 from ..privacy import Record, Violation, audit, format_violations, recording, resolve_k
 
-__all__ = ["AuditResult", "cohort_audit", "AUTHORITY_SECTIONS", "COHORT_SECTIONS"]
+__all__ = ["AuditResult", "cohort_audit", "AUTHORITY_SECTIONS"]
 
 log = logging.getLogger("toolkit")
 
 #: the section functions of the authority report that release numbers (names in :mod:`toolkit.reports.sections`)
 AUTHORITY_SECTIONS = ["summary", "participation", "competence_profile", "gaps_needs", "item_distributions", "change", "stakeholder_section",
                       "next_steps", "readiness_section", "free_texts", "methods", "key_figures"]
-#: the same for the cohort report (:mod:`toolkit.reports.cohort_sections`)
-#: (the cohort slides show the summary's, heat map's, change's and ministry comparison's released values)
-COHORT_SECTIONS = ["summary", "participation", "heatmap", "cohort_change", "ministries", "needs_overview", "readiness_overview",
-                   "stakeholder_patterns", "reliabilities"]
+#: the cohort report's sections are every section of :data:`toolkit.reports.registry.COHORT` (the slides show the
+#: summary's, heat map's, change's and ministry comparison's section data)
 
 
 @dataclass
@@ -137,8 +135,7 @@ def cohort_audit(db: str | Path, *, k: int | None = None, lang: str = "de", cli:
                 fn(ctx)
             outputs += 1
         cctx = C.cohort_context(db, lang=lang, min_group_size=k)
-        for name in COHORT_SECTIONS:
-            getattr(C, name)(cctx)
+        C.report(cctx)  # every registered section, as the notebook builds them
         outputs += 1
         if cli:
             outputs += _cli(db, k)
