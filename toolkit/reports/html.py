@@ -111,7 +111,7 @@ table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { backgro
 table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
 .step { break-inside:avoid; margin-bottom:1rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
-.nowrap { white-space:nowrap; }
+.nowrap, table.upo td.num.nowrap { white-space:nowrap; }
 /* the cohort change table: the field name and the verdict get the width; numbers never break inside */
 table.upo.change th:first-child { width:26%; } table.upo.change th:last-child { width:24%; }
 table.upo.change td.num { white-space:nowrap; } table.upo.change td.ci { white-space:normal; }  /* difference, then its interval below */
