@@ -115,6 +115,7 @@ table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's hea
 /* the cohort change table: the field name and the verdict get the width; numbers never break inside */
 table.upo.change th:first-child { width:26%; } table.upo.change th:last-child { width:24%; }
 table.upo.change td.num { white-space:nowrap; } table.upo.change td.ci { white-space:normal; }  /* difference, then its interval below */
+table.upo.change td { padding-top:.18rem; padding-bottom:.18rem; line-height:1.35; }  /* both wave pairs' tables fit one page */
 /* the cohort's stakeholder patterns: small count headers leave the names (Informationssicherheitsbeauftragte) a whole line */
 table.upo.patterns thead th { font-size:.78rem; } table.upo.patterns td:first-child:not(.num) { min-width:15rem; overflow-wrap:normal; }
 @media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; }
