@@ -161,7 +161,7 @@ def test_stakeholder_patterns_template():
 
 def test_reliability_template():
     frame = pd.DataFrame([{"title": "Daten", "alpha": 0.754, "ci_low": 0.71, "ci_high": 0.79, "omega_total": 0.75, "n_items": 3, "n": 503,
-                           "hint": "da3 lädt negativ"}])
+                           "note": "da3 lädt negativ"}])
     html = _render("reliability", {"intro": "Cronbachs α", "frame": frame, "wave": "t0", "methods": ["Skalenwert: …", "Datenschutz: …"]})
     assert _cells(html)[1] == ["Daten", "0,75 [0,71; 0,79]", "0,75", "3", "503", "da3 lädt negativ"]
     assert html.endswith("<p>Skalenwert: …</p><p>Datenschutz: …</p></section>")

@@ -28,7 +28,7 @@ def test_1_reality_check_cohort_share_leaves_out_small_authorities(tmp_path: Pat
     """Two authorities of 6 and one of 2 in one ministry: the cohort share beside A no longer includes C."""
     db = tmp_path / "c.sqlite"
     build(db, [Group("A", "M", RC, "t0", range(6)), Group("B", "M", RC, "t0", range(6)), Group("C", "M", RC, "t0", range(2))]).close()
-    html = S.readiness_section(S.authority_context(db, "A")).html
+    html = S.readiness_section(S.authority_context(db, "A")).html()
     assert "Kohorte, ohne Behörden unter 5" in html
     # the shown cohort share is the mean over A and B only (C's share cannot come out by subtraction)
     from toolkit.reports.context import cohort_data
@@ -62,7 +62,7 @@ def test_2_single_item_distribution_needs_k_valid_answers(tmp_path: Path):
         return float(rng.integers(1, 6))
 
     build(db, [Group("A", "M", CR, "t0", range(6), answer=answer)]).close()
-    html = S.item_distributions(S.authority_context(db, "A")).html
+    html = S.item_distributions(S.authority_context(db, "A")).html()
     assert "n = 3" not in html
     assert "weniger als 5 gültige Antworten zu dieser Aussage" in html
     assert "n = 6" in html  # the other statements are shown
@@ -101,7 +101,7 @@ def test_3_ranks_and_largest_need_over_shown_values_of_the_same_wave(tmp_path: P
     assert shown["rank"].min() == 1
     np.testing.assert_array_equal(shown["rank"], shown["needs"].rank(ascending=False, method="min"))
     top = shown.sort_values("rank").iloc[0]["dimension"]
-    kf = S.key_figures(ctx).data
+    kf = __import__('toolkit.reports.index', fromlist=['x']).key_figures(ctx)
     heads = {h["label"]: h["value"] for h in kf["headline"]}
     assert not any("t1" in label for label in heads)
     need = next(v for label, v in heads.items() if "Bedarf" in label)
@@ -140,11 +140,11 @@ def test_5_rater_agreement_counts_only_shown_stakeholders(tmp_path: Path):
 
     build(db, [Group("A", "M", CR, "t0", range(6)), Group("A", "M", SA, "t0", range(6), stakeholders=names)]).close()
     ctx = S.authority_context(db, "A")
-    html = S.methods(ctx).html
+    html = S.methods(ctx).html()
     part = html[html.index("Übereinstimmung"):]
     rows = [r for r in _rows(part) if len(r) == 6]
     assert rows and all(r[-1] == "3" for r in rows)
-    assert "Projektbüro Nord" not in S.stakeholder_section(ctx).html
+    assert "Projektbüro Nord" not in S.stakeholder_section(ctx).html()
 
 
 def test_6_change_with_k_pairs_is_shown(tmp_path: Path):
@@ -159,7 +159,7 @@ def test_6_change_with_k_pairs_is_shown(tmp_path: Path):
     assert (pc["n_pairs"] == 11).all()
     assert not pc["suppressed"].any() and pc["mean_diff"].notna().all()
     assert pc["mean_from"].isna().all() and set(pc["means_reason"]) == {"pair_means"}
-    html = S.change(ctx).html
+    html = S.change(ctx).html()
     assert "zu wenige Paare" not in html and "weniger als 5 Paare" not in html
     assert "Vorher/Nachher der Paare verborgen" in html
 
@@ -169,7 +169,7 @@ def test_7_small_authority_hides_neither_ministry_nor_cohort_benchmark(tmp_path:
     db = tmp_path / "c.sqlite"
     build(db, [Group("A", "M", CR, "t0", range(20)), Group("B", "M", CR, "t0", range(20)), Group("C", "M", CR, "t0", range(2)),
                Group("D", "N", CR, "t0", range(9))]).close()
-    html = S.competence_profile(S.authority_context(db, "A")).html
+    html = S.competence_profile(S.authority_context(db, "A")).html()
     assert "Ressort, ohne Behörden unter 5" in html
     rows = [r for r in _rows(html) if len(r) == 5]
     assert rows and all(r[2] != "–" and r[3] != "–" for r in rows)
@@ -206,7 +206,7 @@ def test_demo_audits_clean_with_change_and_benchmarks(demo_db: Path):
             p = wa & wb
             assert (p == wb and 0 < len(wa - p) < 5) or (p == wa and 0 < len(wb - p) < 5), (r.authority, r.dimension)
         for au in set(blocked["authority"]):
-            html = S.change(S.authority_context(demo_db, au)).html
+            html = S.change(S.authority_context(demo_db, au)).html()
             assert reason_text("one_wave_derivable", "de") in html
     s = ctx.data.scores()
     s = s[s["wave"] == waves[0]].assign(wave=waves[0], dimension=lambda d: d["dimension"].astype(str))
@@ -227,13 +227,19 @@ def test_upo_audit_prints_the_result_and_upo_report_refuses_a_failing_batch(tmp_
     out = capsys.readouterr().out
     assert "0 violations" in out and "minimum group size 5" in out
 
+    from toolkit.reports.registry import Registry, SectionData
+
     def leaky(ctx):  # a section that shows a mean of 7 and of 6 of the same people: their difference is one person
         people = [f"{ctx.authority}|p{i}" for i in range(7)]
         release(Level(CR, "digital_tools", "t0"), people, 1.0, output=f"report:{ctx.authority}", cell="leak/all")
         release(Level(CR, "digital_tools", "t0"), people[:6], 1.0, output=f"report:{ctx.authority}", cell="leak/six")
+        return SectionData("leaky", "", "sections/_note.html.j2", {"text": "1,0", "kind": "info"})
 
-    monkeypatch.setattr(S, "leaky", leaky, raising=False)
-    monkeypatch.setattr(A, "AUTHORITY_SECTIONS", [*A.AUTHORITY_SECTIONS, "leaky"])
+    reg = Registry("authority")
+    for sid in S.AUTHORITY:
+        reg.section(sid, toc=sid in S.AUTHORITY.toc_ids())(S.AUTHORITY.function(sid))
+    reg.section("leaky")(leaky)
+    monkeypatch.setattr(S, "AUTHORITY", reg)
     assert main(["audit", str(db)]) == 1
     out = capsys.readouterr().out
     assert "two nested levels differ by 1 people" in out and "leak/all" in out and "leak/six" in out

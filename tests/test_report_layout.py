@@ -172,7 +172,7 @@ def test_running_header_names_authority_wave_and_date(demo_db):
     ctx = S.authority_context(demo_db, "BVA")
     head = S.running_header(ctx)
     assert head.startswith("Bundesverwaltungsamt (BVA) · Welle t") and "Datenstand" in head
-    assert f'data-upo-header="{head}"' in S.footer(ctx).html
+    assert f'data-upo-header="{head}"' in S.footer(ctx).html()
     assert S.running_header(C.cohort_context(demo_db, lang="en")).startswith("Cohort report ")
 
 

@@ -82,7 +82,7 @@ def bva(demo_db):
 
 
 def test_profile_numbers_equal_the_analysis_api(bva):
-    html = S.competence_profile(bva).html
+    html = S.competence_profile(bva).html()
     scores = bva.data.scores()
     from toolkit.reports.sec_competence import profile_wave
 
@@ -105,7 +105,7 @@ def test_needs_ranking_in_report_matches_api(bva):
     g = bva.data.gaps()
     nr = needs_ranking(g[(g["authority"] == "BVA") & (g["wave"] == wave)])
     top = nr.sort_values("rank").iloc[0]
-    html = S.gaps_needs(bva).html
+    html = S.gaps_needs(bva).html()
     title = bva.dim_title(bva.data.competence, top["dimension"])
     row = html.split(f"<td>{esc(title)}</td>")[0].rsplit("<tr>", 1)[1]
     assert ">1<" in row
@@ -116,17 +116,17 @@ def test_small_authority_gets_suppression_notes_not_numbers(demo_db):
     ctx = S.authority_context(demo_db, "JKI")
     assert max(ctx.counts(ctx.data.competence.id).values()) < ctx.k  # the demo keeps JKI below the threshold
     for fn in (S.competence_profile, S.gaps_needs, S.item_distributions):
-        html = fn(ctx).html
+        html = fn(ctx).html()
         assert SUPPRESSED_NOTE["de"] in html
         assert "data:image/" not in html
-    figures = S.key_figures(ctx).data
+    figures = __import__('toolkit.reports.index', fromlist=['x']).key_figures(ctx)
     assert all(h["value"] == "–" for h in figures["headline"])
 
 
 def test_english_sections(demo_db):
     ctx = S.authority_context(demo_db, "JKI", lang="en")
-    assert SUPPRESSED_NOTE["en"] in S.competence_profile(ctx).html
-    assert "Participation" in S.participation(ctx).html
+    assert SUPPRESSED_NOTE["en"] in S.competence_profile(ctx).html()
+    assert "Participation" in S.participation(ctx).html()
 
 
 def test_cohort_heatmap_hides_exactly_the_cells_below_k(demo_db):
@@ -174,8 +174,8 @@ def test_reliability_tables_flag_negatively_loading_items(demo_copy):
     with sqlite3.connect(demo_copy) as con:  # answers to the reverse-keyed da3 turned round: da3 loads negatively
         con.execute("UPDATE answers SET value = 6 - value WHERE item = 'da3' AND value BETWEEN 1 AND 5")
     rel = C.reliabilities(C.cohort_context(demo_copy))
-    hints = [h for h in rel.data["frame"]["hint"] if h]
+    hints = [h for h in rel.data["frame"]["note"] if h]
     assert hints == ["da3 lädt negativ – fehlt eine Umpolung?"]
     assert rel.html().count("lädt negativ") == 1
-    authority = S.methods(S.authority_context(demo_copy, "BVA", lang="en")).html
+    authority = S.methods(S.authority_context(demo_copy, "BVA", lang="en")).html()
     assert "da3 loads negatively – is a reverse key missing?" in authority

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -36,9 +36,9 @@ from .._version import __version__
 from ..exceptions import ReportError
 from .cohort_summary import _release_cohort, cohort_summary_data, needs_overview_frame, readiness_open_points, readiness_overview_frame
 from .context import CohortData, cohort_data
+from .base import date_text, draw_figure, instrument_rows, plots, running_header, wave_text
 from .registry import COHORT, SectionData
-from .sec_competence import _plots, change_wording
-from .sections import _date, _wave_text, instrument_rows, running_header
+from .sec_competence import change_wording, reliability_frame
 from .texts import tr
 
 __all__ = ["CohortContext", "cohort_context", "report", "summary", "title_page", "participation", "heatmap", "cohort_change", "ministries",
@@ -84,25 +84,6 @@ def report(ctx: CohortContext) -> list[SectionData]:
 def _section(ctx: CohortContext, id: str, title: str, name: str | None = None, *, toc: bool = True, **data: Any) -> SectionData:
     """The section ``id`` rendered by ``sections/cohort_<name or id>.html.j2``; ``data`` also carries ``k``."""
     return SectionData(id, title, f"sections/cohort_{name or id}.html.j2", {"k": ctx.k, **data}, toc=toc, lang=ctx.lang)
-
-
-def _figure(draw: Callable[[Any], Any], size: tuple[float, float]) -> Any:
-    """A matplotlib Figure drawn by ``draw(ax)`` (rendered and closed by the template), or None in the audit,
-    which releases every number but does not draw the pictures of them."""
-    from ..privacy.release import current_record
-
-    if getattr(current_record(), "no_figures", False):
-        return None
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=size)
-    ax = fig.add_subplot(111)
-    try:
-        draw(ax)
-    except Exception:
-        plt.close(fig)
-        raise
-    return fig
 
 
 def _latest_wave(ctx: CohortContext, instrument_id: str) -> str | None:
@@ -213,10 +194,10 @@ def title_page(ctx: CohortContext) -> SectionData:
     d = ctx.data
     facts = [
         (ctx.t("cohort"), d.cohort["name"]),
-        (ctx.t("waves"), _wave_text(ctx)),
+        (ctx.t("waves"), wave_text(ctx)),
         (ctx.t("authorities_ministries"), ctx.t("authorities_in_ministries", a=len(d.authorities), m=d.authorities["ministry"].nunique())),
-        (ctx.t("data_date"), _date(d.data_date, ctx.lang) or "–"),
-        (ctx.t("generated"), _date(_dt.date.today().isoformat(), ctx.lang)),
+        (ctx.t("data_date"), date_text(d.data_date, ctx.lang) or "–"),
+        (ctx.t("generated"), date_text(_dt.date.today().isoformat(), ctx.lang)),
         (ctx.t("threshold"), ctx.t("threshold_text", k=ctx.k)),
     ]
     instruments = pd.DataFrame(instrument_rows(ctx), columns=["title", "instrument", "version", "hash"])
@@ -263,9 +244,9 @@ def heatmap(ctx: CohortContext) -> SectionData:
     hm = hm.sort_values(["ministry", "authority"], kind="stable").reset_index(drop=True)  # grouped by ministry, as the programme reads it
     n_rows = hm["authority"].nunique() + hm["ministry"].nunique()
     names = {str(a): f"{_short(n or a, 44)} ({a})" for a, n in zip(ctx.data.authorities["authority"], ctx.data.authorities["name"])}
-    fig = _figure(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
+    fig = draw_figure(lambda ax: plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
                                                    lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
-                  (10.0, 0.2 * n_rows + 2.0))
+                  size=(10.0, 0.2 * n_rows + 2.0))
     return _section(ctx, "heatmap", title, wave=first, frame=hm, figure=fig, intro=ctx.t("heatmap_intro", w=first, k=ctx.k),
                     caption=f"{title} ({first})")
 
@@ -285,8 +266,8 @@ def cohort_change(ctx: CohortContext) -> SectionData:
     L = ctx.lang
     means = cohort_means_frame(ctx)
     label = ctx.t("group_cohort_shown", k=ctx.k) if (means["n_excluded"] > 0).any() else ctx.t("group_cohort")
-    fig = _figure(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
-                  (7.6, 4.8))
+    fig = draw_figure(lambda ax: plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
+                  size=(7.6, 4.8))
     pairs = []
     for b in waves[1:]:
         pc = cohort_change_frame(ctx, waves[0], b)
@@ -396,13 +377,9 @@ def reliabilities(ctx: CohortContext) -> SectionData:
         return _section(ctx, "reliability", title, "note", note=ctx.t("no_data"))
     first = ctx.data.first_wave(comp.id)
     L = ctx.lang
-    rel = released_reliability(ctx, comp, first)
-    rel = rel[~rel["suppressed"].astype(bool)].copy() if "suppressed" in rel else rel[rel["n"] >= ctx.k].copy()
-    rel["title"] = [ctx.dim_title(comp, x) for x in rel["dimension"]]
-    rel["hint"] = [tr("rel_negative_many" if "," in neg else "rel_negative_one", L, items=neg) if isinstance(neg, str) and neg else ""
-                   for neg in (rel["negative_items"] if "negative_items" in rel else [None] * len(rel))]
+    rel = reliability_frame(ctx, comp, released_reliability(ctx, comp, first))  # the released rows, with the note on negative loadings
     methods = [tr("methods_scores", L), tr("methods_change", L), tr("methods_privacy", L, k=ctx.k)]
-    return _section(ctx, "reliability", title, wave=first, frame=rel.reset_index(drop=True), intro=ctx.t("reliability_intro", wave=first),
+    return _section(ctx, "reliability", title, wave=first, frame=rel, intro=ctx.t("reliability_intro", wave=first),
                     methods=methods)
 
 

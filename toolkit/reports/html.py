@@ -94,6 +94,12 @@ td.lk-cell { width:42%; }
 .lk-track { position:absolute; top:0; bottom:0; width:100%; display:flex; }
 .lk-track span { display:block; flex:none; height:100%; font-size:.68rem; line-height:1.05rem; text-align:center; color:#111; overflow:hidden; }
 .lk-legend span { margin-right:1rem; white-space:nowrap; }
+/* agreement colours (Okabe-Ito, colour-blind safe), darkest at both ends: sec_competence.LIKERT_CLASS */
+.lk-neg3 { background:#D55E00; } .lk-neg2 { background:#E69F00; } .lk-neg1 { background:#F5CB8C; } .lk-mid { background:#BBBBBB; }
+.lk-pos1 { background:#A9D4F0; } .lk-pos2 { background:#56B4E9; } .lk-pos3 { background:#0072B2; }
+/* simple bars in tables (needs index, readiness share); the width is the value */
+.bar { background:#0072B2; height:.7rem; border-radius:.15rem; }
+.bar-track { background:#e6eaf0; height:.7rem; width:10rem; border-radius:.2rem; } .bar-track .bar { border-radius:.2rem; }
 .lk-legend i { display:inline-block; width:.8rem; height:.8rem; margin-right:.3rem; vertical-align:-.1rem; }
 .cover { border-bottom:1px solid var(--line); padding-bottom:1rem; margin-bottom:1rem; }
 .cover .meta { color:var(--muted); font-size:.92rem; }

@@ -132,7 +132,7 @@ def write_cohort_slides(db: str | Path, path: str | Path, *, lang: str = "de", m
 
     from .cohort_sections import cohort_context
     from .registry import COHORT
-    from .sections import _date
+    from .base import date_text
 
     ctx = cohort_context(db, lang=lang, min_group_size=min_group_size)
     t, L = ctx.t, lang
@@ -144,7 +144,7 @@ def write_cohort_slides(db: str | Path, path: str | Path, *, lang: str = "de", m
 
     s = prs.slides.add_slide(title_layout)
     _title(s, t("cohort_report_title"))
-    s.placeholders[1].text = f"{ctx.data.cohort['name']} · {t('data_date')} {_date(ctx.data.data_date, L) or '–'}"
+    s.placeholders[1].text = f"{ctx.data.cohort['name']} · {t('data_date')} {date_text(ctx.data.data_date, L) or '–'}"
 
     s = prs.slides.add_slide(content_layout)
     _title(s, sec["summary"].title)
