@@ -270,18 +270,17 @@ def test_cohort_cover_and_index_read_as_prose(demo_db, tmp_path):
 
 
 def test_reverse_keyed_statements_are_coloured_by_the_scored_direction():
-    from toolkit.reports.sec_competence import _likert_colours, likert_bars_html
+    from toolkit.reports.sec_competence import LIKERT_CLASS, _likert_colours, likert_bars_html, likert_rows
 
     rev = next(i for i in COMP.items if i.type == "likert" and i.reverse)
     fwd = next(i for d in COMP.dimensions if rev in d.items for i in d.items if i.type == "likert" and not i.reverse)
     shares = pd.DataFrame([{"item": it.id, "n": 10, "point": 5.0, "count": 10, "share": 1.0} for it in (rev, fwd)])
-    html = likert_bars_html(shares, COMP, "de")
     cols = _likert_colours(5)
-
-    def colour_of(item) -> str:
-        row = html[html.index(item.text.get("de")[:30]):]
-        return re.search(r"background:(#[0-9A-Fa-f]{6})", row).group(1)
-
-    assert colour_of(fwd) == cols[-1]  # full agreement with a positive statement: the "good" end
-    assert colour_of(rev) == cols[0]  # full agreement with a negative statement: the "bad" end
+    rows = {it["text"]: it for d in likert_rows(shares, COMP, "de")["dimensions"] for it in d["items"]}
+    assert rows[fwd.text.get("de")]["segments"][0]["css"] == LIKERT_CLASS[cols[-1]]  # full agreement, positive statement: the "good" end
+    assert rows[rev.text.get("de")]["segments"][0]["css"] == LIKERT_CLASS[cols[0]]  # full agreement, negative statement: the "bad" end
+    html = likert_bars_html(shares, COMP, "de")
+    row = html[html.index(rev.text.get("de")[:30]):]
+    assert re.search(r'<span class="lk-(\w+)"', row).group(1) == LIKERT_CLASS[cols[0]]
+    assert f".lk-{LIKERT_CLASS[cols[0]]} {{ background:{cols[0]}; }}" in __import__("toolkit.reports.html", fromlist=["x"]).CSS
     assert "gewerteten Richtung" in html

@@ -12,7 +12,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from toolkit.reports.registry import AUTHORITY, Registry, SectionData  # noqa: E402
+from toolkit.reports.registry import Registry, SectionData  # noqa: E402
 from toolkit.reports.render import environment, figure_src, render_string  # noqa: E402
 
 M = '{% from "sections/_macros.html.j2" import table, note, suppressed_note, figure, reasons_note, kv, ul with context %}'
@@ -120,3 +120,31 @@ def test_every_section_template_is_shipped_by_the_package_data_globs():
     unshipped = [f for f in files if not any(fnmatch.fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)]
     assert not unshipped, f"add these to [tool.setuptools.package-data] toolkit: {unshipped}"
 
+
+
+def test_the_authority_order_lives_only_in_the_registry():
+    import nbformat
+
+    import toolkit.reports.sections as S
+    from toolkit.paths import NOTEBOOKS_DIR
+
+    assert S.AUTHORITY.ids() == ["summary", "about", "participation", "profile", "needs", "next_steps", "items", "change", "stakeholders",
+                                 "readiness", "texts", "methods", "footer"]
+    assert "about" not in S.AUTHORITY.toc_ids() and "footer" not in S.AUTHORITY.toc_ids()
+    assert not hasattr(S, "_CONTENTS") and not hasattr(S, "KeyFigures")
+    nb = nbformat.read(NOTEBOOKS_DIR / "report_authority.ipynb", as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "S.AUTHORITY" in code and not any(f"S.{sid}(" in code or f"S.{S.AUTHORITY.function(sid).__name__}(" in code for sid in S.AUTHORITY)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_the_section_modules_import_no_cycle():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "toolkit" / "reports"
+    for mod in ("base", "sec_competence", "sec_stakeholders", "sec_summary"):
+        tree = ast.parse((root / f"{mod}.py").read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+        assert "sections" not in imported, f"{mod} imports sections (a cycle)"
