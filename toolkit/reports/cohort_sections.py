@@ -20,7 +20,7 @@ Example
 >>> ctx = cohort_context(db)
 >>> part = participation(ctx)
 >>> list(part.data["table"]["authority"]), "BAMF" in part.html()
-(['BAMF', 'BKM'], True)
+(['BAMF', 'BDBOS'], True)
 """
 
 from __future__ import annotations
