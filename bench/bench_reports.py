@@ -58,7 +58,7 @@ def _floor_one(args: tuple[str, str | None, str]) -> float:
     else:
         ctx = S.authority_context(db, authority)
         parts = [getattr(S, f)(ctx) for f in AUTH_FUNCS]
-    html = "".join(getattr(p, "html", "") for p in parts)
+    html = "".join(h() if callable(h := getattr(p, "html", "")) else h for p in parts)  # SectionData.html() or the old Html.html
     assert len(html) > 1000
     return time.perf_counter() - t0
 

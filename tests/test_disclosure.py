@@ -28,17 +28,18 @@ def test_1_reality_check_cohort_share_leaves_out_small_authorities(tmp_path: Pat
     """Two authorities of 6 and one of 2 in one ministry: the cohort share beside A no longer includes C."""
     db = tmp_path / "c.sqlite"
     build(db, [Group("A", "M", RC, "t0", range(6)), Group("B", "M", RC, "t0", range(6)), Group("C", "M", RC, "t0", range(2))]).close()
-    html = S.readiness_section(S.authority_context(db, "A")).html
-    assert "Kohorte, ohne Behörden unter 5" in html
+    part = S.readiness_section(S.authority_context(db, "A"))
+    assert part.data["cohort_label"] == "Kohorte, ohne Behörden unter 5"
+    assert "Kohorte, ohne Behörden unter 5" in part.html()
     # the shown cohort share is the mean over A and B only (C's share cannot come out by subtraction)
     from toolkit.reports.context import cohort_data
 
     rd = cohort_data(db).readiness()
     ab = rd[rd["authority"].isin(["A", "B"])].groupby("dimension")["score"].mean()
     inst = cohort_data(db).checklist
+    areas = part.data["areas"].set_index("area")
     for dim in inst.dimensions:
-        row = next(r for r in _rows(html) if r and r[0] == dim.title.get("de"))
-        assert row[-1] == f"{100 * ab[dim.id]:.0f} %"
+        assert areas.loc[dim.id, "cohort_share"] == pytest.approx(ab[dim.id])
     from toolkit.privacy import audit, recording
     from toolkit.store import Store
     from toolkit.summaries import score_summary
@@ -62,7 +63,9 @@ def test_2_single_item_distribution_needs_k_valid_answers(tmp_path: Path):
         return float(rng.integers(1, 6))
 
     build(db, [Group("A", "M", CR, "t0", range(6), answer=answer)]).close()
-    html = S.item_distributions(S.authority_context(db, "A")).html
+    part = S.item_distributions(S.authority_context(db, "A"))
+    assert "dt1" not in set(part.data["shares"]["item"]) and part.data["hidden"]["dt1"].startswith("weniger als 5 gültige Antworten")
+    html = part.html()
     assert "n = 3" not in html
     assert "weniger als 5 gültige Antworten zu dieser Aussage" in html
     assert "n = 6" in html  # the other statements are shown
@@ -101,7 +104,7 @@ def test_3_ranks_and_largest_need_over_shown_values_of_the_same_wave(tmp_path: P
     assert shown["rank"].min() == 1
     np.testing.assert_array_equal(shown["rank"], shown["needs"].rank(ascending=False, method="min"))
     top = shown.sort_values("rank").iloc[0]["dimension"]
-    kf = S.key_figures(ctx).data
+    kf = __import__('toolkit.reports.index', fromlist=['x']).key_figures(ctx)
     heads = {h["label"]: h["value"] for h in kf["headline"]}
     assert not any("t1" in label for label in heads)
     need = next(v for label, v in heads.items() if "Bedarf" in label)
@@ -140,11 +143,9 @@ def test_5_rater_agreement_counts_only_shown_stakeholders(tmp_path: Path):
 
     build(db, [Group("A", "M", CR, "t0", range(6)), Group("A", "M", SA, "t0", range(6), stakeholders=names)]).close()
     ctx = S.authority_context(db, "A")
-    html = S.methods(ctx).html
-    part = html[html.index("Übereinstimmung"):]
-    rows = [r for r in _rows(part) if len(r) == 6]
-    assert rows and all(r[-1] == "3" for r in rows)
-    assert "Projektbüro Nord" not in S.stakeholder_section(ctx).html
+    agreement = S.methods(ctx).data["agreement"]
+    assert len(agreement) and (agreement["n_stakeholders"] == 3).all()
+    assert "Projektbüro Nord" not in S.stakeholder_section(ctx).html()
 
 
 def test_6_change_with_k_pairs_is_shown(tmp_path: Path):
@@ -159,7 +160,9 @@ def test_6_change_with_k_pairs_is_shown(tmp_path: Path):
     assert (pc["n_pairs"] == 11).all()
     assert not pc["suppressed"].any() and pc["mean_diff"].notna().all()
     assert pc["mean_from"].isna().all() and set(pc["means_reason"]) == {"pair_means"}
-    html = S.change(ctx).html
+    part = S.change(ctx)
+    assert not part.data["tables"][0]["all_hidden"] and part.data["tables"][0]["reasons"]
+    html = part.html()
     assert "zu wenige Paare" not in html and "weniger als 5 Paare" not in html
     assert "Vorher/Nachher der Paare verborgen" in html
 
@@ -169,15 +172,14 @@ def test_7_small_authority_hides_neither_ministry_nor_cohort_benchmark(tmp_path:
     db = tmp_path / "c.sqlite"
     build(db, [Group("A", "M", CR, "t0", range(20)), Group("B", "M", CR, "t0", range(20)), Group("C", "M", CR, "t0", range(2)),
                Group("D", "N", CR, "t0", range(9))]).close()
-    html = S.competence_profile(S.authority_context(db, "A")).html
-    assert "Ressort, ohne Behörden unter 5" in html
-    rows = [r for r in _rows(html) if len(r) == 5]
-    assert rows and all(r[2] != "–" and r[3] != "–" for r in rows)
+    part = S.competence_profile(S.authority_context(db, "A"))
+    assert part.data["ministry_label"] == "Ressort, ohne Behörden unter 5"
+    prof = part.data["profile"]
+    assert len(prof) and prof["ministry_mean"].notna().all() and prof["cohort_mean"].notna().all()
     cctx = C.cohort_context(db)
-    mh = C.ministries(cctx).html
-    assert "Behörde C (C)" in mh
-    table = [r for r in _rows(mh) if len(r) == 3]
-    assert table and all("–" not in r[1:] for r in table)
+    ms = C.ministries(cctx)
+    assert ms.data["small"] == ["Behörde C (C)"] and "Behörde C (C)" in ms.html()
+    assert ms.data["ministries"] == ["M", "N"] and ms.data["table"][["M", "N"]].notna().all().all()  # M's benchmark is shown
     hm = C.heatmap_frame(cctx, "t0")
     assert hm.loc[hm["authority"] != "C", "mean"].notna().all()
 
@@ -207,7 +209,7 @@ def test_demo_audits_clean_with_change_and_benchmarks(demo_db: Path):
             p = wa & wb
             assert (p == wb and 0 < len(wa - p) < 5) or (p == wa and 0 < len(wb - p) < 5), (r.authority, r.dimension)
         for au in set(blocked["authority"]):
-            html = S.change(S.authority_context(demo_db, au)).html
+            html = S.change(S.authority_context(demo_db, au)).html()
             assert reason_text("one_wave_derivable", "de") in html
     s = ctx.data.scores()
     s = s[s["wave"] == waves[0]].assign(wave=waves[0], dimension=lambda d: d["dimension"].astype(str))
@@ -220,7 +222,6 @@ def test_upo_audit_prints_the_result_and_upo_report_refuses_a_failing_batch(tmp_
     `upo report` refuse the batch with one line and exit 1, writing no report."""
     from toolkit.cli import main
     from toolkit.privacy import Level, release
-    from toolkit.reports import audit as A
 
     db = tmp_path / "c.sqlite"
     build(db, [Group("A", "M", CR, "t0", range(7)), Group("B", "M", CR, "t0", range(6))]).close()
@@ -228,13 +229,19 @@ def test_upo_audit_prints_the_result_and_upo_report_refuses_a_failing_batch(tmp_
     out = capsys.readouterr().out
     assert "0 violations" in out and "minimum group size 5" in out
 
+    from toolkit.reports.registry import Registry, SectionData
+
     def leaky(ctx):  # a section that shows a mean of 7 and of 6 of the same people: their difference is one person
         people = [f"{ctx.authority}|p{i}" for i in range(7)]
         release(Level(CR, "digital_tools", "t0"), people, 1.0, output=f"report:{ctx.authority}", cell="leak/all")
         release(Level(CR, "digital_tools", "t0"), people[:6], 1.0, output=f"report:{ctx.authority}", cell="leak/six")
+        return SectionData("leaky", "", "sections/_note.html.j2", {"text": "1,0", "kind": "info"})
 
-    monkeypatch.setattr(S, "leaky", leaky, raising=False)
-    monkeypatch.setattr(A, "AUTHORITY_SECTIONS", [*A.AUTHORITY_SECTIONS, "leaky"])
+    reg = Registry("authority")
+    for sid in S.AUTHORITY:
+        reg.section(sid, toc=sid in S.AUTHORITY.toc_ids())(S.AUTHORITY.function(sid))
+    reg.section("leaky", toc=False)(leaky)
+    monkeypatch.setattr(S, "AUTHORITY", reg)
     assert main(["audit", str(db)]) == 1
     out = capsys.readouterr().out
     assert "two nested levels differ by 1 people" in out and "leak/all" in out and "leak/six" in out

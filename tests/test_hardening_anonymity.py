@@ -153,7 +153,7 @@ def test_stakeholder_maps_need_k_raters_in_reports_and_dashboard(tmp_path: Path)
         rated = {(i.id, "Frau Beispiel vom Personalrat"): float(inst.scales[i.scale].points[0]) for i in inst.items if i.item_type.per_stakeholder}
         store.submit(Submission("B", ("Xx", "9", "Z", "Yy"), "t0", inst, rated))  # one rater names a person
     assert stakeholder_frame(S.authority_context(db, "A"))[0] is None
-    assert "Frau Beispiel" not in S.stakeholder_section(S.authority_context(db, "A")).html
+    assert "Frau Beispiel" not in S.stakeholder_section(S.authority_context(db, "A")).html()
     m, n, _ = stakeholder_frame(S.authority_context(db, "B"))
     assert n == 6 and (m["n_raters"] >= K).all() and "Frau Beispiel vom Personalrat" not in set(m["stakeholder"])
     with Store(db) as store:

@@ -125,10 +125,10 @@ def test_report_sections_escape_user_text_without_a_kernel(evil_db: Path):
     from toolkit.reports import sections as S
 
     ctx = S.authority_context(evil_db, EVIL_CODE)
-    html = "".join(f(ctx).html for f in (S.title_page, S.participation, S.competence_profile, S.change, S.stakeholder_section, S.footer))
+    html = S.render_report(ctx)  # every section of the registry
     assert_inert(html, "authority sections", shown=[EVIL_NAME, EVIL_STAKEHOLDER, EVIL_COHORT])
     cctx = C.cohort_context(evil_db)
-    html = "".join(f(cctx).html for f in (C.title_page, C.participation, C.heatmap, C.ministries, C.stakeholder_patterns))
+    html = "".join(f(cctx).html() for f in (C.title_page, C.participation, C.heatmap, C.ministries, C.stakeholder_patterns))
     assert_inert(html, "cohort sections", shown=[EVIL_NAME, EVIL_MINISTRY, EVIL_COHORT])
 
 

@@ -125,8 +125,10 @@ def test_heatmap_rows_have_names_and_are_grouped_by_ministry():
 def test_cohort_heatmap_section_names_the_authorities(demo_db):
     from toolkit.reports import cohort_sections as C
 
-    html = C.heatmap(C.cohort_context(demo_db)).html
-    assert "data:image/svg+xml;base64," in html and "nach Ressort gruppiert" in html
+    sec = C.heatmap(C.cohort_context(demo_db))
+    assert sec.data["figure"] is not None and "nach Ressort gruppiert" in sec.data["intro"]
+    assert list(sec.data["frame"]["ministry"]) == sorted(sec.data["frame"]["ministry"])  # rows grouped by ministry
+    assert "data:image/svg+xml;base64," in sec.html()
 
 
 # ----------------------------------------------------------------------------- stakeholder grid
@@ -170,7 +172,7 @@ def test_running_header_names_authority_wave_and_date(demo_db):
     ctx = S.authority_context(demo_db, "BVA")
     head = S.running_header(ctx)
     assert head.startswith("Bundesverwaltungsamt (BVA) · Welle t") and "Datenstand" in head
-    assert f'data-upo-header="{head}"' in S.footer(ctx).html
+    assert f'data-upo-header="{head}"' in S.footer(ctx).html()
     assert S.running_header(C.cohort_context(demo_db, lang="en")).startswith("Cohort report ")
 
 
@@ -259,7 +261,7 @@ def test_cohort_cover_and_index_read_as_prose(demo_db, tmp_path):
     from toolkit.reports.manifest import Manifest
     from toolkit.store import Store
 
-    cover = C.title_page(C.cohort_context(demo_db)).html
+    cover = C.title_page(C.cohort_context(demo_db)).html()
     assert "Behörde / Ressort" not in cover and re.search(r"\d+ Behörden aus \d+ Ressorts", cover)
     page = write_index(tmp_path, Manifest(tmp_path), db=demo_db).read_text(encoding="utf-8")
     with Store(demo_db) as store:
@@ -268,18 +270,17 @@ def test_cohort_cover_and_index_read_as_prose(demo_db, tmp_path):
 
 
 def test_reverse_keyed_statements_are_coloured_by_the_scored_direction():
-    from toolkit.reports.sec_competence import _likert_colours, likert_bars_html
+    from toolkit.reports.sec_competence import LIKERT_CLASS, _likert_colours, likert_bars_html, likert_rows
 
     rev = next(i for i in COMP.items if i.type == "likert" and i.reverse)
     fwd = next(i for d in COMP.dimensions if rev in d.items for i in d.items if i.type == "likert" and not i.reverse)
     shares = pd.DataFrame([{"item": it.id, "n": 10, "point": 5.0, "count": 10, "share": 1.0} for it in (rev, fwd)])
-    html = likert_bars_html(shares, COMP, "de")
     cols = _likert_colours(5)
-
-    def colour_of(item) -> str:
-        row = html[html.index(item.text.get("de")[:30]):]
-        return re.search(r"background:(#[0-9A-Fa-f]{6})", row).group(1)
-
-    assert colour_of(fwd) == cols[-1]  # full agreement with a positive statement: the "good" end
-    assert colour_of(rev) == cols[0]  # full agreement with a negative statement: the "bad" end
+    rows = {it["text"]: it for d in likert_rows(shares, COMP, "de")["dimensions"] for it in d["items"]}
+    assert rows[fwd.text.get("de")]["segments"][0]["css"] == LIKERT_CLASS[cols[-1]]  # full agreement, positive statement: the "good" end
+    assert rows[rev.text.get("de")]["segments"][0]["css"] == LIKERT_CLASS[cols[0]]  # full agreement, negative statement: the "bad" end
+    html = likert_bars_html(shares, COMP, "de")
+    row = html[html.index(rev.text.get("de")[:30]):]
+    assert re.search(r'<span class="lk-(\w+)"', row).group(1) == LIKERT_CLASS[cols[0]]
+    assert f".lk-{LIKERT_CLASS[cols[0]]} {{ background:{cols[0]}; }}" in __import__("toolkit.reports.html", fromlist=["x"]).CSS
     assert "gewerteten Richtung" in html

@@ -36,11 +36,11 @@ def test_summary_values_are_the_released_section_values(bva):
 
 
 def test_summary_is_the_first_section_and_german_by_default(bva):
-    html = S.summary(bva).html
+    html = S.summary(bva).html()
     assert html.index("<h1>") < html.index('id="summary"')
     for text in ("Auf einen Blick", "Drei Stärken", "Drei größte Entwicklungsbedarfe", "Was sich verändert hat", "Nächste Schritte"):
         assert text in html
-    en = S.summary(S.authority_context(bva.data.db, "BVA", lang="en")).html
+    en = S.summary(S.authority_context(bva.data.db, "BVA", lang="en")).html()
     assert "At a glance" in en and "Three strengths" in en and "Auf einen Blick" not in en
 
 
@@ -51,7 +51,7 @@ def test_next_steps_take_suggestions_from_the_instrument_and_have_room_for_measu
     for st in steps:
         assert st.suggestions == [m.get("de") for m in comp.dimension(st.dimension).measures] and st.suggestions
         assert st.agreed == []  # the demo store records no measures yet
-    html = S.next_steps(bva).html
+    html = S.next_steps(bva).html()
     assert html.count("Noch keine Maßnahmen festgehalten.") == 3 and "write-in" in html
 
 
@@ -83,12 +83,12 @@ def test_open_points_count_no_and_partly_only_with_k_valid_answers(bva):
         assert row["n_valid"] == len(v) >= bva.k
         assert (row["n_no"], row["n_partly"]) == ((v == 0).sum(), (v == 1).sum())
     assert op["share_open"].is_monotonic_decreasing
-    html = S.readiness_section(bva).html
+    html = S.readiness_section(bva).html()
     assert "Offene Punkte" in html
 
 
 def test_readiness_overall_row_has_the_cohort_comparison(bva):
-    html = S.readiness_section(bva).html
+    html = S.readiness_section(bva).html()
     overall = html[html.index("Gesamt"):]
     overall = overall[: overall.index("</tr>")]
     assert overall.count("%") == 2  # the authority's share and the cohort's
@@ -102,7 +102,7 @@ def test_small_authority_report_is_still_useful(demo_db, lang):
     cohort = ctx.data.scores()
     cohort = cohort[cohort["wave"] == d.wave]
     assert len(d.cohort_profile) == cohort["dimension"].nunique()
-    html = S.summary(ctx).html
+    html = S.summary(ctx).html()
     word = {"de": ("Nachbar", "benachbarten", "Referenzprofil"), "en": ("neighbour", "neighbouring", "reference profile")}[lang]
     assert word[1] in html and word[2] in html
     own = group_summary(cohort[cohort["authority"] == "BAM"], "dimension", "score", k=5)
@@ -120,7 +120,7 @@ def test_stakeholder_table_states_strategy_once_per_quadrant_and_shows_the_basis
 
     m, _, _ = stakeholder_frame(bva)
     tbl = stakeholder_table(bva, m)
-    html = S.stakeholder_section(bva).html
+    html = S.stakeholder_section(bva).html()
     for q in tbl["quadrant"].unique():
         text = STRATEGIES[q]["de"].split(":", 1)[1].strip()
         assert html.count(text) == 1  # once per quadrant, not once per row
@@ -154,7 +154,7 @@ def test_stakeholders_not_shown_are_counted_in_plain_words(bva):
     _, _, wave = __import__("toolkit.reports.sec_stakeholders", fromlist=["x"]).stakeholder_frame(bva)
     mine = maps[(maps["authority"] == "BVA") & (maps["wave"].astype(str) == str(wave))]
     hidden = int((mine["n_raters"] < bva.k).sum())
-    html = S.stakeholder_section(bva).html
+    html = S.stakeholder_section(bva).html()
     if hidden:
         assert f"{hidden} weitere Stakeholder wurden von weniger als {bva.k} Personen eingeschätzt" in html
     else:
@@ -198,7 +198,7 @@ def test_cohort_summary_ministries_differ_only_outside_their_ci_and_only_when_sh
 
 def test_cohort_needs_and_readiness_overviews(cohort):
     from toolkit.reports import cohort_sections as C
-    from toolkit.reports.cohort_summary import needs_overview_frame, readiness_overview_frame
+    from toolkit.reports.cohort_summary import cohort_summary_data, needs_overview_frame, readiness_overview_frame
 
     nv = needs_overview_frame(cohort)
     assert nv["needs"].is_monotonic_decreasing and (nv["top3"] <= nv["n_authorities"]).all()
@@ -213,11 +213,14 @@ def test_cohort_needs_and_readiness_overviews(cohort):
     rv = readiness_overview_frame(cohort)
     assert len(rv) == len(cohort.data.checklist.dimensions)
     assert ((rv["share"] >= 0) & (rv["share"] <= 1)).all() and (rv["below_half"] <= rv["n_authorities"]).all()
-    html = C.needs_overview(cohort).html + C.readiness_overview(cohort).html
-    assert "Entwicklungsbedarfe der Kohorte" in html and "Reality-Check der Kohorte" in html and "Am häufigsten offene Punkte" in html
-    summary = C.summary(cohort).html
+    ns, rs = C.needs_overview(cohort), C.readiness_overview(cohort)
+    assert ns.data["frame"].equals(nv) and rs.data["frame"].equals(rv) and not rs.data["open_points"].empty
+    assert (ns.title, rs.title) == ("Entwicklungsbedarfe der Kohorte", "Reality-Check der Kohorte")
+    assert "Am häufigsten offene Punkte" in rs.html()
+    summary = C.summary(cohort)
+    assert summary.data["summary"] == cohort_summary_data(cohort)
     for text in ("Wo die Kohorte steht", "Welche Felder sich bewegt haben", "Welche Ressorts sich unterscheiden"):
-        assert text in summary
+        assert text in summary.html()
 
 
 def _print_pages(html_body: str, tmp_path) -> int:
@@ -245,6 +248,6 @@ def test_summary_pages_fit_one_printed_page(demo_db, tmp_path):
     """The small authority's page (reference profile and open points) and the cohort's four boxes print on one A4 page."""
     from toolkit.reports import cohort_sections as C
 
-    body = S.summary(S.authority_context(demo_db, "JKI")).html + C.summary(C.cohort_context(demo_db)).html
+    body = S.summary(S.authority_context(demo_db, "JKI")).html() + C.summary(C.cohort_context(demo_db)).html()
     # one page each: the summary ends with a page break, so two summaries are two pages
     assert _print_pages(body, tmp_path) == 2

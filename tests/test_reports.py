@@ -82,18 +82,23 @@ def bva(demo_db):
 
 
 def test_profile_numbers_equal_the_analysis_api(bva):
-    html = S.competence_profile(bva).html
+    part = S.competence_profile(bva)
+    prof = part.data["profile"].set_index("dimension")
     scores = bva.data.scores()
     from toolkit.reports.sec_competence import profile_wave
 
     wave, n = profile_wave(bva)
+    assert part.data["wave"] == wave and part.data["n"] == n
     mine = scores[(scores["authority"] == "BVA") & (scores["wave"] == wave)]
     gs = group_summary(mine, "dimension", "score", k=bva.k).set_index("dimension")
     bm = benchmark(scores[scores["wave"] == wave], "BVA", k=bva.k).set_index("dimension")
     for dim in ("data", "communication"):
-        assert fmt_num(gs.loc[dim, "mean"], 2) in html
-        assert f"[{fmt_num(gs.loc[dim, 'ci_low'], 2)}; {fmt_num(gs.loc[dim, 'ci_high'], 2)}]" in html
-        assert f">{fmt_num(bm.loc[dim, 'cohort_mean'], 2)}<" in html
+        for col in ("mean", "ci_low", "ci_high"):
+            assert prof.loc[dim, col] == pytest.approx(gs.loc[dim, col])
+        assert prof.loc[dim, "cohort_mean"] == pytest.approx(bm.loc[dim, "cohort_mean"])
+    assert part.data["figure"] is not None
+    html = part.html()
+    assert f"{fmt_num(gs.loc['data', 'mean'], 2)} [{fmt_num(gs.loc['data', 'ci_low'], 2)}; {fmt_num(gs.loc['data', 'ci_high'], 2)}]" in html
     assert "data:image/svg+xml;base64," in html  # the radar is embedded (SVG: sharp in print)
 
 
@@ -105,28 +110,27 @@ def test_needs_ranking_in_report_matches_api(bva):
     g = bva.data.gaps()
     nr = needs_ranking(g[(g["authority"] == "BVA") & (g["wave"] == wave)])
     top = nr.sort_values("rank").iloc[0]
-    html = S.gaps_needs(bva).html
-    title = bva.dim_title(bva.data.competence, top["dimension"])
-    row = html.split(f"<td>{esc(title)}</td>")[0].rsplit("<tr>", 1)[1]
-    assert ">1<" in row
-    assert fmt_num(top["needs"], 2) in html
+    nt = S.gaps_needs(bva).data["needs"]
+    first = nt.iloc[0]
+    assert first["dimension"] == top["dimension"] and first["rank"] == 1
+    assert first["needs"] == pytest.approx(top["needs"]) and first["bar"] == 1.0
 
 
 def test_small_authority_gets_suppression_notes_not_numbers(demo_db):
     ctx = S.authority_context(demo_db, "JKI")
     assert max(ctx.counts(ctx.data.competence.id).values()) < ctx.k  # the demo keeps JKI below the threshold
     for fn in (S.competence_profile, S.gaps_needs, S.item_distributions):
-        html = fn(ctx).html
+        html = fn(ctx).html()
         assert SUPPRESSED_NOTE["de"] in html
         assert "data:image/" not in html
-    figures = S.key_figures(ctx).data
+    figures = __import__('toolkit.reports.index', fromlist=['x']).key_figures(ctx)
     assert all(h["value"] == "–" for h in figures["headline"])
 
 
 def test_english_sections(demo_db):
     ctx = S.authority_context(demo_db, "JKI", lang="en")
-    assert SUPPRESSED_NOTE["en"] in S.competence_profile(ctx).html
-    assert "Participation" in S.participation(ctx).html
+    assert SUPPRESSED_NOTE["en"] in S.competence_profile(ctx).html()
+    assert "Participation" in S.participation(ctx).html()
 
 
 def test_cohort_heatmap_hides_exactly_the_cells_below_k(demo_db):
@@ -173,7 +177,9 @@ def test_reliability_tables_flag_negatively_loading_items(demo_copy):
 
     with sqlite3.connect(demo_copy) as con:  # answers to the reverse-keyed da3 turned round: da3 loads negatively
         con.execute("UPDATE answers SET value = 6 - value WHERE item = 'da3' AND value BETWEEN 1 AND 5")
-    cohort = C.reliabilities(C.cohort_context(demo_copy)).html
-    assert "da3 lädt negativ – fehlt eine Umpolung?" in cohort and cohort.count("lädt negativ") == 1
-    authority = S.methods(S.authority_context(demo_copy, "BVA", lang="en")).html
+    rel = C.reliabilities(C.cohort_context(demo_copy))
+    hints = [h for h in rel.data["frame"]["note"] if h]
+    assert hints == ["da3 lädt negativ – fehlt eine Umpolung?"]
+    assert rel.html().count("lädt negativ") == 1
+    authority = S.methods(S.authority_context(demo_copy, "BVA", lang="en")).html()
     assert "da3 loads negatively – is a reverse key missing?" in authority

@@ -23,21 +23,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..privacy import Record, Violation, audit, format_violations, recording, resolve_k
 
-__all__ = ["AuditResult", "cohort_audit", "AUTHORITY_SECTIONS", "COHORT_SECTIONS"]
+__all__ = ["AuditResult", "cohort_audit"]
 
 log = logging.getLogger("toolkit")
 
-#: the section functions of the authority report that release numbers (names in :mod:`toolkit.reports.sections`)
-AUTHORITY_SECTIONS = ["summary", "participation", "competence_profile", "gaps_needs", "item_distributions", "change", "stakeholder_section",
-                      "next_steps", "readiness_section", "free_texts", "methods", "key_figures"]
-#: the same for the cohort report (:mod:`toolkit.reports.cohort_sections`)
-#: (the cohort slides show the summary's, heat map's, change's and ministry comparison's released values)
-COHORT_SECTIONS = ["summary", "participation", "heatmap", "cohort_change", "ministries", "needs_overview", "readiness_overview",
-                   "stakeholder_patterns", "reliabilities"]
+#: the sections of the authority report: every section of the registry (:data:`toolkit.reports.registry.AUTHORITY`),
+#: then the index's key figures (:func:`toolkit.reports.index.key_figures`); the cohort report's sections are every
+#: section of :data:`toolkit.reports.registry.COHORT` (the slides show the summary's, heat map's, change's and
+#: ministry comparison's section data)
 
 
 @dataclass
@@ -123,6 +120,7 @@ def cohort_audit(db: str | Path, *, k: int | None = None, lang: str = "de", cli:
     from . import cohort_sections as C
     from . import sections as S
     from .context import cohort_data
+    from .index import key_figures
 
     db = str(db)
     data = cohort_data(db)
@@ -132,13 +130,13 @@ def cohort_audit(db: str | Path, *, k: int | None = None, lang: str = "de", cli:
         rec.no_figures = True  # type: ignore[attr-defined]
         for code in data.authorities["authority"]:
             ctx = S.authority_context(db, str(code), lang=lang, min_group_size=k)
-            for name in AUTHORITY_SECTIONS:
-                fn: Callable[[Any], Any] = getattr(S, name)
-                fn(ctx)
+            for part in S.AUTHORITY.build_all(ctx):
+                part.html()  # rendered as the report renders it (without figures)
+            key_figures(ctx)
             outputs += 1
         cctx = C.cohort_context(db, lang=lang, min_group_size=k)
-        for name in COHORT_SECTIONS:
-            getattr(C, name)(cctx)
+        for part in C.report(cctx):  # every registered section, as the notebook builds them
+            part.html()  # rendered as the report renders it (without figures)
         outputs += 1
         if cli:
             outputs += _cli(db, k)

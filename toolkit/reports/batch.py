@@ -458,12 +458,23 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
         "pdf": pdf_path.name if pdf_path else None,
         "rendered_at": _now(),
         "seconds": round(res.seconds, 3),
-        "key_figures": res.key_figures,
+        "key_figures": _key_figures(task, meta),
         "lang": task.lang,
     }
     manifest.save()
     result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds))
     return printer
+
+
+def _key_figures(task: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """The index's key figures of one rendered authority report, computed here in the parent from the same
+    released data as the report (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
+    if meta.get("kind") != "authority":
+        return {}
+    from .index import authority_key_figures
+
+    p = task.parameters
+    return authority_key_figures(p["db"], p["authority"], lang=p.get("lang", "de"), min_group_size=p.get("min_group_size"))
 
 
 def _fail(result: BatchResult, manifest: Manifest, out: Path, by_id: dict[str, Any], report_id: str, reason: str, suffix: str) -> None:

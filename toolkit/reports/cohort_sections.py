@@ -1,8 +1,15 @@
-"""Sections of the cohort report for programme coordination.
+"""Sections of the cohort report for programme coordination: data first, HTML in the templates.
 
-Participation across authorities, a heatmap authority × dimension (primary and
-secondary suppression within each ministry), cohort-wide change, a ministry
-comparison, reliabilities and stakeholder patterns across authorities.
+Each section is a build function registered in :data:`toolkit.reports.registry.COHORT`
+(its order is the report's order: the notebook iterates it, the table of contents is built
+from it). A build function returns :class:`~toolkit.reports.registry.SectionData`: the
+released frames, figures and localised notes the section shows; the Jinja template
+``templates/sections/cohort_<id>.html.j2`` renders it. Every number is released through
+:mod:`toolkit.privacy`; the slides (:mod:`toolkit.reports.slides`) show the same data.
+
+Participation across authorities, a heatmap authority × dimension, cohort-wide change, a
+ministry comparison, needs and reality-check overviews, stakeholder patterns across
+authorities and the reliabilities.
 
 Example
 -------
@@ -11,8 +18,9 @@ Example
 >>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
 >>> build_demo(db, n_authorities=2, seed=1).close()
 >>> ctx = cohort_context(db)
->>> "BAMF" in participation(ctx).html
-True
+>>> part = participation(ctx)
+>>> list(part.data["table"]["authority"]), "BAMF" in part.html()
+(['BAMF', 'BDBOS'], True)
 """
 
 from __future__ import annotations
@@ -24,16 +32,18 @@ from typing import Any
 
 import pandas as pd
 
+from .._version import __version__
 from ..exceptions import ReportError
+from .cohort_summary import _release_cohort, cohort_summary_data, needs_overview_frame, readiness_open_points, readiness_overview_frame
 from .context import CohortData, cohort_data
-from .html import esc, fmt_int, fmt_num, fmt_p, note, section, suppressed_note, table
-from .sec_competence import _plot, _plots, change_wording, reliability_table
-from .sections import Html, _date, _wave_text, footer, instrument_rows
+from .base import date_text, draw_figure, instrument_rows, plots, running_header, wave_text
+from .registry import COHORT, SectionData
+from .sec_competence import change_wording, reliability_frame
 from .texts import tr
 
-__all__ = ["CohortContext", "cohort_context", "title_page", "participation", "heatmap", "cohort_change", "ministries",
-           "reliabilities", "stakeholder_patterns", "footer", "heatmap_frame",
-           "summary", "needs_overview", "readiness_overview", "cohort_means_frame", "cohort_change_frame", "ministries_frame", "change_waves"]
+__all__ = ["CohortContext", "cohort_context", "report", "summary", "title_page", "participation", "heatmap", "cohort_change", "ministries",
+           "needs_overview", "readiness_overview", "stakeholder_patterns", "reliabilities", "footer", "heatmap_frame",
+           "cohort_means_frame", "cohort_change_frame", "ministries_frame", "change_waves", "below_k"]
 
 
 @dataclass
@@ -66,73 +76,32 @@ def cohort_context(db: str | Path, *, lang: str = "de", min_group_size: int | No
     return CohortContext(data, lang, k)
 
 
+def report(ctx: CohortContext) -> list[SectionData]:
+    """Every section of the cohort report, in the registry's order (the notebook displays them)."""
+    return COHORT.build_all(ctx)
+
+
+def _section(ctx: CohortContext, id: str, title: str, name: str | None = None, *, toc: bool = True, **data: Any) -> SectionData:
+    """The section ``id`` rendered by ``sections/cohort_<name or id>.html.j2``; ``data`` also carries ``k``."""
+    return SectionData(id, title, f"sections/cohort_{name or id}.html.j2", {"k": ctx.k, **data}, toc=toc, lang=ctx.lang)
+
+
 def _latest_wave(ctx: CohortContext, instrument_id: str) -> str | None:
     c = ctx.data.counts[ctx.data.counts["instrument"] == instrument_id]
     waves = [w for w in ctx.data.wave_labels() if w in set(c["wave"])]
     return waves[-1] if waves else None
 
 
-def title_page(ctx: CohortContext) -> Html:
-    """Cover of the cohort report."""
-    d = ctx.data
-    kv = [
-        [ctx.t("cohort"), d.cohort["name"]],
-        [ctx.t("waves"), _wave_text(ctx)],
-        [ctx.t("authorities_ministries"), ctx.t("authorities_in_ministries", a=len(d.authorities), m=d.authorities["ministry"].nunique())],
-        [ctx.t("data_date"), _date(d.data_date, ctx.lang) or "–"],
-        [ctx.t("generated"), _date(_dt.date.today().isoformat(), ctx.lang)],
-        [ctx.t("threshold"), ctx.t("threshold_text", k=ctx.k)],
-    ]
-    body = "".join(f"<tr><th>{esc(a)}</th><td>{esc(b)}</td></tr>" for a, b in kv)
-    return Html(
-        '<div class="cover">'
-        f"<h2 id='about'>{esc(ctx.t('about_report'))}</h2>"
-        f'<table class="upo kv"><tbody>{body}</tbody></table>'
-        + table(instrument_rows(ctx), [ctx.t("instrument"), "ID", ctx.t("version"), ctx.t("hash")], caption=ctx.t("instruments"))
-        + "</div>"
-    )
+def change_waves(ctx: CohortContext) -> list[str]:
+    """The waves in which the cohort answered the competence instrument."""
+    comp = ctx.data.competence
+    if comp is None:
+        return []
+    c = ctx.data.counts
+    return [w for w in ctx.data.wave_labels() if w in set(c.loc[c["instrument"] == comp.id, "wave"])]
 
 
-def participation(ctx: CohortContext) -> Html:
-    """Participants per authority and wave (competence reflection) plus the other instruments' counts."""
-    d = ctx.data
-    waves = d.wave_labels()
-    comp, sh, ch = d.competence, d.stakeholder, d.checklist
-    c = d.counts
-    rows = []
-    for _, a in d.authorities.iterrows():
-        mine = c[c["authority"] == a["authority"]]
-        row = [f"{a['name'] or a['authority']} ({a['authority']})", a["ministry"] or "–"]
-        for w in waves:
-            v = mine[(mine["instrument"] == (comp.id if comp else None)) & (mine["wave"] == w)]["n"]
-            row.append(fmt_int(v.iloc[0]) if len(v) else "–")
-        for inst in (sh, ch):
-            v = mine[mine["instrument"] == (inst.id if inst else None)]["n"]
-            row.append(fmt_int(v.max()) if len(v) else "–")
-        rows.append(row)
-    header = [tr("authority", ctx.lang), tr("ministry", ctx.lang)] + [f"n {w}" for w in waves]
-    header += [ctx.t("stakeholder_n_col"), ctx.t("readiness_n_col")]
-    small = [r[0] for r in rows if r[2] != "–" and int(r[2]) < ctx.k]
-    parts = [table(rows, header, numeric=list(range(2, len(header))), caption=ctx.t("participants_by_wave"))]
-    if small:
-        parts.append(note(ctx.t("below_k_wave", w=waves[0]) + ": " + ", ".join(small), "suppressed"))
-    return Html(section("participation", ctx.t("participation"), *parts))
-
-
-def heatmap_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
-    """Mean score per authority × dimension as the authorities' own reports release it (n ≥ k).
-
-    Ministry and cohort values are computed over shown authorities only, so no cell needs to be
-    hidden beyond its own threshold (:func:`toolkit.privacy.levels`).
-    """
-    s = ctx.data.scores()
-    s = s[s["wave"] == wave]
-    gs = _released_levels(ctx, s, "authority", wave)
-    ministry = dict(zip(s["authority"].astype(str), s["ministry"]))
-    gs.insert(0, "ministry", gs["authority"].astype(str).map(ministry))
-    return gs
-
-
+# ---------------------------------------------------------------------------------------------- released frames
 def _released_levels(ctx: CohortContext, s: pd.DataFrame, by: str | None, key: str) -> pd.DataFrame:
     """:func:`toolkit.privacy.levels` of the competence scores ``s`` (computed once per cohort), released into the cohort report."""
     from ..privacy import levels, recording, release_levels
@@ -148,48 +117,18 @@ def _released_levels(ctx: CohortContext, s: pd.DataFrame, by: str | None, key: s
     return release_levels(frame, by=by, k=ctx.k, instrument=comp.id, output="report:cohort").drop(columns=["who"])
 
 
-def below_k(ctx: CohortContext, wave: str) -> list[str]:
-    """Authorities with fewer than k participants in a wave (named without values)."""
-    c = ctx.data.counts
-    c = c[(c["instrument"] == ctx.data.competence.id) & (c["wave"] == wave) & (c["n"] < ctx.k)]
-    names = dict(zip(ctx.data.authorities["authority"], ctx.data.authorities["name"]))
-    return [f"{names.get(a) or a} ({a})" for a in sorted(c["authority"].astype(str))]
+def heatmap_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
+    """Mean score per authority × dimension as the authorities' own reports release it (n ≥ k).
 
-
-def _short(text: str, width: int) -> str:
-    """One line of at most ``width`` characters, cut at a word with an ellipsis."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,-") + " …"
-
-
-def heatmap(ctx: CohortContext) -> Html:
-    """Heatmap of mean scores authority × dimension in the first wave; hidden cells are marked."""
-    comp = ctx.data.competence
-    title = ctx.t("heatmap")
-    if comp is None or _latest_wave(ctx, comp.id) is None:
-        return Html(section("heatmap", title, note(ctx.t("no_data"))))
-    first = ctx.data.first_wave(comp.id)
-    hm = heatmap_frame(ctx, first)
-    hm["authority"] = hm["authority"].astype(str)
-    hm["ministry"] = hm["ministry"].astype(str)
-    hm = hm.sort_values(["ministry", "authority"], kind="stable")  # grouped by ministry, as the programme reads it
-    n_rows = hm["authority"].nunique() + hm["ministry"].nunique()
-    names = {str(a): f"{_short(n or a, 44)} ({a})" for a, n in zip(ctx.data.authorities["authority"], ctx.data.authorities["name"])}
-    intro = ctx.t("heatmap_intro", w=first, k=ctx.k)
-    parts = [f"<p>{esc(intro)}</p>",
-             _plot(lambda ax: _plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
-                                                    lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
-                   ctx.t("heatmap") + f" ({first})", size=(10.0, 0.2 * n_rows + 2.0))]
-    return Html(section("heatmap", title, *parts))
-
-
-def change_waves(ctx: CohortContext) -> list[str]:
-    """The waves in which the cohort answered the competence instrument."""
-    comp = ctx.data.competence
-    if comp is None:
-        return []
-    c = ctx.data.counts
-    return [w for w in ctx.data.wave_labels() if w in set(c.loc[c["instrument"] == comp.id, "wave"])]
+    Ministry and cohort values are computed over shown authorities only, so no cell needs to be
+    hidden beyond its own threshold (:func:`toolkit.privacy.levels`).
+    """
+    s = ctx.data.scores()
+    s = s[s["wave"] == wave]
+    gs = _released_levels(ctx, s, "authority", wave)
+    ministry = dict(zip(s["authority"].astype(str), s["ministry"]))
+    gs.insert(0, "ministry", gs["authority"].astype(str).map(ministry))
+    return gs
 
 
 def cohort_means_frame(ctx: CohortContext) -> pd.DataFrame:
@@ -219,38 +158,6 @@ def cohort_change_frame(ctx: CohortContext, a: str, b: str) -> pd.DataFrame:
     return pc.sort_values("dimension", key=lambda x: x.map(order)).reset_index(drop=True)
 
 
-def cohort_change(ctx: CohortContext) -> Html:
-    """Cohort-wide paired change from the first to each later wave, with wording and the true reason where hidden."""
-    from ..privacy import reason_text
-
-    comp = ctx.data.competence
-    title = ctx.t("change")
-    if comp is None:
-        return Html(section("change", title, note(ctx.t("no_data"))))
-    waves = change_waves(ctx)
-    if len(waves) < 2:
-        return Html(section("change", title, note(ctx.t("one_wave"))))
-    L = ctx.lang
-    means = cohort_means_frame(ctx)
-    label = ctx.t("group_cohort_shown", k=ctx.k) if (means["n_excluded"] > 0).any() else ctx.t("group_cohort")
-    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('change_group', group=label))} {esc(ctx.t('verdict_rule'))}</p>",
-             _plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
-                   ctx.t("change_caption"), size=(7.6, 4.8))]
-    for b in waves[1:]:
-        pc = cohort_change_frame(ctx, waves[0], b)
-        rows = [[ctx.dim_title(comp, r["dimension"]), fmt_int(r["n_pairs"]), fmt_num(r["mean_from"], 2, lang=L), fmt_num(r["mean_to"], 2, lang=L),
-                 f"{fmt_num(r['mean_diff'], 2, lang=L, signed=True)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
-                 fmt_num(r["d_z"], 2, lang=L), fmt_num(r["r_rb"], 2, lang=L), fmt_p(r["p_holm"], lang=L), change_wording(r, L)]
-                for _, r in pc.iterrows()]
-        parts.append(f"<h3>{esc(ctx.t('change_table', a=waves[0], b=b))}</h3>")
-        parts.append(table(rows, [ctx.t("dimension"), ctx.t("pairs"), ctx.t("before"), ctx.t("after"), ctx.t("diff_ci"), "d_z", "r_rb",
-                                  ctx.t("p_holm"), ctx.t("assessment")], numeric=[1, 2, 3, 4, 5, 6, 7]))
-        mh = pc[~pc["suppressed"] & pc["means_reason"].notna()]
-        if len(mh):
-            parts.append(note(f"{ctx.t('before')}/{ctx.t('after')}: {reason_text(mh['means_reason'].iloc[0], L, k=ctx.k)}.", "suppressed"))
-    return Html(section("change", title, *parts))
-
-
 def ministries_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
     """Mean score per ministry and dimension in ``wave`` over the ministry's shown authorities, released
     (``dimension, ministry, n, mean, ci_low, ci_high, ..., suppressed, reason, n_excluded``)."""
@@ -258,81 +165,226 @@ def ministries_frame(ctx: CohortContext, wave: str) -> pd.DataFrame:
     return _released_levels(ctx, s[s["wave"] == wave], "ministry", str(wave))
 
 
-def ministries(ctx: CohortContext) -> Html:
+def below_k(ctx: CohortContext, wave: str) -> list[str]:
+    """Authorities with fewer than k participants in a wave (named without values)."""
+    c = ctx.data.counts
+    c = c[(c["instrument"] == ctx.data.competence.id) & (c["wave"] == wave) & (c["n"] < ctx.k)]
+    names = dict(zip(ctx.data.authorities["authority"], ctx.data.authorities["name"]))
+    return [f"{names.get(a) or a} ({a})" for a in sorted(c["authority"].astype(str))]
+
+
+def _short(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, cut at a word with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,-") + " …"
+
+
+# ---------------------------------------------------------------------------------------------- the sections, in report order
+@COHORT.section("summary")
+def summary(ctx: CohortContext) -> SectionData:
+    """The first page: participation, where the cohort stands, what moved, the largest needs, which ministries differ
+    (:func:`toolkit.reports.cohort_summary.cohort_summary_data`)."""
+    return _section(ctx, "summary", ctx.t("summary"), report_title=ctx.t("cohort_report_title"), cohort=str(ctx.data.cohort["name"]),
+                    summary=cohort_summary_data(ctx), ministries_shown=4)
+
+
+@COHORT.section("about", toc=False)
+def title_page(ctx: CohortContext) -> SectionData:
+    """Cover of the cohort report: cohort, waves, authorities, dates, threshold, instruments and the table of contents."""
+    d = ctx.data
+    facts = [
+        (ctx.t("cohort"), d.cohort["name"]),
+        (ctx.t("waves"), wave_text(ctx)),
+        (ctx.t("authorities_ministries"), ctx.t("authorities_in_ministries", a=len(d.authorities), m=d.authorities["ministry"].nunique())),
+        (ctx.t("data_date"), date_text(d.data_date, ctx.lang) or "–"),
+        (ctx.t("generated"), date_text(_dt.date.today().isoformat(), ctx.lang)),
+        (ctx.t("threshold"), ctx.t("threshold_text", k=ctx.k)),
+    ]
+    instruments = pd.DataFrame(instrument_rows(ctx), columns=["title", "instrument", "version", "hash"])
+    toc = [(i, ctx.t(i)) for i in COHORT.toc_ids()]  # the section ids are their headings' text keys
+    return _section(ctx, "about", ctx.t("about_report"), "title_page", toc=False, facts=facts, instruments=instruments, contents=toc)
+
+
+@COHORT.section("participation")
+def participation(ctx: CohortContext) -> SectionData:
+    """Participants per authority and wave (competence reflection) plus the other instruments' counts;
+    the authorities below k in the first wave are named."""
+    d = ctx.data
+    waves = d.wave_labels()
+    comp, sh, ch = d.competence, d.stakeholder, d.checklist
+    c = d.counts
+    rows = []
+    for _, a in d.authorities.iterrows():
+        mine = c[c["authority"] == a["authority"]]
+        row: dict[str, Any] = {"authority": a["authority"], "name": f"{a['name'] or a['authority']} ({a['authority']})", "ministry": a["ministry"] or "–"}
+        for w in waves:
+            v = mine[(mine["instrument"] == (comp.id if comp else None)) & (mine["wave"] == w)]["n"]
+            row[f"n:{w}"] = int(v.iloc[0]) if len(v) else None
+        for key, inst in (("stakeholder", sh), ("readiness", ch)):
+            v = mine[mine["instrument"] == (inst.id if inst else None)]["n"]
+            row[key] = int(v.max()) if len(v) else None
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["authority", "name", "ministry", *[f"n:{w}" for w in waves], "stakeholder", "readiness"])
+    small = [r["name"] for r in rows if waves and r[f"n:{waves[0]}"] is not None and r[f"n:{waves[0]}"] < ctx.k]
+    return _section(ctx, "participation", ctx.t("participation"), table=table, waves=waves, small=small,
+                    small_note=ctx.t("below_k_wave", w=waves[0]) if waves else "")
+
+
+@COHORT.section("heatmap")
+def heatmap(ctx: CohortContext) -> SectionData:
+    """Heatmap of mean scores authority × dimension in the first wave (grouped by ministry); hidden cells are marked."""
+    comp = ctx.data.competence
+    title = ctx.t("heatmap")
+    if comp is None or _latest_wave(ctx, comp.id) is None:
+        return _section(ctx, "heatmap", title, "note", note=ctx.t("no_data"))
+    first = ctx.data.first_wave(comp.id)
+    hm = heatmap_frame(ctx, first)
+    hm["authority"] = hm["authority"].astype(str)
+    hm["ministry"] = hm["ministry"].astype(str)
+    hm = hm.sort_values(["ministry", "authority"], kind="stable").reset_index(drop=True)  # grouped by ministry, as the programme reads it
+    n_rows = hm["authority"].nunique() + hm["ministry"].nunique()
+    names = {str(a): f"{_short(n or a, 44)} ({a})" for a, n in zip(ctx.data.authorities["authority"], ctx.data.authorities["name"])}
+    fig = draw_figure(lambda ax: plots().plot_heatmap(hm, row="authority", col="dimension", value="mean", suppressed="suppressed", instrument=comp,
+                                                   lang=ctx.lang, ax=ax, row_labels=names, group="ministry"),
+                  size=(10.0, 0.2 * n_rows + 2.0))
+    return _section(ctx, "heatmap", title, wave=first, frame=hm, figure=fig, intro=ctx.t("heatmap_intro", w=first, k=ctx.k),
+                    caption=f"{title} ({first})")
+
+
+@COHORT.section("change")
+def cohort_change(ctx: CohortContext) -> SectionData:
+    """Cohort-wide paired change from the first to each later wave, with wording and the true reason where hidden."""
+    from ..privacy import reason_text
+
+    comp = ctx.data.competence
+    title = ctx.t("change")
+    if comp is None:
+        return _section(ctx, "change", title, "note", note=ctx.t("no_data"))
+    waves = change_waves(ctx)
+    if len(waves) < 2:
+        return _section(ctx, "change", title, "note", note=ctx.t("one_wave"))
+    L = ctx.lang
+    means = cohort_means_frame(ctx)
+    label = ctx.t("group_cohort_shown", k=ctx.k) if (means["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    fig = draw_figure(lambda ax: plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
+                  size=(7.6, 4.8))
+    pairs = []
+    for b in waves[1:]:
+        pc = cohort_change_frame(ctx, waves[0], b)
+        pc["title"] = [ctx.dim_title(comp, x) for x in pc["dimension"]]
+        pc["wording"] = [change_wording(r, L) for _, r in pc.iterrows()]
+        mh = pc[~pc["suppressed"] & pc["means_reason"].notna()]
+        means_note = f"{ctx.t('before')}/{ctx.t('after')}: {reason_text(mh['means_reason'].iloc[0], L, k=ctx.k)}." if len(mh) else None
+        pairs.append({"a": waves[0], "b": b, "frame": pc, "means_note": means_note})
+    intro = f"{ctx.t('change_intro')} {ctx.t('change_group', group=label)} {ctx.t('verdict_rule')}"
+    return _section(ctx, "change", title, intro=intro, means=means, figure=fig, caption=ctx.t("change_caption"), pairs=pairs)
+
+
+@COHORT.section("ministries")
+def ministries(ctx: CohortContext) -> SectionData:
     """Mean score per ministry and dimension (latest wave, as in the summary) over the ministry's shown authorities;
     those below k are named."""
     comp = ctx.data.competence
     title = ctx.t("ministries")
     if comp is None or not change_waves(ctx):
-        return Html(section("ministries", title, note(ctx.t("no_data"))))
+        return _section(ctx, "ministries", title, "note", note=ctx.t("no_data"))
     wave = change_waves(ctx)[-1]
     gs = ministries_frame(ctx, wave)
     wide = gs.pivot(index="dimension", columns="ministry", values="mean")
     n = gs.groupby("ministry", observed=True)["n"].max()
     dims = [d.id for d in comp.dimensions if d.id in wide.index]
-    ministries_ = list(wide.columns)
-    rows = [["n"] + [fmt_int(n.get(m)) for m in ministries_]]
-    rows += [[ctx.dim_title(comp, d)] + [fmt_num(wide.loc[d, m], 2, lang=ctx.lang) for m in ministries_] for d in dims]
-    header = [ctx.t("dimension")] + [str(m) for m in ministries_]
-    parts = [f"<p>{esc(ctx.t('ministries_intro', w=wave, k=ctx.k))}</p>", table(rows, header, numeric=list(range(1, len(header))))]
-    small = below_k(ctx, str(wave))
-    if small:
-        parts.append(note(f"{ctx.t('below_k_authorities', k=ctx.k)}: {', '.join(small)}.", "suppressed"))
-    return Html(section("ministries", title, *parts))
+    names = [str(m) for m in wide.columns]
+    table = pd.DataFrame([{"dimension": d, "title": ctx.dim_title(comp, d), **{str(m): wide.loc[d, m] for m in wide.columns}} for d in dims],
+                         columns=["dimension", "title", *names])
+    return _section(ctx, "ministries", title, wave=wave, frame=gs, table=table, ministries=names,
+                    n={str(m): (None if pd.isna(n.get(m)) else int(n.get(m))) for m in wide.columns}, small=below_k(ctx, str(wave)),
+                    intro=ctx.t("ministries_intro", w=wave, k=ctx.k))
 
 
-def reliabilities(ctx: CohortContext) -> Html:
-    """Reliability of every scale in the first wave, whole cohort."""
-    comp = ctx.data.competence
-    title = ctx.t("reliability")
-    if comp is None:
-        return Html(section("reliability", title, note(ctx.t("no_data"))))
-    first = ctx.data.first_wave(comp.id)
-    L = ctx.lang
-    from .sec_stakeholders import released_reliability
-
-    rel = released_reliability(ctx, comp, first)
-    return Html(section("reliability", title, f"<p>{esc(ctx.t('reliability_intro', wave=first))}</p>",
-                        reliability_table(ctx, comp, rel),
-                        f"<p>{esc(tr('methods_scores', L))}</p><p>{esc(tr('methods_change', L))}</p><p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"))
+@COHORT.section("needs_overview")
+def needs_overview(ctx: CohortContext) -> SectionData:
+    """Needs overview of the cohort: which fields need development most, and how widely
+    (:func:`toolkit.reports.cohort_summary.needs_overview_frame`)."""
+    title = ctx.t("needs_overview")
+    ov = needs_overview_frame(ctx)
+    if ov.empty:
+        return _section(ctx, "needs_overview", title, "note", note=ctx.t("no_data"))
+    wave = _release_cohort(ctx)["wave"]
+    return _section(ctx, "needs_overview", title, frame=ov, wave=wave, intro=ctx.t("needs_overview_intro", wave=wave, k=ctx.k))
 
 
-def stakeholder_patterns(ctx: CohortContext) -> Html:
+@COHORT.section("readiness_overview")
+def readiness_overview(ctx: CohortContext) -> SectionData:
+    """Reality-check overview of the cohort: readiness per area and the points most often open
+    (:func:`toolkit.reports.cohort_summary.readiness_overview_frame`)."""
+    title = ctx.t("readiness_overview")
+    ov = readiness_overview_frame(ctx)
+    if ov.empty:
+        return _section(ctx, "readiness_overview", title, "note", note=ctx.t("no_data"))
+    wave = _release_cohort(ctx)["readiness_wave"]
+    op = readiness_open_points(ctx).head(10).copy()
+    op["area"] = [ctx.dim_title(ctx.data.checklist, x) for x in op["dimension"]]
+    return _section(ctx, "readiness_overview", title, frame=ov, wave=wave, open_points=op,
+                    intro=ctx.t("readiness_overview_intro", wave=wave, k=ctx.k))
+
+
+QUADRANTS = ["manage_closely", "keep_satisfied", "keep_informed", "monitor"]
+
+
+@COHORT.section("stakeholder_patterns")
+def stakeholder_patterns(ctx: CohortContext) -> SectionData:
     """Per catalogue stakeholder: in how many authorities it lands in each quadrant, median attitude, disagreement."""
+    from ..privacy import SUPPRESSED_NOTE, Level, release
     from ..stakeholders import stakeholder_map
+    from .sec_stakeholders import _raters
 
     inst = ctx.data.stakeholder
     title = ctx.t("stakeholder_patterns")
     r = ctx.data.rsp(inst)
     if inst is None or r.empty:
-        return Html(section("stakeholder_patterns", title, note(ctx.t("no_data"))))
+        return _section(ctx, "stakeholder_patterns", title, "note", note=ctx.t("no_data"))
     raters = r.groupby("authority", observed=True)["participant"].nunique()
     ok = [a for a, n in raters.items() if n >= ctx.k]
     if not ok:
-        return Html(section("stakeholder_patterns", title, suppressed_note(ctx.lang, title)))
+        return _section(ctx, "stakeholder_patterns", title, "note", note=f"{title}: {SUPPRESSED_NOTE.get(ctx.lang, SUPPRESSED_NOTE['de'])}.",
+                        kind="suppressed")
     m = stakeholder_map(r[r["authority"].isin(ok)], inst, lang=ctx.lang)
     m = m[~m["free"].astype(bool) & (m["n_raters"] >= ctx.k)]  # free entries are authority-specific; fewer than k raters: not shown
-    from ..privacy import Level, release
-    from .sec_stakeholders import _raters
-
     rs = r[r["authority"].isin(ok)]
     for (sid, w), g in m.groupby(["stakeholder", m["wave"].astype(str)], sort=False):
         sub = rs[(rs["wave"].astype(str) == w) & rs["authority"].isin(set(g["authority"]))]
         release(Level(inst.id, f"stakeholder:{sid}", w), _raters(sub).get(str(sid), frozenset()), k=ctx.k, output="report:cohort",
                 cell=f"stakeholder_patterns/{sid}")
-    quads = ["manage_closely", "keep_satisfied", "keep_informed", "monitor"]
     rows = []
     for key, g in m.groupby("stakeholder", sort=False):
         counts = g["quadrant"].value_counts()
-        rows.append([g["label"].iloc[0], fmt_int(len(g))] + [fmt_int(counts.get(q, 0)) for q in quads]
-                    + [fmt_num(g["attitude"].median(), 1, lang=ctx.lang, signed=True), fmt_int(int(g["disagreement"].sum())),
-                       fmt_num(g["engagement_gap"].mean(), 1, lang=ctx.lang, signed=True)])
-    header = [ctx.t("stakeholder"), "n"] + [ctx.t(f"stakeholder.quadrant.{q}") for q in quads] + [
-        ctx.t("attitude_md"), ctx.t("disagree_badge"), ctx.t("gap_mean")]
-    intro = ctx.t("patterns_intro", n=len(ok), k=ctx.k)
-    return Html(section("stakeholder_patterns", title, f"<p>{esc(intro)}</p>", table(rows, header, numeric=list(range(1, len(header))))))
+        rows.append({"stakeholder": str(key), "label": g["label"].iloc[0], "n": len(g), **{q: int(counts.get(q, 0)) for q in QUADRANTS},
+                     "attitude_md": float(g["attitude"].median()), "disagreement": int(g["disagreement"].sum()),
+                     "gap_mean": float(g["engagement_gap"].mean())})
+    frame = pd.DataFrame(rows, columns=["stakeholder", "label", "n", *QUADRANTS, "attitude_md", "disagreement", "gap_mean"])
+    return _section(ctx, "stakeholder_patterns", title, frame=frame, n_authorities=len(ok),
+                    quadrants=[(q, ctx.t(f"stakeholder.quadrant.{q}")) for q in QUADRANTS], intro=ctx.t("patterns_intro", n=len(ok), k=ctx.k))
 
 
-# The summary and overviews live in their own module; the notebook imports them from here.
-from .cohort_summary import cohort_summary as summary  # noqa: E402
-from .cohort_summary import needs_overview, readiness_overview  # noqa: E402
+@COHORT.section("reliability")
+def reliabilities(ctx: CohortContext) -> SectionData:
+    """Reliability of every scale in the first wave, whole cohort (released rows only), and the methods in words."""
+    from .sec_stakeholders import released_reliability
+
+    comp = ctx.data.competence
+    title = ctx.t("reliability")
+    if comp is None:
+        return _section(ctx, "reliability", title, "note", note=ctx.t("no_data"))
+    first = ctx.data.first_wave(comp.id)
+    L = ctx.lang
+    rel = reliability_frame(ctx, comp, released_reliability(ctx, comp, first))  # the released rows, with the note on negative loadings
+    methods = [tr("methods_scores", L), tr("methods_change", L), tr("methods_privacy", L, k=ctx.k)]
+    return _section(ctx, "reliability", title, wave=first, frame=rel, intro=ctx.t("reliability_intro", wave=first),
+                    methods=methods)
+
+
+@COHORT.section("footer", toc=False)
+def footer(ctx: CohortContext) -> SectionData:
+    """Closing line: toolkit version, cohort, threshold; it carries the PDF's running header."""
+    return _section(ctx, "footer", "", toc=False, text=ctx.t("footer", version=__version__, cohort=ctx.data.cohort["name"], k=ctx.k),
+                    header=running_header(ctx))

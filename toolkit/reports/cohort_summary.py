@@ -1,7 +1,8 @@
-"""The cohort report's summary, needs overview and reality-check overview.
+"""The data of the cohort report's summary, needs overview and reality-check overview.
 
-Data first (:func:`cohort_summary_data`, :func:`needs_overview_frame`,
-:func:`readiness_overview_frame`), rendering second. :func:`_release_cohort` is the one
+:func:`cohort_summary_data`, :func:`needs_overview_frame` and :func:`readiness_overview_frame`
+compute what the sections show (:mod:`toolkit.reports.cohort_sections` wraps them in
+:class:`~toolkit.reports.registry.SectionData`; the templates render them). :func:`_release_cohort` is the one
 place these sections ask the disclosure layer (cohort totals from the nested plan,
 ministry means as the ministry comparison releases them, per-authority values only for
 authorities with at least k respondents), so the release API can replace it in one spot.
@@ -26,20 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from .html import esc, fmt_int, fmt_num, note, section, table
-from .sec_stakeholders import pct
-from .sec_summary import uncertain_html
-
-__all__ = ["CohortSummary", "cohort_summary_data", "cohort_summary", "needs_overview_frame", "needs_overview",
-           "readiness_overview_frame", "readiness_open_points", "readiness_overview"]
+__all__ = ["CohortSummary", "cohort_summary_data", "needs_overview_frame", "readiness_overview_frame", "readiness_open_points"]
 
 TOP = 3
-
-
-def _html(s: str) -> Any:
-    from .sections import Html
-
-    return Html(s)
 
 
 def _latest(ctx: Any, inst: Any) -> str | None:
@@ -208,55 +198,6 @@ def cohort_summary_data(ctx: Any) -> CohortSummary:
     return out
 
 
-def _ul(items: list[str]) -> str:
-    return "<ul class='compact'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-
-
-def _box(title: str, body: str, css: str = "") -> str:
-    return f'<div class="sum-box {css}"><h3>{esc(title)}</h3>{body}</div>'
-
-
-def cohort_summary(ctx: Any) -> Any:
-    """The cohort report's first page: participation, where the cohort stands, what moved, which ministries differ."""
-    d = cohort_summary_data(ctx)
-    t, L = ctx.t, ctx.lang
-    head = (f'<div class="cover sum-head"><h1>{esc(t("cohort_report_title"))}</h1>'
-            f'<p class="subtitle">{esc(ctx.data.cohort["name"])}</p></div>')
-    n_text = " · ".join(f"{esc(w)}: {v}" for w, v in d.n_by_wave.items()) or "–"
-    part = (f"<p>{esc(t('csum_authorities', a=d.n_authorities, m=d.n_ministries))} · "
-            f"{esc(t('sum_participants'))}: <strong>{n_text}</strong></p>")
-    if d.small:
-        part += f"<p class='small'>{esc(t('csum_small', k=ctx.k, wave=d.wave, n=len(d.small)))}: {esc(', '.join(d.small))}</p>"
-    lead = f'<div class="sum-lead">{part}</div>'
-    boxes: list[str] = []
-    if d.wave is None:
-        return _html(head + section("summary", t("summary"), lead, note(t("no_data"))))
-    stands = (f"<p class='small muted'>{esc(t('sum_scale'))}</p><p><strong>{esc(t('csum_high'))}</strong></p>"
-              + _ul([f"{esc(x)} <span class='muted'>({esc(fmt_num(v, 2, lang=L))})</span>" for x, v in d.high])
-              + f"<p><strong>{esc(t('csum_low'))}</strong></p>"
-              + _ul([f"{esc(x)} <span class='muted'>({esc(fmt_num(v, 2, lang=L))})</span>" for x, v in d.low]))
-    boxes.append(_box(t("csum_stands", wave=d.wave), stands, "good"))
-    if d.change_waves is None:
-        ch = f"<p>{esc(t('one_wave'))}</p>"
-    else:
-        ch = f"<p class='small muted'>{esc(t('change_table', a=d.change_waves[0], b=d.change_waves[1]))}</p>"
-        ch += _ul([f"<strong>{esc(x)}</strong>: {esc(w)}" for x, w in d.moved]) if d.moved else f"<p>{esc(t('sum_no_certain'))}</p>"
-        ch += uncertain_html(t, d.not_moved)
-    boxes.append(_box(t("csum_moved"), ch))
-    nd = _ul([f"{esc(x)} <span class='muted'>({esc(t('needs_index'))} {esc(fmt_num(v, 1, lang=L))}; "
-              f"{esc(t('csum_top3', n=n))})</span>" for x, v, n in d.needs]) if d.needs else f"<p>{esc(t('sum_no_needs'))}</p>"
-    boxes.append(_box(t("csum_needs", wave=d.wave), nd, "need"))
-    if d.ministries:
-        mins = _ul([esc(t(f"csum_min_{side}", ministry=mi, dim=dim, mean=fmt_num(m, 2, lang=L), cohort=fmt_num(c, 2, lang=L)))
-                    for mi, dim, side, m, c in d.ministries[:4]])
-        if len(d.ministries) > 4:
-            mins += f"<p class='small muted'>{esc(t('csum_min_more', n=len(d.ministries) - 4))}</p>"
-    else:
-        mins = f"<p>{esc(t('csum_min_none'))}</p>"
-    boxes.append(_box(t("csum_ministries", wave=d.wave), f"<p class='small muted'>{esc(t('csum_min_rule'))}</p>" + mins))
-    return _html(head + section("summary", t("summary"), lead, '<div class="sum-grid">' + "".join(boxes) + "</div>"))
-
-
 # ---------------------------------------------------------------------------------------------- needs overview
 def needs_overview_frame(ctx: Any) -> pd.DataFrame:
     """Per dimension: the cohort's mean gap and needs index and in how many shown authorities it is a top-3 need.
@@ -278,20 +219,6 @@ def needs_overview_frame(ctx: Any) -> pd.DataFrame:
     rows = [[r["dimension"], ctx.dim_title(comp, r["dimension"]), int(r["n"]), float(r["gap"]), float(r["needs"]),
              int(top3.get(r["dimension"], 0)), int(shown)] for _, r in whole.iterrows()]
     return pd.DataFrame(rows, columns=cols).sort_values(["needs", "dimension"], ascending=[False, True]).reset_index(drop=True)
-
-
-def needs_overview(ctx: Any) -> Any:
-    """Needs overview of the cohort: which fields need development most, and how widely."""
-    t, L = ctx.t, ctx.lang
-    title = t("needs_overview")
-    ov = needs_overview_frame(ctx)
-    if ov.empty:
-        return _html(section("needs_overview", title, note(t("no_data"))))
-    rows = [[r["title"], fmt_num(r["gap"], 2, lang=L, signed=True), fmt_num(r["needs"], 2, lang=L), f"{fmt_int(r['top3'])} / {fmt_int(r['n_authorities'])}"]
-            for _, r in ov.iterrows()]
-    intro = t("needs_overview_intro", wave=_release_cohort(ctx)["wave"], k=ctx.k)
-    return _html(section("needs_overview", title, f"<p>{esc(intro)}</p>",
-                         table(rows, [t("dimension"), t("gap"), t("needs_index"), t("csum_top3_head")], numeric=[1, 2, 3])))
 
 
 # ---------------------------------------------------------------------------------------------- reality-check overview
@@ -323,23 +250,3 @@ def readiness_open_points(ctx: Any) -> pd.DataFrame:
     rel = _release_cohort(ctx)
     items = rel.get("readiness_items")
     return items if items is not None else pd.DataFrame(columns=["dimension", "item", "text", "n_valid", "n_open", "share_open"])
-
-
-def readiness_overview(ctx: Any) -> Any:
-    """Reality-check overview of the cohort: readiness per area and the points most often open."""
-    t, L = ctx.t, ctx.lang
-    title = t("readiness_overview")
-    ov = readiness_overview_frame(ctx)
-    if ov.empty:
-        return _html(section("readiness_overview", title, note(t("no_data"))))
-    wave = _release_cohort(ctx)["readiness_wave"]
-    rows = [[r["title"], fmt_int(r["n"]), pct(r["share"], L), f"{fmt_int(r['below_half'])} / {fmt_int(r['n_authorities'])}"] for _, r in ov.iterrows()]
-    parts = [f"<p>{esc(t('readiness_overview_intro', wave=wave, k=ctx.k))}</p>",
-             table(rows, [t("area"), "n", t("readiness_share"), t("csum_below_half")], numeric=[1, 2, 3])]
-    op = readiness_open_points(ctx).head(10)
-    if not op.empty:
-        inst = ctx.data.checklist
-        parts.append(f"<h3>{esc(t('csum_open_points'))}</h3>")
-        parts.append(table([[r["text"], ctx.dim_title(inst, r["dimension"]), f"{fmt_int(r['n_open'])} / {fmt_int(r['n_valid'])}", pct(r["share_open"], L)]
-                            for _, r in op.iterrows()], [t("open_point"), t("area"), t("open_of_valid"), "%"], numeric=[2, 3]))
-    return _html(section("readiness_overview", title, *parts))

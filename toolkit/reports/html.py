@@ -18,9 +18,7 @@ Example
 
 from __future__ import annotations
 
-import base64
 import html as _html
-import io
 import math
 from typing import Any, Iterable, Sequence
 
@@ -96,6 +94,12 @@ td.lk-cell { width:42%; }
 .lk-track { position:absolute; top:0; bottom:0; width:100%; display:flex; }
 .lk-track span { display:block; flex:none; height:100%; font-size:.68rem; line-height:1.05rem; text-align:center; color:#111; overflow:hidden; }
 .lk-legend span { margin-right:1rem; white-space:nowrap; }
+/* agreement colours (Okabe-Ito, colour-blind safe), darkest at both ends: sec_competence.LIKERT_CLASS */
+.lk-neg3 { background:#D55E00; } .lk-neg2 { background:#E69F00; } .lk-neg1 { background:#F5CB8C; } .lk-mid { background:#BBBBBB; }
+.lk-pos1 { background:#A9D4F0; } .lk-pos2 { background:#56B4E9; } .lk-pos3 { background:#0072B2; }
+/* simple bars in tables (needs index, readiness share); the width is the value */
+.bar { background:#0072B2; height:.7rem; border-radius:.15rem; }
+.bar-track { background:#e6eaf0; height:.7rem; width:10rem; border-radius:.2rem; } .bar-track .bar { border-radius:.2rem; }
 .lk-legend i { display:inline-block; width:.8rem; height:.8rem; margin-right:.3rem; vertical-align:-.1rem; }
 .cover { border-bottom:1px solid var(--line); padding-bottom:1rem; margin-bottom:1rem; }
 .cover .meta { color:var(--muted); font-size:.92rem; }
@@ -113,6 +117,13 @@ table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { backgro
 table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
 .step { break-inside:avoid; margin-bottom:1rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
+.nowrap, table.upo td.num.nowrap { white-space:nowrap; }
+/* the cohort change table: the field name and the verdict get the width; numbers never break inside */
+table.upo.change th:first-child { width:26%; } table.upo.change th:last-child { width:24%; }
+table.upo.change td.num { white-space:nowrap; } table.upo.change td.ci { white-space:normal; }  /* difference, then its interval below */
+table.upo.change td { padding-top:.18rem; padding-bottom:.18rem; line-height:1.35; }  /* both wave pairs' tables fit one page */
+/* the cohort's stakeholder patterns: small count headers leave the names (Informationssicherheitsbeauftragte) a whole line */
+table.upo.patterns thead th { font-size:.78rem; } table.upo.patterns td:first-child:not(.num) { min-width:15rem; overflow-wrap:normal; }
 @media print { main.upo-report { padding:0; max-width:none; } h2 { break-before:auto; } a { color:inherit; text-decoration:none; }
   /* every table fits the A4 column (Chromium would otherwise shrink the whole page to the widest one) */
   html { font-size:13.5px; }
@@ -226,22 +237,11 @@ def figure_html(fig: Any, caption: str | None = None, *, fmt: str = FIGURE_FORMA
     legend or note is cut at its edge. Text in the SVG is drawn as paths: it looks the
     same on every machine, whatever fonts are installed. No external files.
     """
-    import matplotlib
-    import matplotlib.pyplot as plt
+    from .render import figure_src
 
-    buf = io.BytesIO()
-    # A figure with a layout engine is laid out already; "tight" then only crops the margins.
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.08, facecolor="white", metadata=_FIG_META.get(fmt))
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    mime = "image/svg+xml" if fmt == "svg" else f"image/{fmt}"
+    src = figure_src(fig, fmt=fmt, dpi=dpi)
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="data:{mime};base64,{data}"/>{cap}</figure>'
-
-
-# no creation date in the SVG: the same data give the same report bytes
-_FIG_META: dict[str, Any] = {"svg": {"Date": None}, "png": None}
+    return f'<figure class="upo"><img alt="{esc(alt or caption or "")}" src="{src}"/>{cap}</figure>'
 
 
 def note(text: str, kind: str = "info", *, raw: bool = False) -> str:

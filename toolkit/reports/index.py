@@ -1,9 +1,9 @@
 """The index page of a report folder: every report with its key figures.
 
-Built from the manifest only (no analysis here): the key figures were computed
-in the report kernels by :func:`toolkit.reports.sections.key_figures`, so the
-index always shows the same numbers as the reports and suppresses what they
-suppress.
+Built from the manifest. The key figures are computed in the batch's parent process
+by :func:`key_figures` from the same released data as the report (the same release calls,
+the report's profile wave), recorded in the manifest, so the index always shows the same
+numbers as the reports and suppresses what they suppress.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
+from typing import Any
 
 from .html import CSS, esc, table
 from ..i18n import t as i18n_t
 from .manifest import Manifest
 
-__all__ = ["write_index"]
+__all__ = ["write_index", "key_figures", "authority_key_figures"]
 
 class _Texts:
     """``t["key"]`` reads ``index.key`` from :mod:`toolkit.i18n` in one language."""
@@ -26,6 +27,45 @@ class _Texts:
 
     def __getitem__(self, key: str) -> str:
         return i18n_t("index." + key, self.lang)
+
+
+def key_figures(ctx: Any) -> dict[str, Any]:
+    """Figures for the index page: n per wave, the overall mean and the largest need of the report's profile wave.
+
+    Exactly what the report releases for the same wave: the largest need is rank 1 of the
+    report's needs table (ranks over shown dimensions), and the value names its wave.
+    The overall mean is released (and recorded) as ``index:<authority>``.
+    """
+    from ..privacy import Level, release
+    from .html import fmt_num
+    from .sec_competence import needs_table, profile_wave
+
+    comp = ctx.data.competence
+    n = ctx.counts(comp.id if comp else None)
+    headline = []
+    if comp is not None and n:
+        wave, _ = profile_wave(ctx)
+        scores = ctx.data.scores()
+        mine = scores[(scores["authority"] == ctx.authority) & (scores["wave"] == wave)]
+        person = mine.groupby("participant", observed=True)["score"].mean().dropna()
+        r = release(Level(comp.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index], float(person.mean()) if len(person) else None,
+                    k=ctx.k, output=f"index:{ctx.authority}", cell="headline_score")
+        value = fmt_num(r.value, 2, lang=ctx.lang) if r.shown else "–"
+        headline.append({"label": ctx.t("headline_score"), "value": f"{value} ({wave})" if r.shown else value, "numeric": True, "wave": wave})
+        nt = needs_table(ctx)
+        top = "–"
+        if nt is not None and not nt.empty and not nt["suppressed"].all():
+            best = nt[~nt["suppressed"]].sort_values(["rank", "dimension"]).iloc[0]
+            top = ctx.dim_title(comp, best["dimension"])
+        headline.append({"label": ctx.t("headline_need"), "value": top if top == "–" else f"{top} ({wave})", "numeric": False, "wave": wave})
+    return {"n": n, "headline": headline}
+
+
+def authority_key_figures(db: str | Path, authority: str, *, lang: str = "de", min_group_size: int | None = None) -> dict[str, Any]:
+    """:func:`key_figures` of one authority's report (the batch's parent calls it for every rendered report)."""
+    from .base import authority_context
+
+    return key_figures(authority_context(db, authority, lang=lang, min_group_size=min_group_size))
 
 
 def _link(name: str | None, label: str) -> str:

@@ -1,5 +1,8 @@
 """Authority report sections on the competence self-assessment: profile, needs, items, change.
 
+Each section is a build function returning :class:`~toolkit.reports.registry.SectionData`
+(released frames, figures, notes); its template ``sections/<id>.html.j2`` renders it.
+
 Example
 -------
 >>> import pandas as pd
@@ -18,30 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .html import badge, esc, figure_html, fmt_int, fmt_num, fmt_p, note, section, suppressed_note, table
+from .base import draw_figure, output_name, plots, profile_wave, reasons, section_data
+from .html import figure_html, fmt_int, fmt_num, table
+from .registry import SectionData
 from .texts import tr
 
-__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_bars_html", "change", "change_wording", "change_badge_kind",
-           "profile_wave", "reliability_table"]
+__all__ = ["competence_profile", "gaps_needs", "needs_table", "item_distributions", "likert_rows", "change", "change_wording", "change_badge_kind",
+           "profile_wave", "reliability_frame", "reliability_table", "comparison_levels", "change_frame", "change_decisions"]
 
 log = logging.getLogger("toolkit")
-
-
-def _html(s: str) -> Any:
-    from .sections import Html
-
-    return Html(s)
-
-
-def profile_wave(ctx: Any) -> tuple[str | None, int]:
-    """The latest wave in which the authority reached the threshold (and its n), else (last wave, n)."""
-    comp = ctx.data.competence
-    n = ctx.counts(comp.id if comp else None)
-    if not n:
-        return None, 0
-    ok = [w for w, v in n.items() if v >= ctx.k]
-    w = ok[-1] if ok else list(n)[-1]
-    return w, n[w]
+_output = output_name  # older name
+_plots = plots  # older name (cohort report)
 
 
 def _scores(ctx: Any, wave: str | None = None, mine: bool = True) -> pd.DataFrame:
@@ -53,23 +43,22 @@ def _scores(ctx: Any, wave: str | None = None, mine: bool = True) -> pd.DataFram
     return s
 
 
-def _output(ctx: Any) -> str:
-    """The record name of this report's releases."""
-    return f"report:{getattr(ctx, 'authority', None) or 'cohort'}"
+def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2), tight: bool = False) -> str:
+    """A drawn figure as HTML (the cohort report's parts; authority sections put the Figure into their data)."""
+    fig = draw_figure(draw, polar=polar, size=size)
+    return "" if fig is None else figure_html(fig, caption)
 
 
-def reasons_note(ctx: Any, hidden: list[tuple[str, str | None]]) -> str:
-    """One note naming each hidden value with its true reason ('' if nothing is hidden)."""
-    from ..privacy import reason_text
+def _note_section(ctx: Any, id: str, text: str, kind: str = "info") -> SectionData:
+    return section_data(ctx, id, "sections/_note.html.j2", text=text, kind=kind)
 
-    hidden = [(label, r) for label, r in hidden if r]
-    if not hidden:
-        return ""
-    by_reason: dict[str, list[str]] = {}
-    for label, r in hidden:
-        by_reason.setdefault(reason_text(r, ctx.lang, k=ctx.k), []).append(label)
-    text = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
-    return note(f"{ctx.t('hidden_because')} – {text}.", "suppressed")
+
+def suppressed_text(ctx: Any, what: str | None = None) -> str:
+    """The standard sentence for content hidden by the minimum group size."""
+    from ..privacy import SUPPRESSED_NOTE
+
+    base = SUPPRESSED_NOTE.get(ctx.lang, SUPPRESSED_NOTE["de"])
+    return (f"{what}: {base}" if what else base[:1].upper() + base[1:]) + "."
 
 
 def comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: str, ministry: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -79,7 +68,7 @@ def comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: 
     """
     from ..privacy import levels, recording, release_levels
 
-    out = _output(ctx)
+    out = output_name(ctx)
     v = values[values["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
@@ -108,28 +97,41 @@ def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
     return ctx.data.derived(f"shown_means:{wave}:{ctx.k}", compute)
 
 
-def competence_profile(ctx: Any) -> Any:
+def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
+    """Means of every authority shown in its own report (dimension × authority), for percentile positions."""
+    from ..privacy import group_summary
+
+    def compute() -> pd.DataFrame:
+        s = ctx.data.scores()
+        s = s[s["wave"] == wave]
+        gs = group_summary(s, ["dimension", "authority"], "score", k=ctx.k)
+        return gs[~gs["suppressed"]][["dimension", "authority", "mean"]]
+
+    return ctx.data.derived(f"shown_means:{wave}:{ctx.k}", compute)
+
+
+def competence_profile(ctx: Any) -> SectionData:
     """Radar and table: the authority's dimension means against ministry and cohort (with percentile rank).
 
     Ministry and cohort values are over the authorities that are shown themselves
     (:func:`toolkit.privacy.levels`); the percentile places the authority among shown values only.
+    ``data["profile"]``: one row per dimension (``dimension, title, mean, ci_low, ci_high,
+    ministry_mean, cohort_mean, percentile``; hidden values are NaN).
     """
     from ..privacy import percentile_shown
 
     comp = ctx.data.competence
-    title = ctx.t("profile")
     wave, n = profile_wave(ctx)
     if comp is None or wave is None:
-        return _html(section("profile", title, note(ctx.t("no_data"))))
+        return _note_section(ctx, "profile", ctx.t("no_data"))
     if n < ctx.k:
-        return _html(section("profile", title, suppressed_note(ctx.lang, ctx.t("profile"))))
+        return _note_section(ctx, "profile", suppressed_text(ctx, ctx.t("profile")), "suppressed")
     scores = ctx.data.scores()
     ministry = scores.loc[scores["authority"] == ctx.authority, "ministry"]
     ministry = ministry.iloc[0] if len(ministry) else ctx.ministry
     own, mins, coh = comparison_levels(ctx, scores, instrument=comp.id, wave=wave, ministry=ministry)
     shown_means = _shown_authority_means(ctx, wave)
-    L = ctx.lang
-    rows, classes, hidden, bm = [], [], [], []
+    rows, hidden = [], []
     m_label = ctx.t("group_ministry_shown", k=ctx.k) if (mins["n_excluded"] > 0).any() else ctx.t("group_ministry")
     c_label = ctx.t("group_cohort_shown", k=ctx.k) if (coh["n_excluded"] > 0).any() else ctx.t("group_cohort")
     for dim in comp.dimensions:
@@ -142,59 +144,26 @@ def competence_profile(ctx: Any) -> Any:
         c_mean = np.nan if c is None or bool(c["suppressed"]) else float(c["mean"])
         pct = percentile_shown(a_mean, shown_means.loc[shown_means["dimension"] == d, "mean"].tolist()) if np.isfinite(a_mean) else np.nan
         label = ctx.dim_title(comp, d)
-        a = "–" if not np.isfinite(a_mean) else f"{fmt_num(o['mean'], 2, lang=L)} [{fmt_num(o['ci_low'], 2, lang=L)}; {fmt_num(o['ci_high'], 2, lang=L)}]"
-        rows.append([label, a, fmt_num(m_mean, 2, lang=L), fmt_num(c_mean, 2, lang=L), fmt_num(pct, 0, lang=L)])
-        classes.append(["", "" if a != "–" else "sup", "" if np.isfinite(m_mean) else "sup", "" if np.isfinite(c_mean) else "sup", ""])
+        shown = np.isfinite(a_mean)
+        rows.append({"dimension": d, "title": label, "mean": a_mean, "ci_low": float(o["ci_low"]) if shown else np.nan,
+                     "ci_high": float(o["ci_high"]) if shown else np.nan, "ministry_mean": m_mean, "cohort_mean": c_mean, "percentile": pct})
         hidden += [(f"{label} ({ctx.t('group_authority')})", o["reason"] if bool(o["suppressed"]) else None),
                    (f"{label} ({ctx.t('group_ministry')})", (m["reason"] if m is not None else "no_data") if not np.isfinite(m_mean) else None),
                    (f"{label} ({ctx.t('group_cohort')})", (c["reason"] if c is not None else "no_data") if not np.isfinite(c_mean) else None)]
-        bm.append({"dimension": d, "authority_mean": a_mean, "ministry_mean": m_mean, "cohort_mean": c_mean})
-    bm = pd.DataFrame(bm, columns=["dimension", "authority_mean", "ministry_mean", "cohort_mean"])
-    header = [ctx.t("dimension"), f"{ctx.t('group_authority')}: {ctx.t('mean_ci')}", m_label, c_label, ctx.t("percentile")]
-    parts = [f"<p>{esc(ctx.t('profile_intro', wave=wave, n=n))}</p>"]
+    prof = pd.DataFrame(rows, columns=["dimension", "title", "mean", "ci_low", "ci_high", "ministry_mean", "cohort_mean", "percentile"])
+    a_label = ctx.t("group_authority")
     radar = pd.concat(
         [
-            pd.DataFrame({"dimension": bm["dimension"], "group": ctx.t("group_authority"), "score": bm["authority_mean"]}),
-            pd.DataFrame({"dimension": bm["dimension"], "group": m_label, "score": bm["ministry_mean"]}),
-            pd.DataFrame({"dimension": bm["dimension"], "group": c_label, "score": bm["cohort_mean"]}),
+            pd.DataFrame({"dimension": prof["dimension"], "group": a_label, "score": prof["mean"]}),
+            pd.DataFrame({"dimension": prof["dimension"], "group": m_label, "score": prof["ministry_mean"]}),
+            pd.DataFrame({"dimension": prof["dimension"], "group": c_label, "score": prof["cohort_mean"]}),
         ],
         ignore_index=True,
     )
-    parts.append(_plot(lambda ax: _plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
-                       ctx.t("profile_caption", wave=wave), polar=True, size=(6.4, 5.6)))
-    parts.append(table(rows, header, numeric=[1, 2, 3, 4], cell_classes=classes))
-    parts.append(reasons_note(ctx, hidden))
-    return _html(section("profile", title, *parts))
-
-
-def _plots() -> Any:
-    from .. import plots
-
-    return plots
-
-
-def _plot(draw: Any, caption: str, *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2), tight: bool = False) -> str:
-    """Draw with a plot function onto a fresh Axes and embed it (SVG; figures are closed).
-
-    No layout engine: :func:`~toolkit.reports.html.figure_html` crops the figure to what is
-    drawn, so labels reaching beyond the axes (the heatmap's rotated labels, the radar's
-    dimension names, notes under a plot) are never cut, at the cost of one layout pass instead
-    of constrained layout's several. ``tight`` is kept for callers; every figure is cropped.
-    """
-    from ..privacy.release import current_record
-
-    if getattr(current_record(), "no_figures", False):  # the audit renders every section, not the pictures of its numbers
-        return ""
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=size)
-    ax = fig.add_subplot(111, projection="polar" if polar else None)
-    try:
-        draw(ax)
-    except Exception:
-        plt.close(fig)
-        raise
-    return figure_html(fig, caption)
+    fig = draw_figure(lambda ax: plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
+                      polar=True, size=(6.4, 5.6))
+    return section_data(ctx, "profile", "sections/profile.html.j2", wave=wave, n=n, profile=prof, ministry_label=m_label, cohort_label=c_label,
+                        figure=fig, caption=ctx.t("profile_caption", wave=wave), reasons=reasons(ctx, hidden))
 
 
 def needs_table(ctx: Any) -> pd.DataFrame | None:
@@ -217,37 +186,28 @@ def needs_table(ctx: Any) -> pd.DataFrame | None:
     sets = respondents(g, "dimension", "needs")
     nr["who"] = [sets.get(d, frozenset()) for d in nr["dimension"]]
     out = release_frame(nr, quantity=lambda r: Level(comp.id, f"needs:{r['dimension']}", str(wave)), people="who", k=ctx.k,
-                        output=_output(ctx), cell=lambda r: f"needs/{r['dimension']}", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
+                        output=output_name(ctx), cell=lambda r: f"needs/{r['dimension']}", estimates=["ist", "soll", "gap", "importance", "needs", "rank"])
     out["rank"] = rank_shown(out, "needs")
     out["n"] = out["who"].map(len)
     return out.drop(columns="who")
 
 
-def gaps_needs(ctx: Any) -> Any:
-    """Ist/Soll gaps and the ranked development needs of the authority."""
+def gaps_needs(ctx: Any) -> SectionData:
+    """Ist/Soll gaps and the ranked development needs of the authority (``data["needs"]``: the released ranking, by rank)."""
     comp = ctx.data.competence
     title = ctx.t("needs")
     nt = needs_table(ctx)
     wave, n = profile_wave(ctx)
     if nt is None:
-        return _html(section("needs", title, note(ctx.t("no_data"))))
+        return _note_section(ctx, "needs", ctx.t("no_data"))
     if n < ctx.k or nt["suppressed"].all():
-        return _html(section("needs", title, suppressed_note(ctx.lang, title)))
-    nt = nt.sort_values(["rank", "dimension"], na_position="last")
-    L = ctx.lang
+        return _note_section(ctx, "needs", suppressed_text(ctx, title), "suppressed")
+    nt = nt.sort_values(["rank", "dimension"], na_position="last").reset_index(drop=True)
     top = float(nt["needs"].max()) if nt["needs"].notna().any() else 0.0
-    rows = []
-    for _, r in nt.iterrows():
-        width = 0.0 if pd.isna(r["needs"]) or top <= 0 else max(0.0, float(r["needs"])) / top * 8
-        bar = f'<div style="background:#0072B2;height:.7rem;width:{width:.2f}rem;border-radius:.15rem"></div>'
-        rows.append([esc(fmt_num(r["rank"], 0, lang=L)), esc(ctx.dim_title(comp, r["dimension"])), esc(fmt_num(r["ist"], 2, lang=L)),
-                     esc(fmt_num(r["soll"], 2, lang=L)), esc(fmt_num(r["gap"], 2, lang=L, signed=True)), esc(fmt_num(r["importance"], 2, lang=L)),
-                     f"<strong>{esc(fmt_num(r['needs'], 2, lang=L))}</strong>", bar])
-    header = [ctx.t("rank"), ctx.t("dimension"), ctx.t("ist"), ctx.t("soll"), ctx.t("gap"), ctx.t("importance"), ctx.t("needs_index"), ""]
-    parts = [f"<p>{esc(ctx.t('needs_intro', wave=wave, n=n))}</p>"]
-    parts.append(table(rows, header, numeric=[0, 2, 3, 4, 5, 6], raw=True, caption=ctx.t("needs_caption", wave=wave)))
-    parts.append(reasons_note(ctx, [(ctx.dim_title(comp, r["dimension"]), r["reason"]) for _, r in nt[nt["suppressed"]].iterrows()]))
-    return _html(section("needs", title, *parts))
+    nt["title"] = [ctx.dim_title(comp, d) for d in nt["dimension"]]
+    nt["bar"] = [0.0 if pd.isna(v) or top <= 0 else max(0.0, float(v)) / top for v in nt["needs"]]  # bar length, 0–1
+    hidden = [(r["title"], r["reason"]) for _, r in nt[nt["suppressed"]].iterrows()]
+    return section_data(ctx, "needs", "sections/needs.html.j2", wave=wave, n=n, needs=nt, reasons=reasons(ctx, hidden))
 
 
 _LIKERT_COLOURS = ["#D55E00", "#E69F00", "#BBBBBB", "#56B4E9", "#0072B2"]  # Okabe-Ito, colour-blind safe
@@ -265,24 +225,32 @@ def _likert_colours(n_points: int) -> list[str]:
     return left + (["#BBBBBB"] if n_points % 2 else []) + right
 
 
-def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden: dict[str, str] | None = None) -> str:
-    """Diverging stacked bars per agreement item as plain HTML/CSS (crisp in print, no image).
+LIKERT_CLASS = {"#D55E00": "neg3", "#E69F00": "neg2", "#F5CB8C": "neg1", "#BBBBBB": "mid", "#A9D4F0": "pos1", "#56B4E9": "pos2", "#0072B2": "pos3"}
+
+
+def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden: dict[str, str] | None = None) -> dict[str, Any]:
+    """Diverging stacked bars per agreement item, as data for ``sections/items.html.j2`` (crisp HTML/CSS in print).
 
     ``shares`` is the frame of :func:`toolkit.plots.likert_shares` (``item, n, point, count, share``);
     disagreement extends left of the centre line, agreement right, the middle point is split.
     ``hidden`` maps items whose distribution is not released to the reason shown in their row.
+    Returns ``{"dimensions": [{"title", "items": [...]}], "legend": [(label, css class)], "reverse_note": bool}``;
+    each item has ``text, reverse, hidden`` (reason or None), ``n``, ``offset`` (percent) and ``segments``
+    (``width`` percent, ``css``, ``label``, ``title``).
     """
     hidden = hidden or {}
-    rows = []
+    dims = []
     legend_scale = None
+    present = set(shares["item"])
     for dim in instrument.dimensions:
-        items = [it for it in dim.items if it.type == "likert" and (it.id in set(shares["item"]) or it.id in hidden)]
+        items = [it for it in dim.items if it.type == "likert" and (it.id in present or it.id in hidden)]
         if not items:
             continue
-        rows.append(f'</tbody><tbody class="lk-dim"><tr class="dim"><th colspan="3">{esc(dim.title.get(lang))}</th></tr>')  # one block per dimension
+        out = []
         for it in items:
+            row = {"text": it.text.get(lang), "reverse": bool(it.reverse), "hidden": hidden.get(it.id), "n": 0, "offset": 50.0, "segments": []}
+            out.append(row)
             if it.id in hidden:
-                rows.append(f'<tr><td class="lk-text">{esc(it.text.get(lang))}</td><td class="lk-cell sup small">{esc(hidden[it.id])}</td><td></td></tr>')
                 continue
             sh = shares[shares["item"] == it.id].sort_values("point")
             scale = instrument.scale_of(it.id)
@@ -292,41 +260,47 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de", hi
             if it.reverse:  # coloured by the scored direction: agreeing with a negative statement is the "bad" colour
                 cols = cols[::-1]
             share = dict(zip(sh["point"], sh["share"]))
-            n = int(sh["n"].iloc[0]) if len(sh) else 0
+            row["n"] = int(sh["n"].iloc[0]) if len(sh) else 0
             mid = (len(pts) - 1) / 2
             left = sum(share.get(p, 0.0) for i, p in enumerate(pts) if i < mid) + (share.get(pts[int(mid)], 0.0) / 2 if len(pts) % 2 else 0)
-            segs = []
             for i, p in enumerate(pts):
                 w = 50 * share.get(p, 0.0)
                 if w <= 0:
                     continue
-                label = f"{100 * share.get(p, 0.0):.0f}" if w >= 4 else ""
-                segs.append(f'<span style="width:{w:.3f}%;background:{cols[i]}" title="{esc(scale.label(p, lang))}: {100 * share.get(p, 0.0):.0f} %">{label}</span>')
-            offset = 50 - 50 * left
-            bar = f'<div class="lk-bar"><div class="lk-track" style="left:{offset:.3f}%">{"".join(segs)}</div></div>'
-            text = esc(it.text.get(lang)) + (f' <span class="muted small">({esc(tr("reverse_keyed", lang))})</span>' if it.reverse else "")
-            rows.append(f'<tr><td class="lk-text">{text}</td><td class="lk-cell">{bar}</td><td class="num small">n = {n}</td></tr>')
-    legend = ""
+                pc = f"{100 * share.get(p, 0.0):.0f}"
+                row["segments"].append({"width": round(w, 3), "css": LIKERT_CLASS[cols[i]], "label": pc if w >= 4 else "",
+                                        "title": f"{scale.label(p, lang)}: {pc} %"})
+            row["offset"] = round(50 - 50 * left, 3)
+        dims.append({"title": dim.title.get(lang), "items": out})
+    legend = []
     if legend_scale is not None:
-        cols = _likert_colours(len(legend_scale.points))
-        legend = '<p class="lk-legend small">' + " ".join(
-            f'<span><i style="background:{c}"></i>{esc(legend_scale.label(p, lang))}</span>' for p, c in zip(legend_scale.points, cols)) + "</p>"
-    if any(it.reverse for it in instrument.items if it.type == "likert" and it.id in set(shares["item"])):
-        legend += f'<p class="small muted">{esc(tr("reverse_colours", lang))}</p>'
-    return f'{legend}<table class="upo likert"><tbody>{"".join(rows)}</tbody></table>'
+        legend = [(legend_scale.label(p, lang), LIKERT_CLASS[c]) for p, c in zip(legend_scale.points, _likert_colours(len(legend_scale.points)))]
+    reverse_note = any(it.reverse for it in instrument.items if it.type == "likert" and it.id in present)
+    return {"dimensions": dims, "legend": legend, "reverse_note": reverse_note}
 
 
-def item_distributions(ctx: Any) -> Any:
-    """Diverging stacked bars of every agreement item (profile wave), built as HTML from ``likert_shares``."""
+def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden: dict[str, str] | None = None) -> str:
+    """The diverging bars of :func:`likert_rows` rendered alone (legend and table)."""
+    from .render import render_string
+
+    src = '{% include "sections/_likert.html.j2" %}'
+    return render_string(src, lang=lang, lk=likert_rows(shares, instrument, lang, hidden))
+
+
+def item_distributions(ctx: Any) -> SectionData:
+    """Diverging stacked bars of every agreement item (profile wave), from ``likert_shares``.
+
+    ``data["shares"]``: the released shares (items with k valid answers); ``data["hidden"]``: item -> reason.
+    """
     from ..plots import likert_shares
 
     comp = ctx.data.competence
     title = ctx.t("items")
     wave, n = profile_wave(ctx)
     if comp is None or wave is None:
-        return _html(section("items", title, note(ctx.t("no_data"))))
+        return _note_section(ctx, "items", ctx.t("no_data"))
     if n < ctx.k:
-        return _html(section("items", title, suppressed_note(ctx.lang, title)))
+        return _note_section(ctx, "items", suppressed_text(ctx, title), "suppressed")
     from ..privacy import Level, reason_text, release
 
     r = ctx.data.rsp(comp)
@@ -343,12 +317,12 @@ def item_distributions(ctx: Any) -> Any:
         idx = rows_of.get(it.id, [])
         points = set(comp.scale_of(it.id).points)
         people = [ids[i] for i in idx if values[i] in points]
-        ok = release(Level(comp.id, it.id, str(wave)), people, k=ctx.k, output=_output(ctx), cell=f"items/{it.id}")
+        ok = release(Level(comp.id, it.id, str(wave)), people, k=ctx.k, output=output_name(ctx), cell=f"items/{it.id}")
         if not ok.shown:
             hidden[it.id] = reason_text("too_few_item" if ok.reason == "too_few" else ok.reason, ctx.lang, k=ctx.k)
     shares = shares[~shares["item"].isin(list(hidden))]
-    parts = [f"<p>{esc(ctx.t('items_intro', wave=wave, n=n))}</p>", likert_bars_html(shares, comp, ctx.lang, hidden=hidden)]
-    return _html(section("items", title, *parts))
+    return section_data(ctx, "items", "sections/items.html.j2", wave=wave, n=n, shares=shares, hidden=hidden,
+                        likert=likert_rows(shares, comp, ctx.lang, hidden=hidden))
 
 
 def change_wording(row: Any, lang: str = "de") -> str:
@@ -377,8 +351,10 @@ def change_badge_kind(row: Any) -> str:
     return v.direction if v.certain else ""
 
 
-def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
-    """The reliability table (α with Feldt CI, ω total, items, n, a note on negatively loading items) of the released rows."""
+
+
+def reliability_frame(ctx: Any, comp: Any, rel: pd.DataFrame) -> pd.DataFrame:
+    """The released reliability rows (α with Feldt CI, ω total, items, n) with the note on negatively loading items."""
     L = ctx.lang
     rows = []
     for _, r in rel.iterrows():
@@ -386,9 +362,17 @@ def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
             continue
         neg = r.get("negative_items")
         hint = tr("rel_negative_many" if "," in neg else "rel_negative_one", L, items=neg) if isinstance(neg, str) and neg else ""
-        rows.append([ctx.dim_title(comp, r["dimension"]),
-                     f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
-                     fmt_num(r["omega_total"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"]), hint])
+        rows.append({"dimension": r["dimension"], "title": ctx.dim_title(comp, r["dimension"]), "alpha": r["alpha"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "omega_total": r["omega_total"], "n_items": r["n_items"], "n": r["n"], "note": hint})
+    return pd.DataFrame(rows, columns=["dimension", "title", "alpha", "ci_low", "ci_high", "omega_total", "n_items", "n", "note"])
+
+
+def reliability_table(ctx: Any, comp: Any, rel: pd.DataFrame) -> str:
+    """The reliability table as HTML (the cohort report's part; authority sections render :func:`reliability_frame`)."""
+    L = ctx.lang
+    f = reliability_frame(ctx, comp, rel)
+    rows = [[r["title"], f"{fmt_num(r['alpha'], 2, lang=L)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]",
+             fmt_num(r["omega_total"], 2, lang=L), fmt_int(r["n_items"]), fmt_int(r["n"]), r["note"]] for _, r in f.iterrows()]
     header = [ctx.t("dimension"), ctx.t("alpha_ci"), "ω", ctx.t("items_n"), "n", ctx.t("rel_note")]
     return table(rows, header, numeric=[1, 2, 3, 4])
 
@@ -414,51 +398,63 @@ def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
     return out.assign(k=ctx.k)
 
 
-def change(ctx: Any) -> Any:
-    """Change between the first and each later wave: table with CIs, effect sizes and wording, and a slope plot."""
-    from ..privacy import levels
+def change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
+    """This authority's paired change from wave ``a`` to ``b``, released into this report."""
+    from ..privacy import release_changes
+
+    allpc = change_decisions(ctx, a, b)
+    mine = allpc[allpc["authority"].astype(str) == str(ctx.authority)].drop(columns=["authority"]).reset_index(drop=True)
+    out = release_changes(mine, instrument=ctx.data.competence.id, a=a, b=b, k=ctx.k, output=output_name(ctx))
+    return out.assign(k=ctx.k)
+
+
+_change_frame = change_frame  # older name
+
+
+def change(ctx: Any) -> SectionData:
+    """Change between the first and each later wave: table with CIs, effect sizes and wording, and a slope plot.
+
+    ``data["tables"]``: per later wave ``{"a", "b", "frame", "all_hidden", "hidden_reason", "reasons"}``; a
+    frame whose every change is hidden is said in one sentence (``hidden_reason``) instead of a table of dashes.
+    """
+    from ..privacy import levels, reason_text
 
     comp = ctx.data.competence
-    title = ctx.t("change")
     waves = ctx.waves_with(comp.id if comp else None)
     if comp is None or not waves:
-        return _html(section("change", title, note(ctx.t("no_data"))))
+        return _note_section(ctx, "change", ctx.t("no_data"))
     if len(waves) < 2:
-        return _html(section("change", title, note(ctx.t("one_wave"))))
+        return _note_section(ctx, "change", ctx.t("one_wave"))
     L = ctx.lang
-    parts = [f"<p>{esc(ctx.t('change_intro'))} {esc(ctx.t('verdict_rule'))}</p>"]
     own = _scores(ctx)
     means = levels(own.assign(wave=own["wave"].astype(str), dimension=own["dimension"].astype(str)), "authority", k=ctx.k,
-                   instrument=comp.id, output=_output(ctx))
+                   instrument=comp.id, output=output_name(ctx))
+    fig = None
     if not means["suppressed"].all():
-        parts.append(_plot(lambda ax: _plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
-                           ctx.t("change_caption"), size=(7.6, 4.8)))
+        fig = draw_figure(lambda ax: plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
+                          size=(7.6, 4.8))
+    tables = []
     any_shown = False
+    order = {d.id: i for i, d in enumerate(comp.dimensions)}
     for b in waves[1:]:
-        pc = _change_frame(ctx, waves[0], b)
+        pc = change_frame(ctx, waves[0], b)
         if pc.empty:
             continue
-        order = {d.id: i for i, d in enumerate(comp.dimensions)}
-        pc = pc.sort_values("dimension", key=lambda s: s.map(order))
-        any_shown |= not pc["suppressed"].all()
-        rows, classes = [], []
-        for _, r in pc.iterrows():
-            word = change_wording(r, L)
-            kind = change_badge_kind(r)
-            sup = bool(r["suppressed"])
-            rows.append([
-                esc(ctx.dim_title(comp, r["dimension"])), esc(int(r["n_pairs"])), esc(fmt_num(r["mean_from"], 2, lang=L)), esc(fmt_num(r["mean_to"], 2, lang=L)),
-                esc(f"{fmt_num(r['mean_diff'], 2, lang=L, signed=True)} [{fmt_num(r['ci_low'], 2, lang=L)}; {fmt_num(r['ci_high'], 2, lang=L)}]") if not sup else "–",
-                esc(fmt_num(r["d_z"], 2, lang=L)), esc(fmt_p(r["p_holm"], lang=L)), badge(word, kind) if not sup else esc(word),
-            ])
-            classes.append(["", "", "", "", "sup" if sup else "", "", "", "sup" if sup else ""])
-        header = [ctx.t("dimension"), ctx.t("pairs"), ctx.t("before"), ctx.t("after"), ctx.t("diff_ci"), "d_z", ctx.t("p_holm"), ctx.t("assessment")]
-        parts.append(f"<h3>{esc(ctx.t('change_table', a=waves[0], b=b))}</h3>")
-        parts.append(table(rows, header, numeric=[1, 2, 3, 4, 5, 6], raw=True, cell_classes=classes))
-        means_hidden = pc[~pc["suppressed"] & pc["means_reason"].notna()]
+        pc = pc.sort_values("dimension", key=lambda s: s.map(order)).reset_index(drop=True)
+        shown = ~pc["suppressed"].astype(bool)
+        any_shown |= bool(shown.any())
+        pc["title"] = [ctx.dim_title(comp, d) for d in pc["dimension"]]
+        pc["wording"] = [change_wording(r, L) for _, r in pc.iterrows()]
+        pc["badge"] = [change_badge_kind(r) for _, r in pc.iterrows()]
+        entry: dict[str, Any] = {"a": waves[0], "b": b, "frame": pc, "all_hidden": not bool(shown.any()), "hidden_reason": None, "reasons": []}
+        if entry["all_hidden"]:
+            why = sorted(set(pc["wording"]))
+            entry["hidden_reason"] = "; ".join(why)
+            entry["max_pairs"] = int(pc["n_pairs"].max()) if len(pc) else 0
+        means_hidden = pc[shown & pc["means_reason"].notna()]
         if len(means_hidden):
-            parts.append(reasons_note(ctx, [(f"{ctx.t('before')}/{ctx.t('after')} " + ", ".join(ctx.dim_title(comp, d) for d in means_hidden["dimension"]),
-                                              means_hidden["means_reason"].iloc[0])]))
-    if not any_shown:
-        parts.append(suppressed_note(L, title))
-    return _html(section("change", title, *parts))
+            entry["reasons"] = [(reason_text(means_hidden["means_reason"].iloc[0], L, k=ctx.k),
+                                 [f"{ctx.t('before')}/{ctx.t('after')} " + ", ".join(means_hidden["title"])])]
+        tables.append(entry)
+    return section_data(ctx, "change", "sections/change.html.j2", waves=waves, figure=fig, caption=ctx.t("change_caption"), tables=tables,
+                        any_shown=any_shown, suppressed=suppressed_text(ctx, ctx.t("change")))

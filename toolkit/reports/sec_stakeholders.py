@@ -15,11 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from .html import badge, esc, fmt_int, fmt_num, note, section, suppressed_note, table
-from .sec_competence import reliability_table
+from .base import draw_figure, output_name, plots, reasons, section_data
+from .html import fmt_num
+from .registry import SectionData
+from .render import pct
+from .sec_competence import _note_section, reliability_frame, suppressed_text
 from .texts import tr
 
-__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "open_points_html", "stakeholder_table"]
+__all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "stakeholder_table", "released_reliability"]
 
 def _role(role: str, lang: str) -> str:
     """The name of a rated property (influence, interest, ...) from the catalogue; the id if unknown."""
@@ -27,19 +30,6 @@ def _role(role: str, lang: str) -> str:
         return tr("role." + role, lang)
     except KeyError:
         return role
-
-
-def _html(s: str) -> Any:
-    from .sections import Html
-
-    return Html(s)
-
-
-def pct(x: Any, lang: str = "de") -> str:
-    """A share (0–1) as a whole-number percentage."""
-    if x is None or pd.isna(x):
-        return "–"
-    return f"{100 * float(x):.0f} %"
 
 
 def _engagement(x: Any, inst: Any, lang: str) -> str:
@@ -129,59 +119,39 @@ def _raters(r: pd.DataFrame) -> dict[str, frozenset]:
     return {str(s): frozenset(g) for s, g in ids.groupby(v["stakeholder"].astype(str))}
 
 
-def stakeholder_section(ctx: Any) -> Any:
+def stakeholder_section(ctx: Any) -> SectionData:
     """Power-interest grid and a priority table: one block per quadrant with its strategy stated once,
     the values the order is based on (influence, interest, legitimacy, urgency, engagement gap, priority),
-    grid numbers in the table, and how many stakeholders are not shown."""
-    from ..stakeholders import STRATEGIES
-    from .sec_competence import _plot, _plots
+    grid numbers in the table, and how many stakeholders are not shown.
 
-    title = ctx.t("stakeholders")
+    ``data["table"]``: the shown stakeholders in table order (:func:`stakeholder_table`); ``data["quadrants"]``:
+    ``[{"label", "strategy", "rows"}]`` with the engagement levels as scale labels.
+    """
+    from ..stakeholders import STRATEGIES
+
     m, n, wave = stakeholder_frame(ctx)
     if wave is None:
-        return _html(section("stakeholders", title, note(ctx.t("no_data"))))
+        return _note_section(ctx, "stakeholders", ctx.t("no_data"))
     if m is None:
-        return _html(section("stakeholders", title, suppressed_note(ctx.lang, title)))
+        return _note_section(ctx, "stakeholders", suppressed_text(ctx, ctx.t("stakeholders")), "suppressed")
     L = ctx.lang
     tbl = stakeholder_table(ctx, m)
-    parts = [f"<p>{esc(ctx.t('stakeholder_intro', n=n, wave=wave))}</p>"]
-    parts.append(_plot(lambda ax: _plots().plot_power_interest(tbl, lang=L, ax=ax, labels="numbers"), ctx.t("stakeholder_caption"), size=(7.0, 6.0)))
+    fig = draw_figure(lambda ax: plots().plot_power_interest(tbl, lang=L, ax=ax, labels="numbers"), size=(7.0, 6.0))
     inst = ctx.data.stakeholder
-    header = ["Nr.", ctx.t("stakeholder"), ctx.t("influence_interest"), ctx.t("legitimacy_urgency"), ctx.t("attitude"),
-              ctx.t("engagement"), ctx.t("gap"), ctx.t("priority")]
-    numeric = {0, 2, 3, 6, 7}
-    body = []
+    quads = []
     for q, grp in tbl.groupby("quadrant", sort=False):
-        label = grp["quadrant_label"].iloc[0] or q
         strategy = STRATEGIES.get(q, {}).get("en" if L == "en" else "de", "")
         strategy = strategy.split(":", 1)[1].strip() if ":" in strategy else strategy
-        body.append(f'<tbody class="quad-block"><tr class="quad"><td colspan="{len(header)}"><strong>{esc(label)}</strong> <span class="small">– {esc(strategy)}</span></td></tr>')
-        for i, (_, r) in enumerate(grp.iterrows()):
-            if i == 2:  # the quadrant's heading row stays with its first two stakeholders; the rest may run on
-                body.append("</tbody><tbody>")
-            name = esc(r["label"]) + (f' <span class="small muted">({esc(ctx.t("free_entry"))})</span>' if bool(r.get("free")) else "")
-            if bool(r["disagreement"]):
-                name += f" {badge(ctx.t('disagree_badge'), 'flag')}"
-            attitude = (f"{fmt_num(r['attitude'], 1, lang=L, signed=True)} <span class='small muted'>({fmt_num(r['attitude_min'], 0, lang=L, signed=True)}"
-                        f"…{fmt_num(r['attitude_max'], 0, lang=L, signed=True)})</span>")
-            eng = esc(f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}")
-            cells = [esc(fmt_int(r["number"])), name,
-                     esc(f"{fmt_num(r['influence'], 1, lang=L)} / {fmt_num(r['interest'], 1, lang=L)}"),
-                     esc(f"{fmt_num(r['legitimacy'], 1, lang=L)} / {fmt_num(r['urgency'], 1, lang=L)}"),
-                     attitude, eng, esc(fmt_num(r["engagement_gap"], 1, lang=L, signed=True)), f"<strong>{esc(fmt_num(r['priority'], 1, lang=L))}</strong>"]
-            body.append("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{c}</td>' for i, c in enumerate(cells)) + "</tr>")
-        body.append("</tbody>")
-    head = "".join(f'<th{" class=num" if i in numeric else ""}>{esc(h)}</th>' for i, h in enumerate(header))
-    parts.append(f"<h3>{esc(ctx.t('priority_list'))}</h3><p class='small'>{esc(ctx.t('priority_basis'))}</p>")
-    parts.append(f'<table class="upo stakeholders"><thead><tr>{head}</tr></thead>{"".join(body)}</table>')
+        rows = []
+        for _, r in grp.iterrows():
+            rows.append({**r.to_dict(), "free": bool(r.get("free")), "disagreement": bool(r["disagreement"]),
+                         "engagement_text": f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}"})
+        quads.append({"label": grp["quadrant_label"].iloc[0] or q, "strategy": strategy, "rows": rows})
     hidden = int(ctx.memo.get("stakeholders_not_shown", 0)) if getattr(ctx, "memo", None) is not None else 0
-    if hidden:
-        parts.append(note(ctx.t("stakeholders_not_shown", n=hidden, k=ctx.k), "suppressed"))
-    if tbl["disagreement"].astype(bool).any():
-        reasons = [f"{fmt_int(r['number'])} {r['label']}: {r['disagreement_reason']}" for _, r in tbl.iterrows() if bool(r["disagreement"]) and r.get("disagreement_reason")]
-        if reasons:
-            parts.append(f"<p class='small muted'>{esc(ctx.t('disagreement'))}: {esc('; '.join(reasons))}</p>")
-    return _html(section("stakeholders", title, *parts))
+    disagreements = [f"{int(r['number'])} {r['label']}: {r['disagreement_reason']}" for _, r in tbl.iterrows()
+                     if bool(r["disagreement"]) and r.get("disagreement_reason")]
+    return section_data(ctx, "stakeholders", "sections/stakeholders.html.j2", n=n, wave=wave, figure=fig, caption=ctx.t("stakeholder_caption"),
+                        table=tbl, quadrants=quads, not_shown=hidden, disagreements=disagreements, k=ctx.k)
 
 
 def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
@@ -200,15 +170,14 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
 def _cohort_overall(ctx: Any, rd: pd.DataFrame, inst: Any, wave: str) -> pd.Series | None:
     """The cohort's overall share fulfilled (per person over all points), over the shown authorities, released."""
     from ..privacy import levels, recording, release_levels
-    from .sec_competence import _output
-
+    
     def compute() -> pd.DataFrame:
         person = rd.groupby(["authority", "ministry", "participant"], observed=True)["score"].mean().rename("score").reset_index()
         with recording():  # decisions only; each report records its own row
             return levels(person.assign(wave=str(wave), dimension="overall"), None, k=ctx.k, instrument=inst.id, output="plan")
 
     frame = ctx.data.derived(f"levels:{inst.id}:{wave}:overall:{ctx.k}", compute)
-    out = release_levels(frame, by=None, k=ctx.k, instrument=inst.id, output=_output(ctx)).set_index("dimension")
+    out = release_levels(frame, by=None, k=ctx.k, instrument=inst.id, output=output_name(ctx)).set_index("dimension")
     return out.loc["overall"] if "overall" in out.index else None
 
 
@@ -227,8 +196,7 @@ def open_points(ctx: Any) -> pd.DataFrame:
     if not waves:
         return pd.DataFrame(columns=cols)
     from ..privacy import Level, release
-    from .sec_competence import _output
-
+    
     wave = str(waves[-1])
     r = ctx.data.rsp(inst)
     r = r[(r["authority"] == ctx.authority) & (r["wave"].astype(str) == wave)]
@@ -242,7 +210,7 @@ def open_points(ctx: Any) -> pd.DataFrame:
         n_valid = int(len(v))
         # the disclosure rule for single items: k valid answers (released and recorded with the people behind them)
         people = sub["authority"].astype(str) + "|" + sub["participant"].astype(str)
-        if not release(Level(inst.id, it.id, wave), people, k=ctx.k, output=_output(ctx), cell=f"readiness/open/{it.id}").shown:
+        if not release(Level(inst.id, it.id, wave), people, k=ctx.k, output=output_name(ctx), cell=f"readiness/open/{it.id}").shown:
             continue
         lo, hi = scale.min, scale.max
         n_no = int((v == lo).sum())
@@ -255,25 +223,28 @@ def open_points(ctx: Any) -> pd.DataFrame:
     return out.sort_values(["share_open", "_pos"], ascending=[False, True], kind="stable").drop(columns="_pos").reset_index(drop=True)
 
 
-def readiness_section(ctx: Any) -> Any:
-    """Readiness per area (share fulfilled) against the cohort (over the shown authorities), with simple bars, and the open points."""
+def readiness_section(ctx: Any) -> SectionData:
+    """Readiness per area (share fulfilled) against the cohort (over the shown authorities), with simple bars, and the open points.
+
+    ``data["areas"]``: ``area, title, n, share, cohort_share`` per area and a last row ``overall``; ``data["open"]``:
+    the open points (:func:`open_points`), of which the first ``limit`` are listed and the rest counted.
+    """
     inst = ctx.data.checklist
     title = ctx.t("readiness")
     rd, n, wave = _readiness_rows(ctx)
     if rd is None:
-        return _html(section("readiness", title, note(ctx.t("no_data"))))
+        return _note_section(ctx, "readiness", ctx.t("no_data"))
     if n < ctx.k:
-        return _html(section("readiness", title, suppressed_note(ctx.lang, title)))
+        return _note_section(ctx, "readiness", suppressed_text(ctx, title), "suppressed")
     from ..privacy import Level, release
-    from .sec_competence import _output, comparison_levels, reasons_note
+    from .sec_competence import comparison_levels
 
     rd = rd.assign(wave=rd["wave"].astype(str), dimension=rd["dimension"].astype(str))
     ministry = rd.loc[rd["authority"] == ctx.authority, "ministry"].iloc[0]
     mine, _, cohort = comparison_levels(ctx, rd, instrument=inst.id, wave=str(wave), ministry=ministry)
     person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().dropna()
     r_all = release(Level(inst.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index],
-                    float(person.mean()) if len(person) else None, k=ctx.k, output=_output(ctx), cell="readiness/overall")
-    overall = pd.DataFrame([{"n": r_all.n, "mean": r_all.value if r_all.shown else float("nan")}])
+                    float(person.mean()) if len(person) else None, k=ctx.k, output=output_name(ctx), cell="readiness/overall")
     c_label = ctx.t("group_cohort_shown", k=ctx.k) if (cohort["n_excluded"] > 0).any() else ctx.t("group_cohort")
     hidden = []
     co = _cohort_overall(ctx, rd, inst, str(wave))
@@ -282,43 +253,23 @@ def readiness_section(ctx: Any) -> Any:
         if dim.id not in mine.index:
             continue
         a = mine.loc[dim.id]
-        share = a["mean"]
-        bar = "" if pd.isna(share) else (
-            f'<div style="background:#e6eaf0;height:.7rem;width:10rem;border-radius:.2rem">'
-            f'<div style="background:#0072B2;height:.7rem;width:{max(0.0, min(1.0, float(share))) * 10:.2f}rem;border-radius:.2rem"></div></div>'
-        )
+        share = float("nan") if pd.isna(a["mean"]) else float(a["mean"])
         c_mean = cohort.loc[dim.id, "mean"] if dim.id in cohort.index else float("nan")
-        rows.append([esc(dim.title.get(ctx.lang)), esc(fmt_int(a["n"])), esc(pct(share, ctx.lang)), bar, esc(pct(c_mean, ctx.lang))])
+        rows.append({"area": dim.id, "title": dim.title.get(ctx.lang), "n": int(a["n"]), "share": share, "cohort_share": c_mean,
+                     "bar": None if pd.isna(share) else max(0.0, min(1.0, share))})
         if bool(a["suppressed"]):
             hidden.append((dim.title.get(ctx.lang), a["reason"]))
         if pd.isna(c_mean):
             hidden.append((f"{dim.title.get(ctx.lang)} ({ctx.t('group_cohort')})", cohort.loc[dim.id, "reason"] if dim.id in cohort.index else "no_data"))
-    if not overall.empty:
-        o = overall.iloc[0]
-        c_o = float("nan") if co is None or bool(co["suppressed"]) else co["mean"]
-        if co is not None and bool(co["suppressed"]):
-            hidden.append((f"{ctx.t('overall')} ({ctx.t('group_cohort')})", co["reason"]))
-        rows.append([f"<strong>{esc(ctx.t('overall'))}</strong>", esc(fmt_int(o["n"])), f"<strong>{esc(pct(o['mean'], ctx.lang))}</strong>", "",
-                     f"<strong>{esc(pct(c_o, ctx.lang))}</strong>"])
-    header = [ctx.t("area"), "n", ctx.t("readiness_share"), "", c_label]
-    parts = [f"<p>{esc(ctx.t('readiness_intro', n=n, wave=wave))}</p>", table(rows, header, numeric=[1, 2, 4], raw=True), reasons_note(ctx, hidden)]
-    parts.append(open_points_html(ctx, open_points(ctx)))
-    return _html(section("readiness", title, *parts))
-
-
-def open_points_html(ctx: Any, op: pd.DataFrame, *, limit: int = 12) -> str:
-    """The open points as a short table: most open first, at most ``limit`` rows, the rest counted."""
-    head = f"<h3>{esc(ctx.t('open_points'))}</h3><p>{esc(ctx.t('open_points_intro', k=ctx.k))}</p>"
-    if op.empty:
-        return head + note(ctx.t("open_points_none"))
-    inst = ctx.data.checklist
-    rows = [[esc(r["text"]), esc(ctx.dim_title(inst, r["dimension"])), esc(fmt_int(r["n_no"])), esc(fmt_int(r["n_partly"])),
-             esc(f"{fmt_int(r['n_open'])} / {fmt_int(r['n_valid'])}")] for _, r in op.head(limit).iterrows()]
-    out = head + table(rows, [ctx.t("open_point"), ctx.t("area"), ctx.t("answer_no"), ctx.t("answer_partly"), ctx.t("open_of_valid")],
-                       numeric=[2, 3, 4], raw=True)
-    if len(op) > limit:
-        out += f"<p class='small muted'>{esc(ctx.t('open_points_more', n=len(op) - limit))}</p>"
-    return out
+    c_o = float("nan") if co is None or bool(co["suppressed"]) else co["mean"]
+    if co is not None and bool(co["suppressed"]):
+        hidden.append((f"{ctx.t('overall')} ({ctx.t('group_cohort')})", co["reason"]))
+    rows.append({"area": "overall", "title": ctx.t("overall"), "n": r_all.n, "share": r_all.value if r_all.shown else float("nan"),
+                 "cohort_share": c_o, "bar": None})
+    areas = pd.DataFrame(rows, columns=["area", "title", "n", "share", "cohort_share", "bar"])
+    op = open_points(ctx)
+    return section_data(ctx, "readiness", "sections/readiness.html.j2", n=n, wave=wave, areas=areas, cohort_label=c_label,
+                        reasons=reasons(ctx, hidden), open=op.assign(area_title=[ctx.dim_title(inst, d) for d in op["dimension"]]), limit=12, k=ctx.k)
 
 
 def released_reliability(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
@@ -338,25 +289,25 @@ def released_reliability(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
     return out
 
 
-def methods(ctx: Any) -> Any:
-    """Methods appendix: reliabilities, tests used, rater agreement, suppression rules."""
-    L = ctx.lang
-    parts = [f"<p>{esc(tr('methods_scores', L))}</p>", f"<p>{esc(tr('methods_change', L))} {esc(tr('verdict_rule', L))}</p>",
-             f"<p>{esc(tr('methods_stakeholders', L))}</p>", f"<p>{esc(tr('methods_privacy', L, k=ctx.k))}</p>"]
+def methods(ctx: Any) -> SectionData:
+    """Methods appendix: reliabilities, tests used, rater agreement, suppression rules.
+
+    ``data["reliability"]``: released reliability rows of the first wave (:func:`reliability_frame`);
+    ``data["agreement"]``: rater agreement per rated property of the shown stakeholders (or None).
+    """
     comp = ctx.data.competence
+    rel, first = None, None
     if comp is not None:
         first = ctx.data.first_wave(comp.id)
         if first is not None:
-            rel = released_reliability(ctx, comp, first)
-            parts.append(f"<h3>{esc(ctx.t('reliability'))}</h3><p>{esc(ctx.t('reliability_intro', wave=first))}</p>")
-            parts.append(reliability_table(ctx, comp, rel))
+            rel = reliability_frame(ctx, comp, released_reliability(ctx, comp, first))
+    agreement = None
     sh = ctx.data.stakeholder
     if sh is not None and hasattr(ctx, "authority"):
         m, n, wave = stakeholder_frame(ctx)
         if m is not None:
-            from ..stakeholders import rater_reliability
-
             from ..privacy import Level, release
+            from ..stakeholders import rater_reliability
 
             r = ctx.data.rsp(sh)
             r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
@@ -365,8 +316,5 @@ def methods(ctx: Any) -> Any:
             raters = frozenset().union(*_raters(r).values()) if len(r) else frozenset()
             rr = rr[[release(Level(sh.id, f"agreement:{role}", str(wave)), raters, k=ctx.k, output=f"report:{ctx.authority}",
                              cell=f"methods/agreement/{role}").shown for role in rr["role"]]]
-            rows = [[_role(r2["role"], L), fmt_num(r2["icc_2_1"], 2, lang=L), fmt_num(r2["icc_2_k"], 2, lang=L), fmt_num(r2["kripp_alpha"], 2, lang=L),
-                     fmt_int(r2["n_raters"]), fmt_int(r2["n_stakeholders"])] for _, r2 in rr.iterrows()]
-            parts.append(f"<h3>{esc(ctx.t('rater_reliability'))}</h3>")
-            parts.append(table(rows, [ctx.t("role"), "ICC(2,1)", "ICC(2,k)", "α (Krippendorff)", ctx.t("raters"), ctx.t("stakeholders_n")], numeric=[1, 2, 3, 4, 5]))
-    return _html(section("methods", ctx.t("methods"), *parts))
+            agreement = rr.assign(role_title=[_role(x, ctx.lang) for x in rr["role"]]).reset_index(drop=True)
+    return section_data(ctx, "methods", "sections/methods.html.j2", k=ctx.k, reliability=rel, reliability_wave=first, agreement=agreement)

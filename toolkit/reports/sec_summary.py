@@ -14,7 +14,8 @@ Example
 >>> from toolkit.demo import build_demo
 >>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
 >>> build_demo(db, n_authorities=2, seed=1).close()
->>> ctx = __import__("toolkit.reports.sections", fromlist=["x"]).authority_context(db, "BAMF")
+>>> from toolkit.reports.base import authority_context
+>>> ctx = authority_context(db, "BAMF")
 >>> d = summary_data(ctx)
 >>> d.small, len(d.strengths), len(d.needs)
 (False, 3, 3)
@@ -29,18 +30,14 @@ from typing import Any
 
 import pandas as pd
 
-from .html import esc, fmt_num, note, section
+from .base import section_data
+from .html import esc
+from .registry import SectionData
 
 __all__ = ["SummaryData", "summary_data", "summary", "uncertain_html", "NextStep", "next_steps_data", "next_steps", "agreed_measures"]
 
 log = logging.getLogger("toolkit")
 TOP = 3
-
-
-def _html(s: str) -> Any:
-    from .sections import Html
-
-    return Html(s)
 
 
 # ---------------------------------------------------------------------------------------------- measures of the authority
@@ -72,7 +69,7 @@ def _release_summary(ctx: Any) -> dict[str, Any]:
     from the first to the latest wave as the change section releases it; ``open``: the reality
     check's open points (items released with their k valid answers).
     """
-    from .sec_competence import _change_frame, comparison_levels, needs_table, profile_wave
+    from .sec_competence import change_frame, comparison_levels, needs_table, profile_wave
     from .sec_stakeholders import open_points
 
     memo = ctx.memo
@@ -96,7 +93,7 @@ def _release_summary(ctx: Any) -> dict[str, Any]:
         waves = ctx.waves_with(comp.id)
         if len(waves) >= 2:
             out["change_waves"] = (waves[0], waves[-1])
-            out["change"] = _change_frame(ctx, waves[0], waves[-1])
+            out["change"] = change_frame(ctx, waves[0], waves[-1])
     memo["summary_release"] = out
     memo["summary_record"] = current_record()  # released again into a new record (e.g. the audit)
     return out
@@ -181,52 +178,11 @@ def summary_data(ctx: Any) -> SummaryData:
 
 
 # ---------------------------------------------------------------------------------------------- render
-def _box(title: str, body: str, css: str = "") -> str:
-    return f'<div class="sum-box {css}"><h3>{esc(title)}</h3>{body}</div>'
-
-
-def _ul(items: list[str]) -> str:
-    return "<ul class='compact'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-
-
-def summary(ctx: Any) -> Any:
-    """The first page: participation, three strengths, three largest needs, certain changes, what to do next."""
+def summary(ctx: Any) -> SectionData:
+    """The first page: participation, three strengths, three largest needs, certain changes, what to do next (``data["summary"]``)."""
     d = summary_data(ctx)
-    L = ctx.lang
-    t = ctx.t
-    head = (f'<div class="cover sum-head"><h1>{esc(t("authority_report_title"))}</h1>'
-            f'<p class="subtitle">{esc(ctx.name)} ({esc(ctx.authority)}){" · " + esc(ctx.ministry) if ctx.ministry else ""}</p></div>')
-    n_text = " · ".join(f"{esc(w)}: {v}" for w, v in d.n.items()) or "–"
-    part = [f"<p>{esc(t('sum_participants'))}: <strong>{n_text}</strong></p>"]
-    if d.n_other:
-        part.append("<p class='small'>" + " · ".join(f"{esc(title)} ({esc(w)}): {v}" for title, w, v in d.n_other) + "</p>")
-    boxes = [_box(t("participation"), "".join(part))]
-    if not d.n:
-        return _html(head + section("summary", t("summary"), *boxes, note(t("no_data"))))
-    if d.small:
-        return _html(head + section("summary", t("summary"), *boxes, _small_html(ctx, d)))
-    boxes.append(_box(t("sum_strengths", wave=d.wave),
-                      f"<p class='small muted'>{esc(t('sum_scale'))}</p>" + _ul([f"{esc(title)} <span class='muted'>({esc(fmt_num(m, 1, lang=L))})</span>" for title, m in d.strengths])
-                      if d.strengths else f"<p>{esc(t('sum_none'))}</p>", "good"))
-    boxes.append(_box(t("sum_needs", wave=d.wave),
-                      _ul([f"{esc(title)} <span class='muted'>({esc(t('needs_index'))} {esc(fmt_num(v, 1, lang=L))})</span>" for _, title, v, _ in d.needs])
-                      if d.needs else f"<p>{esc(t('sum_no_needs'))}</p>", "need"))
-    if d.change_waves is None:
-        ch = f"<p>{esc(t('one_wave'))}</p>"
-    elif d.change_hidden:
-        ch = f"<p>{esc(t('sum_change_hidden', k=ctx.k))}</p>"
-    else:
-        a, b = d.change_waves
-        ch = f"<p class='small muted'>{esc(t('change_table', a=a, b=b))}</p>"
-        ch += _ul([f"<strong>{esc(title)}</strong>: {esc(word)}" for title, word in d.certain]) if d.certain else f"<p>{esc(t('sum_no_certain'))}</p>"
-        ch += uncertain_html(t, d.uncertain)
-    boxes.append(_box(t("sum_change"), ch))
-    todo = [f"<strong>{esc(title)}</strong>: {esc(m)}" for title, m in d.todo]
-    if d.open_points:
-        todo.append(esc(t("sum_open_points", text=d.open_points[0][0], n=d.open_points[0][1], of=d.open_points[0][2])))
-    todo.append(esc(t("sum_agree")))
-    boxes.append(_box(t("next_steps"), _ul(todo), "todo"))
-    return _html(head + section("summary", t("summary"), '<div class="sum-grid">' + "".join(boxes) + "</div>"))
+    return section_data(ctx, "summary", "sections/summary.html.j2", summary=d, name=ctx.name, authority=ctx.authority, ministry=ctx.ministry,
+                        k=ctx.k, small_n=max(d.n.values()) if d.n else 0, small_steps=ctx.t("small_steps", k=ctx.k).split("\n"))
 
 
 def uncertain_html(t: Any, names: list[str], *, limit: int = 3) -> str:
@@ -236,22 +192,6 @@ def uncertain_html(t: Any, names: list[str], *, limit: int = 3) -> str:
     if len(names) > limit:
         return f"<p class='small'>{esc(t('sum_uncertain_n', n=len(names)))}</p>"
     return f"<p class='small'>{esc(t('sum_uncertain'))}: {esc(', '.join(names))}</p>"
-
-
-def _small_html(ctx: Any, d: SummaryData) -> str:
-    """The summary of an authority below the minimum group size: why, the cohort's profile, what to do."""
-    L = ctx.lang
-    t = ctx.t
-    parts = [note(t("small_why", k=ctx.k, n=max(d.n.values()) if d.n else 0), "suppressed")]
-    if d.open_points:
-        parts.append(f"<h3>{esc(t('open_points_rc'))}</h3>" + _ul([esc(t("open_point_line", text=x, n=n, of=of)) for x, n, of in d.open_points]))
-    parts.insert(1, f"<h3>{esc(t('small_what'))}</h3>" + _ul([esc(x) for x in t("small_steps", k=ctx.k).split("\n")]))
-    if d.cohort_profile:
-        rows = "".join(f"<tr><td>{esc(title)}</td><td class='num'>{esc(fmt_num(m, 2, lang=L))}</td></tr>" for title, m in d.cohort_profile)
-        parts.insert(2, f"<h3>{esc(t('small_reference', wave=d.wave))}</h3><p>{esc(t('small_reference_intro'))}</p>"
-                     f"<table class='upo'><thead><tr><th>{esc(t('dimension'))}</th><th class='num'>{esc(t('group_cohort_shown', k=ctx.k) if d.cohort_excluded else t('group_cohort'))}</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
-    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------- next steps
@@ -268,7 +208,7 @@ class NextStep:
 
 def next_steps_data(ctx: Any) -> list[NextStep]:
     """Per largest need: the instrument's suggested measures and the measures recorded for the field."""
-    from .sec_competence import _change_frame, change_wording
+    from .sec_competence import change_frame, change_wording
 
     comp = ctx.data.competence
     d = summary_data(ctx)
@@ -286,7 +226,7 @@ def next_steps_data(ctx: Any) -> list[NextStep]:
             change = None
             w = m.get("wave")
             if w and latest and w in waves and w != latest:
-                pc = _change_frame(ctx, w, latest)
+                pc = change_frame(ctx, w, latest)
                 row = pc[pc["dimension"] == dim_id]
                 if not row.empty:
                     change = change_wording(row.iloc[0], ctx.lang)
@@ -295,28 +235,12 @@ def next_steps_data(ctx: Any) -> list[NextStep]:
     return out
 
 
-def next_steps(ctx: Any) -> Any:
-    """"Nächste Schritte": per largest need the suggested kinds of measures and room for the agreed measures."""
-    t = ctx.t
-    title = t("next_steps")
+def next_steps(ctx: Any) -> SectionData:
+    """"Nächste Schritte": per largest need the suggested kinds of measures and room for the agreed measures (``data["steps"]``)."""
     d = summary_data(ctx)
     if d.small or not d.n:
-        return _html(section("next_steps", title, note(t("next_steps_small"))))
+        return section_data(ctx, "next_steps", "sections/_note.html.j2", text=ctx.t("next_steps_small"), kind="info")
     steps = next_steps_data(ctx)
     if not steps:
-        return _html(section("next_steps", title, note(t("sum_no_needs"))))
-    parts = [f"<p>{esc(t('next_steps_intro'))}</p>"]
-    for i, s in enumerate(steps, 1):
-        body = [f"<h3>{i}. {esc(s.title)} <span class='muted small'>({esc(t('needs_index'))} {esc(fmt_num(s.needs, 1, lang=ctx.lang))})</span></h3>"]
-        if s.suggestions:
-            body.append(f"<p class='small'><strong>{esc(t('suggested_measures'))}:</strong></p>" + _ul([esc(x) for x in s.suggestions]))
-        body.append(f"<p class='small'><strong>{esc(t('agreed_measures'))}:</strong></p>")
-        if s.agreed:
-            body.append(_ul([esc(a["text"]) + (f" <span class='muted small'>({esc(a['wave'])})</span>" if a["wave"] else "")
-                             + (f" – {esc(t('change_since', wave=a['wave']))}: <strong>{esc(a['change'])}</strong>" if a["change"] else "")
-                             for a in s.agreed]))
-        else:
-            body.append(f"<p class='muted'>{esc(t('no_measures_yet'))}</p>")
-        body.append('<div class="write-in"></div><div class="write-in"></div>')
-        parts.append('<div class="step">' + "".join(body) + "</div>")
-    return _html(section("next_steps", title, *parts))
+        return section_data(ctx, "next_steps", "sections/_note.html.j2", text=ctx.t("sum_no_needs"), kind="info")
+    return section_data(ctx, "next_steps", "sections/next_steps.html.j2", steps=steps)

@@ -24,15 +24,14 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Task", "TaskResult", "KernelRunner", "worker_main", "KEY_FIGURES_MIME", "TEMPLATE_DIR"]
+__all__ = ["Task", "TaskResult", "KernelRunner", "worker_main", "TEMPLATE_DIR"]
 
 log = logging.getLogger("toolkit")
 
-KEY_FIGURES_MIME = "application/vnd.upo.keyfigures+json"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _RESET_SOURCE = (
     "get_ipython().run_line_magic('reset', '-f')\n"
@@ -66,7 +65,6 @@ class TaskResult:
     html_path: str | None = None
     seconds: float = 0.0
     error: str | None = None
-    key_figures: dict[str, Any] = field(default_factory=dict)
     worker: int = -1
 
 
@@ -179,14 +177,13 @@ class KernelRunner:
                 cwd=str(Path(task.notebook).parent),
             )
             self.n_since_start += 1
-            figures = _extract_key_figures(nb)
             _strip_for_export(nb, title=task.title, lang=task.lang)
             body, _ = self.exporter.from_notebook_node(nb, resources={"upo_css": self._css, "metadata": {"name": task.title}})
             out = Path(task.html_path)
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_text(body, encoding="utf-8")
             os.replace(tmp, out)
-            return TaskResult(task.key, True, str(out), time.perf_counter() - t0, key_figures=figures)
+            return TaskResult(task.key, True, str(out), time.perf_counter() - t0)
         except PapermillExecutionError as exc:
             reason = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
         except FileNotFoundError as exc:
@@ -223,18 +220,8 @@ def _spec_manager() -> Any:
     return _ThisPython()
 
 
-def _extract_key_figures(nb: Any) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if KEY_FIGURES_MIME in data:
-                figures.update(dict(data[KEY_FIGURES_MIME]))
-    return figures
-
-
 def _strip_for_export(nb: Any, *, title: str, lang: str) -> None:
-    """Drop helper cells, stderr noise and our machine-readable outputs before conversion."""
+    """Drop helper cells and stderr noise before conversion."""
     keep = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -247,8 +234,6 @@ def _strip_for_export(nb: Any, *, title: str, lang: str) -> None:
                     if output.get("name") == "stderr":
                         log.debug("report %s: stderr: %s", title, str(output.get("text", ""))[:500])
                     continue
-                if KEY_FIGURES_MIME in (output.get("data") or {}):
-                    continue  # machine-readable key figures for the index page
                 outputs.append(output)
             cell["outputs"] = outputs
             if not outputs:

@@ -1,0 +1,150 @@
+"""The section framework: registry order, the Jinja environment's filters and the shared macros."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from toolkit.reports.registry import Registry, SectionData  # noqa: E402
+from toolkit.reports.render import environment, figure_src, render_string  # noqa: E402
+
+M = '{% from "sections/_macros.html.j2" import table, note, suppressed_note, figure, reasons_note, kv, ul with context %}'
+
+
+def test_registry_keeps_order_and_toc_and_refuses_duplicates():
+    reg = Registry("t")
+    for i, toc in (("a", False), ("b", True), ("c", True)):
+        reg.section(i, toc=toc)(lambda ctx, i=i: SectionData(i, i.upper(), "sections/_note.html.j2", {"text": str(ctx), "kind": "info"}))
+    assert reg.ids() == ["a", "b", "c"] and reg.toc_ids() == ["b", "c"]
+    assert [s.id for s in reg.build_all(1)] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="twice"):
+        reg.section("a")(lambda ctx: None)
+    with pytest.raises(KeyError, match="known: a, b, c"):
+        reg.build("x", 1)
+
+
+def test_section_data_displays_as_html_in_a_notebook():
+    s = SectionData("x", "Titel <1>", "sections/_note.html.j2", {"text": "a & b", "kind": "suppressed"})
+    html = s._repr_html_()
+    assert html == s.html() and '<section class="upo-section" id="x">' in html
+    assert "<h2>Titel &lt;1&gt;</h2>" in html and '<div class="note suppressed">a &amp; b</div>' in html
+
+
+@pytest.mark.parametrize("lang, expected", [("de", "−0,39 · +0,40 · 3,1 · 46 % · &lt;\u202f0,001 · 0,012 · 7 · –"),
+                                            ("en", "−0.39 · +0.40 · 3.1 · 46 % · &lt;\u202f0.001 · 0.012 · 7 · –")])
+def test_number_filters_german_comma_real_minus_and_english(lang, expected):
+    src = "{{ a|num(2, signed=True) }} · {{ b|num(2, signed=True) }} · {{ c|num(1) }} · {{ s|pct }} · {{ p1|p }} · {{ p2|p }} · {{ n|int }} · {{ m|num }}"
+    out = render_string(src, lang=lang, a=-0.391, b=0.4, c=3.14, s=0.456, p1=0.0001, p2=0.0123, n=7.0, m=float("nan"))
+    assert out == expected
+    assert "-" not in out  # never a hyphen as minus
+
+
+def test_table_macro_escapes_aligns_numbers_and_marks_hidden_cells():
+    frame = pd.DataFrame({"name": ["<script>x</script>", "B"], "mean": [3.456, float("nan")], "n": [7, 3]})
+    html = render_string(M + "{{ table(f, [('Name', 'name', 'text'), ('Mittel', 'mean', 'num2'), ('n', 'n', 'int')], caption='Cap & co') }}",
+                         lang="de", f=frame)
+    assert html.startswith('<table class="upo keep">') and "<caption>Cap &amp; co</caption>" in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert "<th>Name</th><th class=num>Mittel</th><th class=num>n</th>" in html
+    assert '<td class="num">3,46</td>' in html and '<td class="num sup">–</td>' in html and '<td class="num">3</td>' in html
+
+
+def test_long_tables_may_break_across_pages_short_ones_not():
+    long = pd.DataFrame({"x": range(30)})
+    html = render_string(M + "{{ table(f, [('x', 'x', 'int')]) }}", f=long)
+    assert html.startswith('<table class="upo">') and html.count("<tr>") == 31
+
+
+def test_note_suppressed_note_and_reasons_note():
+    html = render_string(M + "{{ note('a<b') }}{{ suppressed_note('Weniger als 5 Antworten') }}{{ reasons_note(r) }}", lang="de",
+                         r=[("weniger als 5 Antworten", ["Kommunikation", "Führung"])])
+    assert '<div class="note info">a&lt;b</div>' in html
+    assert '<div class="note suppressed">Weniger als 5 Antworten</div>' in html
+    assert "Kommunikation, Führung: weniger als 5 Antworten." in html
+    assert render_string(M + "{{ reasons_note([]) }}") == ""
+
+
+def test_kv_and_list_macros_escape():
+    html = render_string(M + "{{ kv([('A', '<x>')]) }}{{ ul(['<i>']) }}")
+    assert "<th>A</th><td>&lt;x&gt;</td>" in html and "<li>&lt;i&gt;</li>" in html
+
+
+def _fig():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    return fig
+
+
+def test_figure_macro_embeds_svg_with_caption_and_nothing_without_figure():
+    html = render_string(M + "{{ figure(f, 'Bild <1>') }}|{{ figure(none, 'x') }}|{{ figure('', 'x') }}", f=_fig())
+    fig_html, empty1, empty2 = html.split("|")
+    assert fig_html.startswith('<figure class="upo"><img alt="Bild &lt;1&gt;" src="data:image/svg+xml;base64,')
+    assert "<figcaption>Bild &lt;1&gt;</figcaption>" in fig_html and empty1 == "" and empty2 == ""
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", fig_html).group(1)).decode()
+    assert "<svg" in svg and "<dc:date>" not in svg  # same data, same bytes
+
+
+def test_png_figures_are_never_below_200_ppi():
+    from PIL import Image
+
+    src = figure_src(_fig(), fmt="png", dpi=72)
+    img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+    assert round(img.info["dpi"][0]) >= 200
+
+
+def test_an_undefined_name_in_a_template_fails():
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        environment().from_string("{{ nothing_here }}").render()
+
+
+def test_every_section_template_is_shipped_by_the_package_data_globs():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["toolkit"]
+    files = [p.relative_to(root / "toolkit").as_posix() for p in (root / "toolkit" / "reports" / "templates").rglob("*") if p.is_file()]
+    assert "reports/templates/sections/_macros.html.j2" in files
+    unshipped = [f for f in files if not any(fnmatch.fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)]
+    assert not unshipped, f"add these to [tool.setuptools.package-data] toolkit: {unshipped}"
+
+
+
+def test_the_authority_order_lives_only_in_the_registry():
+    import nbformat
+
+    import toolkit.reports.sections as S
+    from toolkit.paths import NOTEBOOKS_DIR
+
+    assert S.AUTHORITY.ids() == ["summary", "about", "participation", "profile", "needs", "next_steps", "items", "change", "stakeholders",
+                                 "readiness", "texts", "methods", "footer"]
+    assert "about" not in S.AUTHORITY.toc_ids() and "footer" not in S.AUTHORITY.toc_ids()
+    assert not hasattr(S, "_CONTENTS") and not hasattr(S, "KeyFigures")
+    nb = nbformat.read(NOTEBOOKS_DIR / "report_authority.ipynb", as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "S.AUTHORITY" in code and not any(f"S.{sid}(" in code or f"S.{S.AUTHORITY.function(sid).__name__}(" in code for sid in S.AUTHORITY)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_the_section_modules_import_no_cycle():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "toolkit" / "reports"
+    for mod in ("base", "sec_competence", "sec_stakeholders", "sec_summary"):
+        tree = ast.parse((root / f"{mod}.py").read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+        assert "sections" not in imported, f"{mod} imports sections (a cycle)"

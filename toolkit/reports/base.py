@@ -1,0 +1,212 @@
+"""What every authority-report section needs: the report context and small shared helpers.
+
+The section modules (:mod:`~toolkit.reports.sections`, ``sec_competence``, ``sec_stakeholders``,
+``sec_summary``) import from here and never from each other in a circle: ``base`` <- ``sec_competence``
+<- ``sec_stakeholders`` <- ``sec_summary`` <- ``sections`` (which registers the report order).
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> from toolkit.demo import build_demo
+>>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
+>>> build_demo(db, n_authorities=2, seed=1).close()
+>>> ctx = authority_context(db, "BAMF")
+>>> ctx.name, ctx.k
+('Bundesamt für Migration und Flüchtlinge', 5)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..exceptions import ReportError
+from .context import CohortData, cohort_data
+from .registry import SectionData
+from .texts import tr
+
+__all__ = ["Html", "AuthorityContext", "authority_context", "profile_wave", "output_name", "reasons", "draw_figure", "plots",
+           "date_text", "wave_text", "instrument_rows", "running_header", "section_data"]
+
+
+class Html:
+    """An HTML fragment that Jupyter displays as HTML (``.html`` holds the markup; the cohort report's parts)."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"Html({len(self.html)} chars)"
+
+
+@dataclass
+class AuthorityContext:
+    """What every section of one authority's report needs."""
+
+    data: CohortData
+    authority: str
+    name: str
+    ministry: str | None
+    lang: str
+    k: int
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def t(self, key: str, **kw: Any) -> str:
+        return tr(key, self.lang, **kw)
+
+    def counts(self, instrument_id: str | None) -> dict[str, int]:
+        """Participants of this authority per wave for one instrument."""
+        c = self.data.counts
+        c = c[(c["authority"] == self.authority) & (c["instrument"] == instrument_id)]
+        n = dict(zip(c["wave"], c["n"].astype(int)))
+        return {w: n[w] for w in self.data.wave_labels() if w in n}
+
+    def dim_title(self, instrument: Any, dim_id: str) -> str:
+        try:
+            return instrument.dimension(dim_id).title.get(self.lang)
+        except KeyError:
+            return dim_id
+
+    def waves_with(self, instrument_id: str | None, *, min_n: int | None = None) -> list[str]:
+        """Waves in which this authority answered the instrument (with at least ``min_n``)."""
+        return [w for w, n in self.counts(instrument_id).items() if n >= (min_n or 1)]
+
+
+def authority_context(db: str | Path, authority: str, *, lang: str = "de", min_group_size: int | None = None) -> AuthorityContext:
+    """Load the report context of one authority (cohort data from the batch cache if present).
+
+    Raises
+    ------
+    ReportError
+        If the authority is not in the cohort or the language is unknown.
+    """
+    if lang not in ("de", "en"):
+        raise ReportError(f"unknown report language {lang!r}; use de or en")
+    data = cohort_data(db)
+    rows = data.authorities[data.authorities["authority"] == authority]
+    if rows.empty:
+        raise ReportError(f"authority {authority!r} is not in the cohort; known: {', '.join(data.authorities['authority'])}")
+    from ..privacy import resolve_k
+
+    k = resolve_k(int(data.cohort["min_group_size"]), min_group_size)  # never below the cohort's setting
+    row = rows.iloc[0]
+    return AuthorityContext(data, authority, str(row["name"] or authority), row["ministry"], lang, k)
+
+
+def section_data(ctx: Any, id: str, template: str, *, title: str | None = None, toc: bool = True, **data: Any) -> SectionData:
+    """A :class:`SectionData` in the context's language (title: the catalogue text of ``id``)."""
+    return SectionData(id, ctx.t(id) if title is None else title, template, data, toc=toc, lang=ctx.lang)
+
+
+def profile_wave(ctx: Any) -> tuple[str | None, int]:
+    """The latest wave in which the authority reached the threshold (and its n), else (last wave, n)."""
+    comp = ctx.data.competence
+    n = ctx.counts(comp.id if comp else None)
+    if not n:
+        return None, 0
+    ok = [w for w, v in n.items() if v >= ctx.k]
+    w = ok[-1] if ok else list(n)[-1]
+    return w, n[w]
+
+
+def output_name(ctx: Any) -> str:
+    """The record name of this report's releases."""
+    return f"report:{getattr(ctx, 'authority', None) or 'cohort'}"
+
+
+def reasons(ctx: Any, hidden: list[tuple[str, str | None]]) -> list[tuple[str, list[str]]]:
+    """Hidden values grouped by their true reason: ``[(reason text, [labels])]`` (empty if nothing is hidden)."""
+    from ..privacy import reason_text
+
+    by_reason: dict[str, list[str]] = {}
+    for label, r in hidden:
+        if r:
+            by_reason.setdefault(reason_text(r, ctx.lang, k=ctx.k), []).append(label)
+    return list(by_reason.items())
+
+
+def plots() -> Any:
+    from .. import plots as p
+
+    return p
+
+
+def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2)) -> Any:
+    """Draw with a plot function onto a fresh Axes; the Figure (rendered by the template), or None in the audit.
+
+    No layout engine: the renderer crops the figure to what is drawn, so labels reaching
+    beyond the axes are never cut, at the cost of one layout pass.
+    """
+    from ..privacy.release import current_record
+
+    if getattr(current_record(), "no_figures", False):  # the audit renders every section, not the pictures of its numbers
+        return None
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=size)
+    ax = fig.add_subplot(111, projection="polar" if polar else None)
+    try:
+        draw(ax)
+    except Exception:
+        plt.close(fig)
+        raise
+    return fig
+
+
+def date_text(value: Any, lang: str) -> str:
+    if not value or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    try:
+        d = _dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return d.strftime("%d.%m.%Y") if lang == "de" else d.isoformat()
+
+
+def wave_text(ctx: Any) -> str:
+    parts = []
+    for _, w in ctx.data.waves.iterrows():
+        date = date_text(w["date"], ctx.lang)
+        parts.append(f"{w['wave']} ({date})" if date else str(w["wave"]))
+    return ", ".join(parts)
+
+
+def instrument_rows(ctx: Any) -> list[list[str]]:
+    """Instrument id, title, version and hash of every instrument the cohort answered."""
+    rows = []
+    for _, r in ctx.data.instrument_table.drop_duplicates("instrument", keep="last").iterrows():
+        inst = ctx.data.instruments.get(r["instrument"])
+        title = inst.title.get(ctx.lang) if inst is not None else ""
+        rows.append([title, r["instrument"], r["version"], r["hash"][:12]])
+    return rows
+
+
+def running_header(ctx: Any) -> str:
+    """The line on top of every PDF page: authority (or cohort), wave(s) and data date.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> from toolkit.demo import build_demo
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"
+    >>> build_demo(db, n_authorities=2, seed=1).close()
+    >>> running_header(authority_context(db, "BAMF")).startswith("Bundesamt für Migration und Flüchtlinge (BAMF) · Welle ")
+    True
+    """
+    date = date_text(ctx.data.data_date, ctx.lang)
+    tail = [ctx.t("data_date") + " " + date] if date else []
+    comp = ctx.data.competence
+    if hasattr(ctx, "authority"):
+        waves = ctx.waves_with(comp.id if comp else None) or ctx.data.wave_labels()
+        head = [f"{ctx.name} ({ctx.authority})"] + ([ctx.t("running_wave", w=waves[-1])] if waves else [])
+    else:
+        waves = ctx.data.wave_labels()
+        head = [ctx.t("cohort_short", name=ctx.data.cohort["name"])] + ([ctx.t("running_waves", w=", ".join(waves))] if waves else [])
+    return " · ".join(head + tail)
