@@ -100,8 +100,9 @@ def test_readiness_template_bars_overall_and_open_points_kept_with_the_more_line
     assert '<div class="bar-track"><div class="bar" style="width:5.00rem"></div></div>' in html and "<strong>60 %</strong>" in html
     assert "A (Kohorte): weniger als 5 Antworten." in html and SAFE in html
     assert html.count("Punkt ") == 12 and "… und 2 weitere Punkte" in html
-    block = html[html.rindex('<div class="keep-with">'):]
-    assert "<h3>Offene Punkte" in block and "… und 2 weitere" in block  # the "… and N more" line stays with its list
+    table = html[html.index('<table class="upo open-points"><caption><h3>Offene Punkte'):]  # the heading is part of the table
+    tail = table[table.rindex('<tbody class="keep-block">'):]
+    assert tail.count("<tr>") == 1 and '<tr class="more"><td colspan="5" class="small muted">… und 2 weitere' in tail  # kept with the last row
 
 
 def test_methods_template_reliability_and_agreement_tables():

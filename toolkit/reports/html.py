@@ -116,6 +116,9 @@ footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line
 table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { background:var(--soft); padding-top:.45rem; }
 table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
 .step { break-inside:avoid; margin-bottom:1rem; }
+table.upo tbody.keep-block { break-inside:avoid; }  /* first rows stay with the caption, the last row with the "… and N more" line */
+table.open-points caption { font-weight:normal; } table.open-points caption h3 { margin-top:1rem; } table.open-points caption p { margin:.2rem 0 .5rem; }
+table.upo tr.more td { border-bottom:none; padding-top:.5rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
 .nowrap, table.upo td.num.nowrap { white-space:nowrap; }
 /* the cohort change table: the field name and the verdict get the width; numbers never break inside */
