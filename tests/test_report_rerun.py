@@ -1,4 +1,5 @@
-"""The no-change re-run: ``upo report DB --all`` decides "nothing changed" without pandas, and only then.
+"""The no-change re-run: ``upo report DB --all`` decides "nothing changed" without pandas, and only then;
+and a report kernel that cannot be restarted fails one report, not the worker.
 
 Small notebooks stand in for the report notebooks (what is rendered does not matter here, only the
 planner's decision); one kept kernel renders them once.
@@ -112,3 +113,29 @@ def test_the_quick_state_has_the_stores_fingerprints(rendered):
         assert state["fingerprints"] == {code: s.fingerprint(code) for code in s.authorities()["authority"]}
         assert state["min_group_size"] == s.min_group_size
         assert state["folders"] == {str(p) for p in s.report_folders()}
+
+
+def test_a_kernel_that_cannot_be_restarted_fails_that_report_and_the_worker_goes_on(tmp_path):
+    from toolkit.reports.worker import KernelRunner, Task
+
+    nbs = _notebooks(tmp_path / "notebooks")
+    nb = str(nbs / "report_authority.ipynb")
+
+    def task(code: str) -> Task:
+        return Task(f"authority:{code}", nb, {"authority": code}, str(tmp_path / f"{code}.html"), code)
+
+    runner = KernelRunner(restart_every=1)
+    try:
+        assert runner.run(task("A")).ok
+        # the next report restarts the kernel (restart_every=1); this kernel cannot import the toolkit, so it cannot warm up
+        broken = tmp_path / "broken" / "toolkit"
+        broken.mkdir(parents=True)
+        (broken / "__init__.py").write_text("raise ImportError('kaputt')\n")
+        runner._env["PYTHONPATH"] = str(broken.parent)
+        failed = runner.run(task("B"))  # raised out of run() before: the worker process died with every report after it
+        assert not failed.ok and failed.html_path is None
+        assert failed.error.startswith("the report kernel could not be restarted") and "kaputt" in failed.error
+        assert not (tmp_path / "B.html").exists()
+        assert runner.run(task("C")).ok  # the worker renders the next report
+    finally:
+        runner.close()
