@@ -218,7 +218,7 @@ def main() -> None:
         print(f"\n{n_reports} reports (30 authorities + cohort), demo cohort; machine before: {machine_before}; after: {_machine()}\n")
         print(f"{'variant':<58} {'seconds':>9} {'per report':>11} {'a / x':>7} {'x / c':>7}  note")
         for name, sec, note in rows:
-            print(f"{name:<58} {sec:9.1f} {sec / n_reports:11.2f} {t_naive / sec:7.1f} {sec / t_floor:7.2f}  {note}")
+            print(f"{name:<58} {sec:9.2f} {sec / n_reports:11.3f} {t_naive / sec:7.1f} {sec / t_floor:7.2f}  {note}")
         base_note = f"baseline {args.baseline_rev}: {t_one_base:.3f} s (ratio {t_one_base / t_one:.2f}x)" if t_one_base else "no baseline"
         print(f"(d) one report in-process, warm process (median of {len(big)})     {t_one:9.3f}  {base_note}")
         if t_one_base:
