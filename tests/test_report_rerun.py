@@ -64,7 +64,7 @@ def rendered(tmp_path_factory):
 def _upo(rendered: dict, *args: str) -> dict:
     """``upo ARGS`` in a fresh interpreter: its exit code, output and the heavy modules it imported."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UPO_NOTEBOOKS": str(rendered["notebooks"])}
-    proc = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env, timeout=900)
     *text, last = proc.stdout.strip().splitlines()
     return {**json.loads(last), "text": "\n".join(text), "stderr": proc.stderr}
 
