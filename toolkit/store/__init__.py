@@ -8,6 +8,7 @@ is one transaction. Reads return tidy DataFrames with the contract columns
 Example
 -------
 >>> import tempfile, pathlib
+>>> from toolkit.store import Store, Submission
 >>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite", cohort="Demo")
 >>> db.add_authority("BVA", name="Bundesverwaltungsamt", ministry="BMI")
 >>> db.add_wave("t0")
