@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -64,3 +65,29 @@ def test_notebooks_are_committed_without_outputs(path: Path):
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert not cell.get("outputs") and not cell.get("execution_count"), f"{path.name}: strip outputs"
+
+
+def _leaf_commands(parser=None, path=()):
+    """``(("key", "export"), subparser)`` for every command the user types, nested ones included."""
+    parser = parser or build_parser()
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+        return
+    for name, sub in subs[0].choices.items():
+        yield from _leaf_commands(sub, (*path, name))
+
+
+def _cli_rows():
+    section = README.split("## A tour of the command line", 1)[1].split("\n## ", 1)[0]
+    return [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| `upo ")]
+
+
+@pytest.mark.parametrize("path,sub", list(_leaf_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_the_readme_cli_table_lists_every_option(path, sub):
+    command = "upo " + " ".join(path)
+    rows = [r for r in _cli_rows() if f"`{command} " in r or f"`{command}`" in r]
+    assert rows, f"no row for {command!r} in the README's CLI table"
+    options = [s for a in sub._actions if a.help != argparse.SUPPRESS for s in a.option_strings if s.startswith("--") and s != "--help"]
+    missing = [o for o in options if not any(o in r for r in rows)]
+    assert not missing, f"{command}: {missing} missing in the README's CLI table"

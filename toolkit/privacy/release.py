@@ -326,10 +326,10 @@ def release_frame(
         sup.append(not r.shown)
         reasons.append(r.reason)
     hide = np.asarray(sup, dtype=bool)
-    for col in cols:
-        if not pd.api.types.is_float_dtype(out[col].dtype):
-            out[col] = out[col].astype(float)
-        out.loc[hide, col] = np.nan
+    for col in cols:  # whole columns at once (a masked .loc assignment per column costs more than the release)
+        values = out[col].to_numpy(dtype=float, na_value=np.nan, copy=True)
+        values[hide] = np.nan
+        out[col] = values
     out["suppressed"] = hide
     out["reason"] = pd.Series(reasons, index=out.index, dtype=object)
     return out

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 from ..exceptions import ReportError
 from ..paths import NOTEBOOKS_DIR
-from ..store import Store, resolve_location
+from ..store import resolve_location
 from .manifest import Manifest, file_digest, report_key, toolkit_digest
 
 __all__ = ["render_reports", "BatchResult", "ReportResult", "COHORT_REPORT_ID"]
@@ -233,6 +233,14 @@ def render_reports(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / ".cache", ignore_errors=True)  # report caches of older versions held every answer
+    if not force and not dry_run and not want_pptx and audit:
+        unchanged = _all_unchanged(db, authorities, out, nb_auth, nb_cohort, lang=lang, cohort=cohort, want_pdf=want_pdf,
+                                   min_group_size=min_group_size)
+        if unchanged is not None:
+            unchanged.seconds = time.perf_counter() - t0
+            return unchanged
+    from ..store import Store
+
     result = BatchResult(out=out)
     if want_pptx and not fmts:  # slides only
         if not dry_run:
@@ -324,6 +332,63 @@ def render_reports(
     result.seconds = time.perf_counter() - t0
     order = {t.key: i for i, (t, _, _) in enumerate(planned)}
     result.results.sort(key=lambda r: order.get(r.report_id, -1))
+    return result
+
+
+def _all_unchanged(db: Path, authorities: Sequence[str] | None, out: Path, nb_auth: Path, nb_cohort: Path, *, lang: str, cohort: bool,
+                   want_pdf: bool, min_group_size: int | None) -> BatchResult | None:
+    """The batch's result if every planned report is current, decided without pandas; else None.
+
+    The no-change re-run (``upo report DB --all`` again) reads the fingerprints with ``sqlite3``
+    (:func:`toolkit.store.fingerprint.quick_report_state`) and compares the same input keys as the
+    full planner; anything it cannot decide as "all current" (a PostgreSQL database, a file that
+    opening would migrate, an unknown code, a stricter k, a report folder not yet recorded, a
+    missing audit stamp, index or report file) returns None, and the full path runs as before.
+    """
+    from ..store.fingerprint import quick_report_state
+
+    if isinstance(db, str) or not isinstance(db, Path):  # a postgresql:// URL
+        return None
+    codes = None if authorities is None else list(dict.fromkeys(str(a) for a in authorities))
+    state = quick_report_state(db, codes)
+    index = out / f"index{'' if lang == 'de' else f'.{lang}'}.html"
+    if state is None or str(out.resolve()) not in state["folders"] or not index.is_file():
+        return None
+    k = state["min_group_size"]
+    if min_group_size is not None:  # a stricter k for this batch: the full path checks it
+        if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) or min_group_size < k:
+            return None
+        k = min_group_size
+    names = {code: name for code, name, _ in state["authorities"]}
+    codes = list(names) if codes is None else codes
+    if any(code not in names for code in codes):
+        return None
+    cohort_fp, toolkit = state["fingerprint"], toolkit_digest()
+    if not (out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok").exists():
+        return None
+    manifest = Manifest(out)
+    suffix = "" if lang == "de" else f".{lang}"
+    planned: list[tuple[str, str, str | None, str]] = []
+    if cohort:
+        key = report_key(notebook_digest=file_digest(nb_cohort), toolkit=toolkit, parameters={"kind": "cohort", "lang": lang, "k": k},
+                         data=[cohort_fp])
+        planned.append((COHORT_REPORT_ID, "cohort", None, key))
+    auth_digest = file_digest(nb_auth) if codes else ""
+    for code in codes:
+        key = report_key(notebook_digest=auth_digest, toolkit=toolkit,
+                         parameters={"kind": "authority", "authority": code, "lang": lang, "k": k},
+                         data=[state["fingerprints"][code], cohort_fp])
+        planned.append((f"authority:{code}", "authority", code, key))
+    result = BatchResult(out=out, index=index)
+    for report_id, kind, code, key in planned:
+        html = out / (f"cohort{suffix}.html" if kind == "cohort" else f"{_safe(str(code))}{suffix}.html")
+        files = [html.name] + ([html.with_suffix(".pdf").name] if want_pdf else [])
+        if not manifest.is_current(f"{report_id}{suffix}", key, files):
+            return None
+        old = manifest.reports[f"{report_id}{suffix}"]
+        result.results.append(ReportResult(report_id, kind, code, "skipped", out / old["html"], out / old["pdf"] if old.get("pdf") else None))
+    if manifest.meta.get("lang") != lang or manifest.meta.get("k") != k or manifest.meta.get("db") != str(db):
+        return None  # the index was last written for another language, k or database: the full path rewrites it
     return result
 
 

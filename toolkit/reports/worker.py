@@ -162,7 +162,12 @@ class KernelRunner:
 
         t0 = time.perf_counter()
         if self.n_since_start >= self.restart_every or not self.km.is_alive():
-            self.restart()
+            try:  # a kernel that cannot start again fails this report with the reason; the worker takes the next one
+                self.restart()
+            except Exception as exc:
+                log.debug("kernel restart before %s failed:\n%s", task.key, traceback.format_exc())
+                return TaskResult(task.key, False, None, time.perf_counter() - t0,
+                                  error=f"the report kernel could not be restarted ({type(exc).__name__}: {exc})")
         try:
             nb = self._notebook(task.notebook)
             nb = papermill.execute_notebook(

@@ -8,6 +8,7 @@ is one transaction. Reads return tidy DataFrames with the contract columns
 Example
 -------
 >>> import tempfile, pathlib
+>>> from toolkit.store import Store, Submission
 >>> db = Store.init(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite", cohort="Demo")
 >>> db.add_authority("BVA", name="Bundesverwaltungsamt", ministry="BMI")
 >>> db.add_wave("t0")
@@ -18,10 +19,28 @@ Example
 >>> db.close()
 """
 
-from .answers import Submission
-from .core import Store, open_store
+from typing import TYPE_CHECKING, Any
+
 from .dialect import is_url, resolve_location
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS
+
+if TYPE_CHECKING:
+    from .answers import Submission
+    from .core import Store, open_store
+
+_LAZY = {"Store": ".core", "open_store": ".core", "Submission": ".answers"}
+
+
+def __getattr__(name: str) -> Any:
+    """``Store``, ``open_store`` and ``Submission`` are imported on first use (they need pandas; the
+    no-change report planner and ``upo --help`` do not)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store", "is_url",
            "resolve_location"]

@@ -31,10 +31,12 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 __all__ = ["is_url", "resolve_location", "DatabaseURL", "PgConnection", "read_sql", "pg_ddl", "NOTIFY_CHANNEL", "PG_FRAGMENTS"]
 
@@ -228,6 +230,8 @@ def _cursor_class() -> Any:
 
 def read_sql(sql: str, conn: Any, params: Sequence[Any] | None = None) -> pd.DataFrame:
     """``pandas.read_sql_query`` for either backend (the SQLite path is pandas' own)."""
+    import pandas as pd
+
     if not isinstance(conn, PgConnection):
         return pd.read_sql_query(sql, conn, params=params)
     cur = conn.execute(sql, params)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from typing import Any, Sequence
@@ -203,21 +202,6 @@ class ReadsMixin:
 
     def fingerprint(self, authority: str | None = None) -> str:
         """A hash of everything stored for one authority (or the whole cohort): for incremental reports."""
-        where, params = self._where(None, None, authority)
-        h = hashlib.sha256()
-        for row in self.conn.execute(
-            f"""SELECT s.id, s.instrument_pk FROM submissions s JOIN participants p ON p.id = s.participant_id
-                JOIN authorities a ON a.id = p.authority_id JOIN waves w ON w.id = s.wave_id
-                WHERE {where} ORDER BY s.id""",
-            params,
-        ):
-            h.update(f"{row[0]}:{row[1]};".encode())
-        for row in self.conn.execute("SELECT hash FROM instruments ORDER BY pk"):
-            h.update(row[0].encode())
-        h.update(json.dumps(self.cohort(), sort_keys=True, default=str).encode())
-        h.update(self.authorities().to_json().encode())
-        h.update(self.waves().to_json().encode())
-        h.update(str(self.conn.execute("SELECT COUNT(*) FROM erasures").fetchone()[0]).encode())
-        measures = self.measures(authority=authority)  # type: ignore[attr-defined]  # agreed measures appear in the reports
-        h.update(measures.drop(columns=["id"]).to_json().encode())
-        return h.hexdigest()
+        from .fingerprint import data_fingerprint
+
+        return data_fingerprint(self.conn, self.cohort_id, authority)
