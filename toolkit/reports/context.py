@@ -168,6 +168,23 @@ class CohortData:
 
         return self.derived(f"change:{from_wave}:{to_wave}", lambda: paired_change(self.scores(), from_wave, to_wave, by="authority"))
 
+    def change_decisions(self, a: str, b: str, k: int) -> pd.DataFrame:
+        """Paired change of every authority with the disclosure planner's decisions (all authorities, not recorded).
+
+        The planner decides every wave pair of the cohort at once and is by far the most expensive
+        cohort-wide step; computed here (and kept under the key the report sections read,
+        ``change_levels:A:B:K``), it travels to the report kernels in the batch cache instead of
+        being recomputed by every kernel after each start.
+        """
+        from ..privacy import change_levels, recording
+
+        def compute() -> pd.DataFrame:
+            with recording():  # decisions only; each report records its own rows
+                return change_levels(self.scores(), a, b, by="authority", k=k, instrument=self.competence.id, output="plan",
+                                     paired=self.change_by_authority(a, b), waves=self.wave_labels())
+
+        return self.derived(f"change_levels:{a}:{b}:{k}", compute)
+
     def precompute(self, lang: str = "de") -> None:
         """Compute the cohort-wide analyses the reports need (before pickling).
 
@@ -184,6 +201,10 @@ class CohortData:
                 jobs.append(lambda: self.reliability(cid, waves[0]))
             for later in waves[1:]:
                 jobs.append(lambda later=later: self.change_by_authority(waves[0], later))
+            k = int(self.cohort["min_group_size"])
+            for j, b in enumerate(waves):
+                for a in waves[:j]:
+                    jobs.append(lambda a=a, b=b: self.change_decisions(a, b, k))
         if self.checklist is not None:
             jobs.append(self.readiness)
         if self.stakeholder is not None and not self.rsp(self.stakeholder).empty:

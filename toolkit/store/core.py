@@ -654,50 +654,59 @@ class Store(ReadsMixin, MeasuresMixin):
         """
         subs = list(submissions)
         key = self.key
+        # Everything that needs no lock happens before the write transaction: parsing the
+        # instrument, validating the answers, hashing the codes. The writer lock (an advisory
+        # lock on PostgreSQL, BEGIN IMMEDIATE on SQLite) is then held for the inserts only.
         instruments: dict[Any, tuple[Instrument, int]] = {}
+        prepared = []
+        for sub in subs:
+            ikey = sub.instrument if isinstance(sub.instrument, str) else sub.instrument.hash
+            if ikey not in instruments:
+                inst = self._instrument_cached(sub.instrument) if isinstance(sub.instrument, str) else sub.instrument
+                instruments[ikey] = (inst, self._instrument_pk(inst))
+            inst, ipk = instruments[ikey]
+            rows = _validate_answers(inst, sub)
+            hashes = _codes.hash_elements(key, sub.code, authority=sub.authority)
+            prepared.append((sub, inst, ipk, rows, hashes, _codes.pseudonym(key, hashes)))
+        authorities = self._id_map("authorities", "code")
+        waves = self._id_map("waves", "label")
         ids: list[int] = []
         with self.atomic() as c:
-            authorities = self._id_map("authorities", "code")
-            waves = self._id_map("waves", "label")
-            for sub in subs:
+            for sub, inst, ipk, rows, hashes, pcode in prepared:
                 if sub.token is not None:
                     row = c.execute("SELECT id FROM submissions WHERE token = ?", (sub.token,)).fetchone()
                     if row is not None:
                         ids.append(row[0])
                         continue
-                ikey = sub.instrument if isinstance(sub.instrument, str) else sub.instrument.hash
-                if ikey not in instruments:
-                    inst = self.instrument(sub.instrument) if isinstance(sub.instrument, str) else sub.instrument
-                    instruments[ikey] = (inst, self._instrument_pk(inst))
-                inst, ipk = instruments[ikey]
                 if sub.authority not in authorities:
-                    if not create_missing:
-                        raise DataError(
-                            f"authority {sub.authority!r} is not in the cohort; known: {', '.join(sorted(authorities)) or 'none'}"
-                        )
-                    self.add_authority(sub.authority)
-                    authorities = self._id_map("authorities", "code")
+                    authorities = self._id_map("authorities", "code")  # another writer may have added it
+                    if sub.authority not in authorities:
+                        if not create_missing:
+                            raise DataError(
+                                f"authority {sub.authority!r} is not in the cohort; known: {', '.join(sorted(authorities)) or 'none'}"
+                            )
+                        self.add_authority(sub.authority)
+                        authorities = self._id_map("authorities", "code")
                 if sub.wave not in waves:
-                    if not create_missing:
-                        raise DataError(f"wave {sub.wave!r} is not in the cohort; known: {', '.join(waves) or 'none'}")
-                    self.add_wave(sub.wave)
                     waves = self._id_map("waves", "label")
+                    if sub.wave not in waves:
+                        if not create_missing:
+                            raise DataError(f"wave {sub.wave!r} is not in the cohort; known: {', '.join(waves) or 'none'}")
+                        self.add_wave(sub.wave)
+                        waves = self._id_map("waves", "label")
                 aid = authorities[sub.authority]
-                rows = _validate_answers(inst, sub)
-                hashes = _codes.hash_elements(key, sub.code, authority=sub.authority)
-                pcode = _codes.pseudonym(key, hashes)
-                c.execute(
+                row = c.execute(
                     "INSERT INTO participants (authority_id, code, elements, created_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (authority_id, code) DO NOTHING",
+                    "ON CONFLICT (authority_id, code) DO NOTHING RETURNING id",
                     (aid, pcode, ".".join(hashes), _now()),
-                )
-                pid = c.execute("SELECT id FROM participants WHERE authority_id = ? AND code = ?", (aid, pcode)).fetchone()[0]
-                cur = c.execute(
+                ).fetchone()
+                pid = row[0] if row is not None else \
+                    c.execute("SELECT id FROM participants WHERE authority_id = ? AND code = ?", (aid, pcode)).fetchone()[0]
+                sid = c.execute(
                     "INSERT INTO submissions (participant_id, wave_id, instrument_pk, instrument_id, source, token, submitted_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (pid, waves[sub.wave], ipk, inst.id, sub.source, sub.token, sub.submitted_at or _now()),
-                )
-                sid = cur.lastrowid
+                ).fetchone()[0]
                 stake_ids = self._stakeholder_ids(c, aid, inst, {s for _, s, _, _ in rows if s is not None})
                 c.executemany(
                     "INSERT INTO answers (submission_id, item, stakeholder_id, value, text) VALUES (?, ?, ?, ?, ?)",
@@ -705,6 +714,18 @@ class Store(ReadsMixin, MeasuresMixin):
                 )
                 ids.append(sid)
         return ids
+
+    def _instrument_cached(self, instrument_id: str) -> Instrument:
+        """:meth:`instrument` (latest version) with the parsed instrument kept per stored text."""
+        row = self.conn.execute("SELECT source_text FROM instruments WHERE id = ? ORDER BY pk DESC LIMIT 1", (instrument_id,)).fetchone()
+        if row is None:
+            return self.instrument(instrument_id)  # raises the one-line error
+        cache = self.__dict__.setdefault("_parsed_instruments", {})
+        if row[0] not in cache:
+            if len(cache) >= 16:
+                cache.clear()
+            cache[row[0]] = parse_instrument(row[0], source=f"{self.path.name}:{instrument_id}")
+        return cache[row[0]]
 
     def _stakeholder_ids(self, c: sqlite3.Connection, aid: int, inst: Instrument, keys: set[str]) -> dict[str, int]:
         if not keys:
