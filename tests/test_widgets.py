@@ -396,3 +396,30 @@ def test_session_params_from_environment():
     assert session_params(env, wave="t2", kiosk=False)["wave"] == "t2"
     with pytest.raises(DataError, match="UPO_WAVE"):
         session_params({"UPO_DB": "c", "UPO_INSTRUMENT": "i"})
+
+
+def test_dashboard_numbers_follow_the_language(store, rng):
+    """Finding (#15): the English view showed decimal commas; numbers are formatted per language."""
+    import re
+
+    submit_n(store, "competence_reflection", 5, rng)
+    de = DashboardState(store, "competence_reflection", "t0", authority="BVA")
+    en = DashboardState(store, "competence_reflection", "t0", authority="BVA", lang="en")
+    assert de.refresh() and en.refresh()
+    html_de, html_en = render_table(de), render_table(en)
+    assert re.search(r"<td>\d,\d</td>", html_de) and not re.search(r"<td>\d\.\d</td>", html_de)
+    assert re.search(r"<td>\d\.\d</td>", html_en) and not re.search(r"<td>\d,\d</td>", html_en)
+
+
+def test_widget_texts_live_in_the_one_catalogue():
+    """The form's, presenter's and dashboard's texts are ``ui.*`` keys of toolkit/i18n.py, in both languages."""
+    import inspect
+
+    from toolkit import i18n
+    from toolkit.widgets import _texts
+
+    ui = {k for k in i18n.DE if k.startswith("ui.")}
+    assert len(ui) > 100 and ui == {k for k in i18n.EN if k.startswith("ui.")}
+    assert _texts.t("submit") == i18n.DE["ui.submit"] and _texts.t("submit", "en") == i18n.EN["ui.submit"]
+    assert "_TEXTS" not in inspect.getsource(_texts)  # no second table
+    assert i18n.number(2.25, 2, "en") == "2.25" and i18n.number(2.25, 2) == "2,25"

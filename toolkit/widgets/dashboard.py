@@ -21,7 +21,6 @@ from __future__ import annotations
 import html
 import io
 import logging
-import math
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -53,10 +52,11 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _num(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{float(v):.{digits}f}".replace(".", ",")
+def _num(v: Any, digits: int = 1, lang: str = "de") -> str:
+    """A number in the view's language (decimal comma in German, point in English)."""
+    from ..i18n import number
+
+    return number(v, digits, lang)
 
 
 def render_figure(state: DashboardState) -> bytes | None:
@@ -129,11 +129,11 @@ def render_table(state: DashboardState) -> str:
         rows = []
         for r in df.itertuples(index=False):
             flag = f"<span class='upo-flag' title='{_esc(r.disagreement_reason or '')}'>⚠ {_esc(t('yes', lang))}</span>" if r.disagreement is True else _esc(t("no", lang)) if r.disagreement is False else "–"
-            spread = f"{_num(r.influence_iqr)} / {_num(r.interest_iqr)} / {_num(r.attitude_iqr)}"
+            spread = f"{_num(r.influence_iqr, lang=lang)} / {_num(r.interest_iqr, lang=lang)} / {_num(r.attitude_iqr, lang=lang)}"
             strategy = _esc(r.strategy).split(":")[0] if isinstance(r.strategy, str) else "–"
             rows.append(
-                f"<tr><td>{_esc(r.label)}</td><td>{r.n_raters}</td><td>{_num(r.influence)}</td><td>{_num(r.interest)}</td>"
-                f"<td>{_num(r.attitude)}</td><td>{spread}</td><td>{flag}</td><td style='text-align:left'>{strategy}</td></tr>"
+                f"<tr><td>{_esc(r.label)}</td><td>{r.n_raters}</td><td>{_num(r.influence, lang=lang)}</td><td>{_num(r.interest, lang=lang)}</td>"
+                f"<td>{_num(r.attitude, lang=lang)}</td><td>{spread}</td><td>{flag}</td><td style='text-align:left'>{strategy}</td></tr>"
             )
         hidden = t("dash_hidden_group_one", lang) if state.hidden_groups == 1 else t("dash_hidden_groups", lang, n=state.hidden_groups)
         note = f"<p class='upo-muted'>{_esc(hidden)}</p>" if state.hidden_groups else ""
@@ -148,10 +148,10 @@ def render_table(state: DashboardState) -> str:
     rows = []
     digits = 2 if state.kind == "readiness" else 1
     for r in df.itertuples(index=False):
-        cells = [_esc(r.label), str(int(r.n)), _num(r.mean, digits)]
+        cells = [_esc(r.label), str(int(r.n)), _num(r.mean, digits, lang)]
         if gaps is not None:
             g = gaps.loc[r.dimension] if r.dimension in gaps.index else None
-            cells += [_num(g[c]) if g is not None else "–" for c in ("ist", "soll", "gap", "needs")]
+            cells += [_num(g[c], lang=lang) if g is not None else "–" for c in ("ist", "soll", "gap", "needs")]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return _table(head, rows)
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..i18n import number
 from ._style import FORM_CSS, _esc, _full, _html
 from ._texts import t
 from .form_items import _ItemWidgets
@@ -310,7 +311,7 @@ class ParticipantForm(_ItemWidgets):
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     return "<span class='upo-help'>–</span>"
                 pct = 100 * (v - lo) / (hi - lo) if hi > lo else 0
-                return f"<span class='upo-bar' style='width:{max(pct, 2):.0f}%;background:{colour}'></span> {v:.1f}"
+                return f"<span class='upo-bar' style='width:{max(pct, 2):.0f}%;background:{colour}'></span> {number(v, 1, lang)}"
             rows.append(
                 f"<tr><td style='padding:4px 6px'>{_esc(rec.label)}</td><td style='width:35%'>{bar(rec.own, '#1f5fa8')}</td>"
                 f"<td style='width:35%'>{bar(rec.group, '#e08214')}</td></tr>"
