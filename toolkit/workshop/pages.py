@@ -88,8 +88,7 @@ class FormPage:
         self.runtime = runtime
         self.session_id = session_id
         self.form: ParticipantForm | None = None
-        self.widget = w.VBox(layout=w.Layout(width="100%"))
-        self.widget.add_class("upo-page")
+        self.widget = w.VBox(layout=w.Layout(width="100%"), _dom_classes=("upo-page",))
         self._attempts: list[float] = []
         draft = runtime.drafts.load(session_id)
         self._lang = (draft or {}).get("lang") or runtime.params["lang"]
