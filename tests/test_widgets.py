@@ -423,3 +423,33 @@ def test_widget_texts_live_in_the_one_catalogue():
     assert _texts.t("submit") == i18n.DE["ui.submit"] and _texts.t("submit", "en") == i18n.EN["ui.submit"]
     assert "_TEXTS" not in inspect.getsource(_texts)  # no second table
     assert i18n.number(2.25, 2, "en") == "2.25" and i18n.number(2.25, 2) == "2,25"
+
+
+def test_live_count_does_not_wait_for_the_result_recompute(store, rng):
+    """Finding (#15 bench): the presenter's count appeared only after the whole result was recomputed
+    (≈ 0.4 s per refresh for 60 submissions, seconds while they arrive); the count has its own loop now."""
+    import threading
+
+    submit_n(store, "competence_reflection", 5, rng)
+    state = DashboardState(store, "competence_reflection", "t0", authority="BVA")
+    release = threading.Event()
+    computing = threading.Event()
+    real = state._compute
+
+    def slow() -> None:
+        computing.set()
+        release.wait(30)
+        real()
+
+    state._compute = slow  # type: ignore[method-assign]
+    dash = Dashboard(state, interval=0.05)
+    try:
+        assert computing.wait(30)  # the first result is being computed and does not finish
+        submit_n(store, "competence_reflection", 1, rng, start=5)
+        deadline = time.monotonic() + 30
+        while "data-n='6'" not in dash.count_html.value and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "data-n='6'" in dash.count_html.value and not release.is_set()
+    finally:
+        release.set()
+        dash.close()
