@@ -396,3 +396,60 @@ def test_session_params_from_environment():
     assert session_params(env, wave="t2", kiosk=False)["wave"] == "t2"
     with pytest.raises(DataError, match="UPO_WAVE"):
         session_params({"UPO_DB": "c", "UPO_INSTRUMENT": "i"})
+
+
+def test_dashboard_numbers_follow_the_language(store, rng):
+    """Finding (#15): the English view showed decimal commas; numbers are formatted per language."""
+    import re
+
+    submit_n(store, "competence_reflection", 5, rng)
+    de = DashboardState(store, "competence_reflection", "t0", authority="BVA")
+    en = DashboardState(store, "competence_reflection", "t0", authority="BVA", lang="en")
+    assert de.refresh() and en.refresh()
+    html_de, html_en = render_table(de), render_table(en)
+    assert re.search(r"<td>\d,\d</td>", html_de) and not re.search(r"<td>\d\.\d</td>", html_de)
+    assert re.search(r"<td>\d\.\d</td>", html_en) and not re.search(r"<td>\d,\d</td>", html_en)
+
+
+def test_widget_texts_live_in_the_one_catalogue():
+    """The form's, presenter's and dashboard's texts are ``ui.*`` keys of toolkit/i18n.py, in both languages."""
+    import inspect
+
+    from toolkit import i18n
+    from toolkit.widgets import _texts
+
+    ui = {k for k in i18n.DE if k.startswith("ui.")}
+    assert len(ui) > 100 and ui == {k for k in i18n.EN if k.startswith("ui.")}
+    assert _texts.t("submit") == i18n.DE["ui.submit"] and _texts.t("submit", "en") == i18n.EN["ui.submit"]
+    assert "_TEXTS" not in inspect.getsource(_texts)  # no second table
+    assert i18n.number(2.25, 2, "en") == "2.25" and i18n.number(2.25, 2) == "2,25"
+
+
+def test_live_count_does_not_wait_for_the_result_recompute(store, rng):
+    """Finding (#15 bench): the presenter's count appeared only after the whole result was recomputed
+    (≈ 0.4 s per refresh for 60 submissions, seconds while they arrive); the count has its own loop now."""
+    import threading
+
+    submit_n(store, "competence_reflection", 5, rng)
+    state = DashboardState(store, "competence_reflection", "t0", authority="BVA")
+    release = threading.Event()
+    computing = threading.Event()
+    real = state._compute
+
+    def slow() -> None:
+        computing.set()
+        release.wait(30)
+        real()
+
+    state._compute = slow  # type: ignore[method-assign]
+    dash = Dashboard(state, interval=0.05)
+    try:
+        assert computing.wait(30)  # the first result is being computed and does not finish
+        submit_n(store, "competence_reflection", 1, rng, start=5)
+        deadline = time.monotonic() + 30
+        while "data-n='6'" not in dash.count_html.value and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "data-n='6'" in dash.count_html.value and not release.is_set()
+    finally:
+        release.set()
+        dash.close()

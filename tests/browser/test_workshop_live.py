@@ -140,6 +140,20 @@ def test_join_reload_drop_submit_and_presenter(browser, server, db, artifacts: P
     pres_ctx.close()
 
 
+def test_solaras_own_messages_are_in_the_forms_language(browser, server):
+    """Solara's "Could not restore session" (and its other connection messages) were English only."""
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(server.url)
+    page.wait_for_selector(".upo-join-input input", timeout=60_000)
+    add = "t => { const d = document.createElement('div'); d.className = 'upo-test-msg'; d.textContent = t; document.body.appendChild(d); }"
+    page.evaluate(add, "Could not restore session. Please refresh the page.")
+    page.wait_for_function("() => document.querySelector('.upo-test-msg').textContent.startsWith('Die Sitzung konnte nicht')", timeout=5_000)
+    page.evaluate("() => { document.querySelector('.upo-test-msg').remove(); const e = document.createElement('span'); e.className = 'upo-lang-en'; document.body.appendChild(e); }")
+    page.evaluate(add, "Could not restore session. Please refresh.")
+    page.wait_for_function("() => document.querySelector('.upo-test-msg').textContent.startsWith('Could not restore the session. Please reload')", timeout=5_000)
+    page.context.close()
+
+
 def test_english_form_and_presenter(browser, db, artifacts: Path):
     store = Store(db)
     while store.count_submissions("reality_check") < 5:  # when run alone: the released view needs k = 5

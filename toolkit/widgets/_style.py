@@ -92,11 +92,22 @@ def _toggle_style() -> Any:
     return _shared("toggle", ToggleButtonsStyle)
 
 
+def _text_style() -> Any:
+    """The page's shared style of text fields (each field would otherwise bring a style widget of its own)."""
+    from ipywidgets.widgets.widget_string import TextStyle
+
+    return _shared("text", TextStyle)
+
+
+def _button_style() -> Any:
+    from ipywidgets.widgets.widget_button import ButtonStyle
+
+    return _shared("button", ButtonStyle)
+
+
 def _html(text: str, cls: str | None = None) -> w.HTML:
-    widget = w.HTML(text, layout=_full(), style=_html_style())
-    if cls:
-        widget.add_class(cls)
-    return widget
+    # the class goes with the widget's first message (add_class afterwards is a second message per widget)
+    return w.HTML(text, layout=_full(), style=_html_style(), _dom_classes=(cls,) if cls else ())
 
 
 def _esc(text: str) -> str:

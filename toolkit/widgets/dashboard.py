@@ -21,7 +21,6 @@ from __future__ import annotations
 import html
 import io
 import logging
-import math
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -53,10 +52,11 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _num(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{float(v):.{digits}f}".replace(".", ",")
+def _num(v: Any, digits: int = 1, lang: str = "de") -> str:
+    """A number in the view's language (decimal comma in German, point in English)."""
+    from ..i18n import number
+
+    return number(v, digits, lang)
 
 
 def render_figure(state: DashboardState) -> bytes | None:
@@ -129,11 +129,11 @@ def render_table(state: DashboardState) -> str:
         rows = []
         for r in df.itertuples(index=False):
             flag = f"<span class='upo-flag' title='{_esc(r.disagreement_reason or '')}'>⚠ {_esc(t('yes', lang))}</span>" if r.disagreement is True else _esc(t("no", lang)) if r.disagreement is False else "–"
-            spread = f"{_num(r.influence_iqr)} / {_num(r.interest_iqr)} / {_num(r.attitude_iqr)}"
+            spread = f"{_num(r.influence_iqr, lang=lang)} / {_num(r.interest_iqr, lang=lang)} / {_num(r.attitude_iqr, lang=lang)}"
             strategy = _esc(r.strategy).split(":")[0] if isinstance(r.strategy, str) else "–"
             rows.append(
-                f"<tr><td>{_esc(r.label)}</td><td>{r.n_raters}</td><td>{_num(r.influence)}</td><td>{_num(r.interest)}</td>"
-                f"<td>{_num(r.attitude)}</td><td>{spread}</td><td>{flag}</td><td style='text-align:left'>{strategy}</td></tr>"
+                f"<tr><td>{_esc(r.label)}</td><td>{r.n_raters}</td><td>{_num(r.influence, lang=lang)}</td><td>{_num(r.interest, lang=lang)}</td>"
+                f"<td>{_num(r.attitude, lang=lang)}</td><td>{spread}</td><td>{flag}</td><td style='text-align:left'>{strategy}</td></tr>"
             )
         hidden = t("dash_hidden_group_one", lang) if state.hidden_groups == 1 else t("dash_hidden_groups", lang, n=state.hidden_groups)
         note = f"<p class='upo-muted'>{_esc(hidden)}</p>" if state.hidden_groups else ""
@@ -148,10 +148,10 @@ def render_table(state: DashboardState) -> str:
     rows = []
     digits = 2 if state.kind == "readiness" else 1
     for r in df.itertuples(index=False):
-        cells = [_esc(r.label), str(int(r.n)), _num(r.mean, digits)]
+        cells = [_esc(r.label), str(int(r.n)), _num(r.mean, digits, lang)]
         if gaps is not None:
             g = gaps.loc[r.dimension] if r.dimension in gaps.index else None
-            cells += [_num(g[c]) if g is not None else "–" for c in ("ist", "soll", "gap", "needs")]
+            cells += [_num(g[c], lang=lang) if g is not None else "–" for c in ("ist", "soll", "gap", "needs")]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return _table(head, rows)
 
@@ -199,17 +199,45 @@ class Dashboard:
         self._closed = threading.Event()
         self._figure_wanted = threading.Event()
         self._figure_thread: threading.Thread | None = None
+        self._count_lock = threading.Lock()
+        self._count_shown: tuple = (-1, -1, False)  # (data version, n, result shown) on screen
+        self._count_thread: threading.Thread | None = None
         if autostart:
             self._figure_thread = threading.Thread(target=self._figure_loop, name="upo-dashboard-figure", daemon=True)
             self._figure_thread.start()
+            # the count has its own cheap loop: it never waits for the result's recompute (≈ 0.4 s for 60
+            # submissions, longer while they arrive), so the room sees each submission within the interval
+            self._count_thread = threading.Thread(target=self._count_loop, args=(interval,), name="upo-dashboard-count", daemon=True)
+            self._count_thread.start()
             self.poller.start()
         else:
             state.refresh()
 
+    def _show_count(self, version: int, n: int, visible: bool) -> None:
+        with self._count_lock:
+            if version < self._count_shown[0] or (version, n, visible) == self._count_shown:
+                return  # never step back to an older count
+            self._count_shown = (version, n, visible)
+            label = _esc(t("dash_count", self.state.lang, n="").strip())
+            self.count_html.value = f"<span class='upo-count' data-n='{n}' data-visible='{int(visible)}'>{n}</span> {label}"
+
+    def _count_loop(self, interval: float) -> None:
+        s = self.state
+        while not self._closed.wait(interval):
+            if self.poller.paused:
+                continue
+            try:
+                version = s.store.data_version()
+                if version > self._count_shown[0]:
+                    n = s.store.count_submissions(s.instrument.id, wave=s.wave, authority=s.authority)
+                    self._show_count(version, n, s.visible)
+            except Exception:  # the result's poller reports errors; the count just tries again
+                log.debug("live count failed", exc_info=True)
+
     def render(self) -> None:
         """Update every widget from the state (called by the poller after each change)."""
         s, lang = self.state, self.state.lang
-        self.count_html.value = f"<span class='upo-count' data-n='{s.n}' data-visible='{int(s.visible)}'>{s.n}</span> {_esc(t('dash_count', lang, n='').strip())}"
+        self._show_count(s.version if isinstance(s.version, int) else -1, s.n, s.visible)
         when = s.updated_at.strftime("%H:%M:%S") if s.updated_at else "–"
         state_txt = t("dash_paused", lang) if self.poller.paused else t("dash_updated", lang, time=when)
         info = t("dash_threshold", lang, k=s.k)
@@ -272,5 +300,7 @@ class Dashboard:
     def close(self) -> None:
         self.poller.stop()
         self._closed.set()
+        if self._count_thread is not None:
+            self._count_thread.join(timeout=5)
         if self._figure_thread is not None:
             self._figure_thread.join(timeout=5)

@@ -29,7 +29,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ._style import FORM_CSS, _esc, _full, _html
+from ..i18n import number
+from ._style import FORM_CSS, _button_style, _esc, _full, _html, _text_style
 from ._texts import t
 from .form_items import _ItemWidgets
 from .form_state import FormState, SubmitResult
@@ -51,8 +52,7 @@ class ParticipantForm(_ItemWidgets):
         self.state = state
         #: called after every change of the answers, page or language (the workshop server keeps the draft)
         self.on_change = on_change
-        self.widget = w.VBox(layout=_full())
-        self.widget.add_class("upo-form")
+        self.widget = w.VBox(layout=_full(), _dom_classes=("upo-form", f"upo-lang-{state.lang}"))
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -65,8 +65,7 @@ class ParticipantForm(_ItemWidgets):
         header = f"<h2 style='margin:0.2em 0'>{_esc(inst.title.get(lang))}</h2>"
         if inst.description:
             header += f"<p>{_esc(inst.description.get(lang))}</p>"
-        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang)
-        self.lang_input.add_class("upo-choice")
+        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang, _dom_classes=("upo-choice",))
         self.lang_input.observe(self._on_lang, names="value")
         parts: list[w.Widget] = [_html(FORM_CSS), self.lang_input, _html(header)]
         if s.kiosk:
@@ -76,18 +75,15 @@ class ParticipantForm(_ItemWidgets):
         self._page_cache: dict[int, w.Widget] = {}
         self.progress = _html("", "upo-progress")
         self.page_box = w.VBox(layout=_full())
-        self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", layout=w.Layout(width="48%"))
-        self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=w.Layout(width="48%"))
-        self.prev_button.add_class("upo-prev")
-        self.next_button.add_class("upo-next")
+        self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", layout=w.Layout(width="48%"), style=_button_style(), _dom_classes=("upo-prev",))
+        self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=w.Layout(width="48%"), style=_button_style(), _dom_classes=("upo-next",))  # own layout: hidden on the last page
         self.prev_button.on_click(lambda _b: self.show_page(self.page_index - 1, scroll=True))
         self.next_button.on_click(lambda _b: self.show_page(self.page_index + 1, scroll=True))
         self._scroller = _html("")
         nav = w.HBox([self.prev_button, self.next_button], layout=w.Layout(width="100%", justify_content="space-between"))
         self.status = _html("", "upo-status")
         self.problems_html = _html("", "upo-problems")
-        self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=_full())
-        self.submit_button.add_class("upo-submit")
+        self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=_full(), style=_button_style(), _dom_classes=("upo-submit",))
         self.submit_button.on_click(lambda _b: self.submit())
         self.result_html = _html("", "upo-result")
         self.profile_button = w.Button(description=t("show_profile", lang), layout=w.Layout(width="100%", display="none"))
@@ -118,8 +114,7 @@ class ParticipantForm(_ItemWidgets):
                 box += [self._item_card(item) for item in simple]
                 if any(i.item_type.per_stakeholder for i in dim.items):
                     box.append(self._stakeholder_section())
-            page = w.VBox(box, layout=_full())
-            page.add_class("upo-section")
+            page = w.VBox(box, layout=_full(), _dom_classes=("upo-section",))
             self._page_cache[index] = page
         return self._page_cache[index]
 
@@ -180,12 +175,10 @@ class ParticipantForm(_ItemWidgets):
         self.code_inputs: dict[str, w.Text] = {}
         rows: list[w.Widget] = [_html(f"<h3 style='margin:0.4em 0 0.1em'>{_esc(t('code_title', lang))}</h3><p class='upo-help'>{_esc(s.code_explanation())}</p>")]
         for eid, prompt, placeholder in s.code_elements():
-            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=_full(), continuous_update=True)
+            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=_full(), style=_text_style(), continuous_update=True)
             box.observe(lambda ch, eid=eid: self._on_code(eid, ch["new"]), names="value")
             self.code_inputs[eid] = box
-            card = w.VBox([_html(_esc(prompt)), box])
-            card.add_class("upo-card")
-            card.add_class(f"upo-code-{eid}")
+            card = w.VBox([_html(_esc(prompt)), box], _dom_classes=("upo-card", f"upo-code-{eid}"))
             self.cards[eid] = card
             rows.append(card)
         return w.VBox(rows)
@@ -310,7 +303,7 @@ class ParticipantForm(_ItemWidgets):
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     return "<span class='upo-help'>–</span>"
                 pct = 100 * (v - lo) / (hi - lo) if hi > lo else 0
-                return f"<span class='upo-bar' style='width:{max(pct, 2):.0f}%;background:{colour}'></span> {v:.1f}"
+                return f"<span class='upo-bar' style='width:{max(pct, 2):.0f}%;background:{colour}'></span> {number(v, 1, lang)}"
             rows.append(
                 f"<tr><td style='padding:4px 6px'>{_esc(rec.label)}</td><td style='width:35%'>{bar(rec.own, '#1f5fa8')}</td>"
                 f"<td style='width:35%'>{bar(rec.group, '#e08214')}</td></tr>"

@@ -33,10 +33,8 @@ class _ItemWidgets:
         labels = scale.labels.en if lang == "en" else scale.labels.de
         options = [(lbl, float(p)) for lbl, p in zip(labels, scale.points)]
         options += [(scale.missing_label.get(lang) if scale.missing_label else "?", float(m)) for m in scale.missing]
-        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style())
-        widget.add_class("upo-choice")
-        if scale.missing:
-            widget.add_class("upo-missing-opt")
+        classes = ("upo-choice", "upo-missing-opt") if scale.missing else ("upo-choice",)
+        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style(), _dom_classes=classes)
         return widget
 
     def _item_card(self, item: Item) -> w.Widget:
@@ -66,9 +64,7 @@ class _ItemWidgets:
             widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
             children.append(widget)
         self.inputs[item.id] = widget
-        card = w.VBox(children, layout=_full())
-        card.add_class("upo-card")
-        card.add_class(f"upo-item-{item.id}")
+        card = w.VBox(children, layout=_full(), _dom_classes=("upo-card", f"upo-item-{item.id}"))
         self.cards[item.id] = card
         return card
 
@@ -197,8 +193,7 @@ class _ItemWidgets:
             widget.observe(lambda ch, i=item.id, k=key: self._on_rating(i, k, ch["new"]), names="value")
             self.inputs[(item.id, key)] = widget
             head = f"<b>{_esc(role_label(item, lang))}</b><div class='upo-help'>{_esc(item.text.get(lang).partition(':')[2].strip() or '')}</div>"
-            card = w.VBox([_html(head), widget], layout=_full())
-            card.add_class("upo-card")
+            card = w.VBox([_html(head), widget], layout=_full(), _dom_classes=("upo-card",))
             self.cards[(item.id, key)] = card
             rows.append(card)
         panel.children = rows

@@ -88,8 +88,7 @@ class FormPage:
         self.runtime = runtime
         self.session_id = session_id
         self.form: ParticipantForm | None = None
-        self.widget = w.VBox(layout=w.Layout(width="100%"))
-        self.widget.add_class("upo-page")
+        self.widget = w.VBox(layout=w.Layout(width="100%"), _dom_classes=("upo-page",))
         self._attempts: list[float] = []
         draft = runtime.drafts.load(session_id)
         self._lang = (draft or {}).get("lang") or runtime.params["lang"]
@@ -167,7 +166,7 @@ class FormPage:
 # The connection banner: the page watches its own websocket and says (in the form's language)
 # when the server cannot be reached. Solara reconnects by itself; when the server lost the page
 # (restarted), Solara reloads it (SOLARA_THEME_FORCE_REFRESH) and the draft comes back.
-CONNECTION_JS = """
+CONNECTION_JS = r"""
 <script>
 (function () {
   var TEXT = %(texts)s;
@@ -201,6 +200,30 @@ CONNECTION_JS = """
   ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { Watched[k] = Native[k]; });
   window.WebSocket = Watched;
   var downSince = null, reachableSince = null;
+  // Solara's own messages (a lost session, a dropped connection) are English only: shown in the form's language
+  var SOLARA = [
+    [/^\s*Could not restore session\. (Please refresh( the page)?\.|Will refresh in .*)\s*$/, 'session_lost'],
+    [/^\s*Please refresh the page\s*$/, 'refresh_title'], [/^\s*Refresh now\s*$/, 'refresh_now'],
+    [/^\s*App is disconnected, and may not function properly\. Please refresh the page\.\s*$/, 'disconnected'],
+    [/^\s*Server\s+disconnected\.\s*$/, 'server_down'], [/^\s*Restoring session…\s*$/, 'restoring']];
+  function translate(root) {
+    if (!root) return;
+    // only text shown on the page: never inside a script (Solara's page template is one) or a style
+    var walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {acceptNode: function (n) {
+      var p = n.parentNode; return p && /^(SCRIPT|STYLE|TEMPLATE)$/.test(p.nodeName) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT; }}), node;
+    while ((node = walk.nextNode())) {
+      if (node.nodeValue.length > 200) continue;
+      for (var i = 0; i < SOLARA.length; i++) {
+        if (SOLARA[i][0].test(node.nodeValue)) { node.nodeValue = TEXT[SOLARA[i][1]][lang()]; break; }
+      }
+    }
+  }
+  new MutationObserver(function (records) {
+    records.forEach(function (r) { r.addedNodes.forEach(function (n) { translate(n.nodeType === 3 ? n.parentNode || document.body : n); });
+      if (r.type === 'characterData' && r.target.parentNode) translate(r.target.parentNode); });
+  }).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+  document.addEventListener('DOMContentLoaded', function () { translate(document.body); });
+  window.upoTranslate = translate;
   window.addEventListener('offline', function () { if (everOpen) show(true); });
   window.addEventListener('online', function () { if (open > 0) show(false); });
   // Solara gives up after a few attempts (about two minutes); a page whose server is back but whose
@@ -218,7 +241,10 @@ CONNECTION_JS = """
 """
 
 
+_SOLARA_KEYS = tuple((k, f"solara_{k}") for k in ("session_lost", "refresh_title", "refresh_now", "disconnected", "server_down", "restoring"))
+
+
 def connection_js() -> str:
     import json
 
-    return CONNECTION_JS % {"texts": json.dumps({k: {"de": t(key, "de"), "en": t(key, "en")} for k, key in (("offline", "offline"), ("reload", "reload_needed"))}, ensure_ascii=False)}
+    return CONNECTION_JS % {"texts": json.dumps({k: {"de": t(key, "de"), "en": t(key, "en")} for k, key in (("offline", "offline"), ("reload", "reload_needed"), *_SOLARA_KEYS)}, ensure_ascii=False)}

@@ -173,7 +173,9 @@ def serve(
             "install them once with 'python -m toolkit.workshop.assets' (or 'make workshop-assets')"
         )
     bind = "0.0.0.0" if host == "" else host
-    config = uvicorn.Config("solara.server.starlette:app", host=bind, port=port, log_level="warning", lifespan="on", ws_ping_interval=10, ws_ping_timeout=20)
+    from solara.server.starlette import app as solara_app
+
+    config = uvicorn.Config(GzipOnce(solara_app), host=bind, port=port, log_level="warning", lifespan="on", ws_ping_interval=10, ws_ping_timeout=20)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle Ctrl-C / SIGTERM
     thread = threading.Thread(target=server.run, name="upo-workshop-server", daemon=True)
@@ -228,6 +230,60 @@ def serve(
         out.write("Stopped.\n")
         out.flush()
     return 0
+
+
+class GzipOnce:
+    """Compress each distinct page once, not on every request (ASGI wrapper around Solara's app).
+
+    Every participant gets the same page HTML (only the cookie header differs), but the GZip
+    middleware compressed it again at level 9 for each request: about 20 ms of the server's one
+    core per join, most of the page request. HTML responses to a ``GET`` are now fetched
+    uncompressed from the app, compressed once per distinct body (a small cache) and sent with
+    their own headers; everything else (assets, websockets) passes through unchanged.
+    """
+
+    def __init__(self, app: Any, max_entries: int = 16) -> None:
+        self.app = app
+        self.max_entries = max_entries
+        self._cache: dict[bytes, bytes] = {}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers") or ())
+        if scope.get("type") != "http" or scope.get("method") != "GET" or b"gzip" not in headers.get(b"accept-encoding", b"") \
+                or scope.get("path", "").startswith(("/static", "/_solara", "/jupyter", "/api")):
+            await self.app(scope, receive, send)
+            return
+        inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await self._send(start, b"".join(body), send)
+
+        await self.app(inner, receive, capture)
+
+    async def _send(self, start: dict, raw: bytes, send: Any) -> None:
+        hdrs = list(start.get("headers") or ())
+        is_html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in hdrs)
+        if is_html and len(raw) >= 1000 and not any(k == b"content-encoding" for k, _ in hdrs):
+            gz = self._cache.get(raw)
+            if gz is None:
+                import gzip
+
+                gz = gzip.compress(raw, 6, mtime=0)
+                if len(self._cache) >= self.max_entries:
+                    self._cache.clear()
+                self._cache[raw] = gz
+            hdrs = [(k, v) for k, v in hdrs if k != b"content-length"] + [
+                (b"content-encoding", b"gzip"), (b"content-length", str(len(gz)).encode()), (b"vary", b"Accept-Encoding")]
+            raw = gz
+        await send({**start, "headers": hdrs})
+        await send({"type": "http.response.body", "body": raw})
 
 
 def _warm_up(url: str) -> None:
