@@ -2,7 +2,7 @@
 
 :func:`render_in_process` runs the code cells of a report notebook (the parameters cell
 replaced by the given parameters) in a fresh namespace and returns the HTML of each cell's
-last expression, as a kernel would display it. It runs exactly what the batch's kernels run,
+last expression and of everything it passes to ``display``, as a kernel would show it. It runs exactly what the batch's kernels run,
 without papermill, nbclient, the kernel and nbconvert; ``bench/bench_reports.py`` measures it.
 Whatever the notebooks call (section functions today, a section registry later), this stays
 the same.
@@ -61,11 +61,27 @@ def render_in_process(db: str | Path, authority: str | None = None, *, lang: str
     ns: dict[str, Any] = {"__name__": "__report__", "db": str(db), "lang": lang, "min_group_size": min_group_size}
     if authority is not None:
         ns["authority"] = authority
-    parts = []
-    for body, last in notebook_code(notebook):
-        exec(body, ns)  # noqa: S102  (the shipped report notebook, as the kernel runs it)
-        if last is not None:
-            value = eval(last, ns)  # noqa: S307
-            html = getattr(value, "_repr_html_", None)
-            parts.append(html() if callable(html) else "" if value is None else str(value))
-    return "\n".join(p for p in parts if p)
+    parts: list[Any] = []
+    import IPython.display as ipd
+
+    def _display(*objs: Any, **_: Any) -> None:  # what the notebook displays, in order
+        parts.extend(objs)
+
+    real = ipd.display
+    ipd.display = _display  # the notebooks do `from IPython.display import display`
+    try:
+        for body, last in notebook_code(notebook):
+            exec(body, ns)  # noqa: S102  (the shipped report notebook, as the kernel runs it)
+            if last is not None:
+                value = eval(last, ns)  # noqa: S307
+                if value is not None:
+                    parts.append(value)
+    finally:
+        ipd.display = real
+    html = [_html(v) for v in parts]
+    return "\n".join(h for h in html if h)
+
+
+def _html(value: Any) -> str:
+    rich = getattr(value, "_repr_html_", None)
+    return rich() if callable(rich) else str(value)
