@@ -319,6 +319,14 @@ def _read_cache(f: Path, secret: bytes) -> "CohortData | None":
     return data if isinstance(data, CohortData) else None
 
 
+def _first(column: pd.Series) -> Any:
+    """The first non-missing value of a column (None if there is none)."""
+    for x in column:
+        if x is not None and not (isinstance(x, float) and x != x):
+            return x
+    return None
+
+
 def _minimised(data: CohortData) -> CohortData:
     """A copy for the report kernels: per-batch numbers instead of pseudonyms, free text only of groups of k or more."""
     k = int(data.cohort["min_group_size"])
@@ -327,10 +335,27 @@ def _minimised(data: CohortData) -> CohortData:
         for p in pd.unique(frame["participant"]):
             seen.setdefault(p, f"R{len(seen) + 1}")
 
+    def recode_id(p: Any) -> Any:  # a participant, or "authority|participant" as the disclosure planner names people
+        if p in seen:
+            return seen[p]
+        if isinstance(p, str) and "|" in p:
+            authority, who = p.rsplit("|", 1)
+            return f"{authority}|{seen.get(who, who)}"
+        return p
+
+    def recode_set(people: Any) -> Any:
+        return frozenset(recode_id(p) for p in people)
+
     def recode(df: Any) -> Any:
-        if isinstance(df, pd.DataFrame) and "participant" in df.columns:
+        if not isinstance(df, pd.DataFrame) or not seen:
+            return df
+        sets = [c for c in df.columns if df[c].dtype == object and isinstance(_first(df[c]), (set, frozenset))]
+        if "participant" in df.columns or sets:
             df = df.copy()
-            df["participant"] = df["participant"].map(seen).fillna(df["participant"]) if seen else df["participant"]
+        if "participant" in df.columns:
+            df["participant"] = df["participant"].map(seen).fillna(df["participant"])
+        for c in sets:  # respondent sets (e.g. the planner's pairs): the same numbers as the answers
+            df[c] = [recode_set(x) if isinstance(x, (set, frozenset)) else x for x in df[c]]
         return df
 
     texts = {}
