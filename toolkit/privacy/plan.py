@@ -21,7 +21,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -220,6 +220,28 @@ def change_allowed(base: list[tuple[Any, frozenset]], candidate: list[tuple[Any,
 _PLAN_MEMO: dict[tuple, dict] = {}
 
 
+def _fingerprint(v: pd.DataFrame) -> int:
+    """An order-free hash of the rows the plan depends on (the memo key; hashes the columns as they are)."""
+    cols = [c for c in ("authority", "ministry", "participant", "wave", "dimension", "score") if c in v.columns]
+    return int(pd.util.hash_pandas_object(v[cols], index=False).sum())
+
+
+class _Bits:
+    """Respondent ids to bits, as :meth:`Record.mask` numbers them, with the mask built in one step."""
+
+    def __init__(self) -> None:
+        self.ids: dict[Any, int] = {}
+
+    def mask(self, people: Iterable[Any]) -> int:
+        ids = self.ids
+        idx = np.fromiter((ids.setdefault(p, len(ids)) for p in people), dtype=np.int64)
+        if not idx.size:
+            return 0
+        flags = np.zeros(int(idx.max()) + 1, dtype=bool)
+        flags[idx] = True
+        return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+
+
 def _wave_order(scores: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
     present = list(dict.fromkeys(scores["wave"].astype(str)))
     if waves is None:
@@ -247,32 +269,33 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
 
     k = _check_k(k)
     v = scores[scores["score"].notna()]
-    key_cols = ["authority", "participant", "wave", "dimension", "score"]
-    memo_key = (instrument, k, tuple(waves or ()), len(v), int(pd.util.hash_pandas_object(v[key_cols].astype(str), index=False).sum()))
+    memo_key = (instrument, k, tuple(waves or ()), len(v), _fingerprint(v))
     if memo_key in _PLAN_MEMO:
         return _PLAN_MEMO[memo_key]
     order = _wave_order(v, waves)
     v = v.assign(_w=v["wave"].astype(str), _d=v["dimension"].astype(str), _a=v["authority"].astype(str), _who=_ids(v))
     ministry = dict(zip(v["_a"], v["ministry"].astype(str))) if "ministry" in v.columns else {}
-    rec = Record(k=k)
+    bits = _Bits()
     sets: dict[tuple[str, str, str], frozenset] = {}
+    who = v["_who"].to_numpy()
     for (w, d, au), idx in v.groupby(["_w", "_d", "_a"], observed=True).indices.items():
-        sets[(w, d, au)] = frozenset(v["_who"].to_numpy()[idx])
+        sets[(w, d, au)] = frozenset(who[idx])
     auths = sorted({x[2] for x in sets})
     dims = list(dict.fromkeys(v["_d"]))
     groups = sorted({ministry.get(au, "") for au in auths})
+    members = {g: [au for au in auths if ministry.get(au, "") == g] for g in groups}
     out: dict = {}
     for d in dims:
         pl = Planner(k)
         L = lambda w: Level(instrument, d, w)  # noqa: E731
         base = []
         for w in order:
-            shown = [au for au in auths if len(sets.get((w, d, au), ())) >= k]
-            base += [(L(w), rec.mask(sets[(w, d, au)])) for au in shown]
+            shown = {au for au in auths if len(sets.get((w, d, au), ())) >= k}
+            base += [(L(w), bits.mask(sets[(w, d, au)])) for au in auths if au in shown]
             for g in groups:
-                u = frozenset().union(*[sets[(w, d, au)] for au in shown if ministry.get(au, "") == g])
-                base.append((L(w), rec.mask(u)))
-            base.append((L(w), rec.mask(frozenset().union(*[sets[(w, d, au)] for au in shown]))))
+                u = frozenset().union(*[sets[(w, d, au)] for au in members[g] if au in shown])
+                base.append((L(w), bits.mask(u)))
+            base.append((L(w), bits.mask(frozenset().union(*[sets[(w, d, au)] for au in auths if au in shown]))))
         pl.add(base)
         for j, b in enumerate(order):
             for a in order[:j]:
@@ -281,7 +304,7 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
                 def decide(p: frozenset) -> tuple[frozenset, str | None, str | None]:
                     if len(p) < k:
                         return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
-                    m = rec.mask(p)
+                    m = bits.mask(p)
                     if not pl.allows([(Q, m)]):
                         return p, "one_wave_derivable", "one_wave_derivable"
                     pl.add([(Q, m)])
@@ -298,7 +321,7 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
                     if r[1] is None:
                         shown_p[au] = p
                 for g in groups:
-                    p = frozenset().union(*[x for au, x in shown_p.items() if ministry.get(au, "") == g])
+                    p = frozenset().union(*[shown_p[au] for au in members[g] if au in shown_p])
                     out[(a, b, "ministry", g, d)] = decide(p)
                 out[(a, b, "total", None, d)] = decide(frozenset().union(*shown_p.values()))
     if len(_PLAN_MEMO) > 8:
