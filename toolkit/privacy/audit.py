@@ -31,11 +31,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sys
+
 import numpy as np
 
 from .release import Diff, Entry, Level, Record
 
 __all__ = ["Violation", "audit", "format_violations", "Planner"]
+
+_LITTLE = sys.byteorder == "little"
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,15 @@ def _words(m: int) -> dict[int, int]:
     """The non-zero 64-bit words of a mask: ``{word index: word}`` (a sparse copy for the index)."""
     if not m >> 64:
         return {0: m} if m else {}
-    raw = np.frombuffer(m.to_bytes((m.bit_length() + 63) // 64 * 8, "little"), dtype="<u8")
-    nz = np.flatnonzero(raw)
-    return dict(zip(nz.tolist(), raw[nz].tolist()))
+    lo = ((m & -m).bit_length() - 1) >> 6  # skip the empty words below (an authority's set sits high up)
+    m >>= lo << 6
+    n = (m.bit_length() + 63) // 64
+    raw = m.to_bytes(n * 8, "little")
+    if n <= 64 and _LITTLE:
+        return {lo + i: v for i, v in enumerate(memoryview(raw).cast("Q")) if v}
+    arr = np.frombuffer(raw, dtype="<u8")
+    nz = np.flatnonzero(arr)
+    return dict(zip((nz + lo).tolist(), arr[nz].tolist()))
 
 
 def _within(m: int, w: dict[int, int], o: int, ow: dict[int, int]) -> bool:
@@ -305,6 +315,7 @@ class Planner:
         self.sets: dict[Any, set[int]] = {}
         self.diffs: dict[int, set[Diff]] = {}
         self._fam: dict[Any, _Accepted] = {}  # the accepted sets per quantity, indexed by containment
+        self._asked: dict = {}  # the last allows() call's queries
 
     def _derive(self, new: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
         """The new pairs plus every level that follows from them with what is accepted (closure)."""
@@ -340,8 +351,8 @@ class Planner:
             n = m.bit_count()
             sizes = fam.n
             hit = cache[(q, m)] = (w, n, [j for j in fam.supersets(m, w, n) if sizes[j] > n],
-                                   [j for j in fam.subsets(m, w, n) if sizes[j] < n])
-        return hit
+                                   [j for j in fam.subsets(m, w, n) if sizes[j] < n], len(fam.masks))
+        return hit[:4]
 
     def _ok(self, q: Any, m: int, pending: set[int], cache: dict | None = None) -> bool:
         """The rules of :func:`audit` for ``m`` joining quantity ``q`` beside the accepted and the ``pending`` sets."""
@@ -423,6 +434,7 @@ class Planner:
         for q, m in full:
             by_q.setdefault(q, set()).add(m)
         cache: dict = {}
+        self._asked = cache  # kept for add(), which usually follows with the same sets
         return all(self._ok(q, m, by_q[q], cache) for q, m in full)
 
     def add(self, new: list[tuple[Any, int]]) -> None:
@@ -432,7 +444,11 @@ class Planner:
             fam = self._fam.get(q)
             if fam is None:
                 fam = self._fam[q] = _Accepted()
-            w, n = _words(m), m.bit_count()
-            fam.accept(m, w, fam.supersets(m, w, n), fam.subsets(m, w, n))
+            hit = self._asked.get((q, m))
+            if hit is not None and hit[4] == len(fam.masks):  # asked about with the family as it is now
+                fam.accept(m, hit[0], hit[2], hit[3])
+            else:
+                w, n = _words(m), m.bit_count()
+                fam.accept(m, w, fam.supersets(m, w, n), fam.subsets(m, w, n))
             if isinstance(q, Diff):
                 self.diffs.setdefault(m, set()).add(q)
