@@ -76,7 +76,7 @@ def _ops(draw, masks: list[int]) -> list[tuple[str, list[tuple[object, int]]]]:
     return ops
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.sampled_from([1, 2, 3, 5]))
 def test_planner_decides_as_the_all_pairs_planner(data, k):
     masks = data.draw(families())
@@ -95,7 +95,7 @@ def test_planner_decides_as_the_all_pairs_planner(data, k):
     assert new.sets == old.sets and new.diffs == old.diffs
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.sampled_from([1, 2, 3, 5]))
 def test_audit_finds_the_same_violations_in_the_same_order(data, k):
     masks = data.draw(families(max_sets=16))

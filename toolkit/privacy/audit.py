@@ -316,6 +316,7 @@ class Planner:
         self.diffs: dict[int, set[Diff]] = {}
         self._fam: dict[Any, _Accepted] = {}  # the accepted sets per quantity, indexed by containment
         self._asked: dict = {}  # the last allows() call's queries
+        self._pairs: dict[Diff, tuple[Level, Level]] = {}
 
     def _derive(self, new: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
         """The new pairs plus every level that follows from them with what is accepted (closure)."""
@@ -331,14 +332,26 @@ class Planner:
             out.append((q, m))
             if isinstance(q, Diff):
                 extra_diffs.setdefault(m, set()).add(q)
-                for have, want in ((q.wave_a, q.wave_b), (q.wave_b, q.wave_a)):
-                    if m in self.sets.get(q.level(have), ()) or (q.level(have), m) in seen:
-                        work.append((q.level(want), m))
+                la, lb = self._levels(q)
+                for have, want in ((la, lb), (lb, la)):
+                    if m in self.sets.get(have, ()) or (have, m) in seen:
+                        work.append((want, m))
             else:
-                for d in self.diffs.get(m, set()) | extra_diffs.get(m, set()):
+                known, extra = self.diffs.get(m), extra_diffs.get(m)
+                if not known and not extra:
+                    continue
+                for d in (known or set()) | (extra or set()):
                     if d.instrument == q.instrument and d.var == q.var and q.wave in (d.wave_a, d.wave_b):
-                        work.append((d.level(d.wave_b if q.wave == d.wave_a else d.wave_a), m))
+                        la, lb = self._levels(d)
+                        work.append((lb if q.wave == d.wave_a else la, m))
         return out
+
+    def _levels(self, d: Diff) -> tuple[Level, Level]:
+        """The levels at the two waves of a difference (made once per difference)."""
+        pair = self._pairs.get(d)
+        if pair is None:
+            pair = self._pairs[d] = (d.level(d.wave_a), d.level(d.wave_b))
+        return pair
 
     def _query(self, q: Any, m: int, cache: dict) -> tuple[dict[int, int], int, list[int], list[int]]:
         """Words and size of ``m``, ids of the accepted sets of ``q`` strictly containing it and strictly inside it."""
