@@ -28,10 +28,9 @@ Example
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
-
-import sys
 
 import numpy as np
 
