@@ -28,12 +28,17 @@ Example
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .release import Diff, Entry, Level, Record
 
 __all__ = ["Violation", "audit", "format_violations", "Planner"]
+
+_LITTLE = sys.byteorder == "little"
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,138 @@ def _cells(group: list[tuple[Entry, str]]) -> list[tuple[str, str, int, str]]:
     return [(e.output, e.cell, e.n, how) for e, how in group[:3]]
 
 
+def _words(m: int) -> dict[int, int]:
+    """The non-zero 64-bit words of a mask: ``{word index: word}`` (a sparse copy for the index)."""
+    if not m >> 64:
+        return {0: m} if m else {}
+    lo = ((m & -m).bit_length() - 1) >> 6  # skip the empty words below (an authority's set sits high up)
+    m >>= lo << 6
+    n = (m.bit_length() + 63) // 64
+    raw = m.to_bytes(n * 8, "little")
+    if n <= 64 and _LITTLE:
+        return {lo + i: v for i, v in enumerate(memoryview(raw).cast("Q")) if v}
+    arr = np.frombuffer(raw, dtype="<u8")
+    nz = np.flatnonzero(arr)
+    return dict(zip((nz + lo).tolist(), arr[nz].tolist()))
+
+
+def _within(m: int, w: dict[int, int], o: int, ow: dict[int, int]) -> bool:
+    """Whether mask ``m`` (words ``w``) lies inside ``o`` (words ``ow``)."""
+    if len(w) > len(ow):
+        return False
+    if len(w) > 4:
+        return not m & ~o
+    g = ow.get
+    for x, v in w.items():
+        if v & ~g(x, 0):
+            return False
+    return True
+
+
+class _Family:
+    """The respondent sets of one quantity, indexed so that the sets containing a set, or lying
+    inside it, are found without comparing it with every other set.
+
+    A set is listed under every 64-bit word where it has members (``touch``) and under its
+    first such word (``low``): a set containing ``m`` has members in each of ``m``'s words, a
+    set inside ``m`` starts in one of them.
+    """
+
+    def __init__(self) -> None:
+        self.masks: list[int] = []
+        self.words: list[dict[int, int]] = []
+        self.n: list[int] = []
+        self.touch: dict[int, list[int]] = {}
+        self.low: dict[int, list[int]] = {}
+
+    def insert(self, m: int, w: dict[int, int] | None = None) -> int:
+        i = len(self.masks)
+        w = _words(m) if w is None else w
+        self.masks.append(m)
+        self.words.append(w)
+        self.n.append(m.bit_count())
+        for x in w:
+            self.touch.setdefault(x, []).append(i)
+        if w:
+            self.low.setdefault(min(w), []).append(i)
+        return i
+
+    def supersets(self, m: int, w: dict[int, int], n: int) -> list[int]:
+        """Ids of the sets that contain ``m`` (``m`` itself if it is present)."""
+        if not w:
+            return list(range(len(self.masks)))
+        best = None
+        for x in w:
+            c = self.touch.get(x)
+            if not c:
+                return []
+            if best is None or len(c) < len(best):
+                best = c
+        masks, words, sizes = self.masks, self.words, self.n
+        return [j for j in best or () if sizes[j] >= n and _within(m, w, masks[j], words[j])]
+
+    def subsets(self, m: int, w: dict[int, int], n: int) -> list[int]:
+        """Ids of the non-empty sets inside ``m`` (``m`` itself if it is present)."""
+        masks, words, sizes = self.masks, self.words, self.n
+        out = []
+        for x in w:
+            for j in self.low.get(x, ()):
+                if sizes[j] <= n and _within(masks[j], words[j], m, w):
+                    out.append(j)
+        return out
+
+
+class _Accepted(_Family):
+    """A :class:`_Family` that also keeps, per set, the sets strictly containing it (``sup``) and
+    its maximal strict subsets (``kids``) with their summed sizes and their union, updated as
+    sets are accepted: a new set changes only the sets that contain it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sup: list[set[int]] = []
+        self.kids: list[set[int]] = []
+        self.ksum: list[int] = []  # summed sizes of the kids
+        self.union: list[dict[int, int]] = []  # union of everything inside (= of the kids), as words
+        self.un: list[int] = []  # its size
+
+    def children(self, inside: list[int]) -> tuple[set[int], int, dict[int, int], int]:
+        """Maximal sets, their summed sizes, their union and its size, of the accepted sets ``inside`` (ids)."""
+        iset = set(inside)
+        kids = {j for j in inside if not self.sup[j] & iset}
+        union: dict[int, int] = {}
+        for j in kids:
+            for x, v in self.words[j].items():
+                union[x] = union.get(x, 0) | v
+        return kids, sum(self.n[j] for j in kids), union, sum(v.bit_count() for v in union.values())
+
+    def accept(self, m: int, w: dict[int, int], sups: list[int], subs: list[int]) -> None:
+        """Add ``m`` (not present; ``sups``/``subs``: the ids of the sets containing it / inside it)."""
+        n = m.bit_count()
+        kids, ksum, union, un = self.children(subs)
+        i = self.insert(m, w)
+        self.sup.append(set(sups))
+        self.kids.append(kids)
+        self.ksum.append(ksum)
+        self.union.append(union)
+        self.un.append(un)
+        subset = set(subs)
+        for j in subs:
+            self.sup[j].add(i)
+        for s in sups:
+            u = self.union[s]
+            for x, v in w.items():
+                old = u.get(x, 0)
+                if v & ~old:
+                    u[x] = old | v
+                    self.un[s] += (v & ~old).bit_count()
+            if any(s in self.sup[t] for t in sups):  # a set between m and s: m is not maximal in s
+                continue
+            gone = self.kids[s] & subset
+            self.kids[s] -= gone
+            self.kids[s].add(i)
+            self.ksum[s] += n - sum(self.n[j] for j in gone)
+
+
 def audit(record: Record | list[Entry], *, k: int | None = None) -> list[Violation]:
     """All violations in a record of releases (empty list: nothing below ``k`` can be derived).
 
@@ -85,6 +222,10 @@ def audit(record: Record | list[Entry], *, k: int | None = None) -> list[Violati
         A :class:`~toolkit.privacy.release.Record` (e.g. from :func:`~toolkit.privacy.recording`).
     k
         Minimum group size (default: the record's, else 5).
+
+    Per quantity the respondent sets are indexed by containment (:class:`_Family`), so each set
+    is compared only with the sets that can contain it or lie inside it, and the maximal sets
+    inside a set are found from the containment relation, not from all pairs.
     """
     entries = record.entries if isinstance(record, Record) else list(record)
     k = int(k or (record.k if isinstance(record, Record) else None) or 5)
@@ -102,30 +243,39 @@ def audit(record: Record | list[Entry], *, k: int | None = None) -> list[Violati
     out: list[Violation] = []
     for q, sets in checked.items():
         masks = sorted(sets, key=lambda m: sets[m][0][0].n)
-        sizes = {m: sets[m][0][0].n for m in masks}
-        for m in masks:
-            if 0 < sizes[m] < k and not all(e.known for e, _ in sets[m]):
-                out.append(Violation("small", q, sizes[m], tuple(_cells([x for x in sets[m] if not x[0].known]))))
+        sizes = [sets[m][0][0].n for m in masks]
+        for m, n in zip(masks, sizes):
+            if 0 < n < k and not all(e.known for e, _ in sets[m]):
+                out.append(Violation("small", q, n, tuple(_cells([x for x in sets[m] if not x[0].known]))))
+        fam = _Family()
+        for m in masks:  # ids are the positions in size order
+            fam.insert(m)
+        sub: list[list[int]] = [[] for _ in masks]  # id -> ids of the sets strictly inside it
+        sup: list[set[int]] = []  # id -> ids of the sets strictly containing it
+        for i, m in enumerate(masks):
+            s = {j for j in fam.supersets(m, fam.words[i], sizes[i]) if j != i}
+            sup.append(s)
+            for j in s:
+                sub[j].append(i)
         for i, big in enumerate(masks):
-            inner = [m for m in masks[:i] if m != big and m & ~big == 0]
-            for m in inner:
-                d = sizes[big] - sizes[m]
+            inner = sorted(sub[i])  # the original order: by size, then first release
+            for j in inner:
+                d = sizes[i] - sizes[j]
                 if 0 < d < k:
-                    out.append(Violation("nested", q, d, tuple(_cells(sets[m]) + _cells(sets[big]))))
-            maximal = [m for m in inner if not any(m != o and m & ~o == 0 for o in inner)]
-            if len(maximal) < 2:
+                    out.append(Violation("nested", q, d, tuple(_cells(sets[masks[j]]) + _cells(sets[big]))))
+            if len(inner) < 2:
                 continue
-            union, disjoint = 0, True
-            for m in maximal:
-                if union & m:
-                    disjoint = False
-                    break
-                union |= m
-            if not disjoint:
+            maximal = [j for j in inner if not any(i in sup[s] for s in sup[j])]  # no set between j and big
+            if len(maximal) < 2 or sum(sizes[j] for j in maximal) > sizes[i]:
                 continue
-            rest = (big & ~union).bit_count()
+            union = 0
+            for j in maximal:
+                union |= masks[j]
+            if union.bit_count() != sum(sizes[j] for j in maximal):  # not disjoint
+                continue
+            rest = sizes[i] - union.bit_count()
             if 0 < rest < k:
-                cells = _cells(sets[big]) + [c for m in maximal for c in _cells(sets[m])[:1]]
+                cells = _cells(sets[big]) + [c for j in maximal for c in _cells(sets[masks[j]])[:1]]
                 out.append(Violation("remainder", q, rest, tuple(cells)))
     return out
 
@@ -163,6 +313,9 @@ class Planner:
         self.k = int(k)
         self.sets: dict[Any, set[int]] = {}
         self.diffs: dict[int, set[Diff]] = {}
+        self._fam: dict[Any, _Accepted] = {}  # the accepted sets per quantity, indexed by containment
+        self._asked: dict = {}  # the last allows() call's queries
+        self._pairs: dict[Diff, tuple[Level, Level]] = {}
 
     def _derive(self, new: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
         """The new pairs plus every level that follows from them with what is accepted (closure)."""
@@ -178,44 +331,113 @@ class Planner:
             out.append((q, m))
             if isinstance(q, Diff):
                 extra_diffs.setdefault(m, set()).add(q)
-                for have, want in ((q.wave_a, q.wave_b), (q.wave_b, q.wave_a)):
-                    if m in self.sets.get(q.level(have), ()) or (q.level(have), m) in seen:
-                        work.append((q.level(want), m))
+                la, lb = self._levels(q)
+                for have, want in ((la, lb), (lb, la)):
+                    if m in self.sets.get(have, ()) or (have, m) in seen:
+                        work.append((want, m))
             else:
-                for d in self.diffs.get(m, set()) | extra_diffs.get(m, set()):
+                known, extra = self.diffs.get(m), extra_diffs.get(m)
+                if not known and not extra:
+                    continue
+                for d in (known or set()) | (extra or set()):
                     if d.instrument == q.instrument and d.var == q.var and q.wave in (d.wave_a, d.wave_b):
-                        work.append((d.level(d.wave_b if q.wave == d.wave_a else d.wave_a), m))
+                        la, lb = self._levels(d)
+                        work.append((lb if q.wave == d.wave_a else la, m))
         return out
 
-    def _ok(self, q: Any, m: int, pending: set[int]) -> bool:
+    def _levels(self, d: Diff) -> tuple[Level, Level]:
+        """The levels at the two waves of a difference (made once per difference)."""
+        pair = self._pairs.get(d)
+        if pair is None:
+            pair = self._pairs[d] = (d.level(d.wave_a), d.level(d.wave_b))
+        return pair
+
+    def _query(self, q: Any, m: int, cache: dict) -> tuple[dict[int, int], int, list[int], list[int]]:
+        """Words and size of ``m``, ids of the accepted sets of ``q`` strictly containing it and strictly inside it."""
+        hit = cache.get((q, m))
+        if hit is None:
+            fam = self._fam.get(q) or _Accepted()
+            w = cache.get(m)
+            if w is None:
+                w = cache[m] = _words(m)
+            n = m.bit_count()
+            sizes = fam.n
+            hit = cache[(q, m)] = (w, n, [j for j in fam.supersets(m, w, n) if sizes[j] > n],
+                                   [j for j in fam.subsets(m, w, n) if sizes[j] < n], len(fam.masks))
+        return hit[:4]
+
+    def _ok(self, q: Any, m: int, pending: set[int], cache: dict | None = None) -> bool:
+        """The rules of :func:`audit` for ``m`` joining quantity ``q`` beside the accepted and the ``pending`` sets."""
         k = self.k
+        cache = {} if cache is None else cache
         n = m.bit_count()
         if 0 < n < k:
             return False
-        others = self.sets.get(q, set()) | (pending - {m})
-        supersets = []
+        fam = self._fam.get(q) or _Accepted()
+        _, _, sups, subs = self._query(q, m, cache)
+        sizes = fam.n
+        for j in sups:
+            if sizes[j] - n < k:
+                return False
+        for j in subs:
+            if n - sizes[j] < k:
+                return False
+        others = [o for o in pending if o != m]
+        bigger = []
         for o in others:
-            if o == m:
-                continue
             if o & ~m == 0 or m & ~o == 0:
                 if 0 < abs(o.bit_count() - n) < k:
                     return False
                 if m & ~o == 0:
-                    supersets.append(o)
-        for big in [m, *supersets]:
-            inner = [o for o in (others | {m}) if o != big and o & ~big == 0]
-            maximal = [o for o in inner if not any(o != x and o & ~x == 0 for x in inner)]
-            if len(maximal) < 2:
-                continue
-            union = 0
-            for o in maximal:
-                if union & o:
-                    union = -1
-                    break
-                union |= o
-            if union != -1 and 0 < (big & ~union).bit_count() < k:
-                return False
-        return True
+                    bigger.append(o)
+        fresh = [m, *others]
+        return all(self._remainder_ok(q, fam, j, None, fresh, cache) for j in sups) and \
+            all(self._remainder_ok(q, fam, None, big, fresh, cache) for big in [m, *bigger])
+
+    def _remainder_ok(self, q: Any, fam: _Accepted, j: int | None, big: int | None, fresh: list[int], cache: dict) -> bool:
+        """Whether a set (accepted id ``j``, or the new mask ``big``) minus the maximal sets inside it
+        leaves 0 or at least ``k`` people, with the new sets ``fresh`` beside the accepted ones.
+
+        The maximal sets inside are the accepted maximal children (cached for accepted sets),
+        minus those inside a new set, plus the new sets inside ``big`` that lie in no other set
+        inside ``big``; disjoint when their sizes add up to the size of their union.
+        """
+        if j is not None:
+            big = fam.masks[j]
+            bn = fam.n[j]
+            kids, ksum, union, un = fam.kids[j], fam.ksum[j], fam.union[j], fam.un[j]
+            sup = fam.sup
+
+            def inside(s: int) -> bool:
+                return j in sup[s]
+        else:
+            assert big is not None
+            _, bn, _, bsubs = self._query(q, big, cache)
+            kids, ksum, union, un = fam.children(bsubs)
+            inside = set(bsubs).__contains__
+        fresh_in = [t for t in fresh if t != big and t & ~big == 0]
+        count = len(kids)
+        if fresh_in:
+            gone: set[int] = set()
+            top = 0
+            joined = 0
+            for t in fresh_in:
+                _, tn, tsups, tsubs = self._query(q, t, cache)
+                gone.update(tsubs)
+                joined |= t
+                if not any(inside(s) for s in tsups) and not any(t != o and t & ~o == 0 for o in fresh_in):
+                    count += 1
+                    top += tn
+            gone &= kids
+            count -= len(gone)
+            ksum += top - sum(fam.n[g] for g in gone)
+            jw = cache.get(joined)
+            if jw is None:
+                jw = cache[joined] = _words(joined)
+            un += sum((v & ~union.get(x, 0)).bit_count() for x, v in jw.items())
+        if count < 2 or ksum != un:
+            return True
+        return not 0 < bn - un < self.k
 
     def allows(self, new: list[tuple[Any, int]]) -> bool:
         """Whether accepting ``new`` (with what follows from it) keeps the record free of violations."""
@@ -223,11 +445,22 @@ class Planner:
         by_q: dict[Any, set[int]] = {}
         for q, m in full:
             by_q.setdefault(q, set()).add(m)
-        return all(self._ok(q, m, by_q[q]) for q, m in full)
+        cache: dict = {}
+        self._asked = cache  # kept for add(), which usually follows with the same sets
+        return all(self._ok(q, m, by_q[q], cache) for q, m in full)
 
     def add(self, new: list[tuple[Any, int]]) -> None:
         """Accept ``new`` (and what follows from it) without checking."""
         for q, m in self._derive([(q, m) for q, m in new if m]):
             self.sets.setdefault(q, set()).add(m)
+            fam = self._fam.get(q)
+            if fam is None:
+                fam = self._fam[q] = _Accepted()
+            hit = self._asked.get((q, m))
+            if hit is not None and hit[4] == len(fam.masks):  # asked about with the family as it is now
+                fam.accept(m, hit[0], hit[2], hit[3])
+            else:
+                w, n = _words(m), m.bit_count()
+                fam.accept(m, w, fam.supersets(m, w, n), fam.subsets(m, w, n))
             if isinstance(q, Diff):
                 self.diffs.setdefault(m, set()).add(q)

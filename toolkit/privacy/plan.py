@@ -21,7 +21,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -220,6 +220,29 @@ def change_allowed(base: list[tuple[Any, frozenset]], candidate: list[tuple[Any,
 _PLAN_MEMO: dict[tuple, dict] = {}
 
 
+def _fingerprint(v: pd.DataFrame) -> int:
+    """An order-free hash of the rows the plan depends on (the memo key; hashes the columns as they are)."""
+    cols = [c for c in ("authority", "ministry", "participant", "wave", "dimension", "score") if c in v.columns]
+    return int(pd.util.hash_pandas_object(v[cols], index=False).sum())
+
+
+def _mask(bits: np.ndarray) -> int:
+    """The bit mask of respondent bit numbers, built over their own range and shifted into place."""
+    if not bits.size:
+        return 0
+    lo = int(bits.min())
+    flags = np.zeros(int(bits.max()) - lo + 1, dtype=bool)
+    flags[bits - lo] = True
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little") << lo
+
+
+def _union(masks: Iterable[int]) -> int:
+    u = 0
+    for m in masks:
+        u |= m
+    return u
+
+
 def _wave_order(scores: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
     present = list(dict.fromkeys(scores["wave"].astype(str)))
     if waves is None:
@@ -247,41 +270,48 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
 
     k = _check_k(k)
     v = scores[scores["score"].notna()]
-    key_cols = ["authority", "participant", "wave", "dimension", "score"]
-    memo_key = (instrument, k, tuple(waves or ()), len(v), int(pd.util.hash_pandas_object(v[key_cols].astype(str), index=False).sum()))
+    memo_key = (instrument, k, tuple(waves or ()), len(v), _fingerprint(v))
     if memo_key in _PLAN_MEMO:
         return _PLAN_MEMO[memo_key]
     order = _wave_order(v, waves)
     v = v.assign(_w=v["wave"].astype(str), _d=v["dimension"].astype(str), _a=v["authority"].astype(str), _who=_ids(v))
-    ministry = dict(zip(v["_a"], v["ministry"].astype(str))) if "ministry" in v.columns else {}
-    rec = Record(k=k)
+    if "ministry" in v.columns:  # an authority's ministry: its last row's, as dict(zip(...)) over all rows gave
+        last = v[["_a"]].assign(_m=v["ministry"].astype(str)).drop_duplicates("_a", keep="last")
+        ministry = dict(zip(last["_a"].tolist(), last["_m"].tolist()))
+    else:
+        ministry = {}
     sets: dict[tuple[str, str, str], frozenset] = {}
+    rows: dict[tuple[str, str, str], np.ndarray] = {}
+    who = v["_who"].to_numpy()
+    # a respondent's bit: its place among the sorted ids (an authority's people are neighbours, its masks short)
+    _, bit = np.unique(who, return_inverse=True)
     for (w, d, au), idx in v.groupby(["_w", "_d", "_a"], observed=True).indices.items():
-        sets[(w, d, au)] = frozenset(v["_who"].to_numpy()[idx])
+        sets[(w, d, au)] = frozenset(who[idx])
+        rows[(w, d, au)] = bit[idx]
     auths = sorted({x[2] for x in sets})
-    dims = list(dict.fromkeys(v["_d"]))
+    dims = [str(x) for x in pd.unique(v["_d"].to_numpy())]
     groups = sorted({ministry.get(au, "") for au in auths})
+    members = {g: [au for au in auths if ministry.get(au, "") == g] for g in groups}
     out: dict = {}
     for d in dims:
         pl = Planner(k)
         L = lambda w: Level(instrument, d, w)  # noqa: E731
+        masks = {(w, au): _mask(rows[(w, d, au)]) for w in order for au in auths if (w, d, au) in rows}
         base = []
         for w in order:
-            shown = [au for au in auths if len(sets.get((w, d, au), ())) >= k]
-            base += [(L(w), rec.mask(sets[(w, d, au)])) for au in shown]
+            shown = {au for au in auths if len(sets.get((w, d, au), ())) >= k}
+            base += [(L(w), masks[(w, au)]) for au in auths if au in shown]
             for g in groups:
-                u = frozenset().union(*[sets[(w, d, au)] for au in shown if ministry.get(au, "") == g])
-                base.append((L(w), rec.mask(u)))
-            base.append((L(w), rec.mask(frozenset().union(*[sets[(w, d, au)] for au in shown]))))
+                base.append((L(w), _union(masks[(w, au)] for au in members[g] if au in shown)))
+            base.append((L(w), _union(masks[(w, au)] for au in auths if au in shown)))
         pl.add(base)
         for j, b in enumerate(order):
             for a in order[:j]:
                 Q = Diff(instrument, d, a, b)
 
-                def decide(p: frozenset) -> tuple[frozenset, str | None, str | None]:
+                def decide(p: frozenset, m: int) -> tuple[frozenset, str | None, str | None]:
                     if len(p) < k:
                         return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
-                    m = rec.mask(p)
                     if not pl.allows([(Q, m)]):
                         return p, "one_wave_derivable", "one_wave_derivable"
                     pl.add([(Q, m)])
@@ -291,16 +321,18 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
                         return p, None, None
                     return p, None, "pair_means"
 
-                shown_p = {}
+                shown_p: dict[str, tuple[frozenset, int]] = {}
                 for au in auths:
                     p = sets.get((a, d, au), frozenset()) & sets.get((b, d, au), frozenset())
-                    out[(a, b, "authority", au, d)] = r = decide(p)
+                    m = masks.get((a, au), 0) & masks.get((b, au), 0)
+                    out[(a, b, "authority", au, d)] = r = decide(p, m)
                     if r[1] is None:
-                        shown_p[au] = p
+                        shown_p[au] = (p, m)
                 for g in groups:
-                    p = frozenset().union(*[x for au, x in shown_p.items() if ministry.get(au, "") == g])
-                    out[(a, b, "ministry", g, d)] = decide(p)
-                out[(a, b, "total", None, d)] = decide(frozenset().union(*shown_p.values()))
+                    inside = [shown_p[au] for au in members[g] if au in shown_p]
+                    out[(a, b, "ministry", g, d)] = decide(frozenset().union(*[x[0] for x in inside]), _union(x[1] for x in inside))
+                out[(a, b, "total", None, d)] = decide(frozenset().union(*[x[0] for x in shown_p.values()]),
+                                                       _union(x[1] for x in shown_p.values()))
     if len(_PLAN_MEMO) > 8:
         _PLAN_MEMO.clear()
     _PLAN_MEMO[memo_key] = out
