@@ -4,7 +4,8 @@
 with the app :mod:`toolkit.workshop.app`, prints the join URL, the QR code, the join code
 and the presenter URL (with its secret: only in this terminal), and stops cleanly on
 Ctrl-C or SIGTERM. Every page is a virtual kernel in this process (a few MB), not a
-Jupyter kernel (≈ 150 MB), so there is no pool to size.
+Jupyter kernel (≈ 150 MB); ``--pool`` (default 60) is how many of these light sessions are
+created ahead while the server is quiet (:mod:`toolkit.workshop.tuning`).
 
 Offline: the page's JavaScript and CSS come from the installed ``solara-assets`` package
 through Solara's asset proxy; the server never fetches from a CDN (a missing file is an
@@ -39,9 +40,11 @@ from typing import IO, Any, Mapping, Sequence
 
 from .session import WorkshopError, _port_in_use, free_port, lan_address, session_env, validate_session, write_qr
 
-__all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code"]
+__all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code", "DEFAULT_POOL"]
 
 log = logging.getLogger("toolkit")
+
+DEFAULT_POOL = 60  # page sessions created ahead (the programme's largest events have 60 participants)
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from a projector
 
@@ -69,6 +72,9 @@ def solara_env() -> dict[str, str]:
         "SOLARA_KERNEL_CULL_TIMEOUT": "20m",  # a page gone longer than this is rebuilt from its draft on return
         "SOLARA_SESSION_SECRET_KEY": secrets.token_hex(16),
         "SOLARA_SERVER_HTTP_GZIP": "True",
+        # widget messages written to the socket by the page's own thread, not one event-loop task each
+        # (needs uvicorn's "websockets" implementation: see serve())
+        "SOLARA_SERVER_SYNC_WS_WRITE": "True",
     }
 
 
@@ -115,7 +121,9 @@ def serve(
     join_code
         A short code participants enter once before the form opens (``""``: a random one).
     pool_size
-        Ignored (there are no kernels to pre-heat); kept so old commands still run.
+        How many light page sessions (virtual kernels, well under a MB each) are created ahead
+        while the server is quiet, so a room joining at once takes ready ones; default
+        :data:`DEFAULT_POOL`, ``0``: each is created when its page connects.
     out
         Where the URLs and the QR code are written (default: stdout).
 
@@ -173,9 +181,16 @@ def serve(
             "install them once with 'python -m toolkit.workshop.assets' (or 'make workshop-assets')"
         )
     bind = "0.0.0.0" if host == "" else host
+    warnings.filterwarnings("ignore", message="websockets.legacy is deprecated")  # uvicorn's "websockets" implementation
+    warnings.filterwarnings("ignore", message="websockets.server.WebSocketServerProtocol is deprecated")
     from solara.server.starlette import app as solara_app
 
-    config = uvicorn.Config(GzipOnce(solara_app), host=bind, port=port, log_level="warning", lifespan="on", ws_ping_interval=10, ws_ping_timeout=20)
+    from .tuning import apply
+
+    pool = apply(DEFAULT_POOL if pool_size is None else pool_size)
+    # ws="websockets": the implementation Solara's synchronous frame writer works with (SOLARA_SERVER_SYNC_WS_WRITE)
+    config = uvicorn.Config(GzipOnce(solara_app), host=bind, port=port, log_level="warning", lifespan="on", ws="websockets",
+                            ws_ping_interval=10, ws_ping_timeout=20)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle Ctrl-C / SIGTERM
     thread = threading.Thread(target=server.run, name="upo-workshop-server", daemon=True)
@@ -209,8 +224,9 @@ def serve(
         out.write(f"Presenter view (keep this address to yourself): {presenter_url}\n")
         auth = f", authority={authority!r}" if authority else ""
         out.write(f"JupyterLab dashboard: open notebooks/workshop_dashboard.ipynb with db={session['db']!r}, instrument={session['instrument']!r}, wave={wave!r}{auth}\n")
-        if pool_size is not None:
-            out.write("Note: --pool is no longer needed (one process serves every page) and is ignored.\n")
+        if pool is not None:
+            _wait_pool(pool, min(30.0, ready_timeout))
+            out.write(f"{pool.ready()} page sessions created ahead (--pool; more are made while the server is quiet).\n")
         out.write(f"Ready after {waited:.1f} s. Stop with Ctrl-C.\n")
         out.flush()
         while not stop["flag"]:
@@ -284,6 +300,13 @@ class GzipOnce:
             raw = gz
         await send({**start, "headers": hdrs})
         await send({"type": "http.response.body", "body": raw})
+
+
+def _wait_pool(pool: Any, timeout: float) -> None:
+    """Wait (at most ``timeout`` s) until the page sessions created ahead are ready: "Ready" means a room can join."""
+    deadline = time.monotonic() + timeout
+    while pool.ready() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _warm_up(url: str) -> None:

@@ -1,0 +1,62 @@
+"""Issue 15b: Solara's per-page costs cut in the workshop server (toolkit.workshop.tuning), behaviour unchanged."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("solara.server.app")
+
+from toolkit.workshop import tuning  # noqa: E402
+
+
+def test_a_page_shell_does_not_build_the_script_magics():
+    """Solara built IPython's eight %%script magics (argument parsers) for every page, only to unregister their exit hook."""
+    tuning.apply(pool_size=0)
+    from solara.server.shell import SolaraInteractiveShell
+
+    shell = SolaraInteractiveShell()
+    assert "ScriptMagics" not in shell.magics_manager.registry  # not loaded: a dict lookup does not load it
+    assert shell.magics_manager.registry["ScriptMagics"] is not None  # still there when someone uses it
+    assert shell.display_pub is not None and shell.display_formatter is not None
+
+
+def test_one_ipython_object_per_page_with_no_op_events():
+    """Every widget message made a FakeIPython with a MagicMock (which also records every call)."""
+    tuning.apply(pool_size=0)
+    import IPython
+    from solara.server import kernel, kernel_context
+
+    ctx = kernel_context.VirtualKernelContext(id="k-test", kernel=kernel.Kernel(), session_id="s-test", control_sockets=[], widgets={}, templates={})
+    try:
+        with ctx:
+            first, second = IPython.get_ipython(), IPython.get_ipython()
+            assert first is second and first.kernel is ctx.kernel
+            first.events.trigger("pre_execute")  # what comm's handle_msg calls around each message
+    finally:
+        ctx.close()
+    assert IPython.get_ipython() is not first  # outside the page: not the page's object
+
+
+def test_kernel_pool_hands_each_kernel_out_once_and_refills_when_quiet():
+    made = []
+
+    def factory():
+        made.append(object())
+        return made[-1]
+
+    pool = tuning.KernelPool(factory, 3, quiet=0.2)
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.ready() == 3
+    taken = [pool.take() for _ in range(5)]  # a burst larger than the pool: the rest made on the spot
+    assert len({id(k) for k in taken}) == 5
+    assert pool.ready() == 0
+    time.sleep(0.1)
+    assert pool.ready() == 0  # not refilled during the burst
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.ready() == 3 and not {id(k) for k in taken} & {id(k) for k in pool._ready}

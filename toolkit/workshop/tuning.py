@@ -1,0 +1,182 @@
+"""Solara's per-page costs cut for ``upo workshop``: applied once in the server process, before anyone joins.
+
+Profiled in the server (py-spy, 10-60 protocol clients, ``bench/bench_workshop_live.py``), one
+server process spent its core on three things Solara does for every page and every widget
+message, none of which the form needs:
+
+* **The page's shell** (a virtual kernel's ``SolaraInteractiveShell``, ≈ 36 ms): more than
+  half of it built IPython's ``%%bash``/``%%perl``/… script magics (eight argument parsers
+  whose help text is formatted on creation), only so that Solara could unregister their exit
+  hook. :func:`light_shell` unregisters the hook only when the magics were loaded (they load
+  on first use), everything else about the shell is unchanged.
+* **A kernel per page, created when the page connects**: :class:`KernelPool` keeps
+  ``size`` kernels created ahead in a background thread while the server is quiet (the
+  meaning ``--pool`` keeps), so a burst of joins takes ready ones; a page never gets a
+  kernel another page used (a pooled kernel is new, and handed out once).
+* **Every widget message** created a ``FakeIPython`` with a fresh ``MagicMock`` for the
+  ``pre_execute``/``post_execute`` events (≈ 10 % of the CPU of answering the form):
+  :func:`cached_ipython` keeps one per page with a no-op event hub.
+
+The websocket writes go straight from the page's thread to the socket
+(``SOLARA_SERVER_SYNC_WS_WRITE``, with uvicorn's ``websockets`` implementation, see
+:mod:`toolkit.workshop.server`) instead of a task on the event loop per message.
+
+Example
+-------
+>>> _NoEvents().trigger("pre_execute"); _NoEvents().register("post_execute", print)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+__all__ = ["apply", "light_shell", "cached_ipython", "KernelPool"]
+
+log = logging.getLogger("toolkit")
+
+_applied = False
+
+
+class _NoEvents:
+    """IPython's event hub as the form needs it: nothing listens to a widget message's pre/post-execute."""
+
+    def trigger(self, event: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def register(self, event: str, function: Callable) -> None:
+        return None
+
+    def unregister(self, event: str, function: Callable) -> None:
+        return None
+
+
+def light_shell() -> None:
+    """Solara's shell without building the script magics it never uses (they still load on first use)."""
+    import atexit
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from solara.server import shell
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        InteractiveShell.__init__(self, *args, **kwargs)
+        atexit.unregister(self.atexit_operations)
+        registry = self.magics_manager.registry if self.magics_manager else {}
+        if "ScriptMagics" in registry:  # a dict lookup: does not load the lazy magics
+            atexit.unregister(registry["ScriptMagics"].kill_bg_processes)
+
+    shell.SolaraInteractiveShell.__init__ = __init__
+
+
+def cached_ipython() -> None:
+    """One ``get_ipython()`` object per page (Solara builds a new one, with a ``MagicMock``, per widget message)."""
+    import IPython
+    import ipywidgets.widgets.widget as widget_mod
+    from solara.server import kernel_context, patch
+
+    original = patch.get_ipython_original
+
+    def get_ipython() -> Any:
+        if not kernel_context.has_current_context():
+            return original()
+        context = kernel_context.get_current_context()
+        ip = getattr(context, "_upo_ipython", None)  # kept on the page's context: goes with it
+        if ip is None or ip.kernel is not context.kernel:
+            ip = patch.FakeIPython(context)
+            ip.events = _NoEvents()
+            context._upo_ipython = ip
+        return ip
+
+    patch.get_ipython = get_ipython
+    widget_mod.get_ipython = get_ipython
+    IPython.get_ipython = get_ipython
+
+
+class KernelPool:
+    """Virtual kernels created ahead, in a background thread while no page is joining.
+
+    ``take()`` returns a ready kernel (or creates one when the pool is empty); the thread
+    refills the pool one kernel at a time once no page has joined for ``quiet`` seconds,
+    so a burst of joins is not slowed down by the refill.
+    """
+
+    def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0) -> None:
+        self.factory, self.size, self.quiet = factory, max(0, int(size)), quiet
+        self._ready: list[Any] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._last_take = 0.0
+        self.taken = self.made_ahead = 0
+        self._thread = threading.Thread(target=self._fill, name="upo-kernel-pool", daemon=True)
+        if self.size:
+            self._thread.start()
+
+    def take(self) -> Any:
+        with self._lock:
+            self._last_take = time.monotonic()
+            self.taken += 1
+            kernel = self._ready.pop() if self._ready else None
+        self._wake.set()
+        return kernel if kernel is not None else self.factory()
+
+    def ready(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    def _fill(self) -> None:
+        while True:
+            with self._lock:
+                missing = self.size - len(self._ready)
+                wait = self._last_take + self.quiet - time.monotonic()
+            if missing <= 0:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            if wait > 0:
+                time.sleep(wait)
+                continue
+            try:
+                kernel = self.factory()
+            except Exception:  # a kernel that cannot be made ahead is made at the join instead
+                log.exception("could not create a kernel ahead")
+                time.sleep(5)
+                continue
+            with self._lock:
+                self._ready.append(kernel)
+                self.made_ahead += 1
+            time.sleep(0.002)  # let a page that arrives now have the interpreter
+
+
+class _PooledKernel:
+    """Stands in for ``solara.server.kernel_context.Kernel``: calling it takes a kernel from the pool."""
+
+    def __init__(self, cls: type, pool: KernelPool) -> None:
+        self._cls, self.pool = cls, pool
+
+    def __call__(self) -> Any:
+        return self.pool.take()
+
+    def __getattr__(self, name: str) -> Any:  # Kernel.instance() and the like
+        return getattr(self._cls, name)
+
+
+_pool: KernelPool | None = None
+
+
+def apply(pool_size: int = 0) -> KernelPool | None:
+    """Apply the cuts (once per process; after Solara's own patches, i.e. after importing its server)."""
+    global _applied, _pool
+    if _applied:
+        return _pool
+    import solara.server.app  # noqa: F401 - Solara's own patches first
+    from solara.server import kernel, kernel_context
+
+    light_shell()
+    cached_ipython()
+    if pool_size > 0:
+        _pool = KernelPool(kernel.Kernel, pool_size)
+        kernel_context.Kernel = _PooledKernel(kernel.Kernel, _pool)  # type: ignore[assignment, misc]
+    _applied = True
+    return _pool
