@@ -60,3 +60,20 @@ def test_kernel_pool_hands_each_kernel_out_once_and_refills_when_quiet():
     while pool.ready() < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert pool.ready() == 3 and not {id(k) for k in taken} & {id(k) for k in pool._ready}
+
+
+def test_a_kernel_made_ahead_gets_the_display_hook_in_the_page_thread():
+    """Found while building the pool: the shell's display hook is per thread, so a kernel made in the pool's
+    thread showed no form in a browser (display() went out as output instead of into the page's widgets)."""
+    tuning.apply(pool_size=0)
+    from solara.server import kernel
+
+    pool = tuning.KernelPool(kernel.Kernel, 1, quiet=0.0, on_take=tuning._adopt)
+    deadline = time.monotonic() + 10
+    while pool.ready() < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    k = pool.take()
+    shell = k.shell
+    assert shell.display_in_reacton_hook in shell.display_pub._hooks  # in this (the page's) thread
+    pool.size = 0
+    k.close()

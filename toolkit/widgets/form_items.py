@@ -152,7 +152,7 @@ class _ItemWidgets:
             box.observe(on_free, names="value")
             self.free_inputs.append(box)
             checks += [_html(_esc(t("free_entry", lang, i=i + 1))), box, counter]
-        select = w.VBox([_html(f"<b>{_esc(t('stakeholder_select', lang))}</b><div class='upo-help'>{_esc(t('stakeholder_select_help', lang))}</div>")] + checks)
+        select = w.VBox([_html(f"<b>{_esc(t('stakeholder_select', lang))}</b><div class='upo-help'>{_esc(t('stakeholder_select_help', lang))}</div>")] + checks, layout=_plain())
         select.add_class("upo-card")
         self.accordion = w.Accordion(layout=_full())
         self.accordion.observe(self._on_panel, names="selected_index")

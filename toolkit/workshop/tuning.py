@@ -12,7 +12,8 @@ message, none of which the form needs:
 * **A kernel per page, created when the page connects**: :class:`KernelPool` keeps
   ``size`` kernels created ahead in a background thread while the server is quiet (the
   meaning ``--pool`` keeps), so a burst of joins takes ready ones; a page never gets a
-  kernel another page used (a pooled kernel is new, and handed out once).
+  kernel another page used (a pooled kernel is new, and handed out once), and the page's
+  thread gets the shell's per-thread display hook when it takes one (:func:`_adopt`).
 * **Every widget message** created a ``FakeIPython`` with a fresh ``MagicMock`` for the
   ``pre_execute``/``post_execute`` events (≈ 10 % of the CPU of answering the form):
   :func:`cached_ipython` keeps one per page with a no-op event hub.
@@ -102,8 +103,8 @@ class KernelPool:
     so a burst of joins is not slowed down by the refill.
     """
 
-    def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0) -> None:
-        self.factory, self.size, self.quiet = factory, max(0, int(size)), quiet
+    def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0, on_take: Callable[[Any], None] | None = None) -> None:
+        self.factory, self.size, self.quiet, self.on_take = factory, max(0, int(size)), quiet, on_take
         self._ready: list[Any] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -119,7 +120,11 @@ class KernelPool:
             self.taken += 1
             kernel = self._ready.pop() if self._ready else None
         self._wake.set()
-        return kernel if kernel is not None else self.factory()
+        if kernel is None:
+            return self.factory()
+        if self.on_take is not None:  # made in another thread: what the page's thread needs
+            self.on_take(kernel)
+        return kernel
 
     def ready(self) -> int:
         with self._lock:
@@ -149,6 +154,17 @@ class KernelPool:
             time.sleep(0.002)  # let a page that arrives now have the interpreter
 
 
+def _adopt(kernel: Any) -> None:
+    """A kernel made ahead, taken by a page's thread: its display hook is per thread (``SolaraDisplayPublisher``).
+
+    Without it, ``display()`` during the page's render would go to the frontend as output instead of
+    into the page's widget tree (Solara registers the hook in the thread that creates the shell).
+    """
+    shell = kernel.shell
+    if shell.display_in_reacton_hook not in shell.display_pub._hooks:
+        shell.display_pub.register_hook(shell.display_in_reacton_hook)
+
+
 class _PooledKernel:
     """Stands in for ``solara.server.kernel_context.Kernel``: calling it takes a kernel from the pool."""
 
@@ -176,7 +192,7 @@ def apply(pool_size: int = 0) -> KernelPool | None:
     light_shell()
     cached_ipython()
     if pool_size > 0:
-        _pool = KernelPool(kernel.Kernel, pool_size)
+        _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
         kernel_context.Kernel = _PooledKernel(kernel.Kernel, _pool)  # type: ignore[assignment, misc]
     _applied = True
     return _pool
