@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 import ipywidgets as w
 
-from ..widgets._style import _esc, _html
+from ..widgets._style import _esc, _full, _html
 from ..widgets._texts import t
 from ..widgets.form import ParticipantForm
 from ..widgets.form_state import FormState
@@ -138,7 +138,7 @@ class FormPage:
         self.runtime = runtime
         self.session_id = session_id
         self.form: ParticipantForm | None = None
-        self.widget = w.VBox(layout=w.Layout(width="100%"), _dom_classes=("upo-page",))
+        self.widget = w.VBox(layout=_full(), _dom_classes=("upo-page",))
         self._attempts: list[float] = []
         self._saved: tuple | None = None  # what the last written draft had: page, language, token, submission
         runtime.saver.flush(session_id)  # a reload: the previous page's waiting draft first

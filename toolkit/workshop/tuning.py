@@ -34,7 +34,7 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["apply", "light_shell", "cached_ipython", "KernelPool"]
+__all__ = ["apply", "busy", "light_shell", "cached_ipython", "KernelPool"]
 
 log = logging.getLogger("toolkit")
 
@@ -99,8 +99,8 @@ class KernelPool:
     """Virtual kernels created ahead, in a background thread while no page is joining.
 
     ``take()`` returns a ready kernel (or creates one when the pool is empty); the thread
-    refills the pool one kernel at a time once no page has joined for ``quiet`` seconds,
-    so a burst of joins is not slowed down by the refill.
+    refills the pool one kernel at a time once no page has joined or been built (:meth:`busy`)
+    for ``quiet`` seconds, so a burst of joins is not slowed down by the refill.
     """
 
     def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0, on_take: Callable[[Any], None] | None = None) -> None:
@@ -125,6 +125,11 @@ class KernelPool:
         if self.on_take is not None:  # made in another thread: what the page's thread needs
             self.on_take(kernel)
         return kernel
+
+    def busy(self) -> None:
+        """A page is being built: refill later (called by the form page; a take counts too)."""
+        with self._lock:
+            self._last_take = time.monotonic()
 
     def ready(self) -> int:
         with self._lock:
@@ -179,6 +184,12 @@ class _PooledKernel:
 
 
 _pool: KernelPool | None = None
+
+
+def busy() -> None:
+    """Tell the pool a page is being built, so it does not refill in the middle of a room joining."""
+    if _pool is not None:
+        _pool.busy()
 
 
 def apply(pool_size: int = 0) -> KernelPool | None:
