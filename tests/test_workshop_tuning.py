@@ -77,3 +77,38 @@ def test_a_kernel_made_ahead_gets_the_display_hook_in_the_page_thread():
     assert shell.display_in_reacton_hook in shell.display_pub._hooks  # in this (the page's) thread
     pool.size = 0
     k.close()
+
+
+@pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated")
+def test_the_synchronous_writer_never_writes_after_its_connection_was_lost():
+    """Found in review of SOLARA_SERVER_SYNC_WS_WRITE: it writes to a file descriptor number, which the event loop
+    reuses for the next connection once it closed this one: a late write could reach another participant."""
+    import socket
+
+    tuning.apply(pool_size=0)
+    from solara.server.sync_ws_write import SyncFrameWriter
+
+    class Protocol:
+        is_client, extensions = False, []
+        lost = []
+
+        def connection_lost(self, exc):
+            self.lost.append(exc)
+
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        proto = Protocol()
+        writer = SyncFrameWriter(proto, a.fileno())
+        writer.send_text("hello")
+        assert b"hello" in b.recv(100)
+        proto.connection_lost(None)  # what asyncio calls before it closes the socket
+        assert proto.lost == [None]
+        with pytest.raises(OSError):
+            writer.send_text("late")
+        b.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            b.recv(100)  # nothing went out after the loss
+    finally:
+        a.close()
+        b.close()

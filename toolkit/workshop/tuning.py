@@ -21,6 +21,11 @@ message, none of which the form needs:
 The websocket writes go straight from the page's thread to the socket
 (``SOLARA_SERVER_SYNC_WS_WRITE``, with uvicorn's ``websockets`` implementation, see
 :mod:`toolkit.workshop.server`) instead of a task on the event loop per message.
+:func:`safe_sync_writes` closes a gap of that writer: it writes to the socket's file
+descriptor number, and once the event loop has closed a connection that number can belong
+to the next participant's connection; a late write of a page could then reach another
+person's browser. The writer now stops before the loop closes the socket (the protocol's
+``connection_lost`` runs first and waits for a write in progress, which gives up at once).
 
 Example
 -------
@@ -30,11 +35,12 @@ Example
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["apply", "busy", "light_shell", "cached_ipython", "KernelPool"]
+__all__ = ["apply", "busy", "light_shell", "cached_ipython", "safe_sync_writes", "KernelPool"]
 
 log = logging.getLogger("toolkit")
 
@@ -93,6 +99,52 @@ def cached_ipython() -> None:
     patch.get_ipython = get_ipython
     widget_mod.get_ipython = get_ipython
     IPython.get_ipython = get_ipython
+
+
+def safe_sync_writes() -> None:
+    """Solara's synchronous frame writer never writes after its connection was lost (the fd may be reused)."""
+    from solara.server import sync_ws_write
+
+    cls = sync_ws_write.SyncFrameWriter
+    if getattr(cls, "_upo_safe", False):
+        return
+    original_init, original_write = cls.__init__, cls._write_frame_sync
+
+    def __init__(self: Any, protocol: Any, sock_fd: int) -> None:
+        original_init(self, protocol, sock_fd)
+        self._upo_closing = self._upo_closed = False
+        lost = protocol.connection_lost
+
+        def connection_lost(exc: Any) -> None:  # the event loop, before it closes the socket
+            self._upo_closing = True  # a write waiting for a full socket buffer gives up
+            with self.lock:  # a write in progress ends first
+                self._upo_closed = True
+            lost(exc)
+
+        protocol.connection_lost = connection_lost
+
+    def _write_frame_sync(self: Any, fin: bool, opcode: int, data: bytes) -> None:
+        if self._upo_closing:
+            raise OSError("websocket connection closed")
+        original_write(self, fin, opcode, data)
+
+    def _os_write(self: Any, data: bytes) -> None:  # called with self.lock held
+        if self._upo_closed or self._upo_closing:
+            raise OSError("websocket connection closed")
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+                view = view[n:]
+            except BlockingIOError:
+                if self._upo_closing:
+                    raise OSError("websocket connection closed") from None
+                time.sleep(0.0005)  # socket buffer full: the page's thread waits (backpressure), not the event loop
+            except InterruptedError:
+                continue
+
+    cls.__init__, cls._write_frame_sync, cls._os_write = __init__, _write_frame_sync, _os_write
+    cls._upo_safe = True
 
 
 class KernelPool:
@@ -202,6 +254,7 @@ def apply(pool_size: int = 0) -> KernelPool | None:
 
     light_shell()
     cached_ipython()
+    safe_sync_writes()
     if pool_size > 0:
         _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
         kernel_context.Kernel = _PooledKernel(kernel.Kernel, _pool)  # type: ignore[assignment, misc]
