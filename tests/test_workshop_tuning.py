@@ -112,3 +112,38 @@ def test_the_synchronous_writer_never_writes_after_its_connection_was_lost():
     finally:
         a.close()
         b.close()
+
+
+def test_asset_files_are_sent_from_memory_and_never_with_a_cookie():
+    """Issue 15b: each phone's 15 script/style files were read from disk in chunks; now once per server (not a cookie)."""
+    import asyncio
+
+    from toolkit.workshop.server import GzipOnce
+
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope["path"])
+        cookie = [(b"set-cookie", b"solara-session-id=abc")] if scope["path"].endswith("personal.js") else []
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/javascript"), *cookie]})
+        await send({"type": "http.response.body", "body": b"x" * 10, "more_body": True})
+        await send({"type": "http.response.body", "body": b"y" * 5})
+
+    async def get(wrapped, path):
+        out = []
+
+        async def send(message):
+            out.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [(b"accept-encoding", b"gzip")]}
+        await wrapped(scope, None, send)
+        return out
+
+    wrapped = GzipOnce(app)
+    first = asyncio.run(get(wrapped, "/_solara/cdn/app.js"))
+    again = asyncio.run(get(wrapped, "/_solara/cdn/app.js"))
+    assert calls == ["/_solara/cdn/app.js"] and again == first
+    assert first[1]["body"] == b"x" * 10 + b"y" * 5 and (b"content-length", b"15") in first[0]["headers"]
+    asyncio.run(get(wrapped, "/_solara/cdn/personal.js"))
+    asyncio.run(get(wrapped, "/_solara/cdn/personal.js"))
+    assert calls.count("/_solara/cdn/personal.js") == 2  # a response with a cookie is not kept

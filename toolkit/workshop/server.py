@@ -258,15 +258,26 @@ class GzipOnce:
     their own headers; everything else (assets, websockets) passes through unchanged.
     """
 
-    def __init__(self, app: Any, max_entries: int = 16) -> None:
+    #: the page's script, style and font files: the same bytes for the server's lifetime (installed packages)
+    ASSET_PREFIXES = ("/static/", "/_solara/cdn/", "/jupyter/nbextensions/")
+
+    def __init__(self, app: Any, max_entries: int = 16, max_asset_bytes: int = 64 * 2**20) -> None:
         self.app = app
         self.max_entries = max_entries
+        self.max_asset_bytes = max_asset_bytes
         self._cache: dict[bytes, bytes] = {}
+        self._assets: dict[tuple, tuple[dict, bytes]] = {}
+        self._asset_bytes = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers") or ())
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and scope.get("method") == "GET" and path.startswith(self.ASSET_PREFIXES) \
+                and b"if-none-match" not in headers and b"if-modified-since" not in headers and b"range" not in headers:
+            await self._asset(scope, receive, send, headers)
+            return
         if scope.get("type") != "http" or scope.get("method") != "GET" or b"gzip" not in headers.get(b"accept-encoding", b"") \
-                or scope.get("path", "").startswith(("/static", "/_solara", "/jupyter", "/api")):
+                or path.startswith(("/static", "/_solara", "/jupyter", "/api")):
             await self.app(scope, receive, send)
             return
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
@@ -282,6 +293,39 @@ class GzipOnce:
                     await self._send(start, b"".join(body), send)
 
         await self.app(inner, receive, capture)
+
+    async def _asset(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
+        """An installed asset file: the app's 200 response (compressed once by Solara) kept in memory and sent in one piece.
+
+        Every phone of a room joining at once fetches the same 15 files (≈ 1.7 MB compressed); the
+        app answered each from disk in chunks, a worker-thread hop per chunk.
+        """
+        key = (scope["path"], scope.get("query_string", b""), b"gzip" in headers.get(b"accept-encoding", b""))
+        hit = self._assets.get(key)
+        if hit is not None:
+            await send(hit[0])
+            await send({"type": "http.response.body", "body": hit[1]})
+            return
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    raw = b"".join(body)
+                    hdrs = [(k, v) for k, v in start.get("headers") or () if k != b"content-length"] + [(b"content-length", str(len(raw)).encode())]
+                    head = {**start, "headers": hdrs}
+                    personal = any(k.lower() == b"set-cookie" for k, _ in hdrs)  # never hand one device's cookie to others
+                    if start.get("status") == 200 and not personal and self._asset_bytes + len(raw) <= self.max_asset_bytes:
+                        self._assets[key] = (head, raw)
+                        self._asset_bytes += len(raw)
+                    await send(head)
+                    await send({"type": "http.response.body", "body": raw})
+
+        await self.app(scope, receive, capture)
 
     async def _send(self, start: dict, raw: bytes, send: Any) -> None:
         hdrs = list(start.get("headers") or ())
