@@ -3,8 +3,9 @@
 Solara (``upo workshop``): N participants simulated at the protocol level (``bench/solara_client.py``:
 the page request, Solara's websocket, the ``solara.control`` comm and the widgets' comm messages,
 what the browser's JavaScript does) plus P real Chromium pages (Playwright, Debian's chromium)
-open the competence-reflection form at the same moment. *Usable* = the form's submit button has
-arrived (protocol: its widget state; Chromium: the button is rendered). The N simulated
+open the competence-reflection form at the same moment. *Usable* = the form's submit button and
+the shown page's questions have arrived (protocol: their widget states; Chromium: the button is
+rendered). The N simulated
 participants then answer every question through the widgets (page by page, as a person does),
 and all click "Absenden" at the same moment while the presenter view is open in Chromium:
 *presenter* = for each submission, from its "Vielen Dank" to the presenter page's count

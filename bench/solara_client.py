@@ -10,7 +10,8 @@ The steps are those of Solara's page script (``solara/server/static/main-vuetify
    later changes as ``comm_msg`` ``update``; ``{"method": "finished"}`` ends the run).
 
 *Usable* is the moment the form's submit button (a ``ButtonModel`` with the class ``upo-submit``)
-has arrived. :meth:`Participant.fill` then answers like a person through the widgets
+and the shown page (a ``VBox`` with the class ``upo-section``, sent after all its widgets) have
+arrived: the submit button alone comes before the page's questions. :meth:`Participant.fill` then answers like a person through the widgets
 (``update`` of a text's ``value``, a toggle's or a slider's ``index``; ``custom`` ``click``
 of a button), and :meth:`Participant.submit` clicks "Absenden" and waits for the thanks.
 """
@@ -58,6 +59,7 @@ class Participant:
         self.t_page = self.t_socket = self.t_usable = self.t_finished = float("nan")
         self.t_submitted = float("nan")
         self.error: str | None = None
+        self._seen_submit = self._seen_page = False
         self._idle: dict[str, asyncio.Event] = {}
         self._changed = asyncio.Event()
         self._ws: Any = None
@@ -99,8 +101,12 @@ class Participant:
             self._changed.set()
 
     def _check_usable(self, comm_id: str) -> None:
-        state = self.models[comm_id]
-        if self.t_usable != self.t_usable and state.get("_model_name") == "ButtonModel" and "upo-submit" in state.get("_dom_classes", ()):
+        classes = self.models[comm_id].get("_dom_classes", ())
+        if "upo-submit" in classes:
+            self._seen_submit = True
+        if "upo-section" in classes:
+            self._seen_page = True
+        if self.t_usable != self.t_usable and self._seen_submit and self._seen_page:
             self.t_usable = time.perf_counter()
 
     async def _wait(self, msg_id: str, timeout: float = 120) -> None:

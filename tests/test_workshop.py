@@ -76,7 +76,7 @@ def test_serve_one_process_urls_qr_per_session_and_clean_stop(store):
         assert "█" in text  # the QR code in the terminal
         assert a.presenter_url and a.presenter_url.startswith(a.url + "presenter-") and len(a.presenter_url) > len(a.url) + 30
         assert "authority='BVA'" in text  # the JupyterLab dashboard hint names the authority
-        assert "--pool is no longer needed" in text
+        assert "4 page sessions created ahead" in text  # --pool: light sessions made ahead, not kernels
         qr_a = [ln.split(": ", 1)[1].strip() for ln in a.output if ln.startswith("QR code:")][0]
         qr_b = [ln.split(": ", 1)[1].strip() for ln in b.output if ln.startswith("QR code:")][0]
         assert qr_a != qr_b and Path(qr_a).read_bytes()[:4] == b"\x89PNG"

@@ -209,3 +209,41 @@ def test_presenter_records_measures_and_shows_the_same_state_as_the_dashboard(st
     mid = view.add_measure()
     assert mid is not None and f"data-measure='{mid}'" in view.measures_html.value and view.what_input.value == ""
     assert store.measures().iloc[0][["authority", "dimension", "who"]].tolist() == ["BVA", "data_protection_security", "Z2"]
+
+
+def test_answers_write_the_draft_at_most_once_a_second_and_a_reload_loses_nothing(store, tmp_path, monkeypatch):
+    """Issue 15b: a file write per widget message cost the server's core; the draft waits up to SAVE_EVERY, a reload first writes it."""
+    import time
+
+    from toolkit.workshop import pages
+
+    rt = _runtime(store, tmp_path)
+    writes = []
+    save = rt.drafts.save
+    monkeypatch.setattr(rt.drafts, "save", lambda sid, draft: (writes.append(sid), save(sid, draft)))
+    view = FormPage(rt, "device-a").form
+    view.build_all()
+    n0 = len(writes)
+    for eid, value in CODE.items():
+        view.code_inputs[eid].value = value
+    items = [i.id for i in view.state.simple_items[:6]]
+    for item in items:
+        view.inputs[item].value = 1.0
+    assert len(writes) - n0 <= 1  # ten answers, not ten files
+    again = FormPage(rt, "device-a").form  # reload right after answering (same server): nothing lost
+    assert again.state.code == CODE and set(again.state.answers) == set(items)
+    view.inputs[items[0]].value = 2.0  # and without a reload the timer writes it
+    deadline = time.monotonic() + 5 * pages.SAVE_EVERY
+    while rt.saver.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rt.drafts.load("device-a")["answers"][items[0]] == 2.0
+
+
+def test_page_change_writes_the_draft_at_once(store, tmp_path):
+    """A page change (and a submission, a language switch) is written at once: a kill -9 right after keeps it."""
+    rt = _runtime(store, tmp_path)
+    view = FormPage(rt, "device-a").form
+    for eid, value in CODE.items():
+        view.code_inputs[eid].value = value
+    view.show_page(1)
+    assert rt.drafts.load("device-a")["code"] == CODE and rt.drafts.load("device-a")["page"] == 1

@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--join-code", nargs="?", const="", default=None, metavar="CODE",
                     help="ask participants once for a short code shown on the projector (without CODE: a random one)")
     sp.add_argument("--lang", choices=["de", "en"], default="de", help="the form's starting language (participants can switch)")
-    sp.add_argument("--pool", type=int, default=None, metavar="N", help="deprecated and ignored: one process serves every page, nothing to pre-heat")
+    sp.add_argument("--pool", type=int, default=None, metavar="N", help="light page sessions created ahead while the server is quiet, for a room joining at once (default 60; 0: none)")
     sp.add_argument("--key", metavar="FILE", help=_KEY_HELP)
 
     sp = add("export", cmd_export, "export answers (pseudonymous) as CSV, XLSX, Parquet, SPSS or LimeSurvey structure")

@@ -118,6 +118,8 @@ def test_participant_submits_and_dashboard_shows_the_group(browser, servers, ses
 
     dash.locator(".upo-count[data-n='5']").wait_for(timeout=20_000)
     seen_after = time.monotonic() - t_click
+    # the live count has its own loop; the released result (data-visible) follows with the recompute
+    dash.locator(".upo-count[data-n='5'][data-visible='1']").wait_for(timeout=20_000)
     assert _count(dash) == (5, 1)
     dash.locator(".upo-dash table").get_by_text("Ziele und Umfang").wait_for(timeout=10_000)
     dash.locator(".upo-dash img").first.wait_for(state="visible", timeout=20_000)  # the figure follows the table

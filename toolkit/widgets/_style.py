@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import sys
-import threading
 from typing import Any, Callable
 
 import ipywidgets as w
@@ -45,34 +44,31 @@ FORM_CSS = """
 
 # Shared layout/style models: fewer widget models to send to the browser. They are shared
 # within one page only: under Solara one process serves every page (a virtual kernel each),
-# and a widget belongs to the kernel that created it, so the cache is keyed by the page's
-# kernel context (one key per process under Voilà/Jupyter, where a process is one page).
-_SHARED: dict[Any, dict[str, w.Widget]] = {}
-_SHARED_LOCK = threading.Lock()
+# and a widget belongs to the kernel that created it, so the models are kept on the page's
+# kernel context and go with it (one set per process under Voilà/Jupyter, where a process is
+# one page). No process-wide lock: a page builds its widgets in its own thread, and a lock
+# held while a model was created made the pages of a room joining at once wait for each other.
+_SHARED: dict[str, w.Widget] = {}
 
 
-def _page_key() -> Any:
+def _page_models() -> dict[str, w.Widget]:
     kc = sys.modules.get("solara.server.kernel_context")
-    if kc is None:
-        return None
-    try:
-        return kc.get_current_context().id
-    except Exception:  # no Solara context (plain kernel, tests)
-        return None
+    if kc is not None and kc.has_current_context():  # else: no Solara page (plain kernel, tests)
+        ctx = kc.get_current_context()
+        if ctx is not None:
+            models = getattr(ctx, "_upo_shared", None)
+            if models is None:
+                models = ctx._upo_shared = {}
+            return models
+    return _SHARED
 
 
 def _shared(name: str, factory: Callable[[], w.Widget]) -> Any:
-    key = _page_key()
-    with _SHARED_LOCK:
-        models = _SHARED.setdefault(key, {})
-        widget = models.get(name)
-        if widget is None or getattr(widget, "comm", None) is None:  # closed with its page
-            if widget is not None:  # the page is gone: forget every page whose widgets are closed
-                for k in [k for k, m in _SHARED.items() if all(getattr(x, "comm", None) is None for x in m.values())]:
-                    _SHARED.pop(k, None)
-                models = _SHARED.setdefault(key, {})
-            widget = models[name] = factory()
-        return widget
+    models = _page_models()
+    widget = models.get(name)
+    if widget is None or getattr(widget, "comm", None) is None:  # closed with its page
+        widget = models[name] = factory()
+    return widget
 
 
 def _full() -> w.Layout:
@@ -97,6 +93,28 @@ def _text_style() -> Any:
     from ipywidgets.widgets.widget_string import TextStyle
 
     return _shared("text", TextStyle)
+
+
+def _slider_style() -> Any:
+    from ipywidgets.widgets.widget_int import SliderStyle
+
+    return _shared("slider", SliderStyle)
+
+
+def _checkbox_style() -> Any:
+    from ipywidgets.widgets.widget_bool import CheckboxStyle
+
+    return _shared("checkbox", CheckboxStyle)
+
+
+def _auto() -> w.Layout:
+    """The page's shared layout of widgets that size themselves (a check box would otherwise bring a layout of its own)."""
+    return _shared("auto", lambda: w.Layout(width="auto"))
+
+
+def _plain() -> w.Layout:
+    """The page's shared layout without settings (what a widget made without ``layout=`` gets, one per widget)."""
+    return _shared("plain", w.Layout)
 
 
 def _button_style() -> Any:

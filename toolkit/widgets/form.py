@@ -30,7 +30,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..i18n import number
-from ._style import FORM_CSS, _button_style, _esc, _full, _html, _text_style
+from ._style import FORM_CSS, _button_style, _esc, _full, _html, _plain, _text_style, _toggle_style
 from ._texts import t
 from .form_items import _ItemWidgets
 from .form_state import FormState, SubmitResult
@@ -65,7 +65,7 @@ class ParticipantForm(_ItemWidgets):
         header = f"<h2 style='margin:0.2em 0'>{_esc(inst.title.get(lang))}</h2>"
         if inst.description:
             header += f"<p>{_esc(inst.description.get(lang))}</p>"
-        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang, _dom_classes=("upo-choice",))
+        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang, layout=_plain(), style=_toggle_style(), _dom_classes=("upo-choice",))
         self.lang_input.observe(self._on_lang, names="value")
         parts: list[w.Widget] = [_html(FORM_CSS), self.lang_input, _html(header)]
         if s.kiosk:
@@ -86,7 +86,7 @@ class ParticipantForm(_ItemWidgets):
         self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=_full(), style=_button_style(), _dom_classes=("upo-submit",))
         self.submit_button.on_click(lambda _b: self.submit())
         self.result_html = _html("", "upo-result")
-        self.profile_button = w.Button(description=t("show_profile", lang), layout=w.Layout(width="100%", display="none"))
+        self.profile_button = w.Button(description=t("show_profile", lang), layout=w.Layout(width="100%", display="none"), style=_button_style())
         self.profile_button.on_click(lambda _b: self.show_profile())
         self.profile_html = _html("")
         parts += [self._scroller, self.progress, self.page_box, nav, self.status, self.problems_html, self.submit_button, self.result_html, self.profile_button, self.profile_html]
@@ -165,7 +165,7 @@ class ParticipantForm(_ItemWidgets):
             return _html(f"<p><b>{_esc(t('authority', lang))}:</b> {_esc(label)}</p>")
         self.authority_input = w.Dropdown(options=[(t("authority_pick", lang), None)] + s.authority_options(), value=s.authority, layout=_full())
         self.authority_input.observe(self._on_authority, names="value")
-        card = w.VBox([_html(f"<b>{_esc(t('authority', lang))}</b>"), self.authority_input])
+        card = w.VBox([_html(f"<b>{_esc(t('authority', lang))}</b>"), self.authority_input], layout=_plain())
         card.add_class("upo-card")
         self.cards["authority"] = card
         return card
@@ -178,10 +178,10 @@ class ParticipantForm(_ItemWidgets):
             box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=_full(), style=_text_style(), continuous_update=True)
             box.observe(lambda ch, eid=eid: self._on_code(eid, ch["new"]), names="value")
             self.code_inputs[eid] = box
-            card = w.VBox([_html(_esc(prompt)), box], _dom_classes=("upo-card", f"upo-code-{eid}"))
+            card = w.VBox([_html(_esc(prompt)), box], layout=_plain(), _dom_classes=("upo-card", f"upo-code-{eid}"))
             self.cards[eid] = card
             rows.append(card)
-        return w.VBox(rows)
+        return w.VBox(rows, layout=_plain())
 
     def _on_lang(self, change: dict) -> None:
         self.state.set_language(change["new"])

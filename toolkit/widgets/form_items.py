@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..instruments import Item
-from ._style import _esc, _full, _html, _toggle_style
+from ._style import _auto, _checkbox_style, _esc, _full, _html, _plain, _slider_style, _text_style, _toggle_style
 from ._texts import t
 from .form_state import FREE_NAME_MAX, TEXT_MAX, role_label
 
@@ -46,7 +46,7 @@ class _ItemWidgets:
         children: list[w.Widget] = [_html(head)]
         value = s.answers.get(item.id)
         if item.type == "text":
-            widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full())
+            widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full(), style=_text_style())
             counter = _html("", "upo-counter")
             self._count_chars(counter, value or "", TEXT_MAX)
 
@@ -82,12 +82,12 @@ class _ItemWidgets:
         options = [(t("level_unset", lang), "")] + [(f"{p:g}", f"{p:g}") for p in scale.points]
         is_missing = value is not None and value in scale.missing
         start = f"{value:g}" if value is not None and not is_missing else ""
-        slider = w.SelectionSlider(options=options, value=start, layout=_full(), continuous_update=False)
+        slider = w.SelectionSlider(options=options, value=start, layout=_full(), style=_slider_style(), continuous_update=False)
         anchor = _html("", "upo-anchor")
         ends = _html(f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>")
         missing = None
         if scale.missing and scale.missing_label is not None:
-            missing = w.Checkbox(value=is_missing, description=scale.missing_label.get(lang), indent=False)
+            missing = w.Checkbox(value=is_missing, description=scale.missing_label.get(lang), indent=False, layout=_plain(), style=_checkbox_style())
 
         def show() -> None:
             v = slider.value
@@ -135,13 +135,13 @@ class _ItemWidgets:
         self.include_inputs: dict[str, w.Checkbox] = {}
         checks: list[w.Widget] = []
         for key in s.catalogue:
-            box = w.Checkbox(value=s.included.get(key, False), description=s.instrument.stakeholder_name(key, lang), indent=False, layout=w.Layout(width="auto"))
+            box = w.Checkbox(value=s.included.get(key, False), description=s.instrument.stakeholder_name(key, lang), indent=False, layout=_auto(), style=_checkbox_style())
             box.observe(lambda ch, k=key: self._on_include(k, ch["new"]), names="value")
             self.include_inputs[key] = box
             checks.append(box)
         self.free_inputs: list[w.Text] = []
         for i in range(s.free_entries):
-            box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=_full(), continuous_update=False)
+            box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=_full(), style=_text_style(), continuous_update=False)
             counter = _html("", "upo-counter")
             self._count_chars(counter, s.free[i], FREE_NAME_MAX)
 
@@ -152,7 +152,7 @@ class _ItemWidgets:
             box.observe(on_free, names="value")
             self.free_inputs.append(box)
             checks += [_html(_esc(t("free_entry", lang, i=i + 1))), box, counter]
-        select = w.VBox([_html(f"<b>{_esc(t('stakeholder_select', lang))}</b><div class='upo-help'>{_esc(t('stakeholder_select_help', lang))}</div>")] + checks)
+        select = w.VBox([_html(f"<b>{_esc(t('stakeholder_select', lang))}</b><div class='upo-help'>{_esc(t('stakeholder_select_help', lang))}</div>")] + checks, layout=_plain())
         select.add_class("upo-card")
         self.accordion = w.Accordion(layout=_full())
         self.accordion.observe(self._on_panel, names="selected_index")

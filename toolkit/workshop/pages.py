@@ -4,7 +4,10 @@
 instrument parsed once, the drafts folder, the join code and the presenter secret, all
 read from the environment that :func:`toolkit.workshop.server.serve` sets.
 :class:`FormPage` is one participant's page: the join code (if the session has one),
-then the form, restored from the device's draft and saved again after every change.
+then the form, restored from the device's draft. The draft is written at once when the page,
+the language or the submission changes, and otherwise at most every :data:`SAVE_EVERY` seconds by
+:class:`DraftSaver` (writing a file on every widget message cost the server a millisecond each);
+a reload in the same server writes the waiting draft first, so nothing is lost.
 
 Example
 -------
@@ -34,22 +37,68 @@ from typing import Any, Mapping
 
 import ipywidgets as w
 
-from ..widgets._style import _esc, _html
+from ..widgets._style import _esc, _full, _html
 from ..widgets._texts import t
 from ..widgets.form import ParticipantForm
 from ..widgets.form_state import FormState
 from ..widgets.session import session_params
 from .drafts import DraftStore, draft_of, restore_draft
 
-__all__ = ["Runtime", "FormPage", "normalise_join_code", "CONNECTION_JS"]
+__all__ = ["Runtime", "FormPage", "DraftSaver", "normalise_join_code", "CONNECTION_JS", "SAVE_EVERY"]
 
 log = logging.getLogger("toolkit")
 
 MAX_JOIN_ATTEMPTS = 8  # wrong join codes per page before a pause of a minute
+SAVE_EVERY = 1.0  # seconds: an answer's draft is written at most this late (a page change: at once)
 
 
 def normalise_join_code(code: str | None) -> str:
     return "".join(str(code or "").split()).upper()
+
+
+class DraftSaver:
+    """Writes the drafts of pages with new answers, at most every ``every`` seconds (one background thread per process)."""
+
+    def __init__(self, every: float = SAVE_EVERY) -> None:
+        self.every = every
+        self._dirty: dict[str, "FormPage"] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, page: "FormPage") -> None:
+        """Write this page's draft within ``every`` seconds."""
+        with self._lock:
+            self._dirty[page.session_id] = page
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="upo-drafts", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def flush(self, session_id: str | None = None) -> None:
+        """Write the waiting drafts now (of one device, or all)."""
+        with self._lock:
+            if session_id is None:
+                pages = list(self._dirty.values())
+                self._dirty.clear()
+            else:
+                pages = [p for p in [self._dirty.pop(session_id, None)] if p is not None]
+        for page in pages:
+            page.write_draft()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._dirty)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.every)
+            try:
+                self.flush()
+            except Exception:  # the next change tries again
+                log.exception("draft save failed")
 
 
 class Runtime:
@@ -67,6 +116,7 @@ class Runtime:
         self.presenter_secret = env.get("UPO_PRESENTER_SECRET", "")
         folder = env.get("UPO_DRAFTS") or str(Path(self.params["db"]).with_suffix(".workshop-drafts"))
         self.drafts = DraftStore(folder)
+        self.saver = DraftSaver()
         self.lock = threading.Lock()
         self._dashboard: Any = None
 
@@ -88,8 +138,10 @@ class FormPage:
         self.runtime = runtime
         self.session_id = session_id
         self.form: ParticipantForm | None = None
-        self.widget = w.VBox(layout=w.Layout(width="100%"), _dom_classes=("upo-page",))
+        self.widget = w.VBox(layout=_full(), _dom_classes=("upo-page",))
         self._attempts: list[float] = []
+        self._saved: tuple | None = None  # what the last written draft had: page, language, token, submission
+        runtime.saver.flush(session_id)  # a reload: the previous page's waiting draft first
         draft = runtime.drafts.load(session_id)
         self._lang = (draft or {}).get("lang") or runtime.params["lang"]
         if runtime.join_code and not (draft or {}).get("joined"):
@@ -158,9 +210,30 @@ class FormPage:
         self.widget.children = [self.form.widget]
 
     def _save(self, form: ParticipantForm | None) -> None:
+        """After every change: a new page, language or submission is written at once, an answer within SAVE_EVERY."""
         if form is None:
             return
-        self.runtime.drafts.save(self.session_id, draft_of(form.state, page=getattr(form, "page_index", 0), joined=True))
+        if self._key(form) != self._saved:
+            self.write_draft()
+        else:
+            self.runtime.saver.mark(self)
+
+    @staticmethod
+    def _key(form: ParticipantForm) -> tuple:
+        s = form.state
+        return (getattr(form, "page_index", 0), s.lang, s.token, s.submission_id)
+
+    def write_draft(self) -> None:
+        form = self.form
+        if form is None:
+            return
+        try:
+            draft = draft_of(form.state, page=getattr(form, "page_index", 0), joined=True)
+        except RuntimeError:  # the page's thread changed the answers meanwhile: the next round writes them
+            self.runtime.saver.mark(self)
+            return
+        self._saved = self._key(form)
+        self.runtime.drafts.save(self.session_id, draft)
 
 
 # The connection banner: the page watches its own websocket and says (in the form's language)

@@ -4,7 +4,8 @@
 with the app :mod:`toolkit.workshop.app`, prints the join URL, the QR code, the join code
 and the presenter URL (with its secret: only in this terminal), and stops cleanly on
 Ctrl-C or SIGTERM. Every page is a virtual kernel in this process (a few MB), not a
-Jupyter kernel (≈ 150 MB), so there is no pool to size.
+Jupyter kernel (≈ 150 MB); ``--pool`` (default 60) is how many of these light sessions are
+created ahead while the server is quiet (:mod:`toolkit.workshop.tuning`).
 
 Offline: the page's JavaScript and CSS come from the installed ``solara-assets`` package
 through Solara's asset proxy; the server never fetches from a CDN (a missing file is an
@@ -39,9 +40,11 @@ from typing import IO, Any, Mapping, Sequence
 
 from .session import WorkshopError, _port_in_use, free_port, lan_address, session_env, validate_session, write_qr
 
-__all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code"]
+__all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code", "DEFAULT_POOL"]
 
 log = logging.getLogger("toolkit")
+
+DEFAULT_POOL = 60  # page sessions created ahead (the programme's largest events have 60 participants)
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from a projector
 
@@ -69,6 +72,9 @@ def solara_env() -> dict[str, str]:
         "SOLARA_KERNEL_CULL_TIMEOUT": "20m",  # a page gone longer than this is rebuilt from its draft on return
         "SOLARA_SESSION_SECRET_KEY": secrets.token_hex(16),
         "SOLARA_SERVER_HTTP_GZIP": "True",
+        # widget messages written to the socket by the page's own thread, not one event-loop task each
+        # (needs uvicorn's "websockets" implementation: see serve())
+        "SOLARA_SERVER_SYNC_WS_WRITE": "True",
     }
 
 
@@ -115,7 +121,9 @@ def serve(
     join_code
         A short code participants enter once before the form opens (``""``: a random one).
     pool_size
-        Ignored (there are no kernels to pre-heat); kept so old commands still run.
+        How many light page sessions (virtual kernels, well under a MB each) are created ahead
+        while the server is quiet, so a room joining at once takes ready ones; default
+        :data:`DEFAULT_POOL`, ``0``: each is created when its page connects.
     out
         Where the URLs and the QR code are written (default: stdout).
 
@@ -173,9 +181,16 @@ def serve(
             "install them once with 'python -m toolkit.workshop.assets' (or 'make workshop-assets')"
         )
     bind = "0.0.0.0" if host == "" else host
+    warnings.filterwarnings("ignore", message="websockets.legacy is deprecated")  # uvicorn's "websockets" implementation
+    warnings.filterwarnings("ignore", message="websockets.server.WebSocketServerProtocol is deprecated")
     from solara.server.starlette import app as solara_app
 
-    config = uvicorn.Config(GzipOnce(solara_app), host=bind, port=port, log_level="warning", lifespan="on", ws_ping_interval=10, ws_ping_timeout=20)
+    from .tuning import apply
+
+    pool = apply(DEFAULT_POOL if pool_size is None else pool_size)
+    # ws="websockets": the implementation Solara's synchronous frame writer works with (SOLARA_SERVER_SYNC_WS_WRITE)
+    config = uvicorn.Config(GzipOnce(solara_app), host=bind, port=port, log_level="warning", lifespan="on", ws="websockets",
+                            ws_ping_interval=10, ws_ping_timeout=20)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle Ctrl-C / SIGTERM
     thread = threading.Thread(target=server.run, name="upo-workshop-server", daemon=True)
@@ -209,8 +224,9 @@ def serve(
         out.write(f"Presenter view (keep this address to yourself): {presenter_url}\n")
         auth = f", authority={authority!r}" if authority else ""
         out.write(f"JupyterLab dashboard: open notebooks/workshop_dashboard.ipynb with db={session['db']!r}, instrument={session['instrument']!r}, wave={wave!r}{auth}\n")
-        if pool_size is not None:
-            out.write("Note: --pool is no longer needed (one process serves every page) and is ignored.\n")
+        if pool is not None:
+            _wait_pool(pool, min(30.0, ready_timeout))
+            out.write(f"{pool.ready()} page sessions created ahead (--pool; more are made while the server is quiet).\n")
         out.write(f"Ready after {waited:.1f} s. Stop with Ctrl-C.\n")
         out.flush()
         while not stop["flag"]:
@@ -242,15 +258,26 @@ class GzipOnce:
     their own headers; everything else (assets, websockets) passes through unchanged.
     """
 
-    def __init__(self, app: Any, max_entries: int = 16) -> None:
+    #: the page's script, style and font files: the same bytes for the server's lifetime (installed packages)
+    ASSET_PREFIXES = ("/static/", "/_solara/cdn/", "/jupyter/nbextensions/")
+
+    def __init__(self, app: Any, max_entries: int = 16, max_asset_bytes: int = 64 * 2**20) -> None:
         self.app = app
         self.max_entries = max_entries
+        self.max_asset_bytes = max_asset_bytes
         self._cache: dict[bytes, bytes] = {}
+        self._assets: dict[tuple, tuple[dict, bytes]] = {}
+        self._asset_bytes = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers") or ())
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and scope.get("method") == "GET" and path.startswith(self.ASSET_PREFIXES) \
+                and b"if-none-match" not in headers and b"if-modified-since" not in headers and b"range" not in headers:
+            await self._asset(scope, receive, send, headers)
+            return
         if scope.get("type") != "http" or scope.get("method") != "GET" or b"gzip" not in headers.get(b"accept-encoding", b"") \
-                or scope.get("path", "").startswith(("/static", "/_solara", "/jupyter", "/api")):
+                or path.startswith(("/static", "/_solara", "/jupyter", "/api")):
             await self.app(scope, receive, send)
             return
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
@@ -266,6 +293,39 @@ class GzipOnce:
                     await self._send(start, b"".join(body), send)
 
         await self.app(inner, receive, capture)
+
+    async def _asset(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
+        """An installed asset file: the app's 200 response (compressed once by Solara) kept in memory and sent in one piece.
+
+        Every phone of a room joining at once fetches the same 15 files (≈ 1.7 MB compressed); the
+        app answered each from disk in chunks, a worker-thread hop per chunk.
+        """
+        key = (scope["path"], scope.get("query_string", b""), b"gzip" in headers.get(b"accept-encoding", b""))
+        hit = self._assets.get(key)
+        if hit is not None:
+            await send(hit[0])
+            await send({"type": "http.response.body", "body": hit[1]})
+            return
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    raw = b"".join(body)
+                    hdrs = [(k, v) for k, v in start.get("headers") or () if k != b"content-length"] + [(b"content-length", str(len(raw)).encode())]
+                    head = {**start, "headers": hdrs}
+                    personal = any(k.lower() == b"set-cookie" for k, _ in hdrs)  # never hand one device's cookie to others
+                    if start.get("status") == 200 and not personal and self._asset_bytes + len(raw) <= self.max_asset_bytes:
+                        self._assets[key] = (head, raw)
+                        self._asset_bytes += len(raw)
+                    await send(head)
+                    await send({"type": "http.response.body", "body": raw})
+
+        await self.app(scope, receive, capture)
 
     async def _send(self, start: dict, raw: bytes, send: Any) -> None:
         hdrs = list(start.get("headers") or ())
@@ -284,6 +344,13 @@ class GzipOnce:
             raw = gz
         await send({**start, "headers": hdrs})
         await send({"type": "http.response.body", "body": raw})
+
+
+def _wait_pool(pool: Any, timeout: float) -> None:
+    """Wait (at most ``timeout`` s) until the page sessions created ahead are ready: "Ready" means a room can join."""
+    deadline = time.monotonic() + timeout
+    while pool.ready() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _warm_up(url: str) -> None:

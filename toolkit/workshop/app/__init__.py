@@ -45,10 +45,19 @@ def _install_head() -> None:
         log.debug("no solara server: page head not installed")
 
 
+def _build_page(session_id: str) -> FormPage:
+    from ..tuning import busy
+
+    busy()  # the sessions created ahead are not refilled while a room is joining
+    page = FormPage(runtime(), session_id)
+    busy()
+    return page
+
+
 @solara.component
 def Form() -> None:
     session_id = solara.get_session_id()
-    page = solara.use_memo(lambda: FormPage(runtime(), session_id), [])
+    page = solara.use_memo(lambda: _build_page(session_id), [])
     solara.Title(runtime().instrument.title.get(runtime().params["lang"]))
     solara.display(page.widget)
 

@@ -1,0 +1,149 @@
+"""Issue 15b: Solara's per-page costs cut in the workshop server (toolkit.workshop.tuning), behaviour unchanged."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("solara.server.app")
+
+from toolkit.workshop import tuning  # noqa: E402
+
+
+def test_a_page_shell_does_not_build_the_script_magics():
+    """Solara built IPython's eight %%script magics (argument parsers) for every page, only to unregister their exit hook."""
+    tuning.apply(pool_size=0)
+    from solara.server.shell import SolaraInteractiveShell
+
+    shell = SolaraInteractiveShell()
+    assert "ScriptMagics" not in shell.magics_manager.registry  # not loaded: a dict lookup does not load it
+    assert shell.magics_manager.registry["ScriptMagics"] is not None  # still there when someone uses it
+    assert shell.display_pub is not None and shell.display_formatter is not None
+
+
+def test_one_ipython_object_per_page_with_no_op_events():
+    """Every widget message made a FakeIPython with a MagicMock (which also records every call)."""
+    tuning.apply(pool_size=0)
+    import IPython
+    from solara.server import kernel, kernel_context
+
+    ctx = kernel_context.VirtualKernelContext(id="k-test", kernel=kernel.Kernel(), session_id="s-test", control_sockets=[], widgets={}, templates={})
+    try:
+        with ctx:
+            first, second = IPython.get_ipython(), IPython.get_ipython()
+            assert first is second and first.kernel is ctx.kernel
+            first.events.trigger("pre_execute")  # what comm's handle_msg calls around each message
+    finally:
+        ctx.close()
+    assert IPython.get_ipython() is not first  # outside the page: not the page's object
+
+
+def test_kernel_pool_hands_each_kernel_out_once_and_refills_when_quiet():
+    made = []
+
+    def factory():
+        made.append(object())
+        return made[-1]
+
+    pool = tuning.KernelPool(factory, 3, quiet=0.2)
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.ready() == 3
+    taken = [pool.take() for _ in range(5)]  # a burst larger than the pool: the rest made on the spot
+    assert len({id(k) for k in taken}) == 5
+    assert pool.ready() == 0
+    time.sleep(0.1)
+    assert pool.ready() == 0  # not refilled during the burst
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.ready() == 3 and not {id(k) for k in taken} & {id(k) for k in pool._ready}
+
+
+def test_a_kernel_made_ahead_gets_the_display_hook_in_the_page_thread():
+    """Found while building the pool: the shell's display hook is per thread, so a kernel made in the pool's
+    thread showed no form in a browser (display() went out as output instead of into the page's widgets)."""
+    tuning.apply(pool_size=0)
+    from solara.server import kernel
+
+    pool = tuning.KernelPool(kernel.Kernel, 1, quiet=0.0, on_take=tuning._adopt)
+    deadline = time.monotonic() + 10
+    while pool.ready() < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    k = pool.take()
+    shell = k.shell
+    assert shell.display_in_reacton_hook in shell.display_pub._hooks  # in this (the page's) thread
+    pool.size = 0
+    k.close()
+
+
+@pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated")
+def test_the_synchronous_writer_never_writes_after_its_connection_was_lost():
+    """Found in review of SOLARA_SERVER_SYNC_WS_WRITE: it writes to a file descriptor number, which the event loop
+    reuses for the next connection once it closed this one: a late write could reach another participant."""
+    import socket
+
+    tuning.apply(pool_size=0)
+    from solara.server.sync_ws_write import SyncFrameWriter
+
+    class Protocol:
+        is_client, extensions = False, []
+        lost = []
+
+        def connection_lost(self, exc):
+            self.lost.append(exc)
+
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        proto = Protocol()
+        writer = SyncFrameWriter(proto, a.fileno())
+        writer.send_text("hello")
+        assert b"hello" in b.recv(100)
+        proto.connection_lost(None)  # what asyncio calls before it closes the socket
+        assert proto.lost == [None]
+        with pytest.raises(OSError):
+            writer.send_text("late")
+        b.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            b.recv(100)  # nothing went out after the loss
+    finally:
+        a.close()
+        b.close()
+
+
+def test_asset_files_are_sent_from_memory_and_never_with_a_cookie():
+    """Issue 15b: each phone's 15 script/style files were read from disk in chunks; now once per server (not a cookie)."""
+    import asyncio
+
+    from toolkit.workshop.server import GzipOnce
+
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope["path"])
+        cookie = [(b"set-cookie", b"solara-session-id=abc")] if scope["path"].endswith("personal.js") else []
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/javascript"), *cookie]})
+        await send({"type": "http.response.body", "body": b"x" * 10, "more_body": True})
+        await send({"type": "http.response.body", "body": b"y" * 5})
+
+    async def get(wrapped, path):
+        out = []
+
+        async def send(message):
+            out.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [(b"accept-encoding", b"gzip")]}
+        await wrapped(scope, None, send)
+        return out
+
+    wrapped = GzipOnce(app)
+    first = asyncio.run(get(wrapped, "/_solara/cdn/app.js"))
+    again = asyncio.run(get(wrapped, "/_solara/cdn/app.js"))
+    assert calls == ["/_solara/cdn/app.js"] and again == first
+    assert first[1]["body"] == b"x" * 10 + b"y" * 5 and (b"content-length", b"15") in first[0]["headers"]
+    asyncio.run(get(wrapped, "/_solara/cdn/personal.js"))
+    asyncio.run(get(wrapped, "/_solara/cdn/personal.js"))
+    assert calls.count("/_solara/cdn/personal.js") == 2  # a response with a cookie is not kept

@@ -1,0 +1,262 @@
+"""Solara's per-page costs cut for ``upo workshop``: applied once in the server process, before anyone joins.
+
+Profiled in the server (py-spy, 10-60 protocol clients, ``bench/bench_workshop_live.py``), one
+server process spent its core on three things Solara does for every page and every widget
+message, none of which the form needs:
+
+* **The page's shell** (a virtual kernel's ``SolaraInteractiveShell``, ≈ 36 ms): more than
+  half of it built IPython's ``%%bash``/``%%perl``/… script magics (eight argument parsers
+  whose help text is formatted on creation), only so that Solara could unregister their exit
+  hook. :func:`light_shell` unregisters the hook only when the magics were loaded (they load
+  on first use), everything else about the shell is unchanged.
+* **A kernel per page, created when the page connects**: :class:`KernelPool` keeps
+  ``size`` kernels created ahead in a background thread while the server is quiet (the
+  meaning ``--pool`` keeps), so a burst of joins takes ready ones; a page never gets a
+  kernel another page used (a pooled kernel is new, and handed out once), and the page's
+  thread gets the shell's per-thread display hook when it takes one (:func:`_adopt`).
+* **Every widget message** created a ``FakeIPython`` with a fresh ``MagicMock`` for the
+  ``pre_execute``/``post_execute`` events (≈ 10 % of the CPU of answering the form):
+  :func:`cached_ipython` keeps one per page with a no-op event hub.
+
+The websocket writes go straight from the page's thread to the socket
+(``SOLARA_SERVER_SYNC_WS_WRITE``, with uvicorn's ``websockets`` implementation, see
+:mod:`toolkit.workshop.server`) instead of a task on the event loop per message.
+:func:`safe_sync_writes` closes a gap of that writer: it writes to the socket's file
+descriptor number, and once the event loop has closed a connection that number can belong
+to the next participant's connection; a late write of a page could then reach another
+person's browser. The writer now stops before the loop closes the socket (the protocol's
+``connection_lost`` runs first and waits for a write in progress, which gives up at once).
+
+Example
+-------
+>>> _NoEvents().trigger("pre_execute"); _NoEvents().register("post_execute", print)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable
+
+__all__ = ["apply", "busy", "light_shell", "cached_ipython", "safe_sync_writes", "KernelPool"]
+
+log = logging.getLogger("toolkit")
+
+_applied = False
+
+
+class _NoEvents:
+    """IPython's event hub as the form needs it: nothing listens to a widget message's pre/post-execute."""
+
+    def trigger(self, event: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def register(self, event: str, function: Callable) -> None:
+        return None
+
+    def unregister(self, event: str, function: Callable) -> None:
+        return None
+
+
+def light_shell() -> None:
+    """Solara's shell without building the script magics it never uses (they still load on first use)."""
+    import atexit
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from solara.server import shell
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        InteractiveShell.__init__(self, *args, **kwargs)
+        atexit.unregister(self.atexit_operations)
+        registry = self.magics_manager.registry if self.magics_manager else {}
+        if "ScriptMagics" in registry:  # a dict lookup: does not load the lazy magics
+            atexit.unregister(registry["ScriptMagics"].kill_bg_processes)
+
+    shell.SolaraInteractiveShell.__init__ = __init__
+
+
+def cached_ipython() -> None:
+    """One ``get_ipython()`` object per page (Solara builds a new one, with a ``MagicMock``, per widget message)."""
+    import IPython
+    import ipywidgets.widgets.widget as widget_mod
+    from solara.server import kernel_context, patch
+
+    original = patch.get_ipython_original
+
+    def get_ipython() -> Any:
+        if not kernel_context.has_current_context():
+            return original()
+        context = kernel_context.get_current_context()
+        ip = getattr(context, "_upo_ipython", None)  # kept on the page's context: goes with it
+        if ip is None or ip.kernel is not context.kernel:
+            ip = patch.FakeIPython(context)
+            ip.events = _NoEvents()
+            context._upo_ipython = ip
+        return ip
+
+    patch.get_ipython = get_ipython
+    widget_mod.get_ipython = get_ipython
+    IPython.get_ipython = get_ipython
+
+
+def safe_sync_writes() -> None:
+    """Solara's synchronous frame writer never writes after its connection was lost (the fd may be reused)."""
+    from solara.server import sync_ws_write
+
+    cls = sync_ws_write.SyncFrameWriter
+    if getattr(cls, "_upo_safe", False):
+        return
+    original_init, original_write = cls.__init__, cls._write_frame_sync
+
+    def __init__(self: Any, protocol: Any, sock_fd: int) -> None:
+        original_init(self, protocol, sock_fd)
+        self._upo_closing = self._upo_closed = False
+        lost = protocol.connection_lost
+
+        def connection_lost(exc: Any) -> None:  # the event loop, before it closes the socket
+            self._upo_closing = True  # a write waiting for a full socket buffer gives up
+            with self.lock:  # a write in progress ends first
+                self._upo_closed = True
+            lost(exc)
+
+        protocol.connection_lost = connection_lost
+
+    def _write_frame_sync(self: Any, fin: bool, opcode: int, data: bytes) -> None:
+        if self._upo_closing:
+            raise OSError("websocket connection closed")
+        original_write(self, fin, opcode, data)
+
+    def _os_write(self: Any, data: bytes) -> None:  # called with self.lock held
+        if self._upo_closed or self._upo_closing:
+            raise OSError("websocket connection closed")
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+                view = view[n:]
+            except BlockingIOError:
+                if self._upo_closing:
+                    raise OSError("websocket connection closed") from None
+                time.sleep(0.0005)  # socket buffer full: the page's thread waits (backpressure), not the event loop
+            except InterruptedError:
+                continue
+
+    cls.__init__, cls._write_frame_sync, cls._os_write = __init__, _write_frame_sync, _os_write
+    cls._upo_safe = True
+
+
+class KernelPool:
+    """Virtual kernels created ahead, in a background thread while no page is joining.
+
+    ``take()`` returns a ready kernel (or creates one when the pool is empty); the thread
+    refills the pool one kernel at a time once no page has joined or been built (:meth:`busy`)
+    for ``quiet`` seconds, so a burst of joins is not slowed down by the refill.
+    """
+
+    def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0, on_take: Callable[[Any], None] | None = None) -> None:
+        self.factory, self.size, self.quiet, self.on_take = factory, max(0, int(size)), quiet, on_take
+        self._ready: list[Any] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._last_take = 0.0
+        self.taken = self.made_ahead = 0
+        self._thread = threading.Thread(target=self._fill, name="upo-kernel-pool", daemon=True)
+        if self.size:
+            self._thread.start()
+
+    def take(self) -> Any:
+        with self._lock:
+            self._last_take = time.monotonic()
+            self.taken += 1
+            kernel = self._ready.pop() if self._ready else None
+        self._wake.set()
+        if kernel is None:
+            return self.factory()
+        if self.on_take is not None:  # made in another thread: what the page's thread needs
+            self.on_take(kernel)
+        return kernel
+
+    def busy(self) -> None:
+        """A page is being built: refill later (called by the form page; a take counts too)."""
+        with self._lock:
+            self._last_take = time.monotonic()
+
+    def ready(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    def _fill(self) -> None:
+        while True:
+            with self._lock:
+                missing = self.size - len(self._ready)
+                wait = self._last_take + self.quiet - time.monotonic()
+            if missing <= 0:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            if wait > 0:
+                time.sleep(wait)
+                continue
+            try:
+                kernel = self.factory()
+            except Exception:  # a kernel that cannot be made ahead is made at the join instead
+                log.exception("could not create a kernel ahead")
+                time.sleep(5)
+                continue
+            with self._lock:
+                self._ready.append(kernel)
+                self.made_ahead += 1
+            time.sleep(0.002)  # let a page that arrives now have the interpreter
+
+
+def _adopt(kernel: Any) -> None:
+    """A kernel made ahead, taken by a page's thread: its display hook is per thread (``SolaraDisplayPublisher``).
+
+    Without it, ``display()`` during the page's render would go to the frontend as output instead of
+    into the page's widget tree (Solara registers the hook in the thread that creates the shell).
+    """
+    shell = kernel.shell
+    if shell.display_in_reacton_hook not in shell.display_pub._hooks:
+        shell.display_pub.register_hook(shell.display_in_reacton_hook)
+
+
+class _PooledKernel:
+    """Stands in for ``solara.server.kernel_context.Kernel``: calling it takes a kernel from the pool."""
+
+    def __init__(self, cls: type, pool: KernelPool) -> None:
+        self._cls, self.pool = cls, pool
+
+    def __call__(self) -> Any:
+        return self.pool.take()
+
+    def __getattr__(self, name: str) -> Any:  # Kernel.instance() and the like
+        return getattr(self._cls, name)
+
+
+_pool: KernelPool | None = None
+
+
+def busy() -> None:
+    """Tell the pool a page is being built, so it does not refill in the middle of a room joining."""
+    if _pool is not None:
+        _pool.busy()
+
+
+def apply(pool_size: int = 0) -> KernelPool | None:
+    """Apply the cuts (once per process; after Solara's own patches, i.e. after importing its server)."""
+    global _applied, _pool
+    if _applied:
+        return _pool
+    import solara.server.app  # noqa: F401 - Solara's own patches first
+    from solara.server import kernel, kernel_context
+
+    light_shell()
+    cached_ipython()
+    safe_sync_writes()
+    if pool_size > 0:
+        _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
+        kernel_context.Kernel = _PooledKernel(kernel.Kernel, _pool)  # type: ignore[assignment, misc]
+    _applied = True
+    return _pool
