@@ -260,6 +260,10 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
     each ministry's and the cohort's (over the pairs of the authorities whose change is shown)
     — each accepted only if the auditor's rules still hold with everything accepted so far.
 
+    The checks go through :class:`~toolkit.privacy.audit.Planner`, which indexes the accepted
+    respondent sets by containment, so the time grows about linearly with the number of units
+    (``bench/bench_privacy.py``). The result is memoised per instrument, ``k``, waves and data.
+
     Returns
     -------
     dict
