@@ -260,6 +260,10 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
     each ministry's and the cohort's (over the pairs of the authorities whose change is shown)
     — each accepted only if the auditor's rules still hold with everything accepted so far.
 
+    The checks go through :class:`~toolkit.privacy.audit.Planner`, which indexes the accepted
+    respondent sets by containment, so the time grows about linearly with the number of units
+    (``bench/bench_privacy.py``). The result is memoised per instrument, ``k``, waves and data.
+
     Returns
     -------
     dict
@@ -283,8 +287,10 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
     sets: dict[tuple[str, str, str], frozenset] = {}
     rows: dict[tuple[str, str, str], np.ndarray] = {}
     who = v["_who"].to_numpy()
-    # a respondent's bit: its place among the sorted ids (an authority's people are neighbours, its masks short)
-    _, bit = np.unique(who, return_inverse=True)
+    # a respondent's bit: its place in (ministry, id) order, so that an authority's and a ministry's people are
+    # neighbours and their masks share few 64-bit words with other ministries' (the planner's index is by word)
+    place = v["_a"].map(ministry).fillna("").astype(str).to_numpy(dtype=object) + "\x1f" + who.astype(object)
+    _, bit = np.unique(place, return_inverse=True)
     for (w, d, au), idx in v.groupby(["_w", "_d", "_a"], observed=True).indices.items():
         sets[(w, d, au)] = frozenset(who[idx])
         rows[(w, d, au)] = bit[idx]
