@@ -248,6 +248,22 @@ def serve(
     return 0
 
 
+def _buffered(done: Any) -> Any:
+    """An ASGI ``send`` that collects a response and calls ``done(start_message, body_bytes)`` once it is complete."""
+    start: dict = {}
+    body: list[bytes] = []
+
+    async def capture(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if not message.get("more_body"):
+                await done(start, b"".join(body))
+
+    return capture
+
+
 class GzipOnce:
     """Compress each distinct page once, not on every request (ASGI wrapper around Solara's app).
 
@@ -281,18 +297,11 @@ class GzipOnce:
             await self.app(scope, receive, send)
             return
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
-        start: dict = {}
-        body: list[bytes] = []
 
-        async def capture(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    await self._send(start, b"".join(body), send)
+        async def done(start: dict, raw: bytes) -> None:
+            await self._send(start, raw, send)
 
-        await self.app(inner, receive, capture)
+        await self.app(inner, receive, _buffered(done))
 
     async def _asset(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
         """An installed asset file: the app's 200 response (compressed once by Solara) kept in memory and sent in one piece.
@@ -306,26 +315,17 @@ class GzipOnce:
             await send(hit[0])
             await send({"type": "http.response.body", "body": hit[1]})
             return
-        start: dict = {}
-        body: list[bytes] = []
+        async def done(start: dict, raw: bytes) -> None:
+            hdrs = [(k, v) for k, v in start.get("headers") or () if k != b"content-length"] + [(b"content-length", str(len(raw)).encode())]
+            head = {**start, "headers": hdrs}
+            personal = any(k.lower() == b"set-cookie" for k, _ in hdrs)  # never hand one device's cookie to others
+            if start.get("status") == 200 and not personal and self._asset_bytes + len(raw) <= self.max_asset_bytes:
+                self._assets[key] = (head, raw)
+                self._asset_bytes += len(raw)
+            await send(head)
+            await send({"type": "http.response.body", "body": raw})
 
-        async def capture(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    raw = b"".join(body)
-                    hdrs = [(k, v) for k, v in start.get("headers") or () if k != b"content-length"] + [(b"content-length", str(len(raw)).encode())]
-                    head = {**start, "headers": hdrs}
-                    personal = any(k.lower() == b"set-cookie" for k, _ in hdrs)  # never hand one device's cookie to others
-                    if start.get("status") == 200 and not personal and self._asset_bytes + len(raw) <= self.max_asset_bytes:
-                        self._assets[key] = (head, raw)
-                        self._asset_bytes += len(raw)
-                    await send(head)
-                    await send({"type": "http.response.body", "body": raw})
-
-        await self.app(scope, receive, capture)
+        await self.app(scope, receive, _buffered(done))
 
     async def _send(self, start: dict, raw: bytes, send: Any) -> None:
         hdrs = list(start.get("headers") or ())
