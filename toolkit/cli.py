@@ -217,7 +217,7 @@ def cmd_workshop(a: argparse.Namespace) -> int:
     from .workshop import serve
 
     return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk,
-                 join_code=a.join_code, lang=a.lang, pool_size=a.pool)
+                 join_code=a.join_code, lang=a.lang, pool_size=a.pool, processes=a.processes)
 
 
 def cmd_export(a: argparse.Namespace) -> int:
@@ -428,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ask participants once for a short code shown on the projector (without CODE: a random one)")
     sp.add_argument("--lang", choices=["de", "en"], default="de", help="the form's starting language (participants can switch)")
     sp.add_argument("--pool", type=int, default=None, metavar="N", help="light page sessions created ahead while the server is quiet, for a room joining at once (default 60; 0: none)")
+    sp.add_argument("--processes", type=int, default=None, metavar="N",
+                    help="form server processes behind the one address, each page stays with one (default: one per usable core)")
     sp.add_argument("--key", metavar="FILE", help=_KEY_HELP)
 
     sp = add("export", cmd_export, "export answers (pseudonymous) as CSV, XLSX, Parquet, SPSS or LimeSurvey structure")

@@ -21,11 +21,11 @@ Example
 from __future__ import annotations
 
 import threading
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 from .release import Released, current_record, release
 
-__all__ = ["LiveRelease", "live_state"]
+__all__ = ["LiveRelease", "live_state", "share_live_state"]
 
 
 class LiveRelease:
@@ -39,6 +39,15 @@ class LiveRelease:
     def step(self, key: Hashable, people: frozenset, value: Any, *, quantity: Any = None, output: str = "live", cell: str = "") -> Released:
         """The value to show now: the new one if it differs from the last released state by ``k`` people, else the last."""
         people = frozenset(people)
+        fresh, last = self._settle(key, people, value)
+        if last is None:
+            return Released(False, None, len(people), "too_few" if people else "no_data", self.k)
+        if quantity is not None:
+            release(quantity, last[0], last[1], k=self.k, output=output, cell=cell)
+        return Released(True, last[1], len(last[0]), None if fresh else "live_step", self.k)
+
+    def _settle(self, key: Hashable, people: frozenset, value: Any) -> tuple[bool, tuple[frozenset, Any] | None]:
+        """Decide: is ``people`` a new state to release (``fresh``)? Returns it and the last released state."""
         with self._lock:
             last = self._state.get(key)
             if last is None:
@@ -49,11 +58,7 @@ class LiveRelease:
             if fresh:
                 self._state[key] = (people, value)
                 last = self._state[key]
-        if last is None:
-            return Released(False, None, len(people), "too_few" if people else "no_data", self.k)
-        if quantity is not None:
-            release(quantity, last[0], last[1], k=self.k, output=output, cell=cell)
-        return Released(True, last[1], len(last[0]), None if fresh else "live_step", self.k)
+        return fresh, last
 
     def released(self, key: Hashable) -> tuple[frozenset, Any] | None:
         """The last released (set, value) of a quantity, or None."""
@@ -65,7 +70,7 @@ class LiveRelease:
         The participant's own answers count as a known level over a set of one: the group
         minus themselves must be at least ``k`` people.
         """
-        last = self._state.get(key)
+        last = self.released(key)
         if last is None:
             return Released(False, None, 0, "own_group", self.k)
         people, value = last
@@ -81,6 +86,16 @@ class LiveRelease:
 
 _REGISTRY: dict[Hashable, LiveRelease] = {}
 _REG_LOCK = threading.Lock()
+_FACTORY: Callable[[Hashable, int], LiveRelease] | None = None
+
+
+def share_live_state(factory: Callable[[Hashable, int], LiveRelease] | None) -> None:
+    """Make :func:`live_state` build its states with ``factory(key, k)``: a server whose live session runs in
+    several processes keeps one state for all of them (:mod:`toolkit.workshop.front`); ``None``: this process's own."""
+    global _FACTORY
+    with _REG_LOCK:
+        _FACTORY = factory
+        _REGISTRY.clear()
 
 
 def live_state(key: Hashable, k: int) -> LiveRelease:
@@ -88,5 +103,5 @@ def live_state(key: Hashable, k: int) -> LiveRelease:
     with _REG_LOCK:
         st = _REGISTRY.get(key)
         if st is None or st.k != int(k):
-            st = _REGISTRY[key] = LiveRelease(k)
+            st = _REGISTRY[key] = LiveRelease(k) if _FACTORY is None else _FACTORY(key, int(k))
         return st

@@ -1,11 +1,14 @@
-"""``upo workshop``: one Solara process serves every participant's form and the presenter view.
+"""``upo workshop``: Solara form processes serve every participant's form and the presenter view.
 
-:func:`serve` validates the session, starts Solara's server (uvicorn, in this process)
-with the app :mod:`toolkit.workshop.app`, prints the join URL, the QR code, the join code
-and the presenter URL (with its secret: only in this terminal), and stops cleanly on
-Ctrl-C or SIGTERM. Every page is a virtual kernel in this process (a few MB), not a
+:func:`serve` validates the session, starts the front (:mod:`toolkit.workshop.front`: the one
+host and port, routing each page to one of ``--processes`` form processes, one per core by
+default, and restarting a form process that ends) and the form processes
+(:mod:`toolkit.workshop.worker`: Solara's server, uvicorn, with the app
+:mod:`toolkit.workshop.app`), prints the join URL, the QR code, the join code and the
+presenter URL (with its secret: only in this terminal), and stops everything cleanly on
+Ctrl-C or SIGTERM. Every page is a virtual kernel in its form process (a few MB), not a
 Jupyter kernel (≈ 150 MB); ``--pool`` (default 60) is how many of these light sessions are
-created ahead while the server is quiet (:mod:`toolkit.workshop.tuning`).
+created ahead while the server is quiet (:mod:`toolkit.workshop.tuning`), spread over the processes.
 
 Offline: the page's JavaScript and CSS come from the installed ``solara-assets`` package
 through Solara's asset proxy; the server never fetches from a CDN (a missing file is an
@@ -38,6 +41,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
 
+from .front import default_processes
 from .session import WorkshopError, _port_in_use, free_port, lan_address, session_env, validate_session, write_qr
 
 __all__ = ["serve", "WorkshopProcess", "solara_env", "new_join_code", "DEFAULT_POOL"]
@@ -101,6 +105,7 @@ def serve(
     join_code: str | None = None,
     lang: str = "de",
     pool_size: int | None = None,
+    processes: int | None = None,
     out: IO[str] | None = None,
     ready_timeout: float = 120.0,
 ) -> int:
@@ -123,7 +128,10 @@ def serve(
     pool_size
         How many light page sessions (virtual kernels, well under a MB each) are created ahead
         while the server is quiet, so a room joining at once takes ready ones; default
-        :data:`DEFAULT_POOL`, ``0``: each is created when its page connects.
+        :data:`DEFAULT_POOL`, ``0``: each is created when its page connects; spread over the processes.
+    processes
+        How many form processes serve the pages behind the one address (default: one per usable
+        core, :func:`toolkit.workshop.front.default_processes`); each page stays with its process.
     out
         Where the URLs and the QR code are written (default: stdout).
 
@@ -139,6 +147,9 @@ def serve(
     """
     out = out or sys.stdout
     session = validate_session(db, instrument, wave, authority)
+    n_proc = default_processes() if processes is None else int(processes)
+    if n_proc < 1:
+        raise WorkshopError(f"--processes {n_proc}: give at least 1 (default: one per core, here {default_processes()})")
     if port == 0:
         port = free_port(host if host not in ("", "0.0.0.0") else "127.0.0.1")
     if _port_in_use(host, port):
@@ -166,14 +177,8 @@ def serve(
     if pruned:
         log.info("removed %d drafts older than a day", pruned)
     started = time.monotonic()
-    import uvicorn
-
-    import warnings
-
-    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # plain http in the room's LAN
     from .assets import missing_assets
 
-    _no_cdn()
     missing = missing_assets()
     if missing:
         raise WorkshopError(
@@ -181,19 +186,9 @@ def serve(
             "install them once with 'python -m toolkit.workshop.assets' (or 'make workshop-assets')"
         )
     bind = "0.0.0.0" if host == "" else host
-    warnings.filterwarnings("ignore", message="websockets.legacy is deprecated")  # uvicorn's "websockets" implementation
-    warnings.filterwarnings("ignore", message="websockets.server.WebSocketServerProtocol is deprecated")
-    from solara.server.starlette import app as solara_app
+    from .front import Front
 
-    from .tuning import apply
-
-    pool = apply(DEFAULT_POOL if pool_size is None else pool_size)
-    # ws="websockets": the implementation Solara's synchronous frame writer works with (SOLARA_SERVER_SYNC_WS_WRITE)
-    config = uvicorn.Config(GzipOnce(solara_app), host=bind, port=port, log_level="warning", lifespan="on", ws="websockets",
-                            ws_ping_interval=10, ws_ping_timeout=20)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle Ctrl-C / SIGTERM
-    thread = threading.Thread(target=server.run, name="upo-workshop-server", daemon=True)
+    front = Front(bind, port, n_proc, DEFAULT_POOL if pool_size is None else pool_size, os.environ)
     stop = {"flag": False}
 
     def _on_signal(signum: int, frame: Any) -> None:
@@ -202,14 +197,14 @@ def serve(
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     clean = False
     try:
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise WorkshopError(f"the workshop server did not start on {host}:{port} (see the log above)")
-            if time.monotonic() - started > ready_timeout or stop["flag"]:
-                raise WorkshopError(f"the workshop server did not start within {ready_timeout:.0f} s")
-            time.sleep(0.05)
-        _warm_up(f"http://127.0.0.1:{port}/" if bind in ("0.0.0.0", "127.0.0.1") else join_url)
+        front.start()
+        while not front.all_ready.wait(0.05):
+            if front.failed:
+                raise WorkshopError(front.failed)
+            if stop["flag"]:
+                raise WorkshopError("stopped before the workshop server was ready")
+            if time.monotonic() - started > ready_timeout:
+                raise WorkshopError(f"the workshop server did not start within {ready_timeout:.0f} s (see the log above)")
         waited = time.monotonic() - started
         png = dbp.with_name(f"{dbp.stem}.workshop-{slug}-qr.png")
         where = f" · {authority}" if authority else ""
@@ -224,14 +219,14 @@ def serve(
         out.write(f"Presenter view (keep this address to yourself): {presenter_url}\n")
         auth = f", authority={authority!r}" if authority else ""
         out.write(f"JupyterLab dashboard: open notebooks/workshop_dashboard.ipynb with db={session['db']!r}, instrument={session['instrument']!r}, wave={wave!r}{auth}\n")
-        if pool is not None:
-            _wait_pool(pool, min(30.0, ready_timeout))
-            out.write(f"{pool.ready()} page sessions created ahead (--pool; more are made while the server is quiet).\n")
+        out.write(f"{n_proc} form process{'es' if n_proc > 1 else ''} behind this address (--processes; one per core by default).\n")
+        if pool_size != 0:
+            out.write(f"{front.pool_ready()} page sessions created ahead (--pool; more are made while the server is quiet).\n")
         out.write(f"Ready after {waited:.1f} s. Stop with Ctrl-C.\n")
         out.flush()
         while not stop["flag"]:
-            if not thread.is_alive():
-                raise WorkshopError("the workshop server stopped unexpectedly (see the log above)")
+            if front.failed:
+                raise WorkshopError(front.failed)
             time.sleep(0.2)
         clean = True
     finally:
@@ -239,13 +234,20 @@ def serve(
             signal.signal(s, h)
         out.write("Stopping the workshop server …\n")
         out.flush()
-        server.should_exit = True
-        thread.join(timeout=10)
+        front.stop()
         if clean:  # a clean end of the session: the drafts go with it (after a crash they stay for the restart)
             DraftStore(drafts).clear()
         out.write("Stopped.\n")
         out.flush()
     return 0
+
+
+def _filter_warnings() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # plain http in the room's LAN
+    warnings.filterwarnings("ignore", message="websockets.legacy is deprecated")  # uvicorn's "websockets" implementation
+    warnings.filterwarnings("ignore", message="websockets.server.WebSocketServerProtocol is deprecated")
 
 
 def _buffered(done: Any) -> Any:

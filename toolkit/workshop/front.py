@@ -1,0 +1,455 @@
+"""The front of ``upo workshop``: one address, several form processes behind it (``--processes N``).
+
+One Solara process runs Python on one core (one interpreter lock), so a room joining at the
+same moment waits for one core. The front listens on the session's host and port, reads the
+head of the first request of each connection, picks a form process and hands it the
+connection itself (the socket's file descriptor, with the bytes read so far, over a Unix
+socket: ``SCM_RIGHTS``); from then on the process talks to the browser directly and the
+front costs nothing more for that connection.
+
+**Sticky by session.** A page's requests and websockets carry Solara's session cookie
+(``solara-session-id``). A request without it that opens a page gets a new random session
+id from the front (added as the request's cookie, so Solara sets exactly that cookie), and
+the id is assigned to the least busy process (open pages it reported plus pages given to
+it in the last seconds). Every later connection with that cookie (the websocket, a reload,
+the page's close beacon) goes to the same process. Assets go to any process.
+
+**What the processes share.** Submissions, measures, outcomes and the presenter's counts
+live in the cohort database; drafts in the session's draft folder. The live release
+state of :mod:`toolkit.privacy.live` (the last released aggregate per quantity, which the
+presenter view and the form's group value step through) is kept here in the front and
+asked for by every form process (:class:`toolkit.workshop.worker.SharedLiveRelease`), so
+two screens served by two processes never show states that differ by fewer than k people.
+It outlives a form process's restart, as it lived as long as the server before.
+
+**Faults.** A form process that ends (``kill -9``, a crash) is started again at once; its
+connections wait in the front while it starts (and the pages' drafts come back from the
+draft folder as after a restart of the whole server). Stopping the front stops every
+form process (SIGTERM, then SIGKILL after a grace period); a form process also ends when
+its connection to the front closes (the front was killed).
+
+Example
+-------
+>>> head = b"GET / HTTP/1.1\\r\\nHost: x\\r\\nCookie: a=1; solara-session-id=abc\\r\\n\\r\\n"
+>>> request_target(head)
+('GET', '/', 'abc', False)
+>>> request_target(with_session_cookie(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", "s1"))
+('GET', '/', 's1', False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Mapping
+
+from .session import WorkshopError
+
+__all__ = ["Front", "default_processes", "request_target", "with_session_cookie", "split_pool"]
+
+log = logging.getLogger("toolkit")
+
+SESSION_COOKIES = ("solara-session-id", "solara-session-id-lax")  # Solara's server.get_session_id_cookie
+ASSET_PREFIXES = ("/static/", "/_solara/cdn/", "/jupyter/nbextensions/", "/_solara/", "/readyz")
+MAX_HEAD = 64 * 1024  # bytes of a request head (uvicorn's h11 parser accepts 16 KB)
+HEAD_TIMEOUT = 60.0  # seconds a new connection may take to send its first request head
+PENDING_TIMEOUT = 60.0  # seconds a connection waits for its restarting form process
+RECENT = 3.0  # seconds a newly assigned page counts towards a process's load before its own report shows it
+_HDR = struct.Struct("!IB")  # frame: payload length, kind
+
+
+def default_processes() -> int:
+    """The number of cores this process may use (at least 1): one form process per core."""
+    with contextlib.suppress(AttributeError, OSError):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def split_pool(pool: int, n: int) -> list[int]:
+    """``--pool`` spread over ``n`` processes (``split_pool(5, 2) == [3, 2]``)."""
+    return [pool // n + (i < pool % n) for i in range(n)]
+
+
+def frame(kind: bytes, payload: bytes) -> bytes:
+    return _HDR.pack(len(payload), kind[0]) + payload
+
+
+def parse_frames(buf: bytearray) -> list[tuple[int, bytes]]:
+    """Complete frames at the start of ``buf`` (removed from it): ``(kind, payload)``."""
+    out = []
+    while len(buf) >= _HDR.size:
+        n, kind = _HDR.unpack_from(buf)
+        if len(buf) < _HDR.size + n:
+            break
+        out.append((kind, bytes(buf[_HDR.size:_HDR.size + n])))
+        del buf[:_HDR.size + n]
+    return out
+
+
+def request_target(head: bytes) -> tuple[str, str, str | None, bool]:
+    """``(method, path, session id or None, websocket upgrade?)`` of a request head."""
+    lines = head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    parts = lines[0].split(b" ")
+    method = parts[0].decode("latin-1") if parts else ""
+    path = parts[1].decode("latin-1").split("?", 1)[0] if len(parts) > 1 else ""
+    sid, upgrade = None, False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"cookie" and sid is None:
+            cookies = {}
+            for pair in value.decode("latin-1").split(";"):
+                k, _, v = pair.strip().partition("=")
+                cookies.setdefault(k, v.strip('"'))
+            sid = next((cookies[c] for c in SESSION_COOKIES if cookies.get(c)), None)
+        elif name == b"upgrade" and value.strip().lower() == b"websocket":
+            upgrade = True
+    return method, path, sid, upgrade
+
+
+def with_session_cookie(buf: bytes, sid: str) -> bytes:
+    """The request with Solara's session cookie set to ``sid`` (added to its ``Cookie`` header, or a new one)."""
+    end = buf.find(b"\r\n\r\n")
+    head, rest = buf[:end], buf[end:]
+    lines = head.split(b"\r\n")
+    add = f"{SESSION_COOKIES[0]}={sid}".encode()
+    for i, line in enumerate(lines[1:], start=1):
+        if line.split(b":", 1)[0].strip().lower() == b"cookie":
+            lines[i] = line.rstrip() + b"; " + add
+            break
+    else:
+        lines.insert(1, b"Cookie: " + add)
+    return b"\r\n".join(lines) + rest
+
+
+class _Worker:
+    """What the front knows about one form process."""
+
+    def __init__(self, index: int, pool: int) -> None:
+        self.index, self.pool = index, pool
+        self.proc: subprocess.Popen | None = None
+        self.ctrl: socket.socket | None = None
+        self.live: socket.socket | None = None
+        self.ready = False
+        self.port = 0
+        self.pool_ready = 0
+        self.pages = 0
+        self.starts = 0
+        self.deaths: list[float] = []
+        self.recent: collections.deque[float] = collections.deque()
+        self.pending: list[tuple[float, socket.socket, bytes]] = []
+        self.out: collections.deque[tuple[bytes, socket.socket | None, bytes]] = collections.deque()  # frame, connection, request bytes
+        self.writing = False
+        self.inbuf = bytearray()
+        self.livebuf = bytearray()
+
+    def load(self, now: float) -> int:
+        while self.recent and now - self.recent[0] > RECENT:
+            self.recent.popleft()
+        return self.pages + len(self.recent)
+
+
+class Front:
+    """The listening socket, the form processes and the routing between them (an asyncio loop in a thread).
+
+    Parameters
+    ----------
+    host, port
+        Where participants connect.
+    processes
+        How many form processes (:mod:`toolkit.workshop.worker`).
+    pool
+        Page sessions created ahead, spread over the processes.
+    env
+        The form processes' environment (the session's variables).
+    """
+
+    def __init__(self, host: str, port: int, processes: int, pool: int, env: Mapping[str, str]) -> None:
+        self.host, self.port, self.n = host, port, max(1, int(processes))
+        self.env = dict(env)
+        self.workers = [_Worker(i, p) for i, p in enumerate(split_pool(max(0, int(pool)), self.n))]
+        self.sessions: dict[str, int] = {}
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="upo-workshop-front", daemon=True)
+        self.stopping = False
+        self.failed: str | None = None
+        self.all_ready = threading.Event()
+        self.restarts = 0
+        self.lsock: socket.socket | None = None
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> "Front":
+        if not hasattr(socket, "send_fds"):
+            raise WorkshopError("the workshop server needs Linux or macOS (it hands connections to its form processes)")
+        try:
+            self.lsock = socket.create_server((self.host, self.port), backlog=1024)
+        except OSError as exc:
+            raise WorkshopError(f"cannot listen on {self.host}:{self.port} ({exc.strerror}); choose another with --port") from None
+        self.lsock.setblocking(False)
+        self.thread.start()
+        self.loop.call_soon_threadsafe(self._begin)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.all_ready.wait(0.1):
+            if self.failed:
+                raise WorkshopError(self.failed)
+            if time.monotonic() > deadline:
+                raise WorkshopError(f"the workshop's form processes did not start within {timeout:.0f} s (see the log above)")
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self.workers if w.proc is not None]
+
+    def pool_ready(self) -> int:
+        return sum(w.pool_ready for w in self.workers)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, stop every form process (SIGTERM, then SIGKILL), close the loop."""
+        self.stopping = True
+        if self.thread.is_alive():
+            fut = asyncio.run_coroutine_threadsafe(self._close_listener(), self.loop)
+            with contextlib.suppress(Exception):
+                fut.result(5)
+        procs = [w.proc for w in self.workers if w.proc is not None]
+        for p in procs:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("form process %d did not stop within %.0f s: killed", p.pid, grace)
+                with contextlib.suppress(ProcessLookupError):
+                    p.kill()
+                p.wait(5)
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+
+    async def _close_listener(self) -> None:
+        if self.lsock is not None:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.lsock.fileno())
+            self.lsock.close()
+        for w in self.workers:
+            for _t, conn, _b in w.pending:
+                conn.close()
+            w.pending.clear()
+        me = asyncio.current_task()
+        for task in asyncio.all_tasks(self.loop):
+            if task is not me:
+                task.cancel()
+        await asyncio.sleep(0)
+
+    def _begin(self) -> None:
+        for w in self.workers:
+            self._spawn(w)
+        self.loop.create_task(self._accept())
+        self.loop.create_task(self._supervise())
+
+    # ------------------------------------------------------------------ form processes
+    def _spawn(self, w: _Worker) -> None:
+        ctrl, ctrl_child = socket.socketpair()
+        live, live_child = socket.socketpair()
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding the toolkit package
+        env = {**self.env, "PYTHONPATH": os.pathsep.join(p for p in (root, self.env.get("PYTHONPATH", "")) if p)}
+        cmd = [sys.executable, "-m", "toolkit.workshop.worker", "--conn-fd", str(ctrl_child.fileno()),
+               "--live-fd", str(live_child.fileno()), "--index", str(w.index), "--pool", str(w.pool)]
+        w.proc = subprocess.Popen(cmd, pass_fds=(ctrl_child.fileno(), live_child.fileno()), env=env, stdin=subprocess.DEVNULL)
+        ctrl_child.close()
+        live_child.close()
+        ctrl.setblocking(False)
+        w.ctrl, w.live, w.ready, w.pages, w.starts = ctrl, live, False, 0, w.starts + 1
+        w.inbuf.clear()
+        w.livebuf.clear()
+        self.loop.add_reader(ctrl.fileno(), self._ctrl_readable, w)
+        self.loop.add_reader(live.fileno(), self._live_readable, w)
+        log.info("form process %d started (pid %d)", w.index, w.proc.pid)
+
+    def _lost(self, w: _Worker) -> None:
+        """The form process ended (its socket closed): start it again, its connections wait meanwhile."""
+        for s in (w.ctrl, w.live):
+            if s is not None:
+                with contextlib.suppress(Exception):
+                    self.loop.remove_reader(s.fileno())
+                with contextlib.suppress(Exception):
+                    self.loop.remove_writer(s.fileno())
+                s.close()
+        w.ctrl = w.live = None
+        was_ready, w.ready, w.writing = w.ready, False, False
+        w.pending[:0] = [(time.monotonic(), conn, raw) for _f, conn, raw in w.out if conn is not None]  # not handed over yet
+        w.out.clear()
+        if w.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                w.proc.wait(2)
+        code = w.proc.returncode if w.proc is not None else None
+        if self.stopping:
+            return
+        if not self.all_ready.is_set() and not was_ready:
+            self.failed = f"a form process of the workshop server did not start (exit code {code}; see the log above)"
+            return
+        now = time.monotonic()
+        w.deaths = [t for t in w.deaths if now - t < 60] + [now]
+        delay = 0.0 if len(w.deaths) <= 1 else min(10.0, 2.0 ** (len(w.deaths) - 2))
+        log.warning("form process %d (pid %s) ended (exit code %s); starting it again%s", w.index, w.proc.pid if w.proc else "?", code,
+                    f" in {delay:.0f} s" if delay else "")
+        self.restarts += 1
+        self.loop.call_later(delay, self._respawn, w)
+
+    def _respawn(self, w: _Worker) -> None:
+        if not self.stopping and w.ctrl is None:
+            try:
+                self._spawn(w)
+            except OSError:
+                log.exception("could not start form process %d", w.index)
+                self.loop.call_later(5.0, self._respawn, w)
+
+    async def _supervise(self) -> None:
+        while not self.stopping:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            for w in self.workers:
+                if w.ctrl is not None and w.proc is not None and w.proc.poll() is not None:
+                    self._lost(w)
+                expired = [p for p in w.pending if now - p[0] > PENDING_TIMEOUT]
+                for p in expired:
+                    w.pending.remove(p)
+                    p[1].close()
+
+    def _ctrl_readable(self, w: _Worker) -> None:
+        try:
+            data = w.ctrl.recv(65536) if w.ctrl is not None else b""
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lost(w)
+            return
+        w.inbuf += data
+        for kind, payload in parse_frames(w.inbuf):
+            if kind == ord("R"):  # ready: its own port and the sessions it made ahead
+                info = pickle.loads(payload)
+                w.port, w.pool_ready, w.ready = info["port"], info["pool"], True
+                pending, w.pending = w.pending, []
+                for _t, conn, buf in pending:
+                    self._hand(w, conn, buf)
+                if all(x.ready for x in self.workers):
+                    self.all_ready.set()
+            elif kind == ord("L"):  # load: open pages
+                w.pages = int(pickle.loads(payload)["pages"])
+
+    # ------------------------------------------------------------------ the shared live release state
+    def _live_readable(self, w: _Worker) -> None:
+        from ..privacy.live import live_state
+
+        sock = w.live
+        try:
+            data = sock.recv(1 << 20) if sock is not None else b""
+        except OSError:
+            data = b""
+        if not data:
+            return  # the control socket reports the end of the process
+        w.livebuf += data
+        for _kind, payload in parse_frames(w.livebuf):
+            op, session, k, key, *args = pickle.loads(payload)
+            state = live_state(session, k)  # this process's own LiveRelease (the front shares none)
+            if op == "step":
+                reply = state._settle(key, frozenset(args[0]), args[1])
+            else:
+                reply = state.released(key)
+            with contextlib.suppress(OSError):
+                sock.sendall(frame(b"A", pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)))
+
+    # ------------------------------------------------------------------ connections
+    async def _accept(self) -> None:
+        assert self.lsock is not None
+        while not self.stopping:
+            try:
+                conn, _addr = await self.loop.sock_accept(self.lsock)
+            except OSError:
+                if self.stopping:
+                    return
+                await asyncio.sleep(0.05)  # e.g. too many open files: try again shortly
+                continue
+            self.loop.create_task(self._route(conn))
+
+    async def _route(self, conn: socket.socket) -> None:
+        conn.setblocking(False)
+        buf = b""
+        deadline = self.loop.time() + HEAD_TIMEOUT
+        try:
+            while b"\r\n\r\n" not in buf:
+                if len(buf) > MAX_HEAD:
+                    await self.loop.sock_sendall(conn, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    conn.close()
+                    return
+                chunk = await asyncio.wait_for(self.loop.sock_recv(conn, 65536), max(0.01, deadline - self.loop.time()))
+                if not chunk:
+                    conn.close()
+                    return
+                buf += chunk
+        except (asyncio.TimeoutError, OSError):
+            conn.close()
+            return
+        method, path, sid, upgrade = request_target(buf)
+        if sid is None and method == "GET" and not upgrade and not path.startswith(ASSET_PREFIXES):
+            sid = str(uuid.uuid4())  # a new device opens a page: its session id, so the front knows where it lives
+            buf = with_session_cookie(buf, sid)
+        self._hand(self._choose(sid), conn, buf)
+
+    def _choose(self, sid: str | None) -> _Worker:
+        if sid is not None and sid in self.sessions:
+            return self.workers[self.sessions[sid]]
+        now = time.monotonic()
+        live = [w for w in self.workers if w.ready] or self.workers
+        w = min(live, key=lambda x: (x.load(now), x.index))
+        if sid is not None:
+            self.sessions[sid] = w.index
+            w.recent.append(now)
+        return w
+
+    def _hand(self, w: _Worker, conn: socket.socket, buf: bytes) -> None:
+        if not w.ready or w.ctrl is None:
+            w.pending.append((time.monotonic(), conn, buf))
+            return
+        w.out.append((frame(b"C", buf), conn, buf))
+        self._flush(w)
+
+    def _flush(self, w: _Worker) -> None:
+        while w.out and w.ctrl is not None:
+            data, conn, raw = w.out[0]
+            try:
+                n = socket.send_fds(w.ctrl, [data], [conn.fileno()]) if conn is not None else w.ctrl.send(data)
+            except BlockingIOError:
+                if not w.writing:
+                    w.writing = True
+                    self.loop.add_writer(w.ctrl.fileno(), self._flush, w)
+                return
+            except OSError:
+                return  # the process is gone: _lost() moves what was not handed over to its restart
+            if conn is not None:
+                conn.close()  # the form process has its own copy now
+            if n < len(data):
+                w.out[0] = (data[n:], None, raw)
+            else:
+                w.out.popleft()
+        if w.writing and w.ctrl is not None:
+            w.writing = False
+            self.loop.remove_writer(w.ctrl.fileno())

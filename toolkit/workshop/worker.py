@@ -1,0 +1,231 @@
+"""A form process of ``upo workshop``: Solara's server for the connections the front hands it.
+
+Started by :class:`toolkit.workshop.front.Front` as ``python -m toolkit.workshop.worker``
+with two Unix sockets: over ``--conn-fd`` it receives connections (the socket's file
+descriptor and the bytes the front read of the first request) and reports that it is ready
+and how many pages it has open; over ``--live-fd`` it asks the front for the session's
+shared live release state (:class:`SharedLiveRelease`). A connection becomes one of
+uvicorn's own connections on this process's event loop, exactly as if uvicorn had accepted
+it (the bytes read by the front are fed first). The process also listens on a port of
+its own on 127.0.0.1 (its warm-up request; nothing else uses it).
+
+It ignores Ctrl-C (the front stops it: SIGTERM), writes the drafts that wait to be saved,
+and ends by itself when the front's socket closes (the front was killed).
+
+Example
+-------
+>>> SharedLiveRelease(("db", "i", "t0", None), 5, channel=None).k
+5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import pickle
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any, Hashable
+
+from ..privacy.live import LiveRelease
+from .front import frame, parse_frames
+
+__all__ = ["SharedLiveRelease", "main"]
+
+log = logging.getLogger("toolkit")
+
+
+class _Channel:
+    """Blocking request/answer calls to the front over the live socket (one at a time)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.lock = threading.Lock()
+        self.buf = bytearray()
+
+    def call(self, request: tuple) -> Any:
+        with self.lock:
+            self.sock.sendall(frame(b"Q", pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
+            while True:
+                got = parse_frames(self.buf)
+                if got:
+                    return pickle.loads(got[0][1])
+                data = self.sock.recv(1 << 20)
+                if not data:
+                    raise ConnectionError("the workshop's front has gone")
+                self.buf += data
+
+
+class SharedLiveRelease(LiveRelease):
+    """A :class:`toolkit.privacy.LiveRelease` whose decisions are made by the front, for every form process alike.
+
+    The release itself (the record of what was shown) stays in this process, as before; only the
+    last released state per quantity is shared.
+    """
+
+    def __init__(self, session: Hashable, k: int, channel: _Channel | None) -> None:
+        super().__init__(k)
+        self.session, self.channel = session, channel
+
+    def _settle(self, key: Hashable, people: frozenset, value: Any) -> tuple[bool, tuple[frozenset, Any] | None]:
+        fresh, last = self.channel.call(("step", self.session, self.k, key, people, value))
+        return fresh, last
+
+    def released(self, key: Hashable) -> tuple[frozenset, Any] | None:
+        return self.channel.call(("get", self.session, self.k, key))
+
+
+class _Receiver:
+    """On uvicorn's event loop: turns the connections the front sends into uvicorn connections."""
+
+    def __init__(self, server: Any, ctrl: socket.socket, gone: threading.Event) -> None:
+        self.server, self.ctrl, self.gone = server, ctrl, gone
+        self.buf = bytearray()
+        self.fds: list[int] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def run(self, sockets: list[socket.socket]) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.ctrl.setblocking(False)
+        self.loop.add_reader(self.ctrl.fileno(), self._readable)
+        await self.server.serve(sockets=sockets)  # not the main thread: uvicorn leaves the signals to us
+
+    def send(self, kind: bytes, info: dict) -> None:
+        """A message to the front (from any thread)."""
+        if self.loop is not None and not self.loop.is_closed():
+            data = frame(kind, pickle.dumps(info))
+            asyncio.run_coroutine_threadsafe(self.loop.sock_sendall(self.ctrl, data), self.loop)
+
+    def _readable(self) -> None:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(self.ctrl, 1 << 16, 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data, fds = b"", []
+        self.fds.extend(fds)
+        if not data:
+            assert self.loop is not None
+            self.loop.remove_reader(self.ctrl.fileno())
+            self.gone.set()
+            return
+        self.buf += data
+        for kind, payload in parse_frames(self.buf):
+            if kind == ord("C"):
+                self._connection(self.fds.pop(0), payload)
+
+    def _connection(self, fd: int, prefix: bytes) -> None:
+        server, config = self.server, self.server.config
+        sock = socket.socket(fileno=fd)
+        sock.setblocking(False)
+
+        def protocol() -> asyncio.Protocol:  # as uvicorn's Server.startup makes them, with the bytes the front read first
+            proto = config.http_protocol_class(config=config, server_state=server.server_state, app_state=server.lifespan.state)
+            made = proto.connection_made
+
+            def connection_made(transport: asyncio.BaseTransport) -> None:
+                made(transport)
+                proto.data_received(prefix)
+
+            proto.connection_made = connection_made  # type: ignore[method-assign]
+            return proto
+
+        assert self.loop is not None
+        task = self.loop.create_task(self.loop.connect_accepted_socket(protocol, sock))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or log.warning("connection not taken: %s", t.exception()))
+
+
+def _pages() -> int:
+    from solara.server import kernel_context
+
+    return len(kernel_context.contexts)
+
+
+def _flush_drafts() -> None:
+    from . import app
+
+    rt = getattr(app, "_runtime", None)
+    if rt is not None:
+        rt.saver.flush()
+
+
+def run(conn_fd: int, live_fd: int, index: int, pool_size: int) -> int:
+    """The form process: returns its exit code."""
+    stop, gone = threading.Event(), threading.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal: the front stops us
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    ctrl, live = socket.socket(fileno=conn_fd), socket.socket(fileno=live_fd)
+    from ..privacy.live import share_live_state
+
+    channel = _Channel(live)
+    share_live_state(lambda key, k: SharedLiveRelease(key, k, channel))
+    import uvicorn
+
+    from .server import GzipOnce, _filter_warnings, _no_cdn, _wait_pool, _warm_up
+
+    _filter_warnings()
+    _no_cdn()
+    from solara.server.starlette import app as solara_app
+
+    from .tuning import apply
+
+    pool = apply(pool_size)
+    # ws="websockets": the implementation Solara's synchronous frame writer works with (SOLARA_SERVER_SYNC_WS_WRITE)
+    config = uvicorn.Config(GzipOnce(solara_app), host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets",
+                            ws_ping_interval=10, ws_ping_timeout=20, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    own = socket.create_server(("127.0.0.1", 0))
+    port = own.getsockname()[1]
+    receiver = _Receiver(server, ctrl, gone)
+    thread = threading.Thread(target=lambda: asyncio.run(receiver.run([own])), name="upo-workshop-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline or gone.is_set():
+            log.error("form process %d: the server did not start", index)
+            return 1
+        time.sleep(0.05)
+    _warm_up(f"http://127.0.0.1:{port}/")
+    if pool is not None:
+        _wait_pool(pool, 30.0)
+    receiver.send(b"R", {"port": port, "pool": pool.ready() if pool is not None else 0})
+    last = -1
+    while not stop.is_set() and not gone.is_set():
+        if not thread.is_alive():
+            log.error("form process %d: the server stopped unexpectedly", index)
+            return 1
+        pages = _pages()
+        if pages != last:
+            receiver.send(b"L", {"pages": pages})
+            last = pages
+        stop.wait(0.5)
+    try:
+        _flush_drafts()  # what waits to be written (at most a second of answers) is kept
+    except Exception:
+        log.exception("form process %d: drafts not written", index)
+    server.should_exit = True
+    thread.join(timeout=8)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m toolkit.workshop.worker", description="a form process of upo workshop (started by it)")
+    ap.add_argument("--conn-fd", type=int, required=True)
+    ap.add_argument("--live-fd", type=int, required=True)
+    ap.add_argument("--index", type=int, default=0)
+    ap.add_argument("--pool", type=int, default=0)
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format=f"%(levelname)s %(name)s [form {a.index}]: %(message)s")
+    code = run(a.conn_fd, a.live_fd, a.index, a.pool)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # no waiting for Solara's and the page threads at interpreter exit
+
+
+if __name__ == "__main__":
+    main()
