@@ -1,0 +1,202 @@
+"""Issue 15: several form processes behind one address (toolkit.workshop.front, toolkit.workshop.worker).
+
+The routing rules on request heads, the choice of a process (sticky per session, new pages to the
+least busy), the live release state shared by the processes (two screens never show states
+that differ by fewer than k people), and real ``upo workshop`` processes: ``kill -9`` of one
+form process (started again, the session goes on), a clean stop leaves no process behind, and
+``kill -9`` of the whole command leaves no form process running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from toolkit.privacy.live import LiveRelease, live_state, share_live_state
+from toolkit.workshop import WorkshopProcess
+from toolkit.workshop.front import Front, _Worker, default_processes, request_target, split_pool, with_session_cookie
+from toolkit.workshop.worker import SharedLiveRelease, _Channel
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.mark.parametrize("head, expected", [
+    (b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", ("GET", "/", None, False)),
+    (b"GET /?x=1 HTTP/1.1\r\ncookie: a=1; solara-session-id=S1\r\n\r\n", ("GET", "/", "S1", False)),
+    (b"GET / HTTP/1.1\r\nCookie: solara-session-id-lax=S2\r\n\r\n", ("GET", "/", "S2", False)),
+    (b"GET /jupyter/api/kernels/k1/channels?session_id=p HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: solara-session-id=S3\r\n\r\n",
+     ("GET", "/jupyter/api/kernels/k1/channels", "S3", True)),
+    (b"POST /_solara/api/close/k1?session_id=p HTTP/1.1\r\nCookie: other=2; solara-session-id=\"S4\"\r\nContent-Length: 0\r\n\r\n",
+     ("POST", "/_solara/api/close/k1", "S4", False)),
+])
+def test_request_target_reads_method_path_session_and_upgrade(head, expected):
+    assert request_target(head) == expected
+
+
+@pytest.mark.parametrize("head", [b"GET / HTTP/1.1\r\nHost: h\r\n\r\nBODY", b"GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\n\r\nBODY"])
+def test_a_new_device_gets_the_session_id_the_front_chose(head):
+    out = with_session_cookie(head, "S9")
+    assert request_target(out)[2] == "S9" and out.endswith(b"\r\n\r\nBODY") and out.count(b"\r\n\r\n") == 1
+    if b"a=1" in head:
+        assert b"a=1; solara-session-id=S9" in out  # other cookies kept
+
+
+def test_pool_spread_and_default_processes():
+    assert split_pool(60, 2) == [30, 30] and split_pool(5, 2) == [3, 2] and split_pool(0, 3) == [0, 0, 0]
+    assert default_processes() >= 1
+
+
+def _front(n: int = 2) -> Front:
+    front = Front("127.0.0.1", 0, n, 0, {})
+    for w in front.workers:
+        w.ready = True
+    return front
+
+
+def test_a_session_stays_with_its_process_and_new_pages_go_to_the_least_busy():
+    front = _front(2)
+    front.workers[0].pages = 5  # reported open pages
+    first = front._choose("A")
+    assert first.index == 1 and front._choose("A") is first  # sticky: the websocket and a reload follow the page
+    picks = [front._choose(f"new{i}").index for i in range(8)]
+    assert picks == [1, 1, 1, 1, 0, 1, 0, 1]  # the idle one first, until both carry the same (new pages count at once)
+    front.workers[1].ready = False  # restarting: new devices go to the running one, known ones wait for theirs
+    assert front._choose("later").index == 0 and front._choose("A") is first
+
+
+def _channel_pair(front: Front) -> tuple[_Channel, threading.Thread]:
+    """A form process's live channel to ``front``, served by a thread standing in for the front's loop."""
+    w = _Worker(len(front.workers), 0)
+    mine, theirs = socket.socketpair()
+    w.live = theirs
+    stop = threading.Event()
+
+    def serve() -> None:
+        import select
+
+        while not stop.is_set():
+            if select.select([theirs], [], [], 0.05)[0]:
+                front._live_readable(w)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    t.stop = stop  # type: ignore[attr-defined]
+    return _Channel(mine), t
+
+
+def test_two_form_processes_show_one_live_state():
+    """With a LiveRelease per process, a page in one process could show the group over 5 people and one in the other over 6."""
+    front = _front(2)
+    (ca, ta), (cb, tb) = _channel_pair(front), _channel_pair(front)
+    session = ("db", "competence_reflection", "t1", "BVA", id(front))
+    try:
+        a, b = SharedLiveRelease(session, 5, ca), SharedLiveRelease(session, 5, cb)
+        five, six = frozenset("abcde"), frozenset("abcdef")
+        assert a.step("x", five, {"mean": 3.0}).value == {"mean": 3.0}
+        shown = b.step("x", six, {"mean": 3.2})  # the other process, one person later
+        assert shown.value == {"mean": 3.0} and shown.n == 5 and shown.reason == "live_step"
+        assert b.for_participant("x", "z").shown and a.released("x") == (five, {"mean": 3.0})
+        assert b.step("x", frozenset("abcdefghij"), {"mean": 3.5}).value == {"mean": 3.5}  # k new people: the next state
+        assert a.for_participant("x", "a").value == {"mean": 3.5}
+        separate = LiveRelease(5)  # what each process had before
+        separate.step("x", six, {"mean": 3.2})
+        assert separate.released("x")[0] == six
+    finally:
+        ta.stop.set(); tb.stop.set()  # noqa: E702
+
+
+def test_share_live_state_switches_the_factory_and_back():
+    calls = []
+    share_live_state(lambda key, k: calls.append(key) or LiveRelease(k))
+    try:
+        live_state(("s", 1), 5)
+        assert calls == [("s", 1)]
+    finally:
+        share_live_state(None)
+    assert type(live_state(("s", 1), 5)) is LiveRelease
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _form_processes(pid: int) -> list[psutil.Process]:
+    out = []
+    for c in _children(pid):
+        try:
+            if c.status() != psutil.STATUS_ZOMBIE and "toolkit.workshop.worker" in " ".join(c.cmdline()):
+                out.append(c)
+        except psutil.Error:  # ended meanwhile
+            pass
+    return out
+
+
+def _wait(pred, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _join_one(url: str) -> float:
+    sys.path.insert(0, str(BENCH))
+    from solara_client import Participant
+
+    async def go() -> float:
+        p = Participant(url)
+        try:
+            return await p.join(time.perf_counter())
+        finally:
+            await p.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_kill_9_of_a_form_process_restarts_it_and_a_clean_stop_leaves_no_process(store):
+    srv = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--processes", "2", "--pool", "2"]).start()
+    try:
+        assert "2 form processes behind this address" in "".join(srv.output) and "2 page sessions created ahead" in "".join(srv.output)
+        forms = _form_processes(srv.pid)
+        assert len(forms) == 2
+        assert _join_one(srv.url) > 0
+        os.kill(forms[0].pid, signal.SIGKILL)
+        assert _wait(lambda: len(_form_processes(srv.pid)) == 2 and forms[0].pid not in [p.pid for p in _form_processes(srv.pid)])
+        assert _wait(lambda: "ended (exit code -9); starting it again" in "".join(srv.output), 10)
+        for _ in range(4):  # every page request answered, whichever process it reaches
+            with urllib.request.urlopen(srv.url, timeout=60) as resp:
+                assert resp.status == 200
+        assert _join_one(srv.url) > 0 and _join_one(srv.url) > 0
+        everyone = _children(srv.pid)
+    finally:
+        code = srv.stop()
+    assert code == 0 and "Stopped." in "".join(srv.output)
+    assert _wait(lambda: not [p for p in everyone if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 10), "a child survived the stop"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_kill_9_of_the_whole_command_leaves_no_form_process_and_the_same_command_starts_again(store):
+    srv = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--processes", "2", "--pool", "0"]).start()
+    forms = _form_processes(srv.pid)
+    os.kill(srv.pid, signal.SIGKILL)  # the front only (a crash of the command), not its process group
+    srv.proc.wait(10)
+    assert _wait(lambda: not [p for p in forms if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 20), "form processes outlived the front"
+    again = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--processes", "2", "--pool", "0"], port=srv.port).start()
+    try:
+        assert _join_one(again.url) > 0
+    finally:
+        assert again.stop() == 0
