@@ -226,3 +226,45 @@ def test_kill_9_mid_workshop_and_restart_keeps_submissions_and_drafts(browser, d
     finally:
         srv.kill()
         ctx.close()
+
+
+def _form_process_of_the_page(srv: WorkshopProcess):
+    """The form process that holds the page's connections (the front handed them over: their local port is the session's)."""
+    import psutil
+
+    best, most = None, 0
+    for child in psutil.Process(srv.pid).children():
+        try:
+            n = sum(1 for c in child.net_connections(kind="tcp") if c.laddr and c.laddr.port == srv.port and c.status == psutil.CONN_ESTABLISHED)
+        except psutil.Error:
+            continue
+        if n > most:
+            best, most = child, n
+    return best
+
+
+def test_kill_9_of_a_form_process_the_page_comes_back_with_its_draft(browser, db):
+    """Several form processes: the one serving the page dies; the front starts it again and the page returns to its draft."""
+    srv = WorkshopProcess(db, "reality_check", "t0", [*ARGS, "--processes", "2"]).start()
+    ctx = browser.new_context(**PHONE)
+    page = ctx.new_page()
+    try:
+        _join(page, srv.url)
+        for eid, value in CODE.items():
+            page.locator(f".upo-code-{eid} input").fill(value)
+        page.locator(".upo-next").click()
+        page.locator("[data-page='1']").wait_for(timeout=15_000)
+        time.sleep(0.5)
+        victim = _form_process_of_the_page(srv)
+        assert victim is not None
+        victim.kill()  # kill -9 of the page's form process; the front and the other process keep running
+        page.locator("#upo-offline").get_by_text("Keine Verbindung").wait_for(timeout=30_000)
+        page.locator("[data-page='1']").wait_for(timeout=90_000)
+        page.locator("#upo-offline").wait_for(state="hidden", timeout=90_000)
+        page.locator(".upo-prev").click()
+        page.locator("[data-page='0']").wait_for(timeout=15_000)
+        assert page.locator(".upo-code-mother input").input_value() == "Zo"
+        assert "starting it again" in "".join(srv.output)
+    finally:
+        ctx.close()
+        srv.stop()
