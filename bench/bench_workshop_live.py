@@ -1,6 +1,8 @@
-"""Live workshop at event scale: the one-process Solara server vs the kernel-per-page Voilà baseline, same run.
+"""Live workshop at event scale: ``upo workshop`` (form processes behind one address) vs one process and Voilà, same run.
 
-Solara (``upo workshop``): N participants simulated at the protocol level (``bench/solara_client.py``:
+Solara (``upo workshop``, its default ``--processes``: one form process per core, here
+``--processes`` of this script; and ``--processes 1``, the single-process server, as a second
+baseline in the same run): N participants simulated at the protocol level (``bench/solara_client.py``:
 the page request, Solara's websocket, the ``solara.control`` comm and the widgets' comm messages,
 what the browser's JavaScript does) plus P real Chromium pages (Playwright, Debian's chromium)
 open the competence-reflection form at the same moment. *Usable* = the form's submit button and
@@ -14,11 +16,15 @@ submissions in the database. The server's memory (RSS of the process and its chi
 sampled every 0.2 s (*idle* before the first page, *peak* the maximum) and its CPU time is read
 per phase, which gives the per-participant cost and the capacity estimate printed at the end.
 
+CPU is read per process (the front, each form process) and for the clients: the protocol
+clients run in this script's process, the Chromium pages in their own; on a small machine all
+of them compete for the same cores, and the table says how busy the cores were.
+
 Baseline (same run): the Voilà design (a Jupyter kernel per page, ``--pool``) with the same
 P Chromium pages (its protocol differs; the issue's 60-client Voilà figures came from an older
 script). On a 2-core machine the Chromium pages compete with the server for the CPU.
 
-Run: ``.venv/bin/python bench/bench_workshop_live.py [--clients 60] [--pages 10] [--baseline-pool 10] [--skip-voila]``
+Run: ``.venv/bin/python bench/bench_workshop_live.py [--clients 60] [--pages 10] [--baseline-pool 10] [--processes N] [--skip-single] [--skip-voila]``
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from toolkit.store import Store  # noqa: E402
 from toolkit.workshop import FORM_NOTEBOOK, VoilaServer, WorkshopProcess, free_port, session_env, validate_session  # noqa: E402
+from toolkit.workshop.front import default_processes  # noqa: E402
 
 INSTRUMENT = "competence_reflection"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync"]
@@ -165,17 +172,45 @@ class Browsers(threading.Thread):
 
 
 def cpu_seconds(pid: int) -> float:
+    return sum(cpu_by_process(pid).values())
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of a process and each of its descendants, by pid."""
     import psutil
 
-    total = 0.0
+    out: dict[int, float] = {}
     root = psutil.Process(pid)
     for p in [root, *root.children(recursive=True)]:
         try:
             t = p.cpu_times()
-            total += t.user + t.system
+            out[p.pid] = t.user + t.system
         except psutil.Error:
             pass
-    return total
+    return out
+
+
+def client_cpu(server_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of the protocol clients (this process) and of the browsers (its other descendants)."""
+    import psutil
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    server = set(cpu_by_process(server_pid))
+    browsers = 0.0
+    for p in me.children(recursive=True):
+        if p.pid in server:
+            continue
+        try:
+            c = p.cpu_times()
+            browsers += c.user + c.system
+        except psutil.Error:
+            pass
+    return t.user + t.system, browsers
+
+
+def _delta(after: dict[int, float], before: dict[int, float]) -> dict[int, float]:
+    return {pid: after[pid] - before.get(pid, 0.0) for pid in after}
 
 
 async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) -> dict:
@@ -183,7 +218,8 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) ->
 
     http = new_http()
     ps = [Participant(url) for _ in range(clients)]
-    cpu0 = cpu_seconds(pid)
+    per0, cl0 = cpu_by_process(pid), client_cpu(pid)
+    cpu0 = sum(per0.values())
     t0 = time.perf_counter()
     browsers.t0 = t0
     browsers.go.set()
@@ -192,7 +228,10 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) ->
     errors = [repr(r) for r in res if not isinstance(r, float)]
     await asyncio.get_running_loop().run_in_executor(None, browsers.joined.wait, 600)
     t_join = time.perf_counter() - t0
-    cpu_join = cpu_seconds(pid) - cpu0
+    per1, cl1 = cpu_by_process(pid), client_cpu(pid)
+    cpu_join = sum(per1.values()) - cpu0
+    join_by_process = _delta(per1, per0)
+    clients_cpu, browsers_cpu = cl1[0] - cl0[0], cl1[1] - cl0[1]
     ok = [p for p, r in zip(ps, res) if isinstance(r, float)]
     cpu1 = cpu_seconds(pid)
     t1 = time.perf_counter()
@@ -214,13 +253,14 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) ->
     await asyncio.gather(*(p.close() for p in ps), return_exceptions=True)
     await http.aclose()
     return {"usable": usable, "errors": errors, "t_join": t_join, "cpu_join": cpu_join, "t_fill": t_fill, "cpu_fill": cpu_fill,
+            "join_by_process": join_by_process, "clients_cpu": clients_cpu, "browsers_cpu": browsers_cpu,
             "messages": sum(r for r in filled if isinstance(r, int)), "submit_span": (acks[-1] - t2) if acks else float("nan"),
             "presenter": lat, "presenter_last": last}
 
 
-def run_solara(folder: Path, clients: int, pages: int) -> dict:
+def run_solara(folder: Path, clients: int, pages: int, processes: int) -> dict:
     db = make_db(folder)
-    srv = WorkshopProcess(db, INSTRUMENT, "t1", ["--authority", "BVA"]).start()
+    srv = WorkshopProcess(db, INSTRUMENT, "t1", ["--authority", "BVA", "--processes", str(processes)]).start()
     try:
         sampler = Sampler(srv.pid)
         browsers = Browsers(srv.url, srv.presenter_url, pages)
@@ -228,6 +268,7 @@ def run_solara(folder: Path, clients: int, pages: int) -> dict:
         browsers.ready.wait(300)
         time.sleep(1)
         idle = sampler.rss()
+        idle_front = sampler.proc.memory_info().rss
         sampler.start()
         r = asyncio.run(_protocol_run(srv.url, clients, browsers, srv.pid))
         peak = sampler.stop()
@@ -235,7 +276,8 @@ def run_solara(folder: Path, clients: int, pages: int) -> dict:
     finally:
         srv.stop()
     stored = Store(db).count_submissions(INSTRUMENT)
-    return {**r, "ready": ready, "idle": idle, "peak": peak, "times": browsers.times, "stored": stored, "browser_error": browsers.error}
+    return {**r, "ready": ready, "idle": idle, "idle_front": idle_front, "peak": peak, "times": browsers.times, "stored": stored,
+            "browser_error": browsers.error, "processes": processes, "front_pid": srv.pid}
 
 
 def run_voila(folder: Path, pages: int, pool: int) -> dict:
@@ -256,24 +298,54 @@ def run_voila(folder: Path, pages: int, pool: int) -> dict:
     return {"ready": ready, "idle": idle, "peak": peak, "times": times}
 
 
-def capacity(s: dict, joined: int, filled: int, out=print) -> int:
-    """Participants one server holds, from the measured per-participant CPU and memory (how: printed)."""
+def capacity(s: dict, joined: int, filled: int, out=print, cores: int = 4) -> int:
+    """Participants one server holds, from the measured per-participant CPU and memory (how: printed).
+
+    The joins of a room spread over the form processes (new pages go to the least busy one), each
+    on its own core, so P processes take P times the joins of one within the 2-s target; the
+    front's own CPU per participant (routing) is serial and limits it too. Answering: half of
+    each process's core over five minutes. Memory: the front and P processes idle, plus the
+    measured memory per participant.
+    """
+    p = int(s["processes"])
     c_join = s["cpu_join"] / max(1, joined)
     c_fill = s["cpu_fill"] / max(1, filled)
+    front_cpu = s["join_by_process"].get(s["front_pid"], 0.0) / max(1, joined)
     mem = max(1.0, (s["peak"] - s["idle"]) / max(1, joined)) / 2**20
-    burst = int(2.0 / c_join)  # all at once, one core: the last one waits for everyone's join
-    window = 300.0  # answering the form takes people about 5 minutes; the server may use half its core meanwhile
-    session = int(0.5 * window / (c_join + c_fill))
-    by_mem = int((1.5 * 1024 - s["idle"] / 2**20) / mem)
-    one = min(burst, session, by_mem)
-    out(f"\ncapacity, from this run: per participant {c_join * 1000:.0f} ms CPU to join, {c_fill * 1000:.0f} ms CPU to answer and submit "
-        f"({s['messages'] / max(1, filled):.0f} widget messages), {mem:.1f} MB")
-    out("  one server process runs Python on one core (one interpreter lock), whatever the cores:")
-    out(f"  joins at the same moment within 2 s: 2 s / {c_join * 1000:.0f} ms = {burst}")
-    out(f"  answering over {window / 60:.0f} min at half a core: 0.5 x {window:.0f} s / {(c_join + c_fill) * 1000:.0f} ms = {session}")
-    out(f"  memory within 1.5 GB: (1536 MB - {s['idle'] / 2**20:.0f} MB idle) / {mem:.1f} MB = {by_mem}")
-    out(f"  one process: min = {one}; a 4-core server (one upo workshop per core, e.g. per room or authority group, own port): 4 x {one} = {4 * one} participants (goal 300)")
-    return one
+    form_idle = (s["idle"] - s["idle_front"]) / max(1, p) / 2**20
+    front_idle = s["idle_front"] / 2**20
+    window = 300.0  # answering the form takes people about 5 minutes; each process may use half its core meanwhile
+
+    def holds(n: int, say: bool) -> int:
+        burst = int(n * 2.0 / c_join)  # all at once: each process's last page waits for that process's joins
+        by_front = int(2.0 / front_cpu) if front_cpu > 0 else 10**6
+        session = int(n * 0.5 * window / (c_join + c_fill))
+        by_mem = int((1.5 * 1024 - front_idle - n * form_idle) / mem)
+        best = min(burst, by_front, session, by_mem)
+        if say:
+            out(f"  joins at the same moment within 2 s: {n} x 2 s / {c_join * 1000:.0f} ms = {burst}"
+                f" (the front's routing, {front_cpu * 1000:.2f} ms each, serial: {by_front})")
+            out(f"  answering over {window / 60:.0f} min at half a core each: {n} x 0.5 x {window:.0f} s / {(c_join + c_fill) * 1000:.0f} ms = {session}")
+            out(f"  memory within 1.5 GB: (1536 MB - {front_idle:.0f} MB front - {n} x {form_idle:.0f} MB idle) / {mem:.1f} MB = {by_mem}")
+        return best
+
+    out(f"\ncapacity, from this run ({p} form process{'es' if p > 1 else ''}): per participant {c_join * 1000:.0f} ms server CPU to join "
+        f"(all processes together), {c_fill * 1000:.0f} ms CPU to answer and submit ({s['messages'] / max(1, filled):.0f} widget messages), {mem:.1f} MB")
+    out("  each form process runs Python on one core (one interpreter lock); a page's joins and answers stay in its process")
+    here = holds(p, True)
+    out(f"  {p} process{'es' if p > 1 else ''} (this run): min = {here}")
+    four = holds(cores, False)
+    out(f"  a {cores}-core server (upo workshop, its default --processes {cores}), the same per-participant costs = {four} participants (goal 300)")
+    return four
+
+
+def _cpu_line(name: str, r: dict) -> str:
+    forms = [v for pid, v in r["join_by_process"].items() if pid != r["front_pid"]]
+    front = r["join_by_process"].get(r["front_pid"], 0.0)
+    busy = (r["cpu_join"] + r["clients_cpu"] + r["browsers_cpu"]) / max(1e-9, r["t_join"])
+    return (f"{name}: joins took {r['t_join']:.1f} s wall; CPU: server {r['cpu_join']:.1f} s (front {front:.2f} s, form processes "
+            f"{' / '.join(f'{v:.1f}' for v in sorted(forms, reverse=True))} s), protocol clients {r['clients_cpu']:.1f} s, Chromium "
+            f"{r['browsers_cpu']:.1f} s = {busy:.1f} of {os.cpu_count()} cores busy; answering {r['t_fill']:.1f} s wall, {r['cpu_fill']:.1f} s server CPU")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,26 +353,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=60, help="participants simulated at the protocol level, opening the form at once")
     ap.add_argument("--pages", type=int, default=10, help="real Chromium pages opening the form at the same moment")
     ap.add_argument("--baseline-pool", type=int, default=10, help="Voilà pre-heated kernels (≈ 150 MB each)")
+    ap.add_argument("--processes", type=int, default=None, help="form processes of the measured server (default: upo workshop's, one per core)")
+    ap.add_argument("--skip-single", action="store_true", help="leave out the single-process baseline (--processes 1)")
     ap.add_argument("--skip-voila", action="store_true")
     a = ap.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
     load = os.getloadavg()
+    n = a.processes or default_processes()
     print(f"bench_workshop_live: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"{a.clients} protocol clients + {a.pages} Chromium pages at once\n")
-    s = run_solara(tmp / "solara", a.clients, a.pages)
+          f"{a.clients} protocol clients + {a.pages} Chromium pages at once; upo workshop --processes {n}"
+          + ("" if a.skip_single else ", and --processes 1 as a baseline") + "\n")
+    s = run_solara(tmp / "solara", a.clients, a.pages, n)
+    one = None if a.skip_single or n == 1 else run_solara(tmp / "single", a.clients, a.pages, 1)
     v = None if a.skip_voila else run_voila(tmp / "voila", a.pages, a.baseline_pool)
-    print(f"{'server':<34}{'ready':>7}{'idle':>8}{'peak':>8}{'usable p50':>12}{'p95':>8}{'max':>8}")
-    both = s["usable"] + s["times"]
-    for name, r, t in ((f"solara: {a.clients} protocol clients", s, s["usable"]), (f"solara: {a.pages} Chromium pages", s, s["times"]),
-                       (f"solara: all {a.clients + a.pages}", s, both)) + (((f"voila --pool {a.baseline_pool}: {a.pages} Chromium", v, v["times"]),) if v else ()):
-        print(f"{name:<34}{r['ready']:>6.1f}s{r['idle'] / 2**30:>7.2f}G{r['peak'] / 2**30:>7.2f}G{pct(t, 50):>11.2f}s{pct(t, 95):>7.2f}s{max(t, default=float('nan')):>7.2f}s")
-    lat = s["presenter"]
-    print(f"\nsolara: stored {s['stored']} / {a.clients}; submit -> presenter view p95 {pct(lat, 95):.2f} s, after the last submit {s['presenter_last']:.2f} s "
-          f"({len(lat)} seen; all {a.clients} submits acknowledged within {s['submit_span']:.2f} s)")
-    print(f"solara: joins took {s['t_join']:.1f} s wall, {s['cpu_join']:.1f} s server CPU; answering {s['t_fill']:.1f} s wall, {s['cpu_fill']:.1f} s server CPU")
-    if s["errors"] or s["browser_error"]:
-        print(f"errors: {len(s['errors'])} clients, browsers: {s['browser_error']}; first: {(s['errors'] or [''])[0][:300]}")
+    print(f"{'server':<40}{'ready':>7}{'idle':>8}{'peak':>8}{'usable p50':>12}{'p95':>8}{'max':>8}")
+    rows = []
+    for label, r in (("solara", s), ("solara --processes 1", one)):
+        if r is None:
+            continue
+        rows += [(f"{label}: {a.clients} protocol clients", r, r["usable"]), (f"{label}: {a.pages} Chromium pages", r, r["times"]),
+                 (f"{label}: all {a.clients + a.pages}", r, r["usable"] + r["times"])]
+    if v:
+        rows.append((f"voila --pool {a.baseline_pool}: {a.pages} Chromium", v, v["times"]))
+    for name, r, t in rows:
+        print(f"{name:<40}{r['ready']:>6.1f}s{r['idle'] / 2**30:>7.2f}G{r['peak'] / 2**30:>7.2f}G{pct(t, 50):>11.2f}s{pct(t, 95):>7.2f}s{max(t, default=float('nan')):>7.2f}s")
+    print(f"(solara = upo workshop --processes {n}, the default here)")
+    if one is not None:
+        print(f"usable p95, {a.clients} protocol clients: --processes 1 / --processes {n} = {pct(one['usable'], 95) / pct(s['usable'], 95):.2f}x; "
+              f"all {a.clients + a.pages}: {pct(one['usable'] + one['times'], 95) / pct(s['usable'] + s['times'], 95):.2f}x")
+    for label, r in (("solara", s), ("solara --processes 1", one)):
+        if r is None:
+            continue
+        lat = r["presenter"]
+        print(f"\n{label}: stored {r['stored']} / {a.clients}; submit -> presenter view p95 {pct(lat, 95):.2f} s, after the last submit {r['presenter_last']:.2f} s "
+              f"({len(lat)} seen; all {a.clients} submits acknowledged within {r['submit_span']:.2f} s)")
+        print(_cpu_line(label, r))
+        if r["errors"] or r["browser_error"]:
+            print(f"errors: {len(r['errors'])} clients, browsers: {r['browser_error']}; first: {(r['errors'] or [''])[0][:300]}")
     capacity(s, a.clients + a.pages, len(s["usable"]))
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0

@@ -216,6 +216,9 @@ def cmd_audit(a: argparse.Namespace) -> int:
 def cmd_workshop(a: argparse.Namespace) -> int:
     from .workshop import serve
 
+    if a.processes is not None and a.processes < 1:
+        raise _Usage(f"--processes {a.processes}: give at least 1 (default: one per usable core)")
+
     return serve(a.db, instrument=a.instrument, wave=a.wave, authority=a.authority, host=a.host, port=a.port, kiosk=a.kiosk,
                  join_code=a.join_code, lang=a.lang, pool_size=a.pool, processes=a.processes)
 

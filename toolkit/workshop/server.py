@@ -248,6 +248,7 @@ def _filter_warnings() -> None:
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # plain http in the room's LAN
     warnings.filterwarnings("ignore", message="websockets.legacy is deprecated")  # uvicorn's "websockets" implementation
     warnings.filterwarnings("ignore", message="websockets.server.WebSocketServerProtocol is deprecated")
+    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")  # see toolkit.workshop.tuning
 
 
 def _buffered(done: Any) -> Any:

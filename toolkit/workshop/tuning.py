@@ -21,6 +21,10 @@ message, none of which the form needs:
 The websocket writes go straight from the page's thread to the socket
 (``SOLARA_SERVER_SYNC_WS_WRITE``, with uvicorn's ``websockets`` implementation, see
 :mod:`toolkit.workshop.server`) instead of a task on the event loop per message.
+uvicorn marks that implementation deprecated (its warning is filtered) in favour of
+``websockets-sansio``, which is not used: Solara's writer hooks only the protocol object of
+``websockets.legacy`` (``sync_ws_write._find_websockets_protocol``); under ``websockets-sansio``
+it finds none and falls back to one event-loop task per message, the cost this module removed.
 :func:`safe_sync_writes` closes a gap of that writer: it writes to the socket's file
 descriptor number, and once the event loop has closed a connection that number can belong
 to the next participant's connection; a late write of a page could then reach another
