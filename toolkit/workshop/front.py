@@ -54,7 +54,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .session import WorkshopError
 
@@ -147,7 +147,6 @@ class _Worker:
         self.port = 0
         self.pool_ready = 0
         self.pages = 0
-        self.starts = 0
         self.deaths: list[float] = []
         self.recent: collections.deque[float] = collections.deque()
         self.pending: list[tuple[float, socket.socket, bytes]] = []
@@ -187,7 +186,6 @@ class Front:
         self.stopping = False
         self.failed: str | None = None
         self.all_ready = threading.Event()
-        self.restarts = 0
         self.lsock: socket.socket | None = None
 
     # ------------------------------------------------------------------ life cycle
@@ -203,16 +201,16 @@ class Front:
         self.loop.call_soon_threadsafe(self._begin)
         return self
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Until every form process is ready (raises WorkshopError when one fails, after ``timeout`` s, or when ``cancelled()``)."""
         deadline = time.monotonic() + timeout
-        while not self.all_ready.wait(0.1):
+        while not self.all_ready.wait(0.05):
             if self.failed:
                 raise WorkshopError(self.failed)
+            if cancelled():
+                raise WorkshopError("stopped before the workshop server was ready")
             if time.monotonic() > deadline:
-                raise WorkshopError(f"the workshop's form processes did not start within {timeout:.0f} s (see the log above)")
-
-    def pids(self) -> list[int]:
-        return [w.proc.pid for w in self.workers if w.proc is not None]
+                raise WorkshopError(f"the workshop server did not start within {timeout:.0f} s (see the log above)")
 
     def pool_ready(self) -> int:
         return sum(w.pool_ready for w in self.workers)
@@ -275,7 +273,7 @@ class Front:
         ctrl_child.close()
         live_child.close()
         ctrl.setblocking(False)
-        w.ctrl, w.live, w.ready, w.pages, w.starts = ctrl, live, False, 0, w.starts + 1
+        w.ctrl, w.live, w.ready, w.pages = ctrl, live, False, 0
         w.inbuf.clear()
         w.livebuf.clear()
         self.loop.add_reader(ctrl.fileno(), self._ctrl_readable, w)
@@ -309,7 +307,6 @@ class Front:
         delay = 0.0 if len(w.deaths) <= 1 else min(10.0, 2.0 ** (len(w.deaths) - 2))
         log.warning("form process %d (pid %s) ended (exit code %s); starting it again%s", w.index, w.proc.pid if w.proc else "?", code,
                     f" in {delay:.0f} s" if delay else "")
-        self.restarts += 1
         self.loop.call_later(delay, self._respawn, w)
 
     def _respawn(self, w: _Worker) -> None:

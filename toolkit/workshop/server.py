@@ -198,13 +198,7 @@ def serve(
     clean = False
     try:
         front.start()
-        while not front.all_ready.wait(0.05):
-            if front.failed:
-                raise WorkshopError(front.failed)
-            if stop["flag"]:
-                raise WorkshopError("stopped before the workshop server was ready")
-            if time.monotonic() - started > ready_timeout:
-                raise WorkshopError(f"the workshop server did not start within {ready_timeout:.0f} s (see the log above)")
+        front.wait_ready(max(1.0, ready_timeout - (time.monotonic() - started)), cancelled=lambda: stop["flag"])
         waited = time.monotonic() - started
         png = dbp.with_name(f"{dbp.stem}.workshop-{slug}-qr.png")
         where = f" · {authority}" if authority else ""
