@@ -1,10 +1,11 @@
-"""The live workshop as participants and facilitator see it: one Solara process, headless Chromium.
+"""The live workshop as participants and facilitator see it: two Solara form processes behind one address, headless Chromium.
 
 Session: reality check, wave t0, authority BVA, join code; 4 earlier submissions and k = 5, so
 the participant's submission is the one that releases the presenter view's result.
 Covers: join with code, reload mid-form and continue, network drop and reconnect, submit,
-presenter view update, English switch, no request to any other host, and ``kill -9`` of the
-server with a page open (restart with the same command: the page comes back with its draft).
+presenter view update (the presenter page and the phone are served by different form processes),
+English switch, no request to any other host, ``kill -9`` of the server with a page open (restart
+with the same command: the page comes back with its draft), and ``kill -9`` of the page's form process.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-ARGS = ["--authority", "BVA", "--join-code", "K7Q2"]
+# two form processes whatever the machine's cores: the presenter page and the phone land on different ones
+ARGS = ["--authority", "BVA", "--join-code", "K7Q2", "--processes", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,7 @@ def test_join_reload_drop_submit_and_presenter(browser, server, db, artifacts: P
     page.locator(".upo-join-input input").fill("k7q2")
     page.locator(".upo-join-button").click()
     page.wait_for_selector(".upo-submit", timeout=30_000)
+    assert len(_processes_with_pages(server)) == 2  # the presenter page in one form process, the phone in the other
     assert page.evaluate("document.documentElement.scrollWidth") <= 392  # no sideways scrolling on a phone
     save_shot(page, artifacts, "workshop_form_phone.png", full_page=False)
     for eid, value in CODE.items():
@@ -228,24 +231,33 @@ def test_kill_9_mid_workshop_and_restart_keeps_submissions_and_drafts(browser, d
         ctx.close()
 
 
+def _connections(child, port: int) -> int:
+    import psutil
+
+    try:
+        return sum(1 for c in child.net_connections(kind="tcp") if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+    except psutil.Error:
+        return 0
+
+
+def _processes_with_pages(srv: WorkshopProcess) -> list:
+    import psutil
+
+    return [c for c in psutil.Process(srv.pid).children() if _connections(c, srv.port)]
+
+
 def _form_process_of_the_page(srv: WorkshopProcess):
     """The form process that holds the page's connections (the front handed them over: their local port is the session's)."""
     import psutil
 
-    best, most = None, 0
-    for child in psutil.Process(srv.pid).children():
-        try:
-            n = sum(1 for c in child.net_connections(kind="tcp") if c.laddr and c.laddr.port == srv.port and c.status == psutil.CONN_ESTABLISHED)
-        except psutil.Error:
-            continue
-        if n > most:
-            best, most = child, n
-    return best
+    counts = [(_connections(c, srv.port), c) for c in psutil.Process(srv.pid).children()]
+    n, child = max(counts, key=lambda x: x[0], default=(0, None))
+    return child if n else None
 
 
 def test_kill_9_of_a_form_process_the_page_comes_back_with_its_draft(browser, db):
     """Several form processes: the one serving the page dies; the front starts it again and the page returns to its draft."""
-    srv = WorkshopProcess(db, "reality_check", "t0", [*ARGS, "--processes", "2"]).start()
+    srv = WorkshopProcess(db, "reality_check", "t0", ARGS).start()
     ctx = browser.new_context(**PHONE)
     page = ctx.new_page()
     try:
