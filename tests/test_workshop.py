@@ -62,9 +62,9 @@ def test_lan_address_is_an_ipv4_address():
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_serve_one_process_urls_qr_per_session_and_clean_stop(store):
+def test_serve_form_processes_urls_qr_per_session_and_clean_stop(store):
     """Findings 1, 4, 6, 9: no kernel per page (nothing to cull or pool), a QR file per session, the hint names the authority."""
-    a = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--kiosk", "--pool", "4", "--join-code", "K7Q2"]).start()
+    a = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--kiosk", "--pool", "4", "--join-code", "K7Q2", "--processes", "2"]).start()
     b = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA"]).start()  # a second session on the same database
     try:
         text = "".join(a.output)
@@ -85,8 +85,9 @@ def test_serve_one_process_urls_qr_per_session_and_clean_stop(store):
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(a.url + "presenter-wrong", timeout=60)
         children = psutil.Process(a.pid).children(recursive=True)
-        assert not [c for c in children if "ipykernel" in " ".join(c.cmdline())]  # one process, no kernels
-        assert a.rss() < 600 * 2**20
+        assert not [c for c in children if "ipykernel" in " ".join(c.cmdline())]  # form processes, no kernels
+        assert len(children) == 2 and "2 form processes behind this address" in text
+        assert all(p.memory_info().rss < 300 * 2**20 for p in [psutil.Process(a.pid), *children])  # the front and each form process
     finally:
         code_b = b.stop()
         code = a.stop()
