@@ -102,6 +102,15 @@ class Sampler:
         return self.peak
 
 
+def warm_browser() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b.new_page().set_content("<p>warm-up</p>")
+        b.close()
+
+
 def open_pages(url: str, n: int, join_code: str | None = None) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -364,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_workshop_live: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
           f"{a.clients} protocol clients + {a.pages} Chromium pages at once; upo workshop --processes {n}"
           + ("" if a.skip_single else ", and --processes 1 as a baseline") + "\n")
+    if a.pages:
+        warm_browser()  # the first Chromium launch of a run pays for cold caches: not in either measured run
     s = run_solara(tmp / "solara", a.clients, a.pages, n)
     one = None if a.skip_single or n == 1 else run_solara(tmp / "single", a.clients, a.pages, 1)
     v = None if a.skip_voila else run_voila(tmp / "voila", a.pages, a.baseline_pool)
