@@ -383,16 +383,17 @@ def main(argv: list[str] | None = None) -> int:
     for label, r in (("solara", s), ("solara --processes 1", one)):
         if r is None:
             continue
-        rows += [(f"{label}: {a.clients} protocol clients", r, r["usable"]), (f"{label}: {a.pages} Chromium pages", r, r["times"]),
-                 (f"{label}: all {a.clients + a.pages}", r, r["usable"] + r["times"])]
+        rows += [(f"{label}: {a.clients} protocol clients", r, r["usable"])]
+        if a.pages:
+            rows += [(f"{label}: {a.pages} Chromium pages", r, r["times"]), (f"{label}: all {a.clients + a.pages}", r, r["usable"] + r["times"])]
     if v:
         rows.append((f"voila --pool {a.baseline_pool}: {a.pages} Chromium", v, v["times"]))
     for name, r, t in rows:
         print(f"{name:<40}{r['ready']:>6.1f}s{r['idle'] / 2**30:>7.2f}G{r['peak'] / 2**30:>7.2f}G{pct(t, 50):>11.2f}s{pct(t, 95):>7.2f}s{max(t, default=float('nan')):>7.2f}s")
     print(f"(solara = upo workshop --processes {n}, the default here)")
     if one is not None:
-        print(f"usable p95, {a.clients} protocol clients: --processes 1 / --processes {n} = {pct(one['usable'], 95) / pct(s['usable'], 95):.2f}x; "
-              f"all {a.clients + a.pages}: {pct(one['usable'] + one['times'], 95) / pct(s['usable'] + s['times'], 95):.2f}x")
+        print(f"usable p95, {a.clients} protocol clients: --processes 1 / --processes {n} = {pct(one['usable'], 95) / pct(s['usable'], 95):.2f}x"
+              + (f"; all {a.clients + a.pages}: {pct(one['usable'] + one['times'], 95) / pct(s['usable'] + s['times'], 95):.2f}x" if a.pages else ""))
     for label, r in (("solara", s), ("solara --processes 1", one)):
         if r is None:
             continue
