@@ -189,7 +189,7 @@ def test_kill_9_of_a_form_process_restarts_it_and_a_clean_stop_leaves_no_process
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_kill_9_of_the_whole_command_leaves_no_form_process_and_the_same_command_starts_again(store):
+def test_kill_9_of_the_whole_command_leaves_no_form_process_then_the_same_command_runs_and_stops_on_sigterm(store):
     srv = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--processes", "2", "--pool", "0"]).start()
     forms = _form_processes(srv.pid)
     os.kill(srv.pid, signal.SIGKILL)  # the front only (a crash of the command), not its process group
@@ -198,5 +198,10 @@ def test_kill_9_of_the_whole_command_leaves_no_form_process_and_the_same_command
     again = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--processes", "2", "--pool", "0"], port=srv.port).start()
     try:
         assert _join_one(again.url) > 0
+        everyone = _children(again.pid)
+        assert len(everyone) == 2
+        again.proc.send_signal(signal.SIGTERM)  # a clean stop by the service manager
+        assert again.proc.wait(30) == 0
     finally:
-        assert again.stop() == 0
+        again.kill()
+    assert _wait(lambda: not [p for p in everyone if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 10), "a child survived SIGTERM"
