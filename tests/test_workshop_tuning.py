@@ -118,7 +118,7 @@ def test_asset_files_are_sent_from_memory_and_never_with_a_cookie():
     """Issue 15b: each phone's 15 script/style files were read from disk in chunks; now once per server (not a cookie)."""
     import asyncio
 
-    from toolkit.workshop.server import GzipOnce
+    from toolkit.workshop.worker import GzipOnce
 
     calls = []
 

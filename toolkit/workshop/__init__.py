@@ -1,7 +1,8 @@
 """The live workshop: ``upo workshop`` serves the participant form and the presenter view.
 
-One Solara process serves every participant (a light virtual kernel per page, not a
-Jupyter kernel per page; :mod:`toolkit.workshop.server`); the pages are the project's
+Solara form processes behind one address serve the participants (a light virtual kernel per
+page, not a Jupyter kernel per page; :mod:`toolkit.workshop.server`, :mod:`toolkit.workshop.front`,
+:mod:`toolkit.workshop.worker`); the pages are the project's
 widgets (:mod:`toolkit.workshop.pages`, :mod:`toolkit.workshop.presenter`); drafts
 survive a reload, a dropped connection and a restarted server (:mod:`toolkit.workshop.drafts`).
 The kernel-per-page Voilà design stays as the benchmark's baseline (:mod:`toolkit.workshop.voila`).

@@ -1,6 +1,6 @@
 """The kernel-per-page design: a Voilà server for a workshop notebook (the benchmark baseline).
 
-``upo workshop`` serves the form from one Solara process (:mod:`toolkit.workshop.server`).
+``upo workshop`` serves the form from Solara form processes behind one address (:mod:`toolkit.workshop.server`).
 :class:`VoilaServer` stays for the benchmark's baseline (``bench/bench_workshop.py``),
 and for anyone who wants to serve ``notebooks/workshop_form.ipynb`` with Voilà: each
 page then gets its own Jupyter kernel (≈ 150 MB), pre-heated in a pool, culled when idle,

@@ -10,7 +10,8 @@ it (the bytes read by the front are fed first). The process also listens on a po
 its own on 127.0.0.1 (its warm-up request; nothing else uses it).
 
 It ignores Ctrl-C (the front stops it: SIGTERM), writes the drafts that wait to be saved,
-and ends by itself when the front's socket closes (the front was killed).
+and ends by itself when the front's socket closes (the front was killed). Also here: what the
+process puts around Solara's app (:class:`GzipOnce`, no CDN, the warm-up before it says ready).
 
 Example
 -------
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import pickle
@@ -30,12 +32,13 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 from typing import Any, Hashable
 
 from ..privacy.live import LiveRelease
 from .front import frame, parse_frames
 
-__all__ = ["SharedLiveRelease", "main"]
+__all__ = ["SharedLiveRelease", "GzipOnce", "main"]
 
 log = logging.getLogger("toolkit")
 
@@ -140,6 +143,148 @@ class _Receiver:
         task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or log.warning("connection not taken: %s", t.exception()))
 
 
+def _no_cdn() -> None:
+    """Make Solara's asset proxy serve only installed files: a file it lacks is an error, never a CDN request."""
+    import solara.server.cdn_helper as cdn
+
+    def refuse(url: str) -> bytes:
+        log.error("asset %s is not installed (pip install solara-assets); the workshop never loads from a CDN", url)
+        raise RuntimeError(f"offline: {url} is not installed")
+
+    cdn.fetch_from_cdn = refuse
+
+
+def _filter_warnings() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # plain http in the room's LAN
+    warnings.filterwarnings("ignore", message="websockets.legacy is deprecated")  # uvicorn's "websockets" implementation
+    warnings.filterwarnings("ignore", message="websockets.server.WebSocketServerProtocol is deprecated")
+    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")  # see toolkit.workshop.tuning
+
+
+def _buffered(done: Any) -> Any:
+    """An ASGI ``send`` that collects a response and calls ``done(start_message, body_bytes)`` once it is complete."""
+    start: dict = {}
+    body: list[bytes] = []
+
+    async def capture(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if not message.get("more_body"):
+                await done(start, b"".join(body))
+
+    return capture
+
+
+class GzipOnce:
+    """Compress each distinct page once, not on every request (ASGI wrapper around Solara's app).
+
+    Every participant gets the same page HTML (only the cookie header differs), but the GZip
+    middleware compressed it again at level 9 for each request: about 20 ms of the server's one
+    core per join, most of the page request. HTML responses to a ``GET`` are now fetched
+    uncompressed from the app, compressed once per distinct body (a small cache) and sent with
+    their own headers; everything else (assets, websockets) passes through unchanged.
+    """
+
+    #: the page's script, style and font files: the same bytes for the server's lifetime (installed packages)
+    ASSET_PREFIXES = ("/static/", "/_solara/cdn/", "/jupyter/nbextensions/")
+
+    def __init__(self, app: Any, max_entries: int = 16, max_asset_bytes: int = 64 * 2**20) -> None:
+        self.app = app
+        self.max_entries = max_entries
+        self.max_asset_bytes = max_asset_bytes
+        self._cache: dict[bytes, bytes] = {}
+        self._assets: dict[tuple, tuple[dict, bytes]] = {}
+        self._asset_bytes = 0
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers") or ())
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and scope.get("method") == "GET" and path.startswith(self.ASSET_PREFIXES) \
+                and b"if-none-match" not in headers and b"if-modified-since" not in headers and b"range" not in headers:
+            await self._asset(scope, receive, send, headers)
+            return
+        if scope.get("type") != "http" or scope.get("method") != "GET" or b"gzip" not in headers.get(b"accept-encoding", b"") \
+                or path.startswith(("/static", "/_solara", "/jupyter", "/api")):
+            await self.app(scope, receive, send)
+            return
+        inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+
+        async def done(start: dict, raw: bytes) -> None:
+            await self._send(start, raw, send)
+
+        await self.app(inner, receive, _buffered(done))
+
+    async def _asset(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
+        """An installed asset file: the app's 200 response (compressed once by Solara) kept in memory and sent in one piece.
+
+        Every phone of a room joining at once fetches the same 15 files (≈ 1.7 MB compressed); the
+        app answered each from disk in chunks, a worker-thread hop per chunk.
+        """
+        key = (scope["path"], scope.get("query_string", b""), b"gzip" in headers.get(b"accept-encoding", b""))
+        hit = self._assets.get(key)
+        if hit is not None:
+            await send(hit[0])
+            await send({"type": "http.response.body", "body": hit[1]})
+            return
+        async def done(start: dict, raw: bytes) -> None:
+            hdrs = [(k, v) for k, v in start.get("headers") or () if k != b"content-length"] + [(b"content-length", str(len(raw)).encode())]
+            head = {**start, "headers": hdrs}
+            personal = any(k.lower() == b"set-cookie" for k, _ in hdrs)  # never hand one device's cookie to others
+            if start.get("status") == 200 and not personal and self._asset_bytes + len(raw) <= self.max_asset_bytes:
+                self._assets[key] = (head, raw)
+                self._asset_bytes += len(raw)
+            await send(head)
+            await send({"type": "http.response.body", "body": raw})
+
+        await self.app(scope, receive, _buffered(done))
+
+    async def _send(self, start: dict, raw: bytes, send: Any) -> None:
+        hdrs = list(start.get("headers") or ())
+        is_html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in hdrs)
+        if is_html and len(raw) >= 1000 and not any(k == b"content-encoding" for k, _ in hdrs):
+            gz = self._cache.get(raw)
+            if gz is None:
+                import gzip
+
+                gz = gzip.compress(raw, 6, mtime=0)
+                if len(self._cache) >= self.max_entries:
+                    self._cache.clear()
+                self._cache[raw] = gz
+            hdrs = [(k, v) for k, v in hdrs if k != b"content-length"] + [
+                (b"content-encoding", b"gzip"), (b"content-length", str(len(gz)).encode()), (b"vary", b"Accept-Encoding")]
+            raw = gz
+        await send({**start, "headers": hdrs})
+        await send({"type": "http.response.body", "body": raw})
+
+
+def _wait_pool(pool: Any, timeout: float) -> None:
+    """Wait (at most ``timeout`` s) until the page sessions created ahead are ready: "Ready" means a room can join."""
+    deadline = time.monotonic() + timeout
+    while pool.ready() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _warm_up(url: str) -> None:
+    """One page request so the app module, the store and the instrument are loaded before anyone joins."""
+    with contextlib.suppress(Exception):
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            resp.read()
+    with contextlib.suppress(Exception):
+        from . import app
+
+        rt = app.runtime()
+        from ..widgets.form import ParticipantForm
+
+        ParticipantForm(rt.new_state())  # imports and first-call costs of the widgets, outside any page
+        from ..widgets.dashboard import warm_up
+
+        warm_up()
+
+
 def _pages() -> int:
     from solara.server import kernel_context
 
@@ -165,8 +310,6 @@ def run(conn_fd: int, live_fd: int, index: int, pool_size: int) -> int:
     channel = _Channel(live)
     share_live_state(lambda key, k: SharedLiveRelease(key, k, channel))
     import uvicorn
-
-    from .server import GzipOnce, _filter_warnings, _no_cdn, _wait_pool, _warm_up
 
     _filter_warnings()
     _no_cdn()
