@@ -32,6 +32,8 @@ FORM_CSS = """
 .upo-anchor { color: #1f5fa8; font-weight: 600; min-height: 1.4em; }
 .upo-form .widget-slider { width: 100% !important; }
 .upo-form .widget-selection-slider .widget-readout { min-width: 2em; }
+.upo-nav { justify-content: space-between; }
+.upo-form .upo-hidden { visibility: hidden; }
 .upo-bar { height: 12px; border-radius: 3px; display: inline-block; vertical-align: middle; }
 @media (max-width: 520px) {
   .upo-form { font-size: 15px; }
@@ -105,6 +107,11 @@ def _checkbox_style() -> Any:
     from ipywidgets.widgets.widget_bool import CheckboxStyle
 
     return _shared("checkbox", CheckboxStyle)
+
+
+def _half() -> w.Layout:
+    """The page's shared layout of the two navigation buttons side by side."""
+    return _shared("half", lambda: w.Layout(width="48%"))
 
 
 def _auto() -> w.Layout:

@@ -47,8 +47,7 @@ class _ItemWidgets:
         value = s.answers.get(item.id)
         if item.type == "text":
             widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full(), style=_text_style())
-            counter = _html("", "upo-counter")
-            self._count_chars(counter, value or "", TEXT_MAX)
+            counter = self._counter(value or "", TEXT_MAX)
 
             def on_text(ch: dict, i: str = item.id, c: w.HTML = counter) -> None:
                 self._count_chars(c, ch["new"], TEXT_MAX)
@@ -68,12 +67,18 @@ class _ItemWidgets:
         self.cards[item.id] = card
         return card
 
-    def _count_chars(self, counter: w.HTML, text: str, limit: int) -> None:
+    def _counter(self, text: str, limit: int) -> w.HTML:
         """A visible character counter; over the limit it asks to shorten (nothing is ever cut)."""
+        return _html(self._chars_html(text, limit), "upo-counter")
+
+    def _count_chars(self, counter: w.HTML, text: str, limit: int) -> None:
+        counter.value = self._chars_html(text, limit)
+
+    def _chars_html(self, text: str, limit: int) -> str:
         n, lang = len(text or ""), self.state.lang
         over = n > limit
         msg = t("chars_over", lang, n=n, max=limit) if over else t("chars", lang, n=n, max=limit)
-        counter.value = f"<div class='upo-help' data-chars='{n}' data-over='{int(over)}' style='text-align:right{';color:#b35806;font-weight:600' if over else ''}'>{_esc(msg)}</div>"
+        return f"<div class='upo-help' data-chars='{n}' data-over='{int(over)}' style='text-align:right{';color:#b35806;font-weight:600' if over else ''}'>{_esc(msg)}</div>"
 
     def _level(self, item: Item, value: Any) -> tuple[w.Widget, list[w.Widget]]:
         lang = self.state.lang
@@ -83,20 +88,26 @@ class _ItemWidgets:
         is_missing = value is not None and value in scale.missing
         start = f"{value:g}" if value is not None and not is_missing else ""
         slider = w.SelectionSlider(options=options, value=start, layout=_full(), style=_slider_style(), continuous_update=False)
-        anchor = _html("", "upo-anchor")
-        ends = _html(f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>")
+        # the chosen step's label and the scale's two ends in one field (one widget less per level item)
+        ends = f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>"
         missing = None
         if scale.missing and scale.missing_label is not None:
             missing = w.Checkbox(value=is_missing, description=scale.missing_label.get(lang), indent=False, layout=_plain(), style=_checkbox_style())
 
-        def show() -> None:
+        def text() -> str:
             v = slider.value
             if missing is not None and missing.value:
-                anchor.value = _esc(scale.missing_label.get(lang))  # type: ignore[union-attr]
+                shown = _esc(scale.missing_label.get(lang))  # type: ignore[union-attr]
             elif v == "":
-                anchor.value = f"<span class='upo-help'>{_esc(t('level_pick', lang))}</span>"
+                shown = f"<span class='upo-help'>{_esc(t('level_pick', lang))}</span>"
             else:
-                anchor.value = f"{v} – {_esc(labels[scale.points.index(float(v))])}"
+                shown = f"{v} – {_esc(labels[scale.points.index(float(v))])}"
+            return f"<div class='upo-anchor'>{shown}</div>{ends}"
+
+        anchor = _html(text(), "upo-level-text")
+
+        def show() -> None:
+            anchor.value = text()
 
         def on_slider(ch: dict) -> None:
             if self._syncing:
@@ -121,8 +132,7 @@ class _ItemWidgets:
             show()
 
         slider.observe(on_slider, names="value")
-        show()
-        extra: list[w.Widget] = [slider, anchor, ends]
+        extra: list[w.Widget] = [slider, anchor]
         if missing is not None:
             missing.observe(on_missing, names="value")
             extra.append(missing)
@@ -142,8 +152,7 @@ class _ItemWidgets:
         self.free_inputs: list[w.Text] = []
         for i in range(s.free_entries):
             box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=_full(), style=_text_style(), continuous_update=False)
-            counter = _html("", "upo-counter")
-            self._count_chars(counter, s.free[i], FREE_NAME_MAX)
+            counter = self._counter(s.free[i], FREE_NAME_MAX)
 
             def on_free(ch: dict, i: int = i, c: w.HTML = counter) -> None:
                 self._count_chars(c, ch["new"], FREE_NAME_MAX)
