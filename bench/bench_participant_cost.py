@@ -137,7 +137,7 @@ class _Spy:
         self.proc = None
         if out is not None:
             spy = Path(sys.executable).with_name("py-spy")
-            self.proc = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "1000", "--gil", "--subprocesses",
+            self.proc = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--gil", "--subprocesses",
                                           "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
 
@@ -196,6 +196,14 @@ async def _drive(url: str, n: int, pid: int, profile: Path | None) -> dict:
     }
 
 
+def _check_source(src: Path) -> None:
+    """The server really runs the code it is said to run (not this worktree's by the current folder)."""
+    out = subprocess.run([sys.executable, "-P", "-c", "import toolkit; print(toolkit.__file__)"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(src)}, check=True).stdout.strip()
+    if not Path(out).resolve().is_relative_to(src.resolve()):
+        raise SystemExit(f"bench_participant_cost: toolkit imports from {out}, not from {src}")
+
+
 def _source(rev: str | None, tmp: Path) -> Path:
     """The code to run: this worktree, or ``rev`` exported with ``git archive``."""
     if rev is None:
@@ -213,8 +221,11 @@ def measure(src: Path, n: int, tmp: Path, profile: Path | None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="cost-", dir=tmp))
     db = folder / "cost.sqlite"
     env = {"PYTHONPATH": str(src)}
-    subprocess.run([sys.executable, "-c", MAKE_DB, str(db), INSTRUMENT], check=True, env={**os.environ, **env})
-    srv = WorkshopProcess(db, INSTRUMENT, "t1", ["--authority", "BVA", "--pool", str(max(n, 1))], env=env).start(timeout=180)
+    # -P: the code comes from PYTHONPATH only, not from the current folder (this worktree)
+    subprocess.run([sys.executable, "-P", "-c", MAKE_DB, str(db), INSTRUMENT], check=True, env={**os.environ, **env})
+    srv = WorkshopProcess(db, INSTRUMENT, "t1", ["--authority", "BVA", "--pool", str(max(n, 1))], env=env)
+    srv.cmd = [srv.cmd[0], "-P", *srv.cmd[1:]]
+    srv.start(timeout=180)
     try:
         time.sleep(1.5)  # the pool is full ("Ready" waited for it); let the server go quiet
         return asyncio.run(_drive(srv.url, n, srv.pid, profile))
@@ -253,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{a.clients} participants at once, {a.rounds} round(s); this = worktree at {head}, baseline = {a.baseline_rev}\n", flush=True)
     variants = [("this", None)] + ([] if a.no_baseline else [("baseline", a.baseline_rev)])
     srcs = {name: _source(rev, tmp) for name, rev in variants}
+    for src in srcs.values():
+        _check_source(src)
     if a.profile:
         a.profile.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[dict]] = {name: [] for name, _ in variants}

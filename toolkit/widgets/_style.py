@@ -32,6 +32,12 @@ FORM_CSS = """
 .upo-anchor { color: #1f5fa8; font-weight: 600; min-height: 1.4em; }
 .upo-form .widget-slider { width: 100% !important; }
 .upo-form .widget-selection-slider .widget-readout { min-width: 2em; }
+.upo-form .upo-q { flex-wrap: wrap; }
+.upo-form .upo-q > .widget-label { display: block; flex: 0 0 100%; width: 100% !important; max-width: 100%; height: auto; line-height: 1.45;
+  text-align: left; white-space: normal; overflow: visible; margin: 0 0 6px 0; font-size: 16px; }
+.upo-form .upo-q > .widget-label .upo-help { display: block; }
+.upo-form .upo-q > .widget-toggle-buttons-group, .upo-form .upo-q > .widget-toggle-buttons > div { flex: 1 1 100%; }
+.upo-form .upo-q.widget-text input { flex: 1 1 100%; margin-left: 0; }
 .upo-nav { justify-content: space-between; }
 .upo-form .upo-hidden { visibility: hidden; }
 .upo-bar { height: 12px; border-radius: 3px; display: inline-block; vertical-align: middle; }

@@ -200,12 +200,12 @@ class ParticipantForm(_ItemWidgets):
         rows.append(_html(head))
         self.code_inputs: dict[str, w.Text] = {}
         for eid, prompt, placeholder in s.code_elements():
-            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=_full(), style=_text_style(), continuous_update=True)
+            # one widget per element: the prompt is the field's own label, shown above it (upo-q)
+            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, description=prompt, layout=_full(), style=_text_style(), continuous_update=True,
+                         _dom_classes=("upo-card", "upo-q", f"upo-code-{eid}"))
             box.observe(lambda ch, eid=eid: self._on_code(eid, ch["new"]), names="value")
-            self.code_inputs[eid] = box
-            card = w.VBox([_html(_esc(prompt)), box], layout=_plain(), _dom_classes=("upo-card", f"upo-code-{eid}"))
-            self.cards[eid] = card
-            rows.append(card)
+            self.code_inputs[eid] = self.cards[eid] = box
+            rows.append(box)
         return rows
 
     def _on_lang(self, change: dict) -> None:

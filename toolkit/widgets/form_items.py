@@ -27,24 +27,32 @@ class _ItemWidgets:
     cards: dict[Any, w.Widget]
     _syncing: bool
 
-    def _choice(self, item: Item, value: Any) -> w.ToggleButtons:
+    def _choice(self, item: Item, value: Any, question: str = "", classes: tuple[str, ...] = ()) -> w.ToggleButtons:
+        """The scale's buttons; ``question`` (HTML): shown above them as the widget's own label (no text widget and box of its own)."""
         lang = self.state.lang
         scale = self.state.instrument.scales[item.scale]  # type: ignore[index]
         labels = scale.labels.en if lang == "en" else scale.labels.de
         options = [(lbl, float(p)) for lbl, p in zip(labels, scale.points)]
         options += [(scale.missing_label.get(lang) if scale.missing_label else "?", float(m)) for m in scale.missing]
-        classes = ("upo-choice", "upo-missing-opt") if scale.missing else ("upo-choice",)
-        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style(), _dom_classes=classes)
+        classes = ("upo-choice", *(("upo-missing-opt",) if scale.missing else ()), *(("upo-q",) if question else ()), *classes)
+        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style(), _dom_classes=classes,
+                                 description=question, description_allow_html=bool(question), **({"tooltip": ""} if question else {}))
         return widget
 
     def _item_card(self, item: Item) -> w.Widget:
         s, lang = self.state, self.state.lang
         required = "" if item.is_required else f" <span class='upo-help'>({_esc(t('optional', lang))})</span>"
         head = f"<b>{s.number[item.id]}.</b> {_esc(item.text.get(lang))}{required}"
-        if item.help:
-            head += f"<div class='upo-help'>{_esc(item.help.get(lang))}</div>"
-        children: list[w.Widget] = [_html(head)]
         value = s.answers.get(item.id)
+        if item.help:  # a label holds only inline markup (the style shows the help on a line of its own)
+            head += f"<span class='upo-help'>{_esc(item.help.get(lang))}</span>" if item.type not in ("text", "level") else f"<div class='upo-help'>{_esc(item.help.get(lang))}</div>"
+        card_classes = ("upo-card", f"upo-item-{item.id}")
+        if item.type not in ("text", "level"):  # a choice: one widget, the question as its label (the card is the widget)
+            widget = card = self._choice(item, value, question=head, classes=card_classes)
+            widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
+            self.inputs[item.id] = self.cards[item.id] = widget
+            return card
+        children: list[w.Widget] = [_html(head)]
         if item.type == "text":
             widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full(), style=_text_style())
             counter = self._counter(value or "", TEXT_MAX)
@@ -55,15 +63,11 @@ class _ItemWidgets:
 
             widget.observe(on_text, names="value")
             children += [widget, counter]
-        elif item.type == "level":
+        else:
             widget, extra = self._level(item, value)
             children += extra
-        else:
-            widget = self._choice(item, value)
-            widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
-            children.append(widget)
         self.inputs[item.id] = widget
-        card = w.VBox(children, layout=_full(), _dom_classes=("upo-card", f"upo-item-{item.id}"))
+        card = w.VBox(children, layout=_full(), _dom_classes=card_classes)
         self.cards[item.id] = card
         return card
 
