@@ -38,6 +38,8 @@ FORM_CSS = """
 .upo-form .upo-q > .widget-label .upo-help { display: block; }
 .upo-form .upo-q > .widget-toggle-buttons-group, .upo-form .upo-q > .widget-toggle-buttons > div { flex: 1 1 100%; }
 .upo-form .upo-q.widget-text input { flex: 1 1 100%; margin-left: 0; }
+.upo-form .upo-q.widget-slider { height: auto !important; }
+.upo-form .upo-q.widget-slider > .slider-container { flex: 1 1 auto; margin-left: 8px; }
 .upo-nav { justify-content: space-between; }
 .upo-form .upo-hidden { visibility: hidden; }
 .upo-bar { height: 12px; border-radius: 3px; display: inline-block; vertical-align: middle; }

@@ -45,14 +45,14 @@ class _ItemWidgets:
         head = f"<b>{s.number[item.id]}.</b> {_esc(item.text.get(lang))}{required}"
         value = s.answers.get(item.id)
         if item.help:  # a label holds only inline markup (the style shows the help on a line of its own)
-            head += f"<span class='upo-help'>{_esc(item.help.get(lang))}</span>" if item.type not in ("text", "level") else f"<div class='upo-help'>{_esc(item.help.get(lang))}</div>"
+            head += f"<span class='upo-help'>{_esc(item.help.get(lang))}</span>" if item.type != "text" else f"<div class='upo-help'>{_esc(item.help.get(lang))}</div>"
         card_classes = ("upo-card", f"upo-item-{item.id}")
         if item.type not in ("text", "level"):  # a choice: one widget, the question as its label (the card is the widget)
             widget = card = self._choice(item, value, question=head, classes=card_classes)
             widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
             self.inputs[item.id] = self.cards[item.id] = widget
             return card
-        children: list[w.Widget] = [_html(head)]
+        children: list[w.Widget] = [] if item.type == "level" else [_html(head)]  # a level's question is its slider's label
         if item.type == "text":
             widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full(), style=_text_style())
             counter = self._counter(value or "", TEXT_MAX)
@@ -64,7 +64,7 @@ class _ItemWidgets:
             widget.observe(on_text, names="value")
             children += [widget, counter]
         else:
-            widget, extra = self._level(item, value)
+            widget, extra = self._level(item, value, head)
             children += extra
         self.inputs[item.id] = widget
         card = w.VBox(children, layout=_full(), _dom_classes=card_classes)
@@ -84,14 +84,16 @@ class _ItemWidgets:
         msg = t("chars_over", lang, n=n, max=limit) if over else t("chars", lang, n=n, max=limit)
         return f"<div class='upo-help' data-chars='{n}' data-over='{int(over)}' style='text-align:right{';color:#b35806;font-weight:600' if over else ''}'>{_esc(msg)}</div>"
 
-    def _level(self, item: Item, value: Any) -> tuple[w.Widget, list[w.Widget]]:
+    def _level(self, item: Item, value: Any, question: str = "") -> tuple[w.Widget, list[w.Widget]]:
         lang = self.state.lang
         scale = self.state.instrument.scales[item.scale]  # type: ignore[index]
         labels = scale.labels.en if lang == "en" else scale.labels.de
         options = [(t("level_unset", lang), "")] + [(f"{p:g}", f"{p:g}") for p in scale.points]
         is_missing = value is not None and value in scale.missing
         start = f"{value:g}" if value is not None and not is_missing else ""
-        slider = w.SelectionSlider(options=options, value=start, layout=_full(), style=_slider_style(), continuous_update=False)
+        slider = w.SelectionSlider(options=options, value=start, layout=_full(), style=_slider_style(), continuous_update=False,
+                                   description=question, description_allow_html=bool(question), _dom_classes=("upo-q",) if question else (),
+                                   **({"tooltip": ""} if question else {}))
         # the chosen step's label and the scale's two ends in one field (one widget less per level item)
         ends = f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>"
         missing = None
