@@ -145,8 +145,8 @@ class Runtime:
 
 
 class _PageBox(w.VBox):
-    """The page's outer box. Solara displays it through IPython, which writes a text ``repr`` of the
-    whole widget tree first (every child's every trait: a fifth of a join's rendering), only to drop it."""
+    """The page's outer box, with a short ``repr``: IPython's display (``solara.display``, a notebook, a log line)
+    writes a text repr of the whole widget tree first (every child's every trait), which was a fifth of a join."""
 
     def __repr__(self) -> str:
         return f"<upo page {self.model_id}>"

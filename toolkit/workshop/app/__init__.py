@@ -14,8 +14,11 @@ import os
 import threading
 from typing import Any
 
+import ipywidgets as widgets
 import solara
 from markupsafe import Markup
+
+from ...widgets._style import _full
 
 from ..pages import FormPage, Runtime, connection_js
 
@@ -79,7 +82,9 @@ def _build_page(session_id: str) -> FormPage:
 def Form() -> None:
     session_id = solara.get_session_id()
     page = solara.use_memo(lambda: _build_page(session_id), [])
-    solara.display(page.widget)
+    # the page as a child of a box element: solara.display() would route it through IPython's
+    # formatters into an Output widget (one widget and its layout more, and a repr of the tree)
+    return widgets.VBox.element(children=[page.widget], layout=_full())
 
 
 @solara.component
