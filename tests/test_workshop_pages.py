@@ -169,7 +169,7 @@ def test_language_switch_translates_code_explanation_and_messages(store):
         own = [str(getattr(widget, a, "")) for a in ("value", "description", "placeholder")]
         return " ".join(own + [texts_of(c) for c in getattr(widget, "children", ())])
 
-    texts = texts_of(view._page(0))
+    texts = " ".join(texts_of(widget) for widget in view._page(0))
     assert "personal code" in texts and "Please complete" in view.problems_html.value
 
 

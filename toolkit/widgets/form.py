@@ -78,11 +78,11 @@ class ParticipantForm(_ItemWidgets):
         self.lang_input.observe(self._on_lang, names="value")
         # one page per dimension, built when first shown: a phone gets few widgets at a time
         self._dims = list(inst.dimensions)
-        self._page_cache: dict[int, w.Widget] = {}
+        self._page_cache: dict[int, list[w.Widget]] = {}
         index = max(0, min(int(self.page_index), self.n_pages - 1))
         self.page_index = index
         self.progress = _html(self._progress_html(index), "upo-progress")
-        self.page_box = w.VBox([self._page(index)], layout=_full())
+        self.page_box = w.VBox(self._page(index), layout=_full(), _dom_classes=("upo-section",))  # holds the shown page's widgets
         half = _half()
         self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", disabled=index == 0, layout=half, style=_button_style(), _dom_classes=("upo-prev",))
         self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=half, style=_button_style(),
@@ -132,7 +132,8 @@ class ParticipantForm(_ItemWidgets):
     def n_pages(self) -> int:
         return 1 + len(self._dims)
 
-    def _page(self, index: int) -> w.Widget:
+    def _page(self, index: int) -> list[w.Widget]:
+        """The widgets of page ``index`` (built when first shown, then kept)."""
         if index not in self._page_cache:
             if index == 0:
                 box = self._first_page()
@@ -146,8 +147,7 @@ class ParticipantForm(_ItemWidgets):
                 box += [self._item_card(item) for item in simple]
                 if any(i.item_type.per_stakeholder for i in dim.items):
                     box.append(self._stakeholder_section())
-            page = w.VBox(box, layout=_full(), _dom_classes=("upo-section",))
-            self._page_cache[index] = page
+            self._page_cache[index] = box
         return self._page_cache[index]
 
     def build_all(self) -> None:
@@ -162,7 +162,7 @@ class ParticipantForm(_ItemWidgets):
         if scroll:
             self._scroll_count = getattr(self, "_scroll_count", 0) + 1
         self.page_index = index
-        self.page_box.children = [self._page(index)]
+        self.page_box.children = self._page(index)
         self.progress.value = self._progress_html(index, self._scroll_count if scroll else 0)
         self.prev_button.disabled = index == 0
         if index == self.n_pages - 1:
