@@ -204,13 +204,12 @@ class _ItemWidgets:
         s, lang = self.state, self.state.lang
         rows: list[w.Widget] = []
         for item in s.rating_items:
-            widget = self._choice(item, s.ratings.get((item.id, key)))
+            # one widget per role: the role and its explanation are the buttons' label (as for a question)
+            head = f"<b>{_esc(role_label(item, lang))}</b><span class='upo-help'>{_esc(item.text.get(lang).partition(':')[2].strip() or '')}</span>"
+            widget = self._choice(item, s.ratings.get((item.id, key)), question=head, classes=("upo-card",))
             widget.observe(lambda ch, i=item.id, k=key: self._on_rating(i, k, ch["new"]), names="value")
-            self.inputs[(item.id, key)] = widget
-            head = f"<b>{_esc(role_label(item, lang))}</b><div class='upo-help'>{_esc(item.text.get(lang).partition(':')[2].strip() or '')}</div>"
-            card = w.VBox([_html(head), widget], layout=_full(), _dom_classes=("upo-card",))
-            self.cards[(item.id, key)] = card
-            rows.append(card)
+            self.inputs[(item.id, key)] = self.cards[(item.id, key)] = widget
+            rows.append(widget)
         panel.children = rows
         return panel
 
