@@ -13,7 +13,9 @@ Server CPU is the user+system time of the server process and its children (psuti
 and after each phase and divided by N; wall seconds are printed beside it. *Widgets* are the
 ``jupyter.widget`` models a page receives (to usable / settled), *messages* the websocket frames the
 server sends per participant, *sent* the widget messages a participant sends while answering,
-*MB* the server's resident memory after the joins minus before, per participant.
+*MB* the server's resident memory after the joins minus before, per participant. *Pool refill* is the
+server's CPU in the seconds after the joins (it makes the page sessions for the next room ahead, once quiet),
+per participant: not part of a join's latency, but of what a participant costs.
 
 Run: ``.venv/bin/python bench/bench_participant_cost.py [--clients 60] [--baseline-rev 85630bc] [--rounds 1] [--profile DIR]``
 
@@ -44,6 +46,7 @@ import solara_client  # noqa: E402
 from solara_client import Participant, new_http  # noqa: E402
 
 INSTRUMENT = "competence_reflection"
+REFILL_WAIT = 4.0  # seconds after the joins in which the server's CPU is counted as the refill of its page sessions
 
 MAKE_DB = """
 import sys
@@ -167,6 +170,9 @@ async def _drive(url: str, n: int, pid: int, profile: Path | None) -> dict:
     spy.stop()
     mem1 = rss(pid)
     w_settled = [_widgets(p) for p in ok]
+    cpu_r = cpu_seconds(pid)
+    await asyncio.sleep(REFILL_WAIT)  # the server refills its pool of page sessions once quiet (paid ahead, but paid per participant)
+    cpu_refill = cpu_seconds(pid) - cpu_r
     frames0 = {id(p): (p._ws.frames, p._ws.bytes) for p in ok}
     spy = _Spy(pid, profile / "answer.txt" if profile else None)
     cpu1, t1 = cpu_seconds(pid), time.perf_counter()
@@ -185,7 +191,7 @@ async def _drive(url: str, n: int, pid: int, profile: Path | None) -> dict:
     return {
         "n": n, "joined": len(ok), "submitted": sum(1 for r in subs if r is True), "errors": errors,
         "join_cpu": cpu_usable / k, "join_wall": t_usable, "settled_cpu": cpu_settled / k, "settled_wall": t_settled,
-        "answer_cpu": cpu_answer / m, "answer_wall": t_answer,
+        "answer_cpu": cpu_answer / m, "answer_wall": t_answer, "refill_cpu": cpu_refill / k,
         "widgets_usable": statistics.mean(w_usable) if w_usable else float("nan"),
         "widgets_settled": statistics.mean(w_settled) if w_settled else float("nan"),
         "frames_join": statistics.mean(f_usable) if f_usable else float("nan"),
@@ -240,6 +246,7 @@ ROWS = [
     ("join: widgets per page, usable", "widgets_usable", 1, ""),
     ("join: widgets per page, settled", "widgets_settled", 1, ""),
     ("join: server messages per page, to usable", "frames_join", 1, ""),
+    (f"after the joins: server CPU in {REFILL_WAIT:.0f} s (pool refill)", "refill_cpu", 1000, "ms"),
     ("answer+submit: server CPU per participant", "answer_cpu", 1000, "ms"),
     ("answer+submit: wall, all", "answer_wall", 1, "s"),
     ("answer+submit: widget messages sent", "sent", 1, ""),
