@@ -182,7 +182,7 @@ class Participant:
         for eid, value in zip(("mother", "birthday", "birthplace", "street"), code):
             card = self._find(f"upo-code-{eid}")
             if card is not None:
-                await self._widget(self._child(card, "TextModel"), {"method": "update", "state": {"value": value}, "buffer_paths": []})
+                await self._widget(self._child(card, "TextModel", self_ok=True), {"method": "update", "state": {"value": value}, "buffer_paths": []})
                 sent += 1
         while True:
             for cid in [c for c, st in list(self.models.items()) if any(k.startswith("upo-item-") for k in st.get("_dom_classes", ()))]:
@@ -191,7 +191,7 @@ class Participant:
                 done.add(cid)
                 for model, index in (("ToggleButtonsModel", seed % 3), ("SelectionSliderModel", 1 + seed % 3)):
                     try:
-                        kid = self._child(cid, model)
+                        kid = self._child(cid, model, self_ok=True)  # the card itself (a question that is one widget) or its child
                     except KeyError:
                         continue
                     await self._widget(kid, {"method": "update", "state": {"index": index}, "buffer_paths": []})
@@ -204,6 +204,8 @@ class Participant:
         return sent
 
     def _layout_hidden(self, cid: str) -> bool:
+        if "upo-hidden" in self.models[cid].get("_dom_classes", ()):
+            return True
         lay = self.models.get(str(self.models[cid].get("layout", "")).removeprefix("IPY_MODEL_"), {})
         return lay.get("visibility") == "hidden"
 

@@ -165,8 +165,11 @@ def test_language_switch_translates_code_explanation_and_messages(store):
     view.submit()
     assert "Bitte ergänzen" in view.problems_html.value
     view.lang_input.value = "en"
-    page0 = view._page(0)
-    texts = " ".join(getattr(c, "value", "") for c in page0.children[1].children)
+    def texts_of(widget):  # every text on the page, however the widgets nest
+        own = [str(getattr(widget, a, "")) for a in ("value", "description", "placeholder")]
+        return " ".join(own + [texts_of(c) for c in getattr(widget, "children", ())])
+
+    texts = " ".join(texts_of(widget) for widget in view._page(0))
     assert "personal code" in texts and "Please complete" in view.problems_html.value
 
 

@@ -32,6 +32,16 @@ FORM_CSS = """
 .upo-anchor { color: #1f5fa8; font-weight: 600; min-height: 1.4em; }
 .upo-form .widget-slider { width: 100% !important; }
 .upo-form .widget-selection-slider .widget-readout { min-width: 2em; }
+.upo-form .upo-q { flex-wrap: wrap; }
+.upo-form .upo-q > .widget-label { display: block; flex: 0 0 100%; width: 100% !important; max-width: 100%; height: auto; line-height: 1.45;
+  text-align: left; white-space: normal; overflow: visible; margin: 0 0 6px 0; font-size: 16px; }
+.upo-form .upo-q > .widget-label .upo-help { display: block; }
+.upo-form .upo-q > .widget-toggle-buttons-group, .upo-form .upo-q > .widget-toggle-buttons > div { flex: 1 1 100%; }
+.upo-form .upo-q.widget-text input { flex: 1 1 100%; margin-left: 0; }
+.upo-form .upo-q.widget-slider { height: auto !important; }
+.upo-form .upo-q.widget-slider > .slider-container { flex: 1 1 auto; margin-left: 8px; }
+.upo-nav { justify-content: space-between; }
+.upo-form .upo-hidden { visibility: hidden; }
 .upo-bar { height: 12px; border-radius: 3px; display: inline-block; vertical-align: middle; }
 @media (max-width: 520px) {
   .upo-form { font-size: 15px; }
@@ -105,6 +115,11 @@ def _checkbox_style() -> Any:
     from ipywidgets.widgets.widget_bool import CheckboxStyle
 
     return _shared("checkbox", CheckboxStyle)
+
+
+def _half() -> w.Layout:
+    """The page's shared layout of the two navigation buttons side by side."""
+    return _shared("half", lambda: w.Layout(width="48%"))
 
 
 def _auto() -> w.Layout:

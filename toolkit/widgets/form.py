@@ -30,7 +30,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..i18n import number
-from ._style import FORM_CSS, _button_style, _esc, _full, _html, _plain, _text_style, _toggle_style
+from ._style import FORM_CSS, _button_style, _esc, _full, _half, _html, _plain, _text_style, _toggle_style
 from ._texts import t
 from .form_items import _ItemWidgets
 from .form_state import FormState, SubmitResult
@@ -48,74 +48,106 @@ class ParticipantForm(_ItemWidgets):
     and :attr:`authority_input`, then call :meth:`submit` (what the button does).
     """
 
-    def __init__(self, state: FormState, *, on_change: Any = None) -> None:
+    def __init__(self, state: FormState, *, on_change: Any = None, page: int = 0) -> None:
         self.state = state
+        self.page_index = page  # the page shown first (a restored draft: where the participant was)
         #: called after every change of the answers, page or language (the workshop server keeps the draft)
         self.on_change = on_change
-        self.widget = w.VBox(layout=_full(), _dom_classes=("upo-form", f"upo-lang-{state.lang}"))
+        self.widget: w.VBox | None = None
         self._build()
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
+        """Build the form around its shown page.
+
+        Every widget gets its final value when it is created, so joining sends each widget once
+        (a value set afterwards is one more message each); what only a submitted form needs
+        (the own-profile button) is made when it is first needed.
+        """
         s, lang = self.state, self.state.lang
         self.inputs: dict[Any, w.Widget] = {}
         self.cards: dict[Any, w.Widget] = {}
         self._syncing = False
         inst = s.instrument
-        header = f"<h2 style='margin:0.2em 0'>{_esc(inst.title.get(lang))}</h2>"
+        header = f"{FORM_CSS}<h2 style='margin:0.2em 0'>{_esc(inst.title.get(lang))}</h2>"
         if inst.description:
             header += f"<p>{_esc(inst.description.get(lang))}</p>"
+        if s.kiosk:
+            header += f"<p class='upo-help'>{_esc(t('kiosk_badge', lang))}</p>"
         self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang, layout=_plain(), style=_toggle_style(), _dom_classes=("upo-choice",))
         self.lang_input.observe(self._on_lang, names="value")
-        parts: list[w.Widget] = [_html(FORM_CSS), self.lang_input, _html(header)]
-        if s.kiosk:
-            parts.append(_html(f"<p class='upo-help'>{_esc(t('kiosk_badge', lang))}</p>"))
         # one page per dimension, built when first shown: a phone gets few widgets at a time
         self._dims = list(inst.dimensions)
-        self._page_cache: dict[int, w.Widget] = {}
-        self.progress = _html("", "upo-progress")
-        self.page_box = w.VBox(layout=_full())
-        self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", layout=w.Layout(width="48%"), style=_button_style(), _dom_classes=("upo-prev",))
-        self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=w.Layout(width="48%"), style=_button_style(), _dom_classes=("upo-next",))  # own layout: hidden on the last page
+        self._page_cache: dict[int, list[w.Widget]] = {}
+        index = max(0, min(int(self.page_index), self.n_pages - 1))
+        self.page_index = index
+        self.progress = _html(self._progress_html(index), "upo-progress")
+        self.page_box = w.VBox(self._page(index), layout=_full(), _dom_classes=("upo-section",))  # holds the shown page's widgets
+        half = _half()
+        self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", disabled=index == 0, layout=half, style=_button_style(), _dom_classes=("upo-prev",))
+        self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=half, style=_button_style(),
+                                    _dom_classes=("upo-next",) + (("upo-hidden",) if index == self.n_pages - 1 else ()))  # hidden on the last page
         self.prev_button.on_click(lambda _b: self.show_page(self.page_index - 1, scroll=True))
         self.next_button.on_click(lambda _b: self.show_page(self.page_index + 1, scroll=True))
-        self._scroller = _html("")
-        nav = w.HBox([self.prev_button, self.next_button], layout=w.Layout(width="100%", justify_content="space-between"))
-        self.status = _html("", "upo-status")
+        nav = w.HBox([self.prev_button, self.next_button], layout=_full(), _dom_classes=("upo-nav",))
+        self.status = _html(self._status_html(s.open_count()), "upo-status")
         self.problems_html = _html("", "upo-problems")
         self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=_full(), style=_button_style(), _dom_classes=("upo-submit",))
         self.submit_button.on_click(lambda _b: self.submit())
         self.result_html = _html("", "upo-result")
-        self.profile_button = w.Button(description=t("show_profile", lang), layout=w.Layout(width="100%", display="none"), style=_button_style())
-        self.profile_button.on_click(lambda _b: self.show_profile())
-        self.profile_html = _html("")
-        parts += [self._scroller, self.progress, self.page_box, nav, self.status, self.problems_html, self.submit_button, self.result_html, self.profile_button, self.profile_html]
-        self.widget.children = parts
-        for cls in [c for c in self.widget._dom_classes if c.startswith("upo-lang-")]:
-            self.widget.remove_class(cls)
-        self.widget.add_class(f"upo-lang-{lang}")
-        self.show_page(getattr(self, "page_index", 0))
+        self.profile_button: w.Button | None = None  # made after a submission (_offer_profile)
+        self.profile_html: w.HTML | None = None
+        parts = [_html(header), self.lang_input, self.progress, self.page_box, nav, self.status, self.problems_html, self.submit_button, self.result_html]
+        classes = ("upo-form", f"upo-lang-{lang}")
+        if self.widget is None:
+            self.widget = w.VBox(parts, layout=_full(), _dom_classes=classes)
+        else:  # a new language or a cleared kiosk form: the same outer box, new contents
+            self.widget.children = parts
+            self.widget._dom_classes = classes
+        self._changed()
+
+    def _progress_html(self, index: int, scroll: int = 0) -> str:
+        lang = self.state.lang
+        title = t("code_title", lang) if index == 0 else self._dims[index - 1].title.get(lang)
+        bar = int(100 * (index + 1) / self.n_pages)
+        html = (
+            f"<div class='upo-help' data-page='{index}'>{_esc(t('page_of', lang, i=index + 1, n=self.n_pages))}: <b>{_esc(title)}</b></div>"
+            f"<div style='background:#e3e8ee;height:6px;border-radius:3px'><div style='background:#1f5fa8;width:{bar}%;height:6px;border-radius:3px'></div></div>"
+        )
+        if scroll:  # the browser scrolls to the new page's start (a 1-pixel image's onload runs it)
+            html += (
+                f"<img alt='' data-n='{scroll}' style='display:none' src='data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==' "
+                "onload=\"var p=document.querySelector('.upo-progress'); if (p) p.scrollIntoView({block: 'start'});\">"
+            )
+        return html
+
+    def _status_html(self, n: int) -> str:
+        lang = self.state.lang
+        if n == 0:
+            return f"<p data-open='0'>{_esc(t('all_done', lang))}</p>"
+        return f"<p data-open='{n}'><b>{_esc(t('open_count_one', lang) if n == 1 else t('open_count', lang, n=n))}</b></p>"
 
     # ------------------------------------------------------------------ pages
     @property
     def n_pages(self) -> int:
         return 1 + len(self._dims)
 
-    def _page(self, index: int) -> w.Widget:
+    def _page(self, index: int) -> list[w.Widget]:
+        """The widgets of page ``index`` (built when first shown, then kept)."""
         if index not in self._page_cache:
             if index == 0:
-                box = [self._authority_section(), self._code_section()]
+                box = self._first_page()
             else:
                 dim, lang = self._dims[index - 1], self.state.lang
                 simple = [i for i in dim.items if not i.item_type.per_stakeholder]
-                box = [_html(f"<h3 style='margin:0.4em 0 0.1em'>{_esc(dim.title.get(lang))}</h3>")]
+                head = f"<h3 style='margin:0.4em 0 0.1em'>{_esc(dim.title.get(lang))}</h3>"
                 if dim.description:
-                    box.append(_html(f"<p class='upo-help'>{_esc(dim.description.get(lang))}</p>"))
+                    head += f"<p class='upo-help'>{_esc(dim.description.get(lang))}</p>"
+                box = [_html(head)]
                 box += [self._item_card(item) for item in simple]
                 if any(i.item_type.per_stakeholder for i in dim.items):
                     box.append(self._stakeholder_section())
-            page = w.VBox(box, layout=_full(), _dom_classes=("upo-section",))
-            self._page_cache[index] = page
+            self._page_cache[index] = box
         return self._page_cache[index]
 
     def build_all(self) -> None:
@@ -127,23 +159,16 @@ class ParticipantForm(_ItemWidgets):
     def show_page(self, index: int, *, scroll: bool = False) -> None:
         """Show page ``index`` (0: authority and code; then one page per dimension); ``scroll``: to its top."""
         index = max(0, min(int(index), self.n_pages - 1))
-        if scroll:  # the browser scrolls to the new page's start (a 1-pixel image's onload runs it)
+        if scroll:
             self._scroll_count = getattr(self, "_scroll_count", 0) + 1
-            self._scroller.value = (
-                f"<img alt='' data-n='{self._scroll_count}' style='display:none' src='data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==' "
-                "onload=\"var p=document.querySelector('.upo-progress'); if (p) p.scrollIntoView({block: 'start'});\">"
-            )
         self.page_index = index
-        self.page_box.children = [self._page(index)]
-        lang = self.state.lang
-        title = t("code_title", lang) if index == 0 else self._dims[index - 1].title.get(lang)
-        bar = int(100 * (index + 1) / self.n_pages)
-        self.progress.value = (
-            f"<div class='upo-help' data-page='{index}'>{_esc(t('page_of', lang, i=index + 1, n=self.n_pages))}: <b>{_esc(title)}</b></div>"
-            f"<div style='background:#e3e8ee;height:6px;border-radius:3px'><div style='background:#1f5fa8;width:{bar}%;height:6px;border-radius:3px'></div></div>"
-        )
+        self.page_box.children = self._page(index)
+        self.progress.value = self._progress_html(index, self._scroll_count if scroll else 0)
         self.prev_button.disabled = index == 0
-        self.next_button.layout.visibility = "hidden" if index == self.n_pages - 1 else "visible"
+        if index == self.n_pages - 1:
+            self.next_button.add_class("upo-hidden")
+        else:
+            self.next_button.remove_class("upo-hidden")
         self._refresh_status()
 
     def page_of(self, problem: Any) -> int:
@@ -157,31 +182,31 @@ class ParticipantForm(_ItemWidgets):
                 return pos
         return 0
 
-    def _authority_section(self) -> w.Widget:
+    def _first_page(self) -> list[w.Widget]:
+        """Page 1: the authority (a line when fixed, else a picker) and the code fields."""
         s, lang = self.state, self.state.lang
+        head = f"<h3 style='margin:0.4em 0 0.1em'>{_esc(t('code_title', lang))}</h3><p class='upo-help'>{_esc(s.code_explanation())}</p>"
+        rows: list[w.Widget] = []
         if s.fixed_authority is not None:
             label = dict((c, lbl) for lbl, c in s.authority_options()).get(s.fixed_authority, s.fixed_authority)
             self.authority_input = None
-            return _html(f"<p><b>{_esc(t('authority', lang))}:</b> {_esc(label)}</p>")
-        self.authority_input = w.Dropdown(options=[(t("authority_pick", lang), None)] + s.authority_options(), value=s.authority, layout=_full())
-        self.authority_input.observe(self._on_authority, names="value")
-        card = w.VBox([_html(f"<b>{_esc(t('authority', lang))}</b>"), self.authority_input], layout=_plain())
-        card.add_class("upo-card")
-        self.cards["authority"] = card
-        return card
-
-    def _code_section(self) -> w.Widget:
-        s, lang = self.state, self.state.lang
-        self.code_inputs: dict[str, w.Text] = {}
-        rows: list[w.Widget] = [_html(f"<h3 style='margin:0.4em 0 0.1em'>{_esc(t('code_title', lang))}</h3><p class='upo-help'>{_esc(s.code_explanation())}</p>")]
-        for eid, prompt, placeholder in s.code_elements():
-            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, layout=_full(), style=_text_style(), continuous_update=True)
-            box.observe(lambda ch, eid=eid: self._on_code(eid, ch["new"]), names="value")
-            self.code_inputs[eid] = box
-            card = w.VBox([_html(_esc(prompt)), box], layout=_plain(), _dom_classes=("upo-card", f"upo-code-{eid}"))
-            self.cards[eid] = card
+            head = f"<p><b>{_esc(t('authority', lang))}:</b> {_esc(label)}</p>" + head
+        else:
+            self.authority_input = w.Dropdown(options=[(t("authority_pick", lang), None)] + s.authority_options(), value=s.authority, layout=_full())
+            self.authority_input.observe(self._on_authority, names="value")
+            card = w.VBox([_html(f"<b>{_esc(t('authority', lang))}</b>"), self.authority_input], layout=_plain(), _dom_classes=("upo-card",))
+            self.cards["authority"] = card
             rows.append(card)
-        return w.VBox(rows, layout=_plain())
+        rows.append(_html(head))
+        self.code_inputs: dict[str, w.Text] = {}
+        for eid, prompt, placeholder in s.code_elements():
+            # one widget per element: the prompt is the field's own label, shown above it (upo-q)
+            box = w.Text(value=s.code.get(eid, ""), placeholder=placeholder, description=prompt, layout=_full(), style=_text_style(), continuous_update=True,
+                         _dom_classes=("upo-card", "upo-q", f"upo-code-{eid}"))
+            box.observe(lambda ch, eid=eid: self._on_code(eid, ch["new"]), names="value")
+            self.code_inputs[eid] = self.cards[eid] = box
+            rows.append(box)
+        return rows
 
     def _on_lang(self, change: dict) -> None:
         self.state.set_language(change["new"])
@@ -202,27 +227,35 @@ class ParticipantForm(_ItemWidgets):
 
     def _on_authority(self, change: dict) -> None:
         self.state.set_authority(change["new"])
-        self._refresh_status()
+        self._answered("authority")
 
     def _on_code(self, eid: str, value: str) -> None:
         self.state.set_code({eid: value})
-        self._refresh_status()
+        self._answered(eid)
 
     def _on_answer(self, item_id: str, value: Any) -> None:
         if self._syncing:
             return
         self.state.set_answer(item_id, value)
-        self._refresh_status()
+        self._answered(item_id)
+
+    def _answered(self, key: Any) -> None:
+        """After one answer: the open counter (counted, no messages written) and nothing else, unless that question was marked as missing."""
+        card = self.cards.get(key)
+        if card is not None and "upo-missing" in card._dom_classes:
+            self._refresh_status()  # after a failed submission: the marks follow every answer
+            return
+        n = self.state.open_count()
+        self.status.value = self._status_html(n)
+        if n == 0 and self.problems_html.value:
+            self.problems_html.value = ""
+        self._changed()
 
     def _refresh_status(self, mark: bool = False) -> None:
+        """The full check (a page change, a submission, a stakeholder change): counter and the marks of missing questions."""
         probs = self.state.problems()
-        lang = self.state.lang
         n = len(probs)
-        self.status.value = (
-            f"<p data-open='0'>{_esc(t('all_done', lang))}</p>"
-            if n == 0
-            else f"<p data-open='{n}'><b>{_esc(t('open_count_one', lang) if n == 1 else t('open_count', lang, n=n))}</b></p>"
-        )
+        self.status.value = self._status_html(n)
         open_keys = {p.key if p.stakeholder is None else (p.key, p.stakeholder) for p in probs}
         for key, card in self.cards.items():
             if key in open_keys and (mark or "upo-missing" in card._dom_classes):
@@ -245,8 +278,17 @@ class ParticipantForm(_ItemWidgets):
     def _show_done(self, message: str) -> None:
         self.problems_html.value = ""
         self.result_html.value = f"<div class='upo-ok' role='status'>✓ {_esc(message)}</div>"
-        has_profile = any(d.scored_items for d in self.state.instrument.dimensions) and not self.state.kiosk
-        self.profile_button.layout.display = None if has_profile else "none"
+        if any(d.scored_items for d in self.state.instrument.dimensions) and not self.state.kiosk:
+            self._offer_profile()
+
+    def _offer_profile(self) -> None:
+        """The own-profile button and its field, below the form (made after the first submission)."""
+        if self.profile_button is not None or self.widget is None:
+            return
+        self.profile_button = w.Button(description=t("show_profile", self.state.lang), layout=_full(), style=_button_style(), _dom_classes=("upo-profile",))
+        self.profile_button.on_click(lambda _b: self.show_profile())
+        self.profile_html = _html("")
+        self.widget.children = (*self.widget.children, self.profile_button, self.profile_html)
 
     def _show_problems(self, problems: tuple) -> None:
         lang = self.state.lang
@@ -289,6 +331,7 @@ class ParticipantForm(_ItemWidgets):
     def show_profile(self) -> str:
         """Show the participant's own profile next to the group (group only at ≥ k); returns the HTML."""
         lang = self.state.lang
+        self._offer_profile()
         prof = self.state.own_profile()
         if prof.empty:
             self.profile_html.value = f"<p>{_esc(t('no_profile', lang))}</p>"

@@ -27,28 +27,35 @@ class _ItemWidgets:
     cards: dict[Any, w.Widget]
     _syncing: bool
 
-    def _choice(self, item: Item, value: Any) -> w.ToggleButtons:
+    def _choice(self, item: Item, value: Any, question: str = "", classes: tuple[str, ...] = ()) -> w.ToggleButtons:
+        """The scale's buttons; ``question`` (HTML): shown above them as the widget's own label (no text widget and box of its own)."""
         lang = self.state.lang
         scale = self.state.instrument.scales[item.scale]  # type: ignore[index]
         labels = scale.labels.en if lang == "en" else scale.labels.de
         options = [(lbl, float(p)) for lbl, p in zip(labels, scale.points)]
         options += [(scale.missing_label.get(lang) if scale.missing_label else "?", float(m)) for m in scale.missing]
-        classes = ("upo-choice", "upo-missing-opt") if scale.missing else ("upo-choice",)
-        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style(), _dom_classes=classes)
+        classes = ("upo-choice", *(("upo-missing-opt",) if scale.missing else ()), *(("upo-q",) if question else ()), *classes)
+        widget = w.ToggleButtons(options=options, value=value, layout=_full(), style=_toggle_style(), _dom_classes=classes,
+                                 description=question, description_allow_html=bool(question), **({"tooltip": ""} if question else {}))
         return widget
 
     def _item_card(self, item: Item) -> w.Widget:
         s, lang = self.state, self.state.lang
         required = "" if item.is_required else f" <span class='upo-help'>({_esc(t('optional', lang))})</span>"
         head = f"<b>{s.number[item.id]}.</b> {_esc(item.text.get(lang))}{required}"
-        if item.help:
-            head += f"<div class='upo-help'>{_esc(item.help.get(lang))}</div>"
-        children: list[w.Widget] = [_html(head)]
         value = s.answers.get(item.id)
+        if item.help:  # a label holds only inline markup (the style shows the help on a line of its own)
+            head += f"<span class='upo-help'>{_esc(item.help.get(lang))}</span>" if item.type != "text" else f"<div class='upo-help'>{_esc(item.help.get(lang))}</div>"
+        card_classes = ("upo-card", f"upo-item-{item.id}")
+        if item.type not in ("text", "level"):  # a choice: one widget, the question as its label (the card is the widget)
+            widget = card = self._choice(item, value, question=head, classes=card_classes)
+            widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
+            self.inputs[item.id] = self.cards[item.id] = widget
+            return card
+        children: list[w.Widget] = [] if item.type == "level" else [_html(head)]  # a level's question is its slider's label
         if item.type == "text":
             widget: w.Widget = w.Textarea(value=value or "", rows=3, layout=_full(), style=_text_style())
-            counter = _html("", "upo-counter")
-            self._count_chars(counter, value or "", TEXT_MAX)
+            counter = self._counter(value or "", TEXT_MAX)
 
             def on_text(ch: dict, i: str = item.id, c: w.HTML = counter) -> None:
                 self._count_chars(c, ch["new"], TEXT_MAX)
@@ -56,47 +63,57 @@ class _ItemWidgets:
 
             widget.observe(on_text, names="value")
             children += [widget, counter]
-        elif item.type == "level":
-            widget, extra = self._level(item, value)
-            children += extra
         else:
-            widget = self._choice(item, value)
-            widget.observe(lambda ch, i=item.id: self._on_answer(i, ch["new"]), names="value")
-            children.append(widget)
+            widget, extra = self._level(item, value, head)
+            children += extra
         self.inputs[item.id] = widget
-        card = w.VBox(children, layout=_full(), _dom_classes=("upo-card", f"upo-item-{item.id}"))
+        card = w.VBox(children, layout=_full(), _dom_classes=card_classes)
         self.cards[item.id] = card
         return card
 
-    def _count_chars(self, counter: w.HTML, text: str, limit: int) -> None:
+    def _counter(self, text: str, limit: int) -> w.HTML:
         """A visible character counter; over the limit it asks to shorten (nothing is ever cut)."""
+        return _html(self._chars_html(text, limit), "upo-counter")
+
+    def _count_chars(self, counter: w.HTML, text: str, limit: int) -> None:
+        counter.value = self._chars_html(text, limit)
+
+    def _chars_html(self, text: str, limit: int) -> str:
         n, lang = len(text or ""), self.state.lang
         over = n > limit
         msg = t("chars_over", lang, n=n, max=limit) if over else t("chars", lang, n=n, max=limit)
-        counter.value = f"<div class='upo-help' data-chars='{n}' data-over='{int(over)}' style='text-align:right{';color:#b35806;font-weight:600' if over else ''}'>{_esc(msg)}</div>"
+        return f"<div class='upo-help' data-chars='{n}' data-over='{int(over)}' style='text-align:right{';color:#b35806;font-weight:600' if over else ''}'>{_esc(msg)}</div>"
 
-    def _level(self, item: Item, value: Any) -> tuple[w.Widget, list[w.Widget]]:
+    def _level(self, item: Item, value: Any, question: str = "") -> tuple[w.Widget, list[w.Widget]]:
         lang = self.state.lang
         scale = self.state.instrument.scales[item.scale]  # type: ignore[index]
         labels = scale.labels.en if lang == "en" else scale.labels.de
         options = [(t("level_unset", lang), "")] + [(f"{p:g}", f"{p:g}") for p in scale.points]
         is_missing = value is not None and value in scale.missing
         start = f"{value:g}" if value is not None and not is_missing else ""
-        slider = w.SelectionSlider(options=options, value=start, layout=_full(), style=_slider_style(), continuous_update=False)
-        anchor = _html("", "upo-anchor")
-        ends = _html(f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>")
+        slider = w.SelectionSlider(options=options, value=start, layout=_full(), style=_slider_style(), continuous_update=False,
+                                   description=question, description_allow_html=bool(question), _dom_classes=("upo-q",) if question else (),
+                                   **({"tooltip": ""} if question else {}))
+        # the chosen step's label and the scale's two ends in one field (one widget less per level item)
+        ends = f"<div class='upo-help' style='display:flex;justify-content:space-between;gap:1em'><span>1 = {_esc(labels[0])}</span><span style='text-align:right'>{len(labels)} = {_esc(labels[-1])}</span></div>"
         missing = None
         if scale.missing and scale.missing_label is not None:
             missing = w.Checkbox(value=is_missing, description=scale.missing_label.get(lang), indent=False, layout=_plain(), style=_checkbox_style())
 
-        def show() -> None:
+        def text() -> str:
             v = slider.value
             if missing is not None and missing.value:
-                anchor.value = _esc(scale.missing_label.get(lang))  # type: ignore[union-attr]
+                shown = _esc(scale.missing_label.get(lang))  # type: ignore[union-attr]
             elif v == "":
-                anchor.value = f"<span class='upo-help'>{_esc(t('level_pick', lang))}</span>"
+                shown = f"<span class='upo-help'>{_esc(t('level_pick', lang))}</span>"
             else:
-                anchor.value = f"{v} – {_esc(labels[scale.points.index(float(v))])}"
+                shown = f"{v} – {_esc(labels[scale.points.index(float(v))])}"
+            return f"<div class='upo-anchor'>{shown}</div>{ends}"
+
+        anchor = _html(text(), "upo-level-text")
+
+        def show() -> None:
+            anchor.value = text()
 
         def on_slider(ch: dict) -> None:
             if self._syncing:
@@ -121,8 +138,7 @@ class _ItemWidgets:
             show()
 
         slider.observe(on_slider, names="value")
-        show()
-        extra: list[w.Widget] = [slider, anchor, ends]
+        extra: list[w.Widget] = [slider, anchor]
         if missing is not None:
             missing.observe(on_missing, names="value")
             extra.append(missing)
@@ -142,8 +158,7 @@ class _ItemWidgets:
         self.free_inputs: list[w.Text] = []
         for i in range(s.free_entries):
             box = w.Text(value=s.free[i], placeholder=t("free_placeholder", lang), layout=_full(), style=_text_style(), continuous_update=False)
-            counter = _html("", "upo-counter")
-            self._count_chars(counter, s.free[i], FREE_NAME_MAX)
+            counter = self._counter(s.free[i], FREE_NAME_MAX)
 
             def on_free(ch: dict, i: int = i, c: w.HTML = counter) -> None:
                 self._count_chars(c, ch["new"], FREE_NAME_MAX)
@@ -189,13 +204,12 @@ class _ItemWidgets:
         s, lang = self.state, self.state.lang
         rows: list[w.Widget] = []
         for item in s.rating_items:
-            widget = self._choice(item, s.ratings.get((item.id, key)))
+            # one widget per role: the role and its explanation are the buttons' label (as for a question)
+            head = f"<b>{_esc(role_label(item, lang))}</b><span class='upo-help'>{_esc(item.text.get(lang).partition(':')[2].strip() or '')}</span>"
+            widget = self._choice(item, s.ratings.get((item.id, key)), question=head, classes=("upo-card",))
             widget.observe(lambda ch, i=item.id, k=key: self._on_rating(i, k, ch["new"]), names="value")
-            self.inputs[(item.id, key)] = widget
-            head = f"<b>{_esc(role_label(item, lang))}</b><div class='upo-help'>{_esc(item.text.get(lang).partition(':')[2].strip() or '')}</div>"
-            card = w.VBox([_html(head), widget], layout=_full(), _dom_classes=("upo-card",))
-            self.cards[(item.id, key)] = card
-            rows.append(card)
+            self.inputs[(item.id, key)] = self.cards[(item.id, key)] = widget
+            rows.append(widget)
         panel.children = rows
         return panel
 

@@ -27,7 +27,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -37,7 +37,7 @@ from ..instruments import Instrument, Item
 from ..store import Store, Submission
 from ._texts import t
 
-__all__ = ["FormState", "Problem", "SubmitResult", "role_label", "TEXT_MAX", "FREE_NAME_MAX"]
+__all__ = ["FormState", "Problem", "SubmitResult", "authority_names_of", "role_label", "TEXT_MAX", "FREE_NAME_MAX"]
 
 log = logging.getLogger("toolkit")
 
@@ -68,6 +68,12 @@ class SubmitResult:
     submission_id: int | None = None
     problems: tuple[Problem, ...] = ()
     duplicate: bool = False
+
+
+def authority_names_of(store: Store) -> dict[str, str]:
+    """The cohort's authorities, code → name (the code where there is no name)."""
+    auth = store.authorities()
+    return dict(zip(auth["authority"], auth["name"].fillna(auth["authority"])))
 
 
 def role_label(item: Item, lang: str = "de") -> str:
@@ -105,6 +111,9 @@ class FormState:
         Shared device: clear the form after each successful submission.
     source
         Stored with each submission (default ``"workshop"``).
+    authority_names
+        The cohort's authorities (code → name, :func:`authority_names_of`) when the caller has
+        checked the wave and read them already (the workshop server does once per process, not per page).
 
     Raises
     ------
@@ -122,13 +131,15 @@ class FormState:
         lang: str = "de",
         kiosk: bool = False,
         source: str = "workshop",
+        authority_names: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
         self.instrument = self.store.instrument(instrument) if isinstance(instrument, str) else instrument
-        self.store.require_wave(wave)
+        if authority_names is None:
+            self.store.require_wave(wave)
+            authority_names = authority_names_of(self.store)
         self.wave = wave
-        auth = self.store.authorities()
-        self._authority_names = dict(zip(auth["authority"], auth["name"].fillna(auth["authority"])))
+        self._authority_names = dict(authority_names)
         if authority is not None and authority not in self._authority_names:
             raise DataError(
                 f"authority {authority!r} is not in the cohort of {self.store.path.name}; known: {', '.join(sorted(self._authority_names)) or 'none'}"
@@ -287,6 +298,24 @@ class FormState:
     def missing_ratings(self, key: str) -> list[Item]:
         """Required rating items not yet answered for one stakeholder."""
         return [i for i in self.rating_items if i.is_required and (i.id, key) not in self._a.ratings]
+
+    def open_count(self) -> int:
+        """How many problems are open (``len(problems())`` without writing their messages: the form's counter after each answer)."""
+        n = 0 if self.authority is not None else 1
+        for element in CODE_ELEMENTS:
+            raw = self._a.code.get(element.id, "")
+            norm = normalise_element(raw)
+            if not norm or len(raw.strip()) > element.max_length or (element.id == "birthday" and not (norm.isdigit() and 1 <= int(norm) <= 31)):
+                n += 1
+        answers = self._a.answers
+        for item in self.simple_items:
+            if item.is_required and item.id not in answers:
+                n += 1
+            elif item.type == "text" and len(str(answers.get(item.id) or "")) > TEXT_MAX:
+                n += 1
+        if self.rating_items:
+            return len(self.problems())  # per-stakeholder forms: few items, the full check is cheap enough
+        return n
 
     def problems(self) -> list[Problem]:
         """Everything still missing, in the order of the form."""

@@ -40,7 +40,7 @@ import ipywidgets as w
 from ..widgets._style import _esc, _full, _html
 from ..widgets._texts import t
 from ..widgets.form import ParticipantForm
-from ..widgets.form_state import FormState
+from ..widgets.form_state import FormState, authority_names_of
 from ..widgets.session import session_params
 from .drafts import DraftStore, draft_of, restore_draft
 
@@ -49,6 +49,7 @@ __all__ = ["Runtime", "FormPage", "DraftSaver", "normalise_join_code", "CONNECTI
 log = logging.getLogger("toolkit")
 
 MAX_JOIN_ATTEMPTS = 8  # wrong join codes per page before a pause of a minute
+AUTHORITIES_EVERY = 30.0  # seconds: the cohort's authority list is read again at most this often (a new one shows up)
 SAVE_EVERY = 1.0  # seconds: an answer's draft is written at most this late (a page change: at once)
 
 
@@ -118,17 +119,37 @@ class Runtime:
         self.drafts = DraftStore(folder)
         self.saver = DraftSaver()
         self.lock = threading.Lock()
+        self._authorities: tuple[float, dict[str, str]] | None = None
+        self._authorities_lock = threading.Lock()
         self._dashboard: Any = None
+
+    def authority_names(self) -> dict[str, str]:
+        """The cohort's authorities, read at most every :data:`AUTHORITIES_EVERY` seconds (not once per page)."""
+        with self._authorities_lock:
+            now = time.monotonic()
+            if self._authorities is None or now - self._authorities[0] > AUTHORITIES_EVERY:
+                self.store.require_wave(self.params["wave"])
+                self._authorities = (now, authority_names_of(self.store))
+            return self._authorities[1]
 
     def new_state(self, lang: str | None = None) -> FormState:
         p = self.params
-        return FormState(self.store, self.instrument, p["wave"], authority=p["authority"], lang=lang or p["lang"], kiosk=p["kiosk"])
+        return FormState(self.store, self.instrument, p["wave"], authority=p["authority"], lang=lang or p["lang"], kiosk=p["kiosk"],
+                         authority_names=self.authority_names())
 
     def dashboard_state(self) -> Any:
         from ..widgets.dashboard_state import DashboardState
 
         p = self.params
         return DashboardState(self.store, self.instrument, p["wave"], authority=p["authority"], lang=p["lang"])
+
+
+class _PageBox(w.VBox):
+    """The page's outer box, with a short ``repr``: IPython's display (``solara.display``, a notebook, a log line)
+    writes a text repr of the whole widget tree first (every child's every trait), which was a fifth of a join."""
+
+    def __repr__(self) -> str:
+        return f"<upo page {self.model_id}>"
 
 
 class FormPage:
@@ -138,7 +159,7 @@ class FormPage:
         self.runtime = runtime
         self.session_id = session_id
         self.form: ParticipantForm | None = None
-        self.widget = w.VBox(layout=_full(), _dom_classes=("upo-page",))
+        self.widget: w.VBox | None = None
         self._attempts: list[float] = []
         self._saved: tuple | None = None  # what the last written draft had: page, language, token, submission
         runtime.saver.flush(session_id)  # a reload: the previous page's waiting draft first
@@ -148,6 +169,13 @@ class FormPage:
             self._show_join()
         else:
             self._show_form(draft)
+
+    def _show(self, content: w.Widget) -> None:
+        """The page's one child: made with it (joining sends the page once), replaced later."""
+        if self.widget is None:
+            self.widget = _PageBox([content], layout=_full(), _dom_classes=("upo-page",))
+        else:
+            self.widget.children = [content]
 
     # ------------------------------------------------------------------ join code
     def _show_join(self) -> None:
@@ -173,7 +201,7 @@ class FormPage:
         box = w.VBox([_html(FORM_CSS), self.lang_input, card], layout=w.Layout(width="100%"))
         box.add_class("upo-form")
         box.add_class("upo-join-card")
-        self.widget.children = [box]
+        self._show(box)
 
     def _relang(self, lang: str) -> None:
         self._lang = lang
@@ -202,12 +230,10 @@ class FormPage:
         restored = bool(draft and (draft.get("code") or draft.get("answers") or draft.get("ratings")))
         if draft:
             restore_draft(state, draft)
-        self.form = ParticipantForm(state, on_change=self._save)
-        if draft and draft.get("page"):
-            self.form.show_page(int(draft["page"]))
+        self.form = ParticipantForm(state, on_change=self._save, page=int((draft or {}).get("page") or 0))
         if restored:
             self.form.result_html.value = f"<div class='upo-help upo-restored' role='status'>{_esc(t('restored', state.lang))}</div>"
-        self.widget.children = [self.form.widget]
+        self._show(self.form.widget)
 
     def _save(self, form: ParticipantForm | None) -> None:
         """After every change: a new page, language or submission is written at once, an answer within SAVE_EVERY."""

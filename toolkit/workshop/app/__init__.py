@@ -14,8 +14,11 @@ import os
 import threading
 from typing import Any
 
+import ipywidgets as widgets
 import solara
 from markupsafe import Markup
+
+from ...widgets._style import _full
 
 from ..pages import FormPage, Runtime, connection_js
 
@@ -43,6 +46,27 @@ def _install_head() -> None:
         _server.get_jinja_env(app_name="__default__").globals["upo_head"] = Markup(connection_js())
     except Exception:  # not under solara-server (e.g. imported by a test)
         log.debug("no solara server: page head not installed")
+        return
+    _one_view_per_page()
+    try:  # the page's <title>: in the page's HTML, not a Title component per page (three widgets and their messages each)
+        from solara.server import settings
+
+        rt = runtime()
+        settings.theme.title = rt.instrument.title.get(rt.params["lang"])
+    except Exception:  # the session is not readable here: the form page reports it
+        log.debug("page title not set", exc_info=True)
+
+
+def _one_view_per_page() -> None:
+    """No echo of a participant's own changes (ipywidgets 8 sends every received value back, "echo_update").
+
+    The echo serves several views of one kernel (two notebook tabs); a workshop page is one
+    browser view of its own virtual kernel, and the widget manager applies ordinary updates
+    whether or not it waited for an echo. One message fewer per answer.
+    """
+    import ipywidgets.widgets.widget as widget_module
+
+    widget_module.JUPYTER_WIDGETS_ECHO = False
 
 
 def _build_page(session_id: str) -> FormPage:
@@ -58,8 +82,9 @@ def _build_page(session_id: str) -> FormPage:
 def Form() -> None:
     session_id = solara.get_session_id()
     page = solara.use_memo(lambda: _build_page(session_id), [])
-    solara.Title(runtime().instrument.title.get(runtime().params["lang"]))
-    solara.display(page.widget)
+    # the page as a child of a box element: solara.display() would route it through IPython's
+    # formatters into an Output widget (one widget and its layout more, and a repr of the tree)
+    return widgets.VBox.element(children=[page.widget], layout=_full())
 
 
 @solara.component
