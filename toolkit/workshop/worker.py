@@ -319,8 +319,11 @@ def run(conn_fd: int, live_fd: int, index: int, pool_size: int) -> int:
 
     pool = apply(pool_size)
     # ws="websockets": the implementation Solara's synchronous frame writer works with (SOLARA_SERVER_SYNC_WS_WRITE)
+    # ws_per_message_deflate=False: compressing every widget message cost the form process about an eighth of its
+    # CPU per participant (bench/bench_participant_cost.py), for about 0.4 MB saved per participant on the room's
+    # Wi-Fi; the page itself and its assets stay gzip-compressed (GzipOnce).
     config = uvicorn.Config(GzipOnce(solara_app), host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets",
-                            ws_ping_interval=10, ws_ping_timeout=20, timeout_graceful_shutdown=5)
+                            ws_per_message_deflate=False, ws_ping_interval=10, ws_ping_timeout=20, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     own = socket.create_server(("127.0.0.1", 0))
     port = own.getsockname()[1]
