@@ -81,6 +81,12 @@ class CohortData:
     counts: pd.DataFrame
     data_date: str | None
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    _local: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # per process, never pickled
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_local"] = {}  # indexes and per-process results stay in their process (not in the batch cache)
+        return state
 
     # ------------------------------------------------------------------ instruments by kind
     def _first(self, pred: Callable[[Instrument], bool], preferred: str) -> Instrument | None:
@@ -115,6 +121,32 @@ class CohortData:
         if name not in self._derived:
             self._derived[name] = compute()
         return self._derived[name]
+
+    def local(self, name: Any, compute: Callable[[], Any]) -> Any:
+        """A result computed once per process and kept there (never pickled into the batch cache).
+
+        For what every report of a process reads again: per-wave parts of cohort-wide frames,
+        respondent sets, indexes.
+        """
+        if name not in self._local:
+            self._local[name] = compute()
+        return self._local[name]
+
+    def rows_of(self, frame: pd.DataFrame, value: Any, column: str = "authority") -> pd.DataFrame:
+        """The rows of ``frame`` whose ``column`` equals ``value``: ``frame[frame[column] == value]``, same rows, order and index.
+
+        The positions of every value are found once per frame and process (one pass over the
+        cohort-wide frame), so one authority's slice costs its own size, not the cohort's.
+        ``frame`` must be a frame this object keeps (its answers, a derived result or a
+        :meth:`local` one), as the index is kept by the frame's identity.
+        """
+        key = ("rows_of", id(frame), column)
+        hit = self._local.get(key)
+        if hit is None or hit[0] is not frame:
+            hit = (frame, frame.groupby(frame[column], observed=True, sort=False).indices if len(frame) else {})
+            self._local[key] = hit
+        idx = hit[1].get(value)
+        return frame.iloc[idx] if idx is not None else frame.iloc[0:0]
 
     def rsp(self, inst: Instrument | None) -> pd.DataFrame:
         """The whole cohort's responses to an instrument (empty frame if none)."""
