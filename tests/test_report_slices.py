@@ -148,3 +148,53 @@ def test_reports_in_one_warm_process_do_not_leak_into_each_other(demo_db, monkey
     with recording():
         pc = change_frame(S.authority_context(demo_db, "BVA"), *S.authority_context(demo_db, "BVA").waves_with("competence_reflection")[:2])
     assert not pc.empty
+
+
+def test_a_records_masks_are_the_bits_of_its_respondents_for_large_sets_too():
+    """Masks are built in one step (or-ing one bit at a time was quadratic once a process had seen a large cohort)."""
+    from toolkit.privacy.release import Record
+
+    rec, rng = Record(), np.random.default_rng(3)
+    for n in [0, 1, 7, 500, 30000]:
+        people = [f"A|p{i}" for i in rng.integers(0, 40000, n)] + ["A|p1"]  # repeats, and people seen before
+        mask = rec.mask(people)
+        expected = 0
+        for p in people:
+            expected |= 1 << rec.ids[p]
+        assert mask == expected and mask.bit_count() == len(set(people))
+    assert rec.names(rec.mask(["A|p1", "B|x"])) == sorted(["A|p1", "B|x"], key=lambda p: rec.ids[p])
+
+
+def test_a_warm_process_reads_the_fingerprint_again_only_after_a_commit(demo_copy, monkeypatch):
+    """The fingerprint reads every submission (a per-report cost growing with the cohort); it is computed
+    again when anything was committed, by any connection, or when the file was replaced."""
+    import sqlite3
+
+    from toolkit.reports import context
+    from toolkit.store import Store
+
+    monkeypatch.delenv("UPO_REPORT_CACHE", raising=False)
+    calls = []
+    real = Store.fingerprint
+    monkeypatch.setattr(Store, "fingerprint", lambda self: calls.append(1) or real(self))
+    context.cohort_data(demo_copy)  # the first opening of a copied file may write (e.g. its key): seen as a change
+    first = context.cohort_data(demo_copy)
+    calls.clear()
+    assert context.cohort_data(demo_copy) is first and not calls  # nothing committed: not read again
+    with sqlite3.connect(demo_copy) as conn:  # another connection commits a change the reports show
+        conn.execute("UPDATE cohorts SET name = name || ' (neu)'")
+    changed = context.cohort_data(demo_copy)
+    assert calls and changed.fingerprint != first.fingerprint and changed.cohort["name"].endswith("(neu)")
+    n = len(calls)
+    assert context.cohort_data(demo_copy) is changed and len(calls) == n
+    copy = demo_copy.with_name("other.sqlite")
+    src, dst = sqlite3.connect(demo_copy), sqlite3.connect(copy)
+    src.backup(dst)
+    dst.execute("UPDATE cohorts SET name = 'ersetzt'")
+    dst.commit()
+    dst.close()
+    src.close()
+    for old in [demo_copy, *demo_copy.parent.glob(demo_copy.name + "-*")]:
+        old.unlink()
+    copy.rename(demo_copy)  # a new file at the same path
+    assert context.cohort_data(demo_copy).cohort["name"] == "ersetzt" and len(calls) > n

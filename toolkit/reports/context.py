@@ -33,6 +33,7 @@ import hmac
 import logging
 import os
 import pickle
+import sqlite3
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,9 +302,15 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     cache_dir
         Folder of batch cache files (default: ``$UPO_REPORT_CACHE`` if set).
     """
-    path = str(resolve_location(db))
-    with Store(path) as store:
-        fp = store.fingerprint()
+    location = resolve_location(db)
+    path = str(location)
+    fp = _unchanged(path)
+    if fp is None:
+        watch = _watch(location)  # before the fingerprint: a commit after this is seen by the next call
+        with Store(path) as store:
+            fp = store.fingerprint()
+        if watch is not None:
+            _remember(path, watch, fp)
     memo = _MEMO.get((path, fp))
     if memo is not None:
         return memo
@@ -317,6 +324,50 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     _MEMO.clear()  # one cohort per process at a time keeps memory flat
     _MEMO[(path, fp)] = data
     return data
+
+
+# The fingerprint reads every submission of the cohort: per report, that is a cost growing with the cohort.
+# For a SQLite file, one read-only connection per process tells whether anything was committed since the
+# fingerprint was computed (PRAGMA data_version changes with every commit by any other connection), so a
+# warm process computes it again only when the data changed. PostgreSQL: computed every time.
+_WATCHED: dict[str, tuple[sqlite3.Connection, int, tuple[int, int], str]] = {}
+
+
+def _watch(location: Any) -> tuple[sqlite3.Connection, int, tuple[int, int]] | None:
+    """A read-only connection to a SQLite file with its current data version and file identity (None if not possible)."""
+    if not isinstance(location, Path):
+        return None
+    try:
+        st = os.stat(location)
+        conn = sqlite3.connect(f"{location.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    except (OSError, sqlite3.Error, ValueError):
+        return None
+    return conn, version, (st.st_dev, st.st_ino)
+
+
+def _remember(path: str, watch: tuple[sqlite3.Connection, int, tuple[int, int]], fingerprint: str) -> None:
+    for old in _WATCHED.values():  # one cohort per process, like the memo
+        old[0].close()
+    _WATCHED.clear()
+    _WATCHED[path] = (*watch, fingerprint)
+
+
+def _unchanged(path: str) -> str | None:
+    """The fingerprint computed before for this SQLite file if nothing was committed to it since, else None."""
+    hit = _WATCHED.get(path)
+    if hit is None:
+        return None
+    conn, version, ident, fingerprint = hit
+    try:
+        st = os.stat(path)
+        if (st.st_dev, st.st_ino) == ident and int(conn.execute("PRAGMA data_version").fetchone()[0]) == version:
+            return fingerprint
+    except (OSError, sqlite3.Error):
+        pass
+    conn.close()
+    del _WATCHED[path]
+    return None
 
 
 def _private(folder: Path) -> bool:

@@ -82,10 +82,10 @@ def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave:
         return frame[frame["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:
-            v = in_wave(values)
+        def compute() -> pd.DataFrame:  # once per group and process: the wave's rows and each group's slice found once
+            v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
             with recording():
-                part = v if by is None else v[v["ministry"] == group]
+                part = v if by is None else ctx.data.rows_of(v, group, column="ministry")
                 return levels(part, by, k=ctx.k, instrument=instrument, output="plan")
 
         frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{group}:{ctx.k}", compute)
