@@ -258,6 +258,7 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
     dims = []
     legend_scale = None
     present = set(shares["item"])
+    by_item = dict(list(shares.groupby("item", sort=False))) if len(shares) else {}  # one pass, not one filter per item
     for dim in instrument.dimensions:
         items = [it for it in dim.items if it.type == "likert" and (it.id in present or it.id in hidden)]
         if not items:
@@ -268,7 +269,7 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
             out.append(row)
             if it.id in hidden:
                 continue
-            sh = shares[shares["item"] == it.id].sort_values("point")
+            sh = by_item[it.id].sort_values("point")
             scale = instrument.scale_of(it.id)
             legend_scale = legend_scale or scale
             pts = list(scale.points)
