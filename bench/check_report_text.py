@@ -5,7 +5,7 @@ report, in German and English, with this tree's toolkit and with the toolkit of 
 (exported with ``git archive`` into a temporary folder), each in its own process
 (:func:`toolkit.reports.inprocess.render_in_process` on the demo cohort), and compares what a
 reader sees: the text of the HTML without tags, styles and figure data, and the number of
-figures. Prints one line per report and a unified diff of any difference; exit code 1 if any
+figures; and says whether the whole markup apart from the figures' data is identical. Prints one line per report and a unified diff of any difference; exit code 1 if any
 report differs.
 
 Usage: ``.venv/bin/python bench/check_report_text.py [--rev 85630bc] [--authorities BVA FFA ...] [--db FILE]``.
@@ -46,6 +46,10 @@ def visible_text(page: str) -> tuple[str, int]:
     return "\n".join(line for line in lines if line), figures
 
 
+def _without_figures(page: str) -> str:
+    return re.sub(r'src="data:image/[a-z+]+;base64,[^"]+"', 'src=""', page)
+
+
 def render(root: Path, db: Path, jobs: list[tuple[str | None, str]]) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
     env.pop("UPO_REPORT_CACHE", None)
@@ -79,7 +83,9 @@ def main() -> int:
             name = key.replace("None", "cohort")
             same = t0 == t1 and f0 == f1
             differ += not same
-            print(f"{name:<12} {'same' if same else 'DIFFERS'}: {len(t1.splitlines())} lines of text, {f1} figures (at {a.rev}: {f0})")
+            markup = _without_figures(before[key]) == _without_figures(after[key])
+            print(f"{name:<12} {'same' if same else 'DIFFERS'}: {len(t1.splitlines())} lines of text, {f1} figures (at {a.rev}: {f0}); "
+                  f"markup apart from the figures' data {'identical' if markup else 'differs'}")
             if t0 != t1:
                 sys.stdout.writelines(difflib.unified_diff(t0.splitlines(True), t1.splitlines(True), f"{name}@{a.rev}", f"{name}@tree", n=1))
         return 1 if differ else 0
