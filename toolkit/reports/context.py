@@ -141,10 +141,12 @@ class CohortData:
         ``frame`` must be a frame this object keeps (its answers, a derived result or a
         :meth:`local` one), as the index is kept by the frame's identity.
         """
+        if frame.empty:  # e.g. the fresh empty frame of an instrument nobody answered: nothing to index (or keep)
+            return frame.iloc[0:0]
         key = ("rows_of", id(frame), column)
         hit = self._local.get(key)
-        if hit is None or hit[0] is not frame:
-            hit = (frame, frame.groupby(frame[column], observed=True, sort=False).indices if len(frame) else {})
+        if hit is None or hit[0] is not frame:  # the frame is kept with its index, so its id is not reused meanwhile
+            hit = (frame, frame.groupby(frame[column], observed=True, sort=False).indices)
             self._local[key] = hit
         idx = hit[1].get(value)
         return frame.iloc[idx] if idx is not None else frame.iloc[0:0]
