@@ -101,6 +101,58 @@ def test_png_figures_are_never_below_200_ppi():
     assert round(img.info["dpi"][0]) >= 200
 
 
+def _tight_reference(fig, pad=0.08) -> str:
+    """What ``figure_src`` wrote before: ``savefig(bbox_inches="tight")``, which draws the figure twice."""
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=pad, facecolor="white", metadata={"Date": None})
+    return buf.getvalue().decode()
+
+
+def _size(svg: str) -> tuple[float, float]:
+    m = re.search(r'<svg[^>]* width="([0-9.]+)pt" height="([0-9.]+)pt"', svg)
+    return float(m.group(1)), float(m.group(2))
+
+
+@pytest.mark.parametrize("polar", [False, True])
+def test_a_figure_is_drawn_once_and_cropped_like_the_tight_box_labels_beyond_the_axes_included(polar):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from toolkit.reports.render import svg_tight
+
+    fig = plt.figure(figsize=(4, 3))
+    ax = fig.add_subplot(projection="polar" if polar else None)
+    ax.plot([0, 1, 2], [1, 3, 2], label="Behörde")
+    ax.set_xticks([0, 1, 2])
+    ax.set_xticklabels(["Digitale Werkzeuge", "Kommunikation", "Veränderung und Innovation"])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beyond the figure's right edge
+    ax.annotate("Hinweis unter der Grafik", xy=(0, 0), xycoords="axes fraction", xytext=(0, -60), textcoords="offset points",
+                annotation_clip=False)
+    draws = []
+    fig.canvas.mpl_connect("draw_event", lambda e: draws.append(e))
+    svg = svg_tight(fig)
+    assert len(draws) == 1  # bbox_inches="tight" draws twice
+    ref = _tight_reference(fig)
+    assert _size(svg) == pytest.approx(_size(ref), abs=0.01)  # the same crop as the tight box
+    for label in ["Digitale Werkzeuge", "Kommunikation", "Veränderung und Innovation", "Behörde", "Hinweis unter der Grafik"]:
+        assert f"<!-- {label} -->" in svg  # every text is drawn (as paths, named in a comment)
+    assert svg.count('<g id="figure_1">') == 1 and 'style="fill: #ffffff"/>' in svg
+    vb = [float(x) for x in re.search(r'viewBox="([^"]+)"', svg).group(1).split()]
+    assert vb[0] < 0 or vb[2] > 4 * 72  # the legend reaches past the figure: the view box follows it
+    plt.close(fig)
+    assert isinstance(fig, Figure)
+
+
+def test_figure_src_closes_the_figure_and_repeats_byte_for_byte():
+    import matplotlib.pyplot as plt
+
+    a, b = _fig(), _fig()
+    src_a, src_b = figure_src(a), figure_src(b)
+    assert src_a == src_b  # same data, same bytes
+    assert not plt.fignum_exists(a.number) and not plt.fignum_exists(b.number)
+
+
 def test_an_undefined_name_in_a_template_fails():
     import jinja2
 

@@ -52,6 +52,8 @@ def likert_shares(responses: pd.DataFrame, instrument: Instrument, items: Sequen
     check_columns(responses, ["item", "value"], "likert_shares")
     wanted = list(items) if items is not None else [i.id for i in instrument.items if i.type == "likert"]
     present = set(responses["item"])
+    at = responses.groupby(responses["item"], observed=True, sort=False).indices if len(responses) else {}  # one pass, not one per item
+    values = pd.to_numeric(responses["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     rows = []
     for item_id in wanted:
         if item_id not in present and items is None:
@@ -59,12 +61,11 @@ def likert_shares(responses: pd.DataFrame, instrument: Instrument, items: Sequen
         scale = instrument.scale_of(item_id)
         if scale is None:
             continue
-        vals = pd.to_numeric(responses.loc[responses["item"] == item_id, "value"], errors="coerce")
-        vals = vals[vals.isin(scale.points)]
-        counts = vals.value_counts()
+        vals = values[at.get(item_id, np.array([], dtype=np.intp))]
+        vals = vals[np.isin(vals, np.asarray(list(scale.points), dtype=float))]
         n = int(len(vals))
         for p in scale.points:
-            c = int(counts.get(p, 0))
+            c = int((vals == p).sum())
             rows.append({"item": item_id, "n": n, "point": float(p), "count": c, "share": c / n if n else np.nan})
     return pd.DataFrame(rows, columns=["item", "n", "point", "count", "share"])
 

@@ -158,14 +158,25 @@ class Record:
         return len(self.entries)
 
     def mask(self, people: Iterable[Any]) -> int:
-        m = 0
+        """The bit mask of a respondent set (new respondents get the next bits).
+
+        Built from the bit positions in one step, not by or-ing one bit at a time: in a process
+        that has seen a large cohort the masks are long integers, and or-ing each person's bit
+        into one would copy the integer once per person (quadratic in the set's size).
+        """
         with self._lock:
+            ids = self.ids
+            bits = []
             for p in people:
-                bit = self.ids.get(p)
+                bit = ids.get(p)
                 if bit is None:
-                    bit = self.ids[p] = len(self.ids)
-                m |= 1 << bit
-        return m
+                    bit = ids[p] = len(ids)
+                bits.append(bit)
+        if not bits:
+            return 0
+        flags = np.zeros(max(bits) + 1, dtype=bool)
+        flags[bits] = True
+        return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
     def add(self, output: str, cell: str, quantity: Any, people: Iterable[Any], *, known: bool = False) -> Entry:
         m = self.mask(people)

@@ -29,7 +29,7 @@ from .context import CohortData, cohort_data
 from .registry import SectionData
 from .texts import tr
 
-__all__ = ["Html", "AuthorityContext", "authority_context", "profile_wave", "output_name", "reasons", "draw_figure", "plots",
+__all__ = ["Html", "AuthorityContext", "authority_context", "once", "profile_wave", "output_name", "reasons", "draw_figure", "plots",
            "date_text", "wave_text", "instrument_rows", "running_header", "section_data"]
 
 
@@ -62,11 +62,18 @@ class AuthorityContext:
         return tr(key, self.lang, **kw)
 
     def counts(self, instrument_id: str | None) -> dict[str, int]:
-        """Participants of this authority per wave for one instrument."""
-        c = self.data.counts
-        c = c[(c["authority"] == self.authority) & (c["instrument"] == instrument_id)]
-        n = dict(zip(c["wave"], c["n"].astype(int)))
-        return {w: n[w] for w in self.data.wave_labels() if w in n}
+        """Participants of this authority per wave for one instrument (a copy; computed once per report)."""
+        key = ("counts", instrument_id)
+        if key not in self.memo:
+            c = self.data.rows_of(self.data.counts, self.authority)
+            c = c[c["instrument"] == instrument_id]
+            n = dict(zip(c["wave"], c["n"].astype(int)))
+            self.memo[key] = {w: n[w] for w in self.data.wave_labels() if w in n}
+        return dict(self.memo[key])
+
+    def rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """This authority's rows of a cohort-wide frame of :attr:`data` (:meth:`CohortData.rows_of`)."""
+        return self.data.rows_of(frame, self.authority)
 
     def dim_title(self, instrument: Any, dim_id: str) -> str:
         try:
@@ -98,6 +105,29 @@ def authority_context(db: str | Path, authority: str, *, lang: str = "de", min_g
     k = resolve_k(int(data.cohort["min_group_size"]), min_group_size)  # never below the cohort's setting
     row = rows.iloc[0]
     return AuthorityContext(data, authority, str(row["name"] or authority), row["ministry"], lang, k)
+
+
+def once(ctx: Any, key: Any, compute: Callable[[], Any]) -> Any:
+    """What ``compute()`` returns, computed once per report and record; callers must not change it.
+
+    The summary shows what the later sections release (the same release calls over the same
+    frames): the first call releases and records, a later call in the same record reads the
+    result, so every value is released once per report with the same rows in the record (a
+    repeated release adds nothing to it). Into a new record (e.g. the audit's) it is
+    released again.
+    """
+    from ..privacy.release import current_record
+
+    memo = getattr(ctx, "memo", None)
+    if memo is None:
+        return compute()
+    rec = current_record()
+    hit = memo.get(("once", key))
+    if hit is not None and hit[0] is rec:
+        return hit[1]
+    value = compute()
+    memo[("once", key)] = (rec, value)
+    return value
 
 
 def section_data(ctx: Any, id: str, template: str, *, title: str | None = None, toc: bool = True, **data: Any) -> SectionData:

@@ -33,6 +33,7 @@ import hmac
 import logging
 import os
 import pickle
+import sqlite3
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,12 @@ class CohortData:
     counts: pd.DataFrame
     data_date: str | None
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    _local: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # per process, never pickled
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_local"] = {}  # indexes and per-process results stay in their process (not in the batch cache)
+        return state
 
     # ------------------------------------------------------------------ instruments by kind
     def _first(self, pred: Callable[[Instrument], bool], preferred: str) -> Instrument | None:
@@ -115,6 +122,34 @@ class CohortData:
         if name not in self._derived:
             self._derived[name] = compute()
         return self._derived[name]
+
+    def local(self, name: Any, compute: Callable[[], Any]) -> Any:
+        """A result computed once per process and kept there (never pickled into the batch cache).
+
+        For what every report of a process reads again: per-wave parts of cohort-wide frames,
+        respondent sets, indexes.
+        """
+        if name not in self._local:
+            self._local[name] = compute()
+        return self._local[name]
+
+    def rows_of(self, frame: pd.DataFrame, value: Any, column: str = "authority") -> pd.DataFrame:
+        """The rows of ``frame`` whose ``column`` equals ``value``: ``frame[frame[column] == value]``, same rows, order and index.
+
+        The positions of every value are found once per frame and process (one pass over the
+        cohort-wide frame), so one authority's slice costs its own size, not the cohort's.
+        ``frame`` must be a frame this object keeps (its answers, a derived result or a
+        :meth:`local` one), as the index is kept by the frame's identity.
+        """
+        if frame.empty:  # e.g. the fresh empty frame of an instrument nobody answered: nothing to index (or keep)
+            return frame.iloc[0:0]
+        key = ("rows_of", id(frame), column)
+        hit = self._local.get(key)
+        if hit is None or hit[0] is not frame:  # the frame is kept with its index, so its id is not reused meanwhile
+            hit = (frame, frame.groupby(frame[column], observed=True, sort=False).indices)
+            self._local[key] = hit
+        idx = hit[1].get(value)
+        return frame.iloc[idx] if idx is not None else frame.iloc[0:0]
 
     def rsp(self, inst: Instrument | None) -> pd.DataFrame:
         """The whole cohort's responses to an instrument (empty frame if none)."""
@@ -269,9 +304,15 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     cache_dir
         Folder of batch cache files (default: ``$UPO_REPORT_CACHE`` if set).
     """
-    path = str(resolve_location(db))
-    with Store(path) as store:
-        fp = store.fingerprint()
+    location = resolve_location(db)
+    path = str(location)
+    fp = _unchanged(path)
+    if fp is None:
+        watch = _watch(location)  # before the fingerprint: a commit after this is seen by the next call
+        with Store(path) as store:
+            fp = store.fingerprint()
+        if watch is not None:
+            _remember(path, watch, fp)
     memo = _MEMO.get((path, fp))
     if memo is not None:
         return memo
@@ -285,6 +326,50 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
     _MEMO.clear()  # one cohort per process at a time keeps memory flat
     _MEMO[(path, fp)] = data
     return data
+
+
+# The fingerprint reads every submission of the cohort: per report, that is a cost growing with the cohort.
+# For a SQLite file, one read-only connection per process tells whether anything was committed since the
+# fingerprint was computed (PRAGMA data_version changes with every commit by any other connection), so a
+# warm process computes it again only when the data changed. PostgreSQL: computed every time.
+_WATCHED: dict[str, tuple[sqlite3.Connection, int, tuple[int, int], str]] = {}
+
+
+def _watch(location: Any) -> tuple[sqlite3.Connection, int, tuple[int, int]] | None:
+    """A read-only connection to a SQLite file with its current data version and file identity (None if not possible)."""
+    if not isinstance(location, Path):
+        return None
+    try:
+        st = os.stat(location)
+        conn = sqlite3.connect(f"{location.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    except (OSError, sqlite3.Error, ValueError):
+        return None
+    return conn, version, (st.st_dev, st.st_ino)
+
+
+def _remember(path: str, watch: tuple[sqlite3.Connection, int, tuple[int, int]], fingerprint: str) -> None:
+    for old in _WATCHED.values():  # one cohort per process, like the memo
+        old[0].close()
+    _WATCHED.clear()
+    _WATCHED[path] = (*watch, fingerprint)
+
+
+def _unchanged(path: str) -> str | None:
+    """The fingerprint computed before for this SQLite file if nothing was committed to it since, else None."""
+    hit = _WATCHED.get(path)
+    if hit is None:
+        return None
+    conn, version, ident, fingerprint = hit
+    try:
+        st = os.stat(path)
+        if (st.st_dev, st.st_ino) == ident and int(conn.execute("PRAGMA data_version").fetchone()[0]) == version:
+            return fingerprint
+    except (OSError, sqlite3.Error):
+        pass
+    conn.close()
+    del _WATCHED[path]
+    return None
 
 
 def _private(folder: Path) -> bool:

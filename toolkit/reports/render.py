@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,12 @@ from markupsafe import Markup, escape
 
 from .html import fmt_int, fmt_num, fmt_p
 
-__all__ = ["TEMPLATE_DIR", "environment", "render", "render_string", "fmt", "figure_src", "FIGURE_FORMAT", "FIGURE_DPI", "rows_of"]
+__all__ = ["TEMPLATE_DIR", "environment", "render", "render_string", "fmt", "figure_src", "FIGURE_FORMAT", "FIGURE_DPI", "rows_of", "svg_tight"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 FIGURE_FORMAT = "svg"  # vector figures: sharp in print at any zoom, and faster to write than a 200-ppi PNG
 FIGURE_DPI = 200  # PNG figures (fmt="png") are never below 200 ppi
+PAD_INCHES = 0.08  # white margin around a cropped figure
 KEEP_ROWS = 16  # tables of at most this many rows are printed on one page
 
 
@@ -77,23 +79,70 @@ def figure_src(fig: Any, *, fmt: str = FIGURE_FORMAT, dpi: int = FIGURE_DPI) -> 
     """A matplotlib figure as a data URI (SVG by default, else a PNG of at least 200 ppi); the figure is closed.
 
     A string is taken as an already rendered SVG document. The figure is cropped to what is
-    drawn (``bbox_inches="tight"``), so no label, legend or note is cut at its edge; SVG text is
-    drawn as paths (the same on every machine) and carries no date (same data, same bytes).
+    drawn, so no label, legend or note is cut at its edge; SVG text is drawn as paths (the same
+    on every machine) and carries no date (same data, same bytes). An SVG is drawn once: the
+    crop box is measured during that draw and set as the document's view box
+    (:func:`svg_tight`), where ``bbox_inches="tight"`` would draw the figure twice.
     """
     if isinstance(fig, str):
         if fig.startswith("data:"):
             return fig
         return "data:image/svg+xml;base64," + base64.b64encode(fig.encode("utf-8")).decode("ascii")
-    import matplotlib
     import matplotlib.pyplot as plt
 
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
-        fig.savefig(buf, format=fmt, dpi=max(dpi, FIGURE_DPI), bbox_inches="tight", pad_inches=0.08, facecolor="white",
-                    metadata={"Date": None} if fmt == "svg" else None)
-    plt.close(fig)
+    try:
+        if fmt == "svg":
+            body = svg_tight(fig).encode("utf-8")
+        else:
+            import matplotlib
+
+            buf = io.BytesIO()
+            with matplotlib.rc_context({"svg.hashsalt": "upo"}):
+                fig.savefig(buf, format=fmt, dpi=max(dpi, FIGURE_DPI), bbox_inches="tight", pad_inches=PAD_INCHES, facecolor="white")
+            body = buf.getvalue()
+    finally:
+        plt.close(fig)
     mime = "image/svg+xml" if fmt == "svg" else f"image/{fmt}"
-    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
+    return f"data:{mime};base64,{base64.b64encode(body).decode('ascii')}"
+
+
+_SVG_BOX = re.compile(r'width="([0-9.]+)pt" height="([0-9.]+)pt" viewBox="0 0 ([0-9.]+) ([0-9.]+)"')
+
+
+def svg_tight(fig: Any, *, pad_inches: float = PAD_INCHES) -> str:
+    """The figure as an SVG document cropped to what is drawn, in one draw (text as paths, no date).
+
+    The same picture as ``savefig(..., bbox_inches="tight", pad_inches=pad_inches)``, which
+    draws the figure once to measure it and again to write it: here the tight box is measured
+    at the end of the one draw (the ``draw_event``, whose renderer has every text laid out),
+    and the document's ``viewBox`` shows that box. A white rectangle under the drawing covers
+    a box reaching past the figure's edge, as the tight crop's background would.
+    """
+    import matplotlib
+
+    box: dict[str, Any] = {}
+
+    def measure(event: Any) -> None:
+        box["bbox"] = fig.get_tightbbox(event.renderer)  # inches; the SVG renderer draws at 72 dpi
+
+    buf = io.StringIO()
+    cid = fig.canvas.mpl_connect("draw_event", measure)
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
+            fig.savefig(buf, format="svg", facecolor="white", metadata={"Date": None})
+    finally:
+        fig.canvas.mpl_disconnect(cid)
+    svg = buf.getvalue()
+    m = _SVG_BOX.search(svg)
+    if m is None or "bbox" not in box:  # pragma: no cover - a matplotlib that writes another header
+        return svg
+    height = float(m.group(4))
+    b = box["bbox"].padded(pad_inches)
+    x0, y0, w, h = 72 * b.x0, height - 72 * b.y1, 72 * b.width, 72 * b.height
+    view = f'width="{w:.6g}pt" height="{h:.6g}pt" viewBox="{x0:.6g} {y0:.6g} {w:.6g} {h:.6g}"'
+    svg = svg[: m.start()] + view + svg[m.end():]
+    back = f'<rect x="{x0:.6g}" y="{y0:.6g}" width="{w:.6g}" height="{h:.6g}" style="fill: #ffffff"/>\n <g id="figure_1">'
+    return svg.replace('<g id="figure_1">', back, 1)
 
 
 def rows_of(frame: Any) -> list[dict[str, Any]]:

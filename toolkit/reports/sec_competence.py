@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .base import draw_figure, output_name, plots, profile_wave, reasons, section_data
+from .base import draw_figure, once, output_name, plots, profile_wave, reasons, section_data
 from .html import figure_html, fmt_int, fmt_num, table
 from .registry import SectionData
 from .texts import tr
@@ -37,7 +37,7 @@ _plots = plots  # older name (cohort report)
 def _scores(ctx: Any, wave: str | None = None, mine: bool = True) -> pd.DataFrame:
     s = ctx.data.scores()
     if mine:
-        s = s[s["authority"] == ctx.authority]
+        s = ctx.rows(s)
     if wave is not None:
         s = s[s["wave"] == wave]
     return s
@@ -64,23 +64,34 @@ def suppressed_text(ctx: Any, what: str | None = None) -> str:
 def comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: str, ministry: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Released own, ministry and cohort values per dimension (comparison values over shown authorities only).
 
-    The ministry and cohort frames are computed once per batch and released again into each report.
+    The ministry and cohort frames are computed once per batch and released again into each report;
+    the three frames are released once per report (:func:`~toolkit.reports.base.once`: the summary and
+    the profile show the same values), and the authority's own rows are its slice of ``values``
+    (``values`` must be a frame ``ctx.data`` keeps, see :meth:`~toolkit.reports.context.CohortData.rows_of`).
     """
+    return once(ctx, ("comparison_levels", instrument, str(wave), ministry),
+                lambda: _comparison_levels(ctx, values, instrument=instrument, wave=wave, ministry=ministry))
+
+
+def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: str, ministry: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from ..privacy import levels, recording, release_levels
 
     out = output_name(ctx)
-    v = values[values["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
+
+    def in_wave(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:
+        def compute() -> pd.DataFrame:  # once per group and process: the wave's rows and each group's slice found once
+            v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
             with recording():
-                part = v if by is None else v[v["ministry"] == group]
+                part = v if by is None else ctx.data.rows_of(v, group, column="ministry")
                 return levels(part, by, k=ctx.k, instrument=instrument, output="plan")
 
         frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{group}:{ctx.k}", compute)
         return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
 
-    own = levels(v[v["authority"] == ctx.authority], "authority", k=ctx.k, instrument=instrument, output=out).set_index("dimension")
+    own = levels(in_wave(ctx.rows(values)), "authority", k=ctx.k, instrument=instrument, output=out).set_index("dimension")
     return own, cached("ministry", ministry), cached(None, None)
 
 
@@ -127,7 +138,7 @@ def competence_profile(ctx: Any) -> SectionData:
     if n < ctx.k:
         return _note_section(ctx, "profile", suppressed_text(ctx, ctx.t("profile")), "suppressed")
     scores = ctx.data.scores()
-    ministry = scores.loc[scores["authority"] == ctx.authority, "ministry"]
+    ministry = ctx.rows(scores)["ministry"]
     ministry = ministry.iloc[0] if len(ministry) else ctx.ministry
     own, mins, coh = comparison_levels(ctx, scores, instrument=comp.id, wave=wave, ministry=ministry)
     shown_means = _shown_authority_means(ctx, wave)
@@ -170,7 +181,12 @@ def needs_table(ctx: Any) -> pd.DataFrame | None:
     """The authority's needs ranking in the profile wave, released per dimension (None without data).
 
     Ranks are over the shown dimensions only, so a hidden dimension leaves no gap in them.
+    Released once per report (:func:`~toolkit.reports.base.once`); callers must not change the frame.
     """
+    return once(ctx, "needs_table", lambda: _needs_table(ctx))
+
+
+def _needs_table(ctx: Any) -> pd.DataFrame | None:
     from ..privacy import Level, rank_shown, release_frame, respondents
     from ..scoring import needs_ranking
 
@@ -178,8 +194,8 @@ def needs_table(ctx: Any) -> pd.DataFrame | None:
     wave, _ = profile_wave(ctx)
     if comp is None or wave is None:
         return None
-    g = ctx.data.gaps()
-    g = g[(g["authority"] == ctx.authority) & (g["wave"] == wave)]
+    g = ctx.rows(ctx.data.gaps())
+    g = g[g["wave"] == wave]
     if g.empty:
         return None
     nr = needs_ranking(g, by=("authority",))
@@ -242,6 +258,7 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
     dims = []
     legend_scale = None
     present = set(shares["item"])
+    by_item = dict(list(shares.groupby("item", sort=False))) if len(shares) else {}  # one pass, not one filter per item
     for dim in instrument.dimensions:
         items = [it for it in dim.items if it.type == "likert" and (it.id in present or it.id in hidden)]
         if not items:
@@ -252,7 +269,7 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
             out.append(row)
             if it.id in hidden:
                 continue
-            sh = shares[shares["item"] == it.id].sort_values("point")
+            sh = by_item[it.id].sort_values("point")
             scale = instrument.scale_of(it.id)
             legend_scale = legend_scale or scale
             pts = list(scale.points)
@@ -303,8 +320,8 @@ def item_distributions(ctx: Any) -> SectionData:
         return _note_section(ctx, "items", suppressed_text(ctx, title), "suppressed")
     from ..privacy import Level, reason_text, release
 
-    r = ctx.data.rsp(comp)
-    r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
+    r = ctx.rows(ctx.data.rsp(comp))
+    r = r[r["wave"] == wave]
     shares = likert_shares(r, comp)
     hidden: dict[str, str] = {}
     ids = (r["authority"].astype(str) + "|" + r["participant"].astype(str)).to_numpy()
@@ -389,21 +406,18 @@ def change_decisions(ctx: Any, a: str, b: str) -> pd.DataFrame:
     return ctx.data.derived(f"change_levels:{a}:{b}:{ctx.k}", compute)
 
 
-def _change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
-    from ..privacy import release_changes
-
-    allpc = change_decisions(ctx, a, b)
-    mine = allpc[allpc["authority"].astype(str) == str(ctx.authority)].drop(columns=["authority"]).reset_index(drop=True)
-    out = release_changes(mine, instrument=ctx.data.competence.id, a=a, b=b, k=ctx.k, output=_output(ctx))
-    return out.assign(k=ctx.k)
-
-
 def change_frame(ctx: Any, a: str, b: str) -> pd.DataFrame:
-    """This authority's paired change from wave ``a`` to ``b``, released into this report."""
+    """This authority's paired change from wave ``a`` to ``b``, released into this report (once per report:
+    the summary, the next steps and the change section show the same frame; callers must not change it)."""
+    return once(ctx, ("change_frame", a, b), lambda: _released_change(ctx, a, b))
+
+
+def _released_change(ctx: Any, a: str, b: str) -> pd.DataFrame:
     from ..privacy import release_changes
 
     allpc = change_decisions(ctx, a, b)
-    mine = allpc[allpc["authority"].astype(str) == str(ctx.authority)].drop(columns=["authority"]).reset_index(drop=True)
+    keyed = ctx.data.local(("change_decisions", a, b, ctx.k), lambda: allpc.assign(authority=allpc["authority"].astype(str)))
+    mine = ctx.data.rows_of(keyed, str(ctx.authority)).drop(columns=["authority"]).reset_index(drop=True)
     out = release_changes(mine, instrument=ctx.data.competence.id, a=a, b=b, k=ctx.k, output=output_name(ctx))
     return out.assign(k=ctx.k)
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .base import draw_figure, output_name, plots, reasons, section_data
+from .base import draw_figure, once, output_name, plots, reasons, section_data
 from .html import fmt_num
 from .registry import SectionData
 from .render import pct
@@ -74,13 +75,14 @@ def _stakeholder_frame(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
     if not waves:
         return None, 0, None
     wave = waves[-1]
-    r = ctx.data.rsp(inst)
-    r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
+    r = ctx.rows(ctx.data.rsp(inst))
+    r = r[r["wave"] == wave]
     n = int(r["participant"].nunique())
     if n < ctx.k:
         return None, n, wave
     maps = ctx.data.stakeholder_maps(ctx.lang)  # all authorities in one pass (batch cache)
-    mine = maps[(maps["authority"] == ctx.authority) & (maps["wave"].astype(str) == str(wave))]
+    mine = ctx.rows(maps)
+    mine = mine[mine["wave"].astype(str) == str(wave)]
     if mine.empty:
         mine = stakeholder_map(r, inst, lang=ctx.lang)
     from ..privacy import Level, release
@@ -163,8 +165,10 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
         return None, 0, None
     wave = waves[-1]
     rd = ctx.data.readiness()
-    rd = rd[rd["wave"] == wave]
-    return rd, int(rd.loc[rd["authority"] == ctx.authority, "participant"].nunique()), wave
+    # the wave's rows, as the comparison levels read them; once per process (the same frame for every report)
+    rd = ctx.data.local(("readiness", wave), lambda: rd[rd["wave"] == wave].pipe(
+        lambda w: w.assign(wave=w["wave"].astype(str), dimension=w["dimension"].astype(str))))
+    return rd, int(ctx.rows(rd)["participant"].nunique()), wave
 
 
 def _cohort_overall(ctx: Any, rd: pd.DataFrame, inst: Any, wave: str) -> pd.Series | None:
@@ -187,7 +191,12 @@ def open_points(ctx: Any) -> pd.DataFrame:
     Only items with at least k valid answers (the "don't know" code is not valid) are listed.
     Columns ``dimension, item, text, n_valid, n_no, n_partly, n_open, share_open``, sorted by
     ``share_open`` (descending), then the instrument's order; empty without data or below k.
+    Released once per report (the summary and the readiness section list them); callers must not change it.
     """
+    return once(ctx, "open_points", lambda: _open_points(ctx))
+
+
+def _open_points(ctx: Any) -> pd.DataFrame:
     cols = ["dimension", "item", "text", "n_valid", "n_no", "n_partly", "n_open", "share_open"]
     inst = ctx.data.checklist
     if inst is None:
@@ -198,18 +207,22 @@ def open_points(ctx: Any) -> pd.DataFrame:
     from ..privacy import Level, release
     
     wave = str(waves[-1])
-    r = ctx.data.rsp(inst)
-    r = r[(r["authority"] == ctx.authority) & (r["wave"].astype(str) == wave)]
+    r = ctx.rows(ctx.data.rsp(inst))
+    r = r[r["wave"].astype(str) == wave]
+    at = r.groupby(r["item"], observed=True, sort=False).indices  # one pass over the rows, not one per item
+    values = pd.to_numeric(r["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ids = (r["authority"].astype(str) + "|" + r["participant"].astype(str)).to_numpy()
     rows = []
     for pos, it in enumerate(inst.items):
         if it.type != "checklist":
             continue
         scale = inst.scale_of(it.id)
-        sub = r[(r["item"] == it.id) & r["value"].isin(list(scale.points))]
-        v = sub["value"]
+        idx = at.get(it.id, np.array([], dtype=np.intp))
+        valid = idx[np.isin(values[idx], np.asarray(list(scale.points), dtype=float))]
+        v = values[valid]
         n_valid = int(len(v))
         # the disclosure rule for single items: k valid answers (released and recorded with the people behind them)
-        people = sub["authority"].astype(str) + "|" + sub["participant"].astype(str)
+        people = ids[valid]
         if not release(Level(inst.id, it.id, wave), people, k=ctx.k, output=output_name(ctx), cell=f"readiness/open/{it.id}").shown:
             continue
         lo, hi = scale.min, scale.max
@@ -239,10 +252,10 @@ def readiness_section(ctx: Any) -> SectionData:
     from ..privacy import Level, release
     from .sec_competence import comparison_levels
 
-    rd = rd.assign(wave=rd["wave"].astype(str), dimension=rd["dimension"].astype(str))
-    ministry = rd.loc[rd["authority"] == ctx.authority, "ministry"].iloc[0]
+    own_rows = ctx.rows(rd)  # rd: the wave's rows with wave and dimension as text (_readiness_rows)
+    ministry = own_rows["ministry"].iloc[0]
     mine, _, cohort = comparison_levels(ctx, rd, instrument=inst.id, wave=str(wave), ministry=ministry)
-    person = rd[rd["authority"] == ctx.authority].groupby("participant")["score"].mean().dropna()
+    person = own_rows.groupby("participant")["score"].mean().dropna()
     r_all = release(Level(inst.id, "overall", str(wave)), [f"{ctx.authority}|{p}" for p in person.index],
                     float(person.mean()) if len(person) else None, k=ctx.k, output=output_name(ctx), cell="readiness/overall")
     c_label = ctx.t("group_cohort_shown", k=ctx.k) if (cohort["n_excluded"] > 0).any() else ctx.t("group_cohort")
@@ -277,9 +290,13 @@ def released_reliability(ctx: Any, inst: Any, wave: str) -> pd.DataFrame:
     from ..privacy import Level, release_frame, respondents
 
     rel = ctx.data.reliability(inst.id, wave).copy()
-    s = ctx.data.scores()
-    s = s[s["wave"].astype(str) == str(wave)]
-    sets = respondents(s.assign(dimension=s["dimension"].astype(str)), "dimension", "score")
+
+    def who() -> dict:
+        s = ctx.data.scores()
+        s = s[s["wave"].astype(str) == str(wave)]
+        return respondents(s.assign(dimension=s["dimension"].astype(str)), "dimension", "score")
+
+    sets = ctx.data.local(("reliability_respondents", inst.id, str(wave)), who)  # the cohort's, once per process
     rel["who"] = [sets.get(str(d), frozenset()) for d in rel["dimension"]]
     out = release_frame(rel.drop(columns=["suppressed"], errors="ignore"), quantity=lambda r: Level(inst.id, f"reliability:{r['dimension']}", str(wave)),
                          people="who", k=ctx.k, output=f"report:{getattr(ctx, 'authority', None) or 'cohort'}",
@@ -309,8 +326,8 @@ def methods(ctx: Any) -> SectionData:
             from ..privacy import Level, release
             from ..stakeholders import rater_reliability
 
-            r = ctx.data.rsp(sh)
-            r = r[(r["authority"] == ctx.authority) & (r["wave"] == wave)]
+            r = ctx.rows(ctx.data.rsp(sh))
+            r = r[r["wave"] == wave]
             r = r[r["stakeholder"].astype(str).isin(set(m["stakeholder"].astype(str)))]  # only the stakeholders shown
             rr = rater_reliability(r, sh, authority=ctx.authority)
             raters = frozenset().union(*_raters(r).values()) if len(r) else frozenset()

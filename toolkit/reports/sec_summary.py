@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import section_data
+from .base import once, section_data
 from .html import esc
 from .registry import SectionData
 
@@ -83,7 +83,7 @@ def _release_summary(ctx: Any) -> dict[str, Any]:
                            "open": open_points(ctx), "cohort": None}
     if comp is not None and wave is not None:
         scores = ctx.data.scores()
-        ministry = scores.loc[scores["authority"] == ctx.authority, "ministry"]
+        ministry = ctx.rows(scores)["ministry"]
         ministry = ministry.iloc[0] if len(ministry) else ctx.ministry
         own, _, cohort = comparison_levels(ctx, scores, instrument=comp.id, wave=str(wave), ministry=ministry)
         if n >= ctx.k:
@@ -121,7 +121,12 @@ class SummaryData:
 
 
 def summary_data(ctx: Any) -> SummaryData:
-    """Compute the summary of one authority's report from the released values."""
+    """Compute the summary of one authority's report from the released values (once per report and record:
+    the summary and the next steps read it)."""
+    return once(ctx, "summary_data", lambda: _summary_data(ctx))
+
+
+def _summary_data(ctx: Any) -> SummaryData:
     from ..stats.verdict import verdict_of
     from .sec_competence import change_wording
 

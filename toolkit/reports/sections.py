@@ -93,8 +93,7 @@ def participation(ctx: AuthorityContext) -> SectionData:
     linked = []
     comp = ctx.data.competence
     if comp is not None:
-        scores = ctx.data.scores()
-        mine = scores[scores["authority"] == ctx.authority]
+        mine = ctx.rows(ctx.data.scores())
         present = mine.groupby("wave", observed=True)["participant"].unique()
         w_done = [w for w in waves if w in present.index]
         for w in w_done[1:]:
@@ -115,7 +114,7 @@ def free_texts(ctx: AuthorityContext) -> SectionData:
 
     blocks: list[dict[str, Any]] = []
     for inst_id, frame in ctx.data.texts.items():
-        mine = frame[frame["authority"] == ctx.authority]
+        mine = ctx.rows(frame)
         if mine.empty:
             continue
         inst = ctx.data.instruments[inst_id]
@@ -125,7 +124,8 @@ def free_texts(ctx: AuthorityContext) -> SectionData:
         resp = ctx.data.responses.get(inst_id)
         respondents = None
         if resp is not None and not resp.empty:
-            respondents = resp[(resp["authority"] == ctx.authority) & (resp["wave"].astype(str) == last)]
+            respondents = ctx.rows(resp)
+            respondents = respondents[respondents["wave"].astype(str) == last]
         shown = visible_texts(mine, ["authority", "wave"], k=ctx.k, respondents=respondents)
         if shown.empty:
             blocks.append({"suppressed": suppressed_text(ctx)})
