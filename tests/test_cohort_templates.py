@@ -142,7 +142,7 @@ def test_readiness_overview_template():
     op = pd.DataFrame([{"dimension": "a", "item": "i1", "text": "Zeitplan <x>", "n_valid": 142, "n_open": 125, "share_open": 0.88, "area": "Ziele"}])
     html = _render("readiness_overview", {"intro": "Anteil", "frame": frame, "wave": "t1", "open_points": op})
     cells = _cells(html)
-    assert cells[1] == ["Ziele", "153", "47 %", "12 / 22"] and cells[3] == ["Zeitplan <x>", "Ziele", "125 / 142", "88 %"]
+    assert cells[1] == ["Ziele", "153", "47\u202f%", "12 / 22"] and cells[3] == ["Zeitplan <x>", "Ziele", "125 / 142", "88\u202f%"]
     assert "Zeitplan &lt;x&gt;" in html  # escaped
     assert "<h3>Am häufigsten offene Punkte</h3>" in html
     assert "offene Punkte" not in _render("readiness_overview", {"intro": "A", "frame": frame, "wave": "t1", "open_points": op.iloc[0:0]})

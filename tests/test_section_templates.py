@@ -56,7 +56,7 @@ def test_items_template_diverging_bars_and_hidden_statement_reason():
     assert '<tbody class="lk-dim"><tr class="dim"><th colspan="3">' + SAFE in html
     assert '<div class="lk-track" style="left:25.000%"><span class="lk-neg3" style="width:25.000%" title="nein: 50 %">50</span>' in html
     assert '<td class="lk-cell sup small">weniger als 5 gültige Antworten</td>' in html
-    assert '<i class="lk-neg3"></i>nein' in html and "n = 9" in html and "gewerteten Richtung" in html
+    assert '<i class="lk-neg3"></i>nein' in html and "n\u202f=\u202f9" in html and "gewerteten Richtung" in html
 
 
 def _change_frame(suppressed: bool) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def test_readiness_template_bars_overall_and_open_points_kept_with_the_more_line
     op = pd.DataFrame([{"text": f"Punkt {i}", "area_title": "A", "n_no": 1, "n_partly": 2, "n_open": 3, "n_valid": 6} for i in range(14)])
     html = render("readiness", id="readiness", n=6, wave="t1", areas=areas, cohort_label="Kohorte", reasons=[("weniger als 5 Antworten", ["A (Kohorte)"])],
                   open=op, limit=12, k=5)
-    assert '<div class="bar-track"><div class="bar" style="width:5.00rem"></div></div>' in html and "<strong>60 %</strong>" in html
+    assert '<div class="bar-track"><div class="bar" style="width:5.00rem"></div></div>' in html and "<strong>60\u202f%</strong>" in html
     assert "A (Kohorte): weniger als 5 Antworten." in html and SAFE in html
     assert html.count("Punkt ") == 12 and "… und 2 weitere Punkte" in html
     table = html[html.index('<table class="upo open-points"><caption><h3>Offene Punkte'):]  # the heading is part of the table

@@ -185,7 +185,9 @@ def fmt_p(p: Any, *, lang: str = "de") -> str:
     if _isnan(p):
         return "–"
     if float(p) < 0.001:
-        return "<\u202f0,001" if lang == "de" else "<\u202f0.001"  # narrow no-break space: never split in a cell
+        from ..i18n import UNIT_SPACE  # narrow no-break space: never split in a cell
+
+        return f"<{UNIT_SPACE}0,001" if lang == "de" else f"<{UNIT_SPACE}0.001"
     return fmt_num(p, 3, lang=lang)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..i18n import percent
 from .base import draw_figure, output_name, plots, profile_wave, reasons, section_data
 from .html import figure_html, fmt_int, fmt_num, table
 from .registry import SectionData
@@ -269,7 +270,7 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
                     continue
                 pc = f"{100 * share.get(p, 0.0):.0f}"
                 row["segments"].append({"width": round(w, 3), "css": LIKERT_CLASS[cols[i]], "label": pc if w >= 4 else "",
-                                        "title": f"{scale.label(p, lang)}: {pc} %"})
+                                        "title": f"{scale.label(p, lang)}: {percent(share.get(p, 0.0), lang)}"})
             row["offset"] = round(50 - 50 * left, 3)
         dims.append({"title": dim.title.get(lang), "items": out})
     legend = []
