@@ -291,6 +291,7 @@ DE: dict[str, str] = {
     'group_ministry_shown': 'Ressort, ohne Behörden unter {k}',
     'group_cohort_shown': 'Kohorte, ohne Behörden unter {k}',
     'hidden_because': 'Nicht gezeigt',
+    'all_dimensions': 'alle Kompetenzfelder',
     'below_k_authorities': 'Behörden unter {k} Antworten (ohne Werte, nicht in den Vergleichswerten)',
     # the participant form, the workshop server, the presenter view and the dashboard (ui.*)
     'ui.language': 'Sprache',
@@ -668,6 +669,7 @@ EN: dict[str, str] = {
     'group_ministry_shown': 'Ministry, without authorities below {k}',
     'group_cohort_shown': 'Cohort, without authorities below {k}',
     'hidden_because': 'Not shown',
+    'all_dimensions': 'all dimensions',
     'below_k_authorities': 'Authorities below {k} responses (no values, not in the comparison values)',
     # the participant form, the workshop server, the presenter view and the dashboard (ui.*)
     'ui.language': 'Language',

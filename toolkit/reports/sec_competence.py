@@ -284,7 +284,7 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de", hi
     """The diverging bars of :func:`likert_rows` rendered alone (legend and table)."""
     from .render import render_string
 
-    src = '{% include "sections/_likert.html.j2" %}'
+    src = '{% import "sections/_likert.html.j2" as L with context %}{{ L.head(lk) }}{% for dim in lk.dimensions %}{{ L.dimension(dim) }}{% endfor %}'
     return render_string(src, lang=lang, lk=likert_rows(shares, instrument, lang, hidden))
 
 
