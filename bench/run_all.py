@@ -48,6 +48,7 @@ import importlib.util
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,12 @@ def _run(script: str, args: list[str], verbose: bool, timeout: float = 1800) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"{script} exited with {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}")
     return out, time.perf_counter() - t
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished benchmark processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _line(out: str, pattern: str) -> re.Match:
@@ -339,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     rows: list[Row] = []
     t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    spent: list[str] = []  # wall and CPU seconds of each benchmark's processes (the machine is shared: CPU is the steadier figure)
     for name in names:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _children_cpu()
         lacking = missing_needs(name)
         if lacking:
             rows.append(Row(name, f"skipped: needs {', '.join(lacking)}", "–", None, "–", None))
@@ -349,10 +357,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.extend(BENCHMARKS[name](a.quick, a.verbose))
         except Exception as exc:  # one broken benchmark must not hide the others
             rows.append(Row(name, f"failed: {exc}", "–", None, "–", False))
-        print(f"{name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+        spent.append(f"{name} {time.perf_counter() - t:.0f} s wall / {_children_cpu() - cpu:.0f} s CPU")
+        print(f"{name}: {spent[-1].split(' ', 1)[1]}", file=sys.stderr, flush=True)
     print(f"upo-toolkit benchmarks{' (--quick)' if a.quick else ''}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform(terse=True)}, load average before/after {load0:.1f}/{os.getloadavg()[0]:.1f}, total {time.perf_counter() - t0:.0f} s\n")
     print(table(rows))
+    print(f"\nper benchmark (its processes): {'; '.join(spent)}")
     return 0 if all(r.met is not False for r in rows) else 1
 
 
