@@ -72,3 +72,10 @@ def test_whole_reports_write_units_as_the_language_does(demo_db, lang):
         assert not re.search(r"\d%", text)
     else:
         assert re.search(r"\d%", text) and not re.search(r"\d\s%", text)
+
+
+@pytest.mark.parametrize("lang, opening, closing", [("de", "„", "“"), ("en", "“", "”")])
+def test_catalogue_quotes_are_typographic_in_each_language(lang, opening, closing):
+    for key, text in i18n.CATALOGUE[lang].items():
+        assert '"' not in text, (lang, key, text)  # German „…“, English “…”, never a straight quote mark
+    assert opening in i18n.t("open_points_intro", lang, k=5) and closing in i18n.t("open_points_intro", lang, k=5)
