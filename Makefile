@@ -4,13 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-out
 JOBS   ?=
+BENCH_ARGS ?=
 
 .PHONY: demo test test-fast bench lint clean help workshop-assets
 
 help:
 	@echo "make demo   - set up .venv, build the demo cohort and render all reports into $(OUT)/"
 	@echo "make test   - set up .venv with test extras and run the whole test suite"
-	@echo "make bench  - run the benchmarks (analysis, report batch, live workshop)"
+	@echo "make bench  - run the benchmarks (analysis, reports, workshop, privacy, ...); BENCH_ARGS=--quick for short sizes, --list for what each needs"
 	@echo "make workshop-assets - install the live form's page assets locally (once; needs npm if solara-assets lags behind)"
 
 $(BIN)/python:
@@ -42,7 +43,7 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 -q -m "not browser and not slow"
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache tests/artifacts

@@ -5,37 +5,51 @@ break the next), reads the numbers from its printed table and prints one summary
 table. Every baseline is measured in the same run as the value it is compared with
 (see each script's docstring); nothing is compared with numbers from another day.
 
-Sizes (default / ``--quick``):
+Sizes (default / ``--quick``) and what each needs besides the project's virtualenv
+(``--list`` prints this and whether each need is met here; a benchmark whose needs are missing is
+reported as skipped, with the reason, instead of failing):
 
-=================  ================================  ================================
-benchmark          default                           --quick
-=================  ================================  ================================
-analysis           20,000 participants × 3 waves      5,000
-reports            31 reports of the demo cohort,     the same, naive loop on 2
-                   naive loop on 4 (extrapolated)
-workshop           60 participants, burst and 20 s    20 participants, 5 s spread
-                   spread (no Voilà page loads)
-workshop_live      Solara: 60 protocol clients + 10     20 clients + 4 pages, pool 4
-                   Chromium; Voilà --pool 10 baseline
-concurrency        60 processes × 10 submissions       20 processes
-import / export    2,000 participants                 500
-stakeholders       100 authorities × 8 raters         30 authorities
-=================  ================================  ================================
+=============  ==============================  ===========================  ==================================
+benchmark      default                         --quick                      needs
+=============  ==============================  ===========================  ==================================
+analysis       20,000 participants × 3 waves   5,000                        –
+reports        31 reports of the demo cohort,  the same, naive loop on 2    a Jupyter kernel (ipykernel), the
+               naive loop on 4 (extrapolated)                               ``papermill`` and ``jupyter`` CLIs;
+                                                                            git for UPO_BENCH_BASELINE_REV
+workshop       60 participants, burst and      20 participants, 5 s         –
+               20 s spread (no Voilà pages)    spread
+workshop_live  Solara: 60 protocol clients +   20 clients + 4 pages,        Chromium (/usr/bin/chromium), the
+               10 Chromium; Voilà --pool 10    pool 4                       Solara page assets (``make
+                                                                            workshop-assets``), Voilà
+concurrency    60 processes × 10 submissions   20 processes                 PostgreSQL's initdb and pg_ctl for
+                                                                            its PostgreSQL row (else SQLite
+                                                                            only)
+io             2,000 participants              500                          –
+stakeholders   100 authorities × 8 raters      30 authorities               –
+privacy        planner and audit at 50, 100,   50 and 100 units, old at 50  a source checkout
+               200, 1,000 units; old                                        (``tests/_privacy_reference.py``)
+               all-pairs code up to 100
+scale          200 reports of a 1,000-unit     40 reports                   ``dask[distributed]``, a Jupyter
+               cohort, pool vs LocalCluster                                 kernel; about an hour (default)
+=============  ==============================  ===========================  ==================================
 
 Targets: the report-batch targets are those printed by ``bench_reports.py``; 0 lost and
 0 duplicated submissions come from the hardening issue; "within seconds" on the dashboard
 is read as a p95 of at most 3 s; elsewhere the target is only to beat the naive baseline.
 The exit code is 1 when a target is missed.
 
-Run:  .venv/bin/python bench/run_all.py [--quick] [--only analysis,reports,...] [--verbose]
+Run:  .venv/bin/python bench/run_all.py [--quick] [--only analysis,reports,...] [--verbose] [--list]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import re
+import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -44,6 +58,7 @@ from pathlib import Path
 from typing import Callable
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout's toolkit (the needs checks import it)
 NUM = r"([0-9][0-9,]*\.?[0-9]*)"
 
 
@@ -71,6 +86,12 @@ def _run(script: str, args: list[str], verbose: bool, timeout: float = 1800) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"{script} exited with {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}")
     return out, time.perf_counter() - t
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished benchmark processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _line(out: str, pattern: str) -> re.Match:
@@ -156,7 +177,8 @@ def workshop_live(quick: bool, verbose: bool) -> list[Row]:
 
 def concurrency(quick: bool, verbose: bool) -> list[Row]:
     n = 20 if quick else 60
-    out, _ = _run("bench_concurrency.py", ["--processes", str(n), "--postgresql"], verbose)
+    pg = _has_postgresql()
+    out, _ = _run("bench_concurrency.py", ["--processes", str(n)] + (["--postgresql"] if pg else []), verbose)
     pat = rf"^{{name}}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}"
     b = _line(out, pat.format(name="baseline"))
     m = _line(out, pat.format(name="concurrent"))
@@ -170,6 +192,8 @@ def concurrency(quick: bool, verbose: bool) -> list[Row]:
         pthr = _f(pg.group(7))
         rows.append(Row(f"concurrency on PostgreSQL: {n} × 10 form submits", f"{pthr:.0f} subm./s, p95 {_f(pg.group(9)):.2f} s, lost {plost}, dup {pdup}",
                         f"SQLite {thr:.0f} subm./s, p95 {_f(m.group(9)):.2f} s", pthr / thr, "0 lost, 0 duplicated", plost == 0 and pdup == 0))
+    elif not pg:
+        rows.append(Row("concurrency on PostgreSQL", "skipped: needs initdb and pg_ctl (PostgreSQL server)", "–", None, "–", None))
     return rows
 
 
@@ -209,6 +233,30 @@ def stakeholders(quick: bool, verbose: bool) -> list[Row]:
     return rows
 
 
+def privacy(quick: bool, verbose: bool) -> list[Row]:
+    units, old_max = (["50", "100"], "50") if quick else (["50", "100", "200", "1000"], "100")
+    out, _ = _run("bench_privacy.py", ["--units", *units, "--old-max", old_max], verbose, timeout=3600)
+    # what, units, size, old s ("nan" where the old code did not run), new s, ... same (yes / NO / -)
+    pat = r"^{what}\s+(?P<units>\d+)\s+(?P<size>.*?)\s+(?P<old>nan|[0-9.,]+)\s+(?P<new>[0-9.,]+)\s.*?\s(?P<same>yes|NO|-)\s*$"
+    rows = []
+    for what, label, target in (("plan", "change planner (every paired change decided)", "same decisions, faster than all-pairs"),
+                                ("audit", "audit of the planner's releases", "same violations as all-pairs")):
+        found = [m for m in re.finditer(pat.format(what=what), out, re.MULTILINE)]
+        if not found:
+            raise RuntimeError(f"could not find the {what!r} rows in the output")
+        compared = [m for m in found if m["old"] != "nan"]
+        same = all(m["same"] != "NO" for m in found)
+        if compared:
+            m = compared[-1]
+            old, new = _f(m["old"]), _f(m["new"])
+            rows.append(Row(f"privacy: {label}, {int(m['units']):,} units", f"{new:.2f} s", f"{old:.2f} s all-pairs", old / new,
+                            target, same and (old > new or what == "audit")))
+        last = found[-1]
+        if not compared or last is not compared[-1]:
+            rows.append(Row(f"privacy: {label}, {int(last['units']):,} units ({last['size']})", f"{_f(last['new']):.2f} s", "–", None, "–", None))
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "analysis": analysis,
     "reports": reports,
@@ -217,8 +265,60 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "concurrency": concurrency,
     "io": io,
     "stakeholders": stakeholders,
+    "privacy": privacy,
     "scale": scale,
 }
+
+
+def _has_postgresql() -> bool:
+    from toolkit.store.cluster import find_binaries
+
+    return find_binaries() is not None
+
+
+def _missing_assets() -> list[str]:
+    try:
+        from toolkit.workshop.assets import missing_assets
+
+        return missing_assets()
+    except Exception as exc:  # solara not importable: the workshop needs it anyway
+        return [f"solara ({exc})"]
+
+
+def _kernel() -> bool:
+    return importlib.util.find_spec("ipykernel") is not None
+
+
+# what each benchmark needs beyond the virtualenv: (description, is it there?); hard needs skip the benchmark
+NEEDS: dict[str, list[tuple[str, Callable[[], bool], bool]]] = {
+    "reports": [("a Jupyter kernel (ipykernel)", _kernel, True),
+                ("the papermill and jupyter CLIs (naive loop)", lambda: all(shutil.which(c, path=str(Path(sys.executable).parent) + os.pathsep
+                                                                                        + os.environ.get("PATH", "")) for c in ("papermill", "jupyter")), True),
+                ("git (only for UPO_BENCH_BASELINE_REV)", lambda: shutil.which("git") is not None, False)],
+    "workshop_live": [("Chromium (/usr/bin/chromium)", lambda: Path("/usr/bin/chromium").exists(), True),
+                      ("the Solara page assets (make workshop-assets)", lambda: not _missing_assets(), True),
+                      ("Voilà (the baseline)", lambda: importlib.util.find_spec("voila") is not None, True)],
+    "concurrency": [("PostgreSQL initdb and pg_ctl (the PostgreSQL row only)", _has_postgresql, False)],
+    "privacy": [("a source checkout (tests/_privacy_reference.py)", lambda: (HERE.parent / "tests" / "_privacy_reference.py").exists(), True)],
+    "scale": [("dask[distributed]", lambda: importlib.util.find_spec("distributed") is not None, True), ("a Jupyter kernel (ipykernel)", _kernel, True)],
+}
+
+
+def missing_needs(name: str) -> list[str]:
+    """The hard needs of benchmark ``name`` that this machine lacks (empty: it can run)."""
+    return [what for what, present, hard in NEEDS.get(name, []) if hard and not present()]
+
+
+def needs_listing() -> str:
+    lines = []
+    for name in BENCHMARKS:
+        needs = NEEDS.get(name, [])
+        if not needs:
+            lines.append(f"{name:<14} the virtualenv only")
+        for i, (what, present, hard) in enumerate(needs):
+            state = "yes" if present() else ("MISSING (skipped)" if hard else "missing (optional)")
+            lines.append(f"{name if i == 0 else '':<14} {what}: {state}")
+    return "\n".join(lines)
 
 
 def table(rows: list[Row]) -> str:
@@ -235,23 +335,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes in all)")
     ap.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
     ap.add_argument("--verbose", action="store_true", help="also print each benchmark's own table (to stderr)")
+    ap.add_argument("--list", action="store_true", help="list what each benchmark needs and whether it is there, then stop")
     a = ap.parse_args(argv)
+    if a.list:
+        print(needs_listing())
+        return 0
     names = [n.strip() for n in a.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     rows: list[Row] = []
     t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    spent: list[str] = []  # wall and CPU seconds of each benchmark's processes (the machine is shared: CPU is the steadier figure)
     for name in names:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _children_cpu()
+        lacking = missing_needs(name)
+        if lacking:
+            rows.append(Row(name, f"skipped: needs {', '.join(lacking)}", "–", None, "–", None))
+            continue
         try:
             rows.extend(BENCHMARKS[name](a.quick, a.verbose))
         except Exception as exc:  # one broken benchmark must not hide the others
             rows.append(Row(name, f"failed: {exc}", "–", None, "–", False))
-        print(f"{name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+        spent.append(f"{name} {time.perf_counter() - t:.0f} s wall / {_children_cpu() - cpu:.0f} s CPU")
+        print(f"{name}: {spent[-1].split(' ', 1)[1]}", file=sys.stderr, flush=True)
     print(f"upo-toolkit benchmarks{' (--quick)' if a.quick else ''}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform(terse=True)}, load average before/after {load0:.1f}/{os.getloadavg()[0]:.1f}, total {time.perf_counter() - t0:.0f} s\n")
     print(table(rows))
+    print(f"\nper benchmark (its processes): {'; '.join(spent)}")
     return 0 if all(r.met is not False for r in rows) else 1
 
 

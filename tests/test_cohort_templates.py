@@ -118,7 +118,10 @@ def test_change_template_keeps_seven_columns_and_whole_numbers():
     assert cells[1] == ["Datenschutz und Informationssicherheit", "300", "3,02 → 3,03", "+0,01 [−0,06; 0,08]", "0,01 · 0,01", "<\u202f0,001",
                         "keine gesicherte Veränderung"]
     assert cells[2][1:] == ["3", "– → –", "– [–; –]", "– · –", "–", "weniger als 5 Paare"]
-    assert '<table class="upo change keep">' in html and "<h3>Veränderung t0 → t1</h3>" in html
+    # the table may run on to the next page: heading with the first rows, the last two rows and the note together
+    assert '<table class="upo change"><caption><h3>Veränderung t0 → t1</h3></caption>' in html and " keep" not in html.split("<tbody")[0]
+    tail = html[html.rindex('<tbody class="keep-block">'):]
+    assert tail.count("<tr>") == 2 and '<tr class="more"><td colspan="7"><div class="note suppressed">vorher/nachher: verborgen.</div>' in tail
     assert '<span class="nowrap">[−0,06; 0,08]</span>' in html  # the interval never breaks inside
     assert '<div class="note suppressed">vorher/nachher: verborgen.</div>' in html
 
@@ -142,7 +145,7 @@ def test_readiness_overview_template():
     op = pd.DataFrame([{"dimension": "a", "item": "i1", "text": "Zeitplan <x>", "n_valid": 142, "n_open": 125, "share_open": 0.88, "area": "Ziele"}])
     html = _render("readiness_overview", {"intro": "Anteil", "frame": frame, "wave": "t1", "open_points": op})
     cells = _cells(html)
-    assert cells[1] == ["Ziele", "153", "47 %", "12 / 22"] and cells[3] == ["Zeitplan <x>", "Ziele", "125 / 142", "88 %"]
+    assert cells[1] == ["Ziele", "153", "47\u202f%", "12 / 22"] and cells[3] == ["Zeitplan <x>", "Ziele", "125 / 142", "88\u202f%"]
     assert "Zeitplan &lt;x&gt;" in html  # escaped
     assert "<h3>Am häufigsten offene Punkte</h3>" in html
     assert "offene Punkte" not in _render("readiness_overview", {"intro": "A", "frame": frame, "wave": "t1", "open_points": op.iloc[0:0]})

@@ -66,9 +66,9 @@ def test_2_single_item_distribution_needs_k_valid_answers(tmp_path: Path):
     part = S.item_distributions(S.authority_context(db, "A"))
     assert "dt1" not in set(part.data["shares"]["item"]) and part.data["hidden"]["dt1"].startswith("weniger als 5 gültige Antworten")
     html = part.html()
-    assert "n = 3" not in html
+    assert "n\u202f=\u202f3" not in html
     assert "weniger als 5 gültige Antworten zu dieser Aussage" in html
-    assert "n = 6" in html  # the other statements are shown
+    assert "n\u202f=\u202f6" in html  # the other statements are shown
 
 
 def test_3_ranks_and_largest_need_over_shown_values_of_the_same_wave(tmp_path: Path):

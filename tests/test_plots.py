@@ -111,7 +111,7 @@ CASES = {
     "power_interest": (plots.plot_power_interest, _map_data, {}, ["Interesse", "Einfluss", "ENG EINBINDEN", "BEOBACHTEN"],
                        ["Interest", "Influence", "MANAGE CLOSELY", "MONITOR"]),
     "change": (plots.plot_change, _change_data, {"instrument": COMP}, ["Mittelwert mit 95-%-Konfidenzintervall"],
-               ["Mean with 95 % confidence interval"]),
+               ["Mean with 95% confidence interval"]),
     "heatmap": (plots.plot_heatmap, _heatmap_data, {"instrument": COMP}, ["Mittelwert", "Daten und Datenkompetenz"],
                 ["Mean", "Data and data literacy"]),
     "needs": (plots.plot_needs, _needs_data, {"instrument": COMP}, ["Bedarfsindex", "Wichtigkeit"], ["Needs index", "importance"]),

@@ -181,31 +181,37 @@ def _pdf_pages(pdf: Path) -> list[str]:
     return text.split("\f")
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) reads the PDF's text")
-def test_pdf_has_running_header_page_numbers_and_no_stranded_heading(tmp_path):
-    from toolkit.reports.pdf import PdfPrinter, chromium_path
+def _print_pages(tmp_path: Path, body: str) -> list[str]:
+    """``body`` printed as a report page with the report CSS; the text of each PDF page."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    if chromium_path() is None:
-        pytest.skip("Chromium is not installed")
     from toolkit.reports.html import CSS
+    from toolkit.reports.pdf import PdfPrinter
 
-    intro = "<p>" + "Ein einleitender Satz, der über zwei Zeilen läuft und zur Abbildung gehört. " * 3 + "</p>"
-    fig = '<figure class="upo"><div style="height:140mm;background:#9cf"></div></figure>'
-    body = ('<div class="cell"><div style="height:200mm"></div></div><div class="cell"><div class="output">'
-            + section("profile", "Kompetenzprofil", intro, fig) + "</div></div>"
-            + '<footer class="upo" data-upo-header="Bundesverwaltungsamt (BVA) · Welle t2 · Datenstand 15.09.2026">x</footer>')
     html = tmp_path / "r.html"
     html.write_text(f'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><style>{CSS}</style></head>'
                     f'<body><main class="upo-report">{body}</main></body></html>', encoding="utf-8")
-    from concurrent.futures import ThreadPoolExecutor
 
     def run() -> Path:
         with PdfPrinter() as printer:
             return printer.print(html, tmp_path / "r.pdf")
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # the test's main thread may hold another test's loop
-        pdf = pool.submit(run).result(timeout=120)
-    pages = [p for p in _pdf_pages(pdf) if p.strip()]
+        return [p for p in _pdf_pages(pool.submit(run).result(timeout=120)) if p.strip()]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) reads the PDF's text")
+def test_pdf_has_running_header_page_numbers_and_no_stranded_heading(tmp_path):
+    from toolkit.reports.pdf import chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed")
+    intro = "<p>" + "Ein einleitender Satz, der über zwei Zeilen läuft und zur Abbildung gehört. " * 3 + "</p>"
+    fig = '<figure class="upo"><div style="height:140mm;background:#9cf"></div></figure>'
+    body = ('<div class="cell"><div style="height:200mm"></div></div><div class="cell"><div class="output">'
+            + section("profile", "Kompetenzprofil", intro, fig) + "</div></div>"
+            + '<footer class="upo" data-upo-header="Bundesverwaltungsamt (BVA) · Welle t2 · Datenstand 15.09.2026">x</footer>')
+    pages = _print_pages(tmp_path, body)
     assert len(pages) == 2
     for i, page in enumerate(pages, 1):
         assert "Bundesverwaltungsamt (BVA) · Welle t2 · Datenstand 15.09.2026" in page
@@ -284,3 +290,40 @@ def test_reverse_keyed_statements_are_coloured_by_the_scored_direction():
     assert re.search(r'<span class="lk-(\w+)"', row).group(1) == LIKERT_CLASS[cols[0]]
     assert f".lk-{LIKERT_CLASS[cols[0]]} {{ background:{cols[0]}; }}" in __import__("toolkit.reports.html", fromlist=["x"]).CSS
     assert "gewerteten Richtung" in html
+
+
+def _page_of(pages: list[str], text: str) -> int:
+    found = [i for i, p in enumerate(pages) if text in p]
+    assert found, f"{text!r} not in the PDF"
+    return found[0]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) reads the PDF's text")
+def test_pdf_never_strands_the_items_heading_or_one_change_row(tmp_path):
+    from toolkit.reports.pdf import chromium_path
+    from toolkit.reports.registry import SectionData
+
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed")
+    item = {"text": "Eine Aussage, die über zwei Zeilen läuft, weil sie lang genug dafür ist.", "reverse": False, "hidden": None, "n": 9,
+            "offset": 25.0, "segments": [{"width": 50.0, "css": "pos2", "label": "100", "title": "ja"}]}
+    lk = {"dimensions": [{"title": f"Feld {i}", "items": [item] * 3} for i in ("Eins", "Zwei", "Drei")], "legend": [("ja", "pos2")], "reverse_note": False}
+    items = SectionData("items", "Antworten im Einzelnen", "sections/items.html.j2", {"wave": "t1", "n": 9, "likert": lk, "shares": None, "hidden": {}})
+    def change(b: str, label: str) -> str:
+        rows = [{"title": f"{label}{i}", "n_pairs": 30, "mean_from": 3.0, "mean_to": 3.2, "mean_diff": 0.2, "ci_low": 0.1, "ci_high": 0.3, "d_z": 0.3,
+                 "p_holm": 0.01, "suppressed": False, "wording": "gesicherte Verbesserung", "badge": "up"} for i in range(10)]
+        tables = [{"a": "t0", "b": b, "frame": pd.DataFrame(rows), "all_hidden": False, "hidden_reason": None, "reasons": [("ein Grund", [f"Hinweis{label}"])]}]
+        return SectionData("change", "Veränderung", "sections/change.html.j2",
+                           {"waves": ["t0", b], "figure": None, "caption": "c", "tables": tables, "any_shown": True, "suppressed": "S."}).html()
+
+    # page 1: room for the items heading and intro, not for its first dimension; page 3: room for a few change rows;
+    # page 5: room for the change table's heading and header row, not for its first rows
+    page = '<div style="break-before:page;height:{}mm"></div>'
+    body = '<div style="height:222mm"></div>' + items.html() + page.format(140) + change("t1", "Feld") + page.format(170) + change("t2", "Zeile")
+    pages = _print_pages(tmp_path, body)
+    assert _page_of(pages, "Antworten im Einzelnen") == _page_of(pages, "Feld Eins")  # the heading moved with its first statements
+    start, end = _page_of(pages, "Veränderung t0 → t1"), _page_of(pages, "HinweisFeld")
+    assert start < end  # the table ran on to the next page instead of leaving this one half empty
+    assert _page_of(pages, "Feld0") == _page_of(pages, "Feld2") == start  # the heading with the first three rows
+    assert _page_of(pages, "Feld8") == _page_of(pages, "Feld9") == end  # the last two rows and the note together
+    assert _page_of(pages, "Veränderung t0 → t2") == _page_of(pages, "Zeile0")  # never a table heading alone at a page's end

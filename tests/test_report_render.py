@@ -37,8 +37,8 @@ def test_section_data_displays_as_html_in_a_notebook():
     assert "<h2>Titel &lt;1&gt;</h2>" in html and '<div class="note suppressed">a &amp; b</div>' in html
 
 
-@pytest.mark.parametrize("lang, expected", [("de", "−0,39 · +0,40 · 3,1 · 46 % · &lt;\u202f0,001 · 0,012 · 7 · –"),
-                                            ("en", "−0.39 · +0.40 · 3.1 · 46 % · &lt;\u202f0.001 · 0.012 · 7 · –")])
+@pytest.mark.parametrize("lang, expected", [("de", "−0,39 · +0,40 · 3,1 · 46\u202f% · &lt;\u202f0,001 · 0,012 · 7 · –"),
+                                            ("en", "−0.39 · +0.40 · 3.1 · 46% · &lt;\u202f0.001 · 0.012 · 7 · –")])
 def test_number_filters_german_comma_real_minus_and_english(lang, expected):
     src = "{{ a|num(2, signed=True) }} · {{ b|num(2, signed=True) }} · {{ c|num(1) }} · {{ s|pct }} · {{ p1|p }} · {{ p2|p }} · {{ n|int }} · {{ m|num }}"
     out = render_string(src, lang=lang, a=-0.391, b=0.4, c=3.14, s=0.456, p1=0.0001, p2=0.0123, n=7.0, m=float("nan"))

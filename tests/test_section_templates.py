@@ -50,13 +50,18 @@ def test_items_template_diverging_bars_and_hidden_statement_reason():
     lk = {"dimensions": [{"title": EVIL, "items": [
         {"text": "Aussage", "reverse": True, "hidden": None, "n": 9, "offset": 25.0,
          "segments": [{"width": 25.0, "css": "neg3", "label": "50", "title": "nein: 50 %"}, {"width": 25.0, "css": "pos3", "label": "50", "title": "ja: 50 %"}]},
-        {"text": "Versteckt", "reverse": False, "hidden": "weniger als 5 gültige Antworten", "n": 0, "offset": 50.0, "segments": []}]}],
+        {"text": "Versteckt", "reverse": False, "hidden": "weniger als 5 gültige Antworten", "n": 0, "offset": 50.0, "segments": []}]},
+        {"title": "Zweites Feld", "items": []}],
         "legend": [("nein", "neg3"), ("ja", "pos3")], "reverse_note": True}
     html = render("items", id="items", wave="t1", n=9, likert=lk, shares=None, hidden={})
     assert '<tbody class="lk-dim"><tr class="dim"><th colspan="3">' + SAFE in html
+    # heading, intro, legend and the first dimension are one block (never a heading alone at a page's end); one table per dimension
+    keep = html[html.index('<div class="keep-with">'):html.index("</div>", html.index("</table>"))]
+    assert "<h2>Titel</h2>" in keep and "lk-legend" in keep and SAFE in keep and "Zweites Feld" not in keep
+    assert html.count('<table class="upo likert">') == 2 and html.count('<col class="lk-text">') == 2
     assert '<div class="lk-track" style="left:25.000%"><span class="lk-neg3" style="width:25.000%" title="nein: 50 %">50</span>' in html
     assert '<td class="lk-cell sup small">weniger als 5 gültige Antworten</td>' in html
-    assert '<i class="lk-neg3"></i>nein' in html and "n = 9" in html and "gewerteten Richtung" in html
+    assert '<i class="lk-neg3"></i>nein' in html and "n\u202f=\u202f9" in html and "gewerteten Richtung" in html
 
 
 def _change_frame(suppressed: bool) -> pd.DataFrame:
@@ -71,10 +76,30 @@ def test_change_template_table_badges_and_one_sentence_for_an_all_hidden_compari
               {"a": "t0", "b": "t2", "frame": _change_frame(True), "all_hidden": True, "hidden_reason": "weniger als 5 Paare", "reasons": []}]
     html = render("change", id="change", waves=["t0", "t1", "t2"], figure=None, caption="c", tables=tables, any_shown=True, suppressed="S.")
     assert "<h3>Veränderung t0 → t1</h3>" in html and '<span class="badge up">gesicherte Verbesserung</span>' in html
-    assert "+0,40 [0,10; 0,70]" in html and "<\u202f0,001" not in html and "&lt;\u202f0,001" in html and SAFE in html
-    assert "vorher/nachher A: weniger als 5 Antworten." in html
+    # the interval goes under the difference as a whole, never broken after its semicolon
+    assert '<span class="nowrap">+0,40</span> <span class="nowrap">[0,10; 0,70]</span>' in html
+    assert "<\u202f0,001" not in html and "&lt;\u202f0,001" in html and SAFE in html
+    assert "<th class=num>vorher</th><th class=num>nachher</th>" in html and '<td class="num">3,00</td><td class="num">3,40</td>' in html
+    # the note on hidden values is the table's last row (kept on the page of the last rows)
+    assert '<tr class="more"><td colspan="8"><div class="note suppressed">Nicht gezeigt – vorher/nachher A: weniger als 5 Antworten.</div>' in html
     assert "Veränderung t0 → t2: in keinem Kompetenzfeld darstellbar – weniger als 5 Paare." in html
     assert html.count("<table") == 1  # the hidden comparison is one sentence, not a table of dashes
+
+
+def test_change_template_drops_before_after_columns_hidden_in_every_row():
+    rows = [{"title": f"F{i}", "n_pairs": 30, "mean_from": NAN, "mean_to": NAN, "mean_diff": 0.1 * i, "ci_low": -0.2, "ci_high": 0.4, "d_z": 0.1,
+             "p_holm": 1.0, "suppressed": False, "wording": "keine gesicherte Veränderung", "badge": ""} for i in range(10)]
+    reason = "Vorher/Nachher der Paare verborgen, weil sonst die nur einmal Teilnehmenden berechenbar wären"
+    tables = [{"a": "t0", "b": "t1", "frame": pd.DataFrame(rows), "all_hidden": False, "hidden_reason": None,
+               "reasons": [(reason, ["vorher/nachher " + ", ".join(r["title"] for r in rows)])]}]
+    html = render("change", id="change", waves=["t0", "t1"], figure=None, caption="c", tables=tables, any_shown=True, suppressed="S.")
+    assert "<th class=num>vorher</th>" not in html and html.count("<td") == 10 * 6 + 1  # six columns, and the note's cell
+    assert f"Nicht gezeigt – vorher/nachher (alle Kompetenzfelder): {reason}." in html and "F0, F1" not in html
+    # a long table runs on: its heading with the first three rows, the last two rows with the note; never one row alone
+    table = html[html.index('<table class="upo change"><caption><h3>Veränderung t0 → t1</h3></caption>'):]
+    blocks = table.split("<tbody")[1:]
+    assert [b.count("<tr>") for b in blocks] == [3, 5, 2] and blocks[0].startswith(' class="keep-block"') and blocks[2].startswith(' class="keep-block"')
+    assert '<tr class="more"><td colspan="6">' in blocks[2]
 
 
 def test_stakeholders_template_quadrant_blocks_numbers_and_not_shown_note():
@@ -89,6 +114,7 @@ def test_stakeholders_template_quadrant_blocks_numbers_and_not_shown_note():
     assert "</tbody><tbody>" in html  # the third row may run on to the next page
     assert "5,0 / 4,0" in html and "+0,5" in html and "(\u22121…+2)" in html and SAFE in html
     assert '<span class="badge flag">' in html and '<div class="note suppressed">' in html and "uneinig" in html
+    assert "<p class='small muted keep-with'>" in html and "1 X: uneinig" in html  # the disagreement paragraph is never split across pages
 
 
 def test_readiness_template_bars_overall_and_open_points_kept_with_the_more_line():
@@ -97,12 +123,14 @@ def test_readiness_template_bars_overall_and_open_points_kept_with_the_more_line
     op = pd.DataFrame([{"text": f"Punkt {i}", "area_title": "A", "n_no": 1, "n_partly": 2, "n_open": 3, "n_valid": 6} for i in range(14)])
     html = render("readiness", id="readiness", n=6, wave="t1", areas=areas, cohort_label="Kohorte", reasons=[("weniger als 5 Antworten", ["A (Kohorte)"])],
                   open=op, limit=12, k=5)
-    assert '<div class="bar-track"><div class="bar" style="width:5.00rem"></div></div>' in html and "<strong>60 %</strong>" in html
+    assert '<div class="bar-track"><div class="bar" style="width:5.00rem"></div></div>' in html and "<strong>60\u202f%</strong>" in html
     assert "A (Kohorte): weniger als 5 Antworten." in html and SAFE in html
     assert html.count("Punkt ") == 12 and "… und 2 weitere Punkte" in html
     table = html[html.index('<table class="upo open-points"><caption><h3>Offene Punkte'):]  # the heading is part of the table
     tail = table[table.rindex('<tbody class="keep-block">'):]
-    assert tail.count("<tr>") == 1 and '<tr class="more"><td colspan="5" class="small muted">… und 2 weitere' in tail  # kept with the last row
+    assert tail.count("<tr>") == 2 and '<tr class="more"><td colspan="5" class="small muted">… und 2 weitere' in tail  # kept with the last two rows
+    head = table[:table.index("</tbody>")]
+    assert head.count("<tr><td>") == 2  # the heading stays with the first two rows
 
 
 def test_methods_template_reliability_and_agreement_tables():
@@ -141,6 +169,10 @@ def test_next_steps_template_lists_suggestions_and_agreed_measures_with_their_ch
     html = render("next_steps", id="next_steps", steps=steps)
     assert f"<h3>1. {SAFE}" in html and "<li>Schulung</li>" in html and "<strong>gesicherte Verbesserung</strong>" in html
     assert html.count('<div class="step">') == 2 and html.count('<div class="write-in">') == 4
+    # the heading and the intro stay on one page with the first step, the second step may go on
+    keep = html[html.index('<div class="keep-with">'):html.index('<div class="step"><h3>2.')]
+    assert "<h2>Titel</h2>" in keep and "<h3>1. " in keep and keep.count("<div") == keep.count("</div>")
+    assert render("next_steps", id="next_steps", steps=[]).count("<div") == render("next_steps", id="next_steps", steps=[]).count("</div>")
 
 
 def test_title_page_template_kv_instruments_and_contents_from_the_registry():

@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--authority", nargs="+", metavar="CODE")
     g.add_argument("--all", action="store_true", help="every authority, the cohort report and the index")
     sp.add_argument("--cohort", action="store_true", help="render the cohort report (implied by --all); alone: only the cohort report")
-    sp.add_argument("--out", default="reports")
+    sp.add_argument("--out", default="reports", help="output folder (default: reports)")
     sp.add_argument("--format", default="html", help="html, pdf, html,pdf; add pptx for the cohort slides (html,pptx), or pptx alone")
     sp.add_argument("--jobs", type=int, default=None)
     sp.add_argument("--lang", choices=["de", "en"], default="de")

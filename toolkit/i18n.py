@@ -5,7 +5,9 @@ Reports, plots, the index page and the stakeholder tables look their texts up he
 participant form, the workshop server, the presenter view and the dashboard with ``ui.``
 (read through :func:`toolkit.widgets._texts.t`). German
 follows the federal administration's forms (no gender stars: "Bürgerinnen und Bürger",
-neutral forms), a minus is U+2212, and "95-%-Konfidenzintervall" is written one way.
+neutral forms), a minus is U+2212, and "95-%-Konfidenzintervall" is written one way. Between a number
+and its unit (German "12 %", "n = 34", "< 0,001") stands :data:`UNIT_SPACE`, a narrow no-break space,
+so the two never part at a line end; English writes "12%" without a space.
 
 Example
 -------
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["t", "LANGUAGES", "CATALOGUE", "check_lang", "number"]
+__all__ = ["t", "LANGUAGES", "CATALOGUE", "check_lang", "number", "percent", "UNIT_SPACE"]
 
 LANGUAGES = ("de", "en")
 
@@ -67,9 +69,9 @@ DE: dict[str, str] = {
     'area': 'Bereich',
     'mean_ci': 'Mittelwert [95-%-KI]',
     'percentile': 'Perzentilrang unter den Behörden',
-    'profile_intro': 'Mittelwerte der Selbsteinschätzung (1 = trifft gar nicht zu … 5 = trifft voll zu) in Welle {wave}: Ihre Behörde (n = {n}) im Vergleich mit dem Ressort und der gesamten Kohorte.',
+    'profile_intro': 'Mittelwerte der Selbsteinschätzung (1 = trifft gar nicht zu … 5 = trifft voll zu) in Welle {wave}: Ihre Behörde (n\u202f=\u202f{n}) im Vergleich mit dem Ressort und der gesamten Kohorte.',
     'profile_caption': 'Kompetenzprofil in Welle {wave}',
-    'needs_intro': 'Ist = aktueller, Soll = für das Vorhaben erforderlicher Stand (je 1–5); Lücke = Soll − Ist; Bedarfsindex = Wichtigkeit × positive Lücke. Rang 1 = größter Entwicklungsbedarf (Welle {wave}, n = {n}).',
+    'needs_intro': 'Ist = aktueller, Soll = für das Vorhaben erforderlicher Stand (je 1–5); Lücke = Soll − Ist; Bedarfsindex = Wichtigkeit × positive Lücke. Rang 1 = größter Entwicklungsbedarf (Welle {wave}, n\u202f=\u202f{n}).',
     'rank': 'Rang',
     'ist': 'Ist',
     'soll': 'Soll',
@@ -77,7 +79,7 @@ DE: dict[str, str] = {
     'importance': 'Wichtigkeit',
     'needs_index': 'Bedarfsindex',
     'needs_caption': 'Entwicklungsbedarf nach Kompetenzfeld (Welle {wave})',
-    'items_intro': 'Verteilung der Antworten je Aussage in Welle {wave} (n = {n}); umgepolte Aussagen sind so dargestellt, wie sie gefragt wurden.',
+    'items_intro': 'Verteilung der Antworten je Aussage in Welle {wave} (n\u202f=\u202f{n}); umgepolte Aussagen sind so dargestellt, wie sie gefragt wurden.',
     'items_caption': 'Antwortverteilung je Aussage (Welle {wave})',
     'change_intro': 'Veränderung derselben Personen zwischen zwei Wellen (verknüpft über die pseudonymen Codes).',
     'change_group': 'Werte: {group}.',
@@ -135,7 +137,7 @@ DE: dict[str, str] = {
     'plot.influence': 'Einfluss',
     'plot.interest': 'Interesse',
     'plot.attitude': 'Haltung',
-    'plot.median_iqr': 'Median, Linien: mittlere 50 % der Einschätzungen',
+    'plot.median_iqr': 'Median, Linien: mittlere 50\u202f% der Einschätzungen',
     'plot.opposed': 'eher ablehnend',
     'plot.neutral': 'neutral',
     'plot.supportive': 'eher unterstützend',
@@ -262,7 +264,7 @@ DE: dict[str, str] = {
     'needs_overview_intro': 'Mittlere Lücke (Soll − Ist) und mittlerer Bedarfsindex der ganzen Kohorte in Welle {wave}, und in wie vielen Behörden das Feld zu den drei größten Bedarfen gehört (gezählt über die Behörden mit mindestens {k} Antworten).',
     'readiness_overview': 'Reality-Check der Kohorte',
     'readiness_overview_intro': 'Anteil der erfüllten Punkte je Bereich über alle Antwortenden (Welle {wave}), und wie viele der Behörden mit mindestens {k} Antwortenden unter der Hälfte liegen.',
-    'csum_below_half': 'Behörden unter 50 %',
+    'csum_below_half': 'Behörden unter 50\u202f%',
     'csum_open_points': 'Am häufigsten offene Punkte',
     'verdict_up_certain': 'gesicherte Verbesserung ({band} Effekt)',
     'verdict_down_certain': 'gesicherte Verschlechterung ({band} Effekt)',
@@ -289,6 +291,7 @@ DE: dict[str, str] = {
     'group_ministry_shown': 'Ressort, ohne Behörden unter {k}',
     'group_cohort_shown': 'Kohorte, ohne Behörden unter {k}',
     'hidden_because': 'Nicht gezeigt',
+    'all_dimensions': 'alle Kompetenzfelder',
     'below_k_authorities': 'Behörden unter {k} Antworten (ohne Werte, nicht in den Vergleichswerten)',
     # the participant form, the workshop server, the presenter view and the dashboard (ui.*)
     'ui.language': 'Sprache',
@@ -442,11 +445,11 @@ EN: dict[str, str] = {
     'no_data': 'There are no responses for this section.',
     'dimension': 'Dimension',
     'area': 'Area',
-    'mean_ci': 'Mean [95 % CI]',
+    'mean_ci': 'Mean [95% CI]',
     'percentile': 'Percentile rank among authorities',
-    'profile_intro': 'Mean self-assessment (1 = strongly disagree … 5 = strongly agree) in wave {wave}: your authority (n = {n}) compared with the ministry and the whole cohort.',
+    'profile_intro': 'Mean self-assessment (1 = strongly disagree … 5 = strongly agree) in wave {wave}: your authority (n\u202f=\u202f{n}) compared with the ministry and the whole cohort.',
     'profile_caption': 'Competence profile in wave {wave}',
-    'needs_intro': 'Current and required level (1–5 each); gap = required − current; needs index = importance × positive gap. Rank 1 = largest development need (wave {wave}, n = {n}).',
+    'needs_intro': 'Current and required level (1–5 each); gap = required − current; needs index = importance × positive gap. Rank 1 = largest development need (wave {wave}, n\u202f=\u202f{n}).',
     'rank': 'Rank',
     'ist': 'Current',
     'soll': 'Required',
@@ -454,17 +457,17 @@ EN: dict[str, str] = {
     'importance': 'Importance',
     'needs_index': 'Needs index',
     'needs_caption': 'Development needs by dimension (wave {wave})',
-    'items_intro': 'Distribution of answers per statement in wave {wave} (n = {n}); reverse-keyed statements are shown as asked.',
+    'items_intro': 'Distribution of answers per statement in wave {wave} (n\u202f=\u202f{n}); reverse-keyed statements are shown as asked.',
     'items_caption': 'Answer distribution per statement (wave {wave})',
     'change_intro': 'Change of the same people between two waves (linked through their pseudonymous codes).',
     'change_group': 'Values: {group}.',
     'pairs': 'Pairs',
     'before': 'before',
     'after': 'after',
-    'diff_ci': 'Difference [95 % CI]',
+    'diff_ci': 'Difference [95% CI]',
     'p_holm': 'p (Holm)',
     'assessment': 'Assessment',
-    'change_caption': 'Means per wave with 95 % confidence interval',
+    'change_caption': 'Means per wave with 95% confidence interval',
     'change_table': 'Change {a} → {b}',
     'change_all_hidden': 'Change {a} → {b}: not shown for any competence field – {reason}.',
     'no_change': 'no certain change',
@@ -484,13 +487,13 @@ EN: dict[str, str] = {
     'readiness_intro': 'Share of points fulfilled per area (yes = 1, partly = ½, no = 0), averaged over {n} respondents (wave {wave}).',
     'readiness_share': 'fulfilled',
     'overall': 'Overall',
-    'reliability_intro': "Cronbach's α with 95 % confidence interval (Feldt) and McDonald's ω (total), computed over the whole cohort in wave {wave}.",
+    'reliability_intro': "Cronbach's α with 95% confidence interval (Feldt) and McDonald's ω (total), computed over the whole cohort in wave {wave}.",
     'items_n': 'Items',
     'rel_note': 'Note',
     'rel_negative_one': '{items} loads negatively – is a reverse key missing?',
     'rel_negative_many': '{items} load negatively – are reverse keys missing?',
-    'methods_scores': 'Scale scores: mean of the valid statements of a dimension; reverse-keyed statements enter as (minimum + maximum) − value; "cannot judge" counts as missing; a score needs the minimum number of valid statements set in the instrument.',
-    'methods_change': 'Change: paired t-test with a 95 % confidence interval of the mean difference and effect size d_z; additionally the Wilcoxon signed-rank test with rank-biserial correlation r; p-values Holm-adjusted across dimensions.',
+    'methods_scores': 'Scale scores: mean of the valid statements of a dimension; reverse-keyed statements enter as (minimum + maximum) − value; “cannot judge” counts as missing; a score needs the minimum number of valid statements set in the instrument.',
+    'methods_change': 'Change: paired t-test with a 95% confidence interval of the mean difference and effect size d_z; additionally the Wilcoxon signed-rank test with rank-biserial correlation r; p-values Holm-adjusted across dimensions.',
     'methods_stakeholders': 'Stakeholders: medians and interquartile ranges across raters; agreement as r_wg; quadrant after Mendelow (influence × interest), salience after Mitchell, Agle & Wood; engagement gap = desired − current engagement.',
     'methods_privacy': "Privacy: participants are known only by self-generated codes stored as keyed hashes. Every value shown comes from at least {k} people, the answer distribution of a single statement included. Ministry and cohort values beside an authority are computed over the authorities that are shown themselves (without authorities below {k}), so no small authority can be subtracted out. Change is shown from {k} pairs (people who answered both waves) unless, together with the wave values, it would reveal the values of fewer than {k} people; the pairs' before and after means appear only where that is ruled out too. Ranks and percentiles are formed over shown values only. Free text appears only for groups of at least {k} respondents. Every hidden value states its reason. Before sending, all reports of the cohort are checked together: no combination of shown values yields a group of fewer than {k} people.",
     'rater_reliability': "Rater agreement (ICC(2,1), ICC(2,k), Krippendorff's α)",
@@ -512,7 +515,7 @@ EN: dict[str, str] = {
     'plot.influence': 'Influence',
     'plot.interest': 'Interest',
     'plot.attitude': 'Attitude',
-    'plot.median_iqr': 'median, lines: middle 50 % of ratings',
+    'plot.median_iqr': 'median, lines: middle 50% of ratings',
     'plot.opposed': 'rather opposed',
     'plot.neutral': 'neutral',
     'plot.supportive': 'rather supportive',
@@ -520,9 +523,9 @@ EN: dict[str, str] = {
     'plot.disagreement': 'raters disagree',
     'plot.midpoint_rule': 'Values exactly on the midpoint count as low.',
     'plot.not_shown': 'not shown (no valid ratings)',
-    'plot.mean_ci': 'Mean with 95 % confidence interval',
+    'plot.mean_ci': 'Mean with 95% confidence interval',
     'plot.change': 'Change',
-    'plot.mean_delta': 'Mean per wave; right: change Δ with 95 % confidence interval',
+    'plot.mean_delta': 'Mean per wave; right: change Δ with 95% confidence interval',
     'plot.before': 'before',
     'plot.after': 'after',
     'plot.mean': 'Mean',
@@ -559,13 +562,13 @@ EN: dict[str, str] = {
     'reverse_keyed': 'reverse-keyed',
     'reverse_colours': 'Reverse-keyed statements are coloured by the scored direction: agreeing with a negatively worded statement shows in the colour of disagreement.',
     'disagree_badge': 'disagree',
-    'alpha_ci': 'α [95 % CI]',
+    'alpha_ci': 'α [95% CI]',
     'authorities_ministries': 'Participating authorities',
     'authorities_in_ministries': '{a} authorities from {m} ministries',
     'stakeholder_n_col': 'Stakeholders (n)',
     'readiness_n_col': 'Reality check (n)',
     'below_k_wave': 'Below the minimum group size (wave {w})',
-    'heatmap_intro': 'Mean per authority and dimension in wave {w}, grouped by ministry; red = below, blue = above the scale\'s middle. Hatched cells marked "×" rest on fewer than {k} responses.',
+    'heatmap_intro': 'Mean per authority and dimension in wave {w}, grouped by ministry; red = below, blue = above the scale\'s middle. Hatched cells marked “×” rest on fewer than {k} responses.',
     'ministries_intro': "Mean per ministry in wave {w}, computed over the ministry's authorities with at least {k} responses (ministry, without authorities below {k}).",
     'attitude_md': 'Attitude (md)',
     'gap_mean': 'Gap (mean)',
@@ -600,21 +603,21 @@ EN: dict[str, str] = {
     'sum_scale': 'Mean self-assessment, 1 = strongly disagree … 5 = strongly agree',
     'reality_check': 'Reality check',
     'open_points_rc': 'Open points in the reality check',
-    'open_point_line': '"{text}" ({n} of {of} answers no or partly)',
+    'open_point_line': '“{text}” ({n} of {of} answers no or partly)',
     'sum_change': 'What has changed',
     'sum_change_hidden': 'Too few people took part in both waves (fewer than {k} pairs) to show change anonymously.',
     'sum_no_certain': 'No certain change.',
     'sum_uncertain': 'Not certain',
-    'sum_uncertain_n': 'No certain change in the other {n} fields (details in the section "Change across waves").',
-    'sum_open_points': 'Reality check: "{text}" is open ({n} of {of} answers no or partly).',
-    'sum_agree': 'Agree measures for the largest needs in the workshop and record them (section "Next steps").',
+    'sum_uncertain_n': 'No certain change in the other {n} fields (details in the section “Change across waves”).',
+    'sum_open_points': 'Reality check: “{text}” is open ({n} of {of} answers no or partly).',
+    'sum_agree': 'Agree measures for the largest needs in the workshop and record them (section “Next steps”).',
     'next_steps': 'Next steps',
     'next_steps_intro': 'For the three largest development needs: suggestions for the kind of measure that can help (from the instrument), and the measures your authority agreed on. At the next wave the report shows them next to the change in the field.',
     'suggested_measures': 'Possible measures',
     'agreed_measures': 'Agreed measures',
     'no_measures_yet': 'No measures recorded yet.',
     'change_since': 'change since {wave}',
-    'next_steps_small': 'Next steps are derived from your authority\'s needs, which can only be shown from the minimum group size (see "At a glance").',
+    'next_steps_small': 'Next steps are derived from your authority\'s needs, which can only be shown from the minimum group size (see “At a glance”).',
     'small_why': "At most {n} people from your authority took part in the competence reflection. So that no one can infer individual answers from the results, the report shows values only when at least {k} people answered. You therefore see participation and the whole cohort's profile for reference here, but no competence values of your authority.",
     'small_reference': "The cohort's reference profile (wave {wave})",
     'small_reference_intro': 'Means of all participating authorities (1 = strongly disagree … 5 = strongly agree); your team can place itself against them in the workshop.',
@@ -630,7 +633,7 @@ EN: dict[str, str] = {
     'csum_top3': 'among the three largest in {n} authorities',
     'csum_top3_head': 'among the three largest (authorities)',
     'csum_ministries': 'Which ministries differ (wave {wave})',
-    'csum_min_rule': "A ministry differs where the cohort mean lies outside the ministry's 95 % confidence interval.",
+    'csum_min_rule': "A ministry differs where the cohort mean lies outside the ministry's 95% confidence interval.",
     'csum_min_above': '{ministry}: {dim} above the cohort ({mean} vs {cohort})',
     'csum_min_below': '{ministry}: {dim} below the cohort ({mean} vs {cohort})',
     'csum_min_more': '… and {n} more differences (see the ministry comparison).',
@@ -639,7 +642,7 @@ EN: dict[str, str] = {
     'needs_overview_intro': 'Mean gap (required − current) and mean needs index of the whole cohort in wave {wave}, and in how many authorities the field is among the three largest needs (counted over the authorities with at least {k} answers).',
     'readiness_overview': 'Reality check of the cohort',
     'readiness_overview_intro': 'Share of points fulfilled per area across all respondents (wave {wave}), and how many of the authorities with at least {k} respondents are below half.',
-    'csum_below_half': 'Authorities below 50 %',
+    'csum_below_half': 'Authorities below 50%',
     'csum_open_points': 'Points most often open',
     'verdict_up_certain': 'certain improvement ({band} effect)',
     'verdict_down_certain': 'certain decline ({band} effect)',
@@ -649,23 +652,24 @@ EN: dict[str, str] = {
     'band_small': 'small',
     'band_medium': 'medium',
     'band_large': 'large',
-    'verdict_rule': 'Certain means: the 95 % confidence interval of the difference excludes zero and the Holm-adjusted p-value is below 0.05. The effect size d_z counts as negligible below 0.2, small from 0.2, medium from 0.5 and large from 0.8.',
+    'verdict_rule': 'Certain means: the 95% confidence interval of the difference excludes zero and the Holm-adjusted p-value is below 0.05. The effect size d_z counts as negligible below 0.2, small from 0.2, medium from 0.5 and large from 0.8.',
     'influence_interest': 'Influence / interest',
     'legitimacy_urgency': 'Legitimacy / urgency',
     'priority': 'Priority',
     'priority_basis': 'Ordered by quadrant, within it by priority (0–10): quadrant (manage closely 3, keep satisfied 2, keep informed 1, monitor 0) + number of the attributes power (influence), legitimacy and urgency with a median of at least 4 + positive engagement gap (desired − current). All values are medians (1–5); the numbers match the grid.',
     'stakeholders_not_shown': "{n} more stakeholders were rated by fewer than {k} people and are therefore not shown, so that no single person's rating can be read off.",
     'open_points': 'Open points',
-    'open_points_intro': 'Points that at least one person answered with "no" or "partly", the most open first; listed only with at least {k} valid answers ("don\'t know" does not count).',
-    'open_points_none': 'No open points: every sufficiently answered point was answered "yes".',
+    'open_points_intro': 'Points that at least one person answered with “no” or “partly”, the most open first; listed only with at least {k} valid answers (“don\'t know” does not count).',
+    'open_points_none': 'No open points: every sufficiently answered point was answered “yes”.',
     'open_point': 'Point',
     'answer_no': 'no',
     'answer_partly': 'partly',
     'open_of_valid': 'open / valid',
-    'open_points_more': '… and {n} more points with some "no" or "partly" answers.',
+    'open_points_more': '… and {n} more points with some “no” or “partly” answers.',
     'group_ministry_shown': 'Ministry, without authorities below {k}',
     'group_cohort_shown': 'Cohort, without authorities below {k}',
     'hidden_because': 'Not shown',
+    'all_dimensions': 'all dimensions',
     'below_k_authorities': 'Authorities below {k} responses (no values, not in the comparison values)',
     # the participant form, the workshop server, the presenter view and the dashboard (ui.*)
     'ui.language': 'Language',
@@ -801,6 +805,9 @@ def t(key: str, lang: str = "de", **fmt: Any) -> str:
     return text.format(**fmt) if fmt else text
 
 
+UNIT_SPACE = "\u202f"  # narrow no-break space: a number and its unit ("12 %", "n = 34") stay on one line
+
+
 def number(value: Any, digits: int = 1, lang: str = "de") -> str:
     """A number for reading in ``lang``: fixed decimals, decimal comma in German, point in English, '–' if missing.
 
@@ -813,3 +820,16 @@ def number(value: Any, digits: int = 1, lang: str = "de") -> str:
         return "–"
     text = f"{float(value):.{digits}f}".replace("-", "\u2212")
     return text if lang == "en" else text.replace(".", ",")
+
+
+def percent(share: Any, lang: str = "de", digits: int = 0) -> str:
+    """A share (0–1) as a percentage for reading: German with a narrow no-break space before "%"
+    (:data:`UNIT_SPACE`), English without a space; '–' if missing.
+
+    >>> percent(0.456), percent(0.456, "en"), percent(0.4567, "de", 1), percent(None)
+    ('46\\u202f%', '46%', '45,7\\u202f%', '–')
+    """
+    text = number(None if share is None else 100 * float(share), digits, lang)
+    if text == "–":
+        return text
+    return text + "%" if lang == "en" else text + UNIT_SPACE + "%"

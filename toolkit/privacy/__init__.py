@@ -37,7 +37,7 @@ from .core import (
 )
 from .live import LiveRelease, live_state
 from .nested import change_plan, nested_plan, paired_visible, plan_shown, scores_plan
-from .plan import change_allowed, change_levels, change_plan_all, levels, release_changes, release_levels, percentile_shown, rank_shown, shown_cells
+from .plan import change_levels, change_plan_all, levels, release_changes, release_levels, percentile_shown, rank_shown, shown_cells
 from .release import (
     REASONS,
     Diff,
@@ -87,7 +87,6 @@ __all__ = [
     "release_changes",
     "release_levels",
     "change_plan_all",
-    "change_allowed",
     "rank_shown",
     "percentile_shown",
     "LiveRelease",

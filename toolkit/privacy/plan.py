@@ -21,16 +21,15 @@ Example
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .audit import audit
 from .core import _check_k, group_summary
-from .release import Diff, Level, Record, release, release_frame
+from .release import Diff, Level, release, release_frame
 
-__all__ = ["levels", "release_levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown", "change_allowed"]
+__all__ = ["levels", "release_levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown"]
 
 _EST = ["mean", "sd", "median", "q1", "q3", "ci_low", "ci_high"]
 
@@ -203,18 +202,6 @@ def percentile_shown(own: float, shown_values: Sequence[float]) -> float:
     if not np.isfinite(own) or vals.size == 0:
         return float("nan")
     return float(100 * (np.sum(vals < own) + 0.5 * np.sum(vals == own)) / vals.size)
-
-
-def change_allowed(base: list[tuple[Any, frozenset]], candidate: list[tuple[Any, frozenset]], *, k: int) -> bool:
-    """Whether releasing ``candidate`` beside ``base`` (lists of (quantity, set)) adds no audit violation."""
-    rec = Record(k=k)
-    for q, s in base:
-        if s:
-            rec.add("base", "", q, s)
-    before = len(audit(rec, k=k))
-    for q, s in candidate:
-        rec.add("candidate", "", q, s)
-    return len(audit(rec, k=k)) == before
 
 
 _PLAN_MEMO: dict[tuple, dict] = {}

@@ -66,6 +66,7 @@ table.upo thead th { background:var(--soft); border-bottom:2px solid #aab4c0; fo
 table.upo td.num { text-align:right; white-space:nowrap; }
 table.upo th.num { text-align:right; }
 table.upo tr { break-inside:avoid; }
+table.upo caption, table.upo thead { break-after:avoid; }  /* a table's heading moves with its first rows (kept in a tbody) */
 table.upo.keep { break-inside:avoid; }  /* short tables never leave a row on the next page */
 table.upo thead { display:table-header-group; }
 table.upo td.sup { color:var(--muted); font-style:italic; }
@@ -85,7 +86,9 @@ figure.upo figcaption { font-size:.85rem; color:var(--muted); margin-top:.3rem; 
 table.upo td .badge { white-space:normal; }
 table.upo td { overflow-wrap:break-word; }
 table.likert td, table.likert th { border-bottom:1px solid #edf0f4; padding:.22rem .4rem; }
-tbody.lk-dim { break-inside:avoid; }  /* a dimension's statements stay with its heading */
+tbody.lk-dim, table.likert { break-inside:avoid; }  /* a dimension's statements stay with its heading */
+table.upo.likert { table-layout:fixed; margin:0; }  /* one table per dimension, all with the same columns */
+table.likert col.lk-text { width:48%; } table.likert col.lk-cell { width:40%; } table.likert col.lk-n { width:12%; }
 table.likert tr.dim th { background:none; border-bottom:1px solid #aab4c0; padding-top:.7rem; font-size:.92rem; }
 td.lk-text { width:48%; font-size:.85rem; }
 td.lk-cell { width:42%; }
@@ -107,7 +110,7 @@ td.lk-cell { width:42%; }
 .small { font-size:.85rem; }
 ul.compact { margin:.3rem 0 .8rem 1.2rem; padding:0; }
 ul.compact li { margin:.15rem 0; }
-footer.upo { margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
+footer.upo { break-before:avoid; margin-top:3rem; padding-top:.6rem; border-top:1px solid var(--line); font-size:.8rem; color:var(--muted); }
 .sum-grid { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:.7rem 1rem; }
 .sum-box { box-sizing:border-box; min-width:0; border:1px solid var(--line); border-top:3px solid var(--accent); border-radius:.25rem; padding:.4rem .8rem .5rem; break-inside:avoid; }
 .sum-box h3 { margin:.2rem 0 .3rem; font-size:1rem; }
@@ -117,6 +120,7 @@ table.stakeholders { font-size:.84rem; } table.stakeholders tr.quad td { backgro
 table.stakeholders tbody.quad-block { break-inside:avoid; }  /* a quadrant's heading row stays with its first rows */
 .step { break-inside:avoid; margin-bottom:1rem; }
 table.upo tbody.keep-block { break-inside:avoid; }  /* first rows stay with the caption, the last row with the "… and N more" line */
+table.open-points caption, table.change caption { font-weight:normal; } table.change caption h3 { margin:1.4rem 0 .4rem; }
 table.open-points caption { font-weight:normal; } table.open-points caption h3 { margin-top:1rem; } table.open-points caption p { margin:.2rem 0 .5rem; }
 table.upo tr.more td { border-bottom:none; padding-top:.5rem; }
 .write-in { border-bottom:1px solid #aab4c0; height:1.6rem; }
@@ -138,6 +142,7 @@ table.upo.patterns thead th { font-size:.78rem; } table.upo.patterns td:first-ch
   table.upo td.num { white-space:normal; }
   table.upo td.num, table.upo th.num { overflow-wrap:normal; hyphens:manual; }  /* numbers break only at spaces */
   table.upo td .badge { font-size:.75rem; }
+  footer.upo { margin-top:1.2rem; }  /* the closing line fits under the last table instead of a page of its own */
   /* the summary ("Auf einen Blick") is one page at the print size: tighter boxes, lists and table rows */
   #summary { font-size:.93rem; }
   #summary .sum-grid { gap:.5rem .8rem; }
@@ -185,7 +190,9 @@ def fmt_p(p: Any, *, lang: str = "de") -> str:
     if _isnan(p):
         return "–"
     if float(p) < 0.001:
-        return "<\u202f0,001" if lang == "de" else "<\u202f0.001"  # narrow no-break space: never split in a cell
+        from ..i18n import UNIT_SPACE  # narrow no-break space: never split in a cell
+
+        return f"<{UNIT_SPACE}0,001" if lang == "de" else f"<{UNIT_SPACE}0.001"
     return fmt_num(p, 3, lang=lang)
 
 

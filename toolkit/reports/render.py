@@ -7,7 +7,7 @@ names fail (``StrictUndefined``). Numbers are formatted only here, in the report
 Example
 -------
 >>> fmt(-0.391, "num2s", lang="de"), fmt(0.456, "pct", lang="en"), fmt(float("nan"), "num2")
-('−0,39', '46 %', '–')
+('−0,39', '46%', '–')
 >>> render_string("{{ x|num(1) }} · {{ x|num(2, signed=True) }}", lang="de", x=-1.25)
 '−1,2 · −1,25'
 >>> render_string("{{ x|num(1) }}", lang="en", x=-1.25)
@@ -54,8 +54,11 @@ def _missing(x: Any) -> bool:
 
 
 def pct(x: Any, lang: str = "de") -> str:
-    """A share (0–1) as a whole-number percentage ('–' when missing)."""
-    return "–" if _missing(x) else f"{100 * float(x):.0f} %"
+    """A share (0–1) as a whole-number percentage ('–' when missing): "46 %" in German with a narrow
+    no-break space, "46%" in English (:func:`toolkit.i18n.percent`)."""
+    from ..i18n import percent
+
+    return "–" if _missing(x) else percent(x, lang)
 
 
 def fmt(x: Any, spec: str = "text", *, lang: str = "de") -> str:
@@ -202,7 +205,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(num=_num, int=fmt_int, pct=_pct, p=_p, fmt=_fmt, rows=rows_of, figure_src=figure_src, missing=_missing)
     env.tests["missing"] = _missing
-    env.globals.update(KEEP_ROWS=KEEP_ROWS)
+    env.globals.update(KEEP_ROWS=KEEP_ROWS, UNIT_SPACE="\u202f")  # UNIT_SPACE: toolkit.i18n.UNIT_SPACE, "n = 33" on one line
     return env
 
 

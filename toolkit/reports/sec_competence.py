@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..i18n import percent
 from .base import draw_figure, once, output_name, plots, profile_wave, reasons, section_data
 from .html import figure_html, fmt_int, fmt_num, table
 from .registry import SectionData
@@ -286,7 +287,7 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
                     continue
                 pc = f"{100 * share.get(p, 0.0):.0f}"
                 row["segments"].append({"width": round(w, 3), "css": LIKERT_CLASS[cols[i]], "label": pc if w >= 4 else "",
-                                        "title": f"{scale.label(p, lang)}: {pc} %"})
+                                        "title": f"{scale.label(p, lang)}: {percent(share.get(p, 0.0), lang)}"})
             row["offset"] = round(50 - 50 * left, 3)
         dims.append({"title": dim.title.get(lang), "items": out})
     legend = []
@@ -300,7 +301,7 @@ def likert_bars_html(shares: pd.DataFrame, instrument: Any, lang: str = "de", hi
     """The diverging bars of :func:`likert_rows` rendered alone (legend and table)."""
     from .render import render_string
 
-    src = '{% include "sections/_likert.html.j2" %}'
+    src = '{% import "sections/_likert.html.j2" as L with context %}{{ L.head(lk) }}{% for dim in lk.dimensions %}{{ L.dimension(dim) }}{% endfor %}'
     return render_string(src, lang=lang, lk=likert_rows(shares, instrument, lang, hidden))
 
 

@@ -5,8 +5,8 @@ Stakeholder names typed by users (free entries) are escaped like every other cel
 Example
 -------
 >>> from toolkit.reports.sec_stakeholders import pct
->>> pct(0.456, "de")
-'46 %'
+>>> pct(0.456, "de"), pct(0.456, "en")
+('46\\u202f%', '46%')
 """
 
 from __future__ import annotations
