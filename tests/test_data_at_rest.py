@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import tempfile

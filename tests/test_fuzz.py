@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

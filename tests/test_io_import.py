@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from toolkit import codes as _codes
 from toolkit.cli import main
 from toolkit.exceptions import DataError
 from toolkit.instruments import resolve_instrument

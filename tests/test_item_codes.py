@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from toolkit import codes
 from toolkit.cli import main
 from toolkit.exceptions import DataError, InstrumentError
 from toolkit.instruments import parse_instrument

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import time
-from pathlib import Path
 
 import nbformat
 import pytest

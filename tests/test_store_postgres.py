@@ -19,7 +19,6 @@ from toolkit.exceptions import StoreError
 from toolkit.store import MIGRATIONS, SCHEMA_VERSION, Store, Submission
 from toolkit.store.schema import KEYED_MIGRATIONS
 from toolkit.codes import key_dir
-from toolkit.store.migrate import migrate_to_postgresql
 
 CODE = ("Ma", "07", "K", "Ha")
 
