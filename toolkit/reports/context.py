@@ -327,14 +327,16 @@ def _first(column: pd.Series) -> Any:
     return None
 
 
-def _minimised(data: CohortData) -> CohortData:
-    """A copy for the report kernels: per-batch numbers instead of pseudonyms, free text only of groups of k or more."""
-    k = int(data.cohort["min_group_size"])
+def _numbering(data: CohortData) -> dict[Any, str]:
+    """The batch's numbers of the participants: pseudonym -> ``R1``, ``R2``, ... in order of appearance."""
     seen: dict[Any, str] = {}
     for frame in [*data.responses.values(), *data.texts.values()]:
         for p in pd.unique(frame["participant"]):
             seen.setdefault(p, f"R{len(seen) + 1}")
+    return seen
 
+
+def _recoder(seen: dict[Any, str]) -> Callable[[Any], Any]:
     def recode_id(p: Any) -> Any:  # a participant, or "authority|participant" as the disclosure planner names people
         if p in seen:
             return seen[p]
@@ -342,6 +344,30 @@ def _minimised(data: CohortData) -> CohortData:
             authority, who = p.rsplit("|", 1)
             return f"{authority}|{seen.get(who, who)}"
         return p
+
+    return recode_id
+
+
+def batch_numbering(data: CohortData) -> tuple[str, Callable[[Any], Any]] | None:
+    """``(token, recode)`` of the last minimised copy of ``data`` (None before one was made).
+
+    The token names the numbering the report kernels see; ``recode`` maps the parent's
+    respondent ids (``authority|pseudonym``) to the kernels' (``authority|R17``).
+    """
+    return getattr(data, "_batch_numbering", None)
+
+
+def _minimised(data: CohortData) -> CohortData:
+    """A copy for the report kernels: per-batch numbers instead of pseudonyms, free text only of groups of k or more."""
+    import secrets
+
+    from .releases import TOKEN_KEY
+
+    k = int(data.cohort["min_group_size"])
+    seen = _numbering(data)
+    recode_id = _recoder(seen)
+    token = secrets.token_hex(8)
+    data._batch_numbering = (token, recode_id)  # type: ignore[attr-defined]  (the parent's audit maps its own releases)
 
     def recode_set(people: Any) -> Any:
         return frozenset(recode_id(p) for p in people)
@@ -372,7 +398,7 @@ def _minimised(data: CohortData) -> CohortData:
         data,
         responses={i: recode(r) for i, r in data.responses.items()},
         texts=texts,
-        _derived={name: recode(v) for name, v in data._derived.items()},
+        _derived={**{name: recode(v) for name, v in data._derived.items()}, TOKEN_KEY: token},
     )
 
 
