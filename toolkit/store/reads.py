@@ -15,6 +15,14 @@ from .schema import TIDY_COLUMNS
 __all__ = ["ReadsMixin"]
 
 
+def _take(column: pd.Series, rows: Any) -> Any:
+    """``column.array.take(rows)`` through the column's distinct values (a small contiguous array: fast for Arrow strings)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    if (codes < 0).any():  # a missing value: take as it is
+        return column.array.take(rows)
+    return uniques.array.take(codes[rows])
+
+
 class ReadsMixin:
     """The read side of :class:`~toolkit.store.Store` (all SQL stays in this package)."""
 
@@ -55,6 +63,18 @@ class ReadsMixin:
         return meta
 
     def _read(self, column: str, *, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
+        """The tidy frame of numeric answers (``value``) or free text (``text``), sorted by wave, authority,
+        participant, instrument, item position and stakeholder.
+
+        Columnar: the answers come as four plain columns (submission id, item, stakeholder id, value);
+        everything per submission (authority, ministry, participant, wave, instrument) is looked up by
+        the submission's row in the small ``meta`` frame, the sort runs on integer ranks instead of
+        strings, and the string columns are built once at the end from those rows.
+        """
+        import gc
+
+        import numpy as np
+
         text = column == "text"
         meta = self._meta(instrument, wave, authority, latest, linked)
         cols = TIDY_COLUMNS[:-1] + [column]
@@ -65,22 +85,74 @@ class ReadsMixin:
                 out["value"] = out["value"].astype(float)
             return out
         kind = "ans.text IS NOT NULL" if text else "ans.text IS NULL"
-        rows = self.conn.execute(
+        cur = self.conn.execute(
             f"""SELECT ans.submission_id, ans.item, ans.stakeholder_id, ans.{column} FROM answers ans
                 WHERE ans.submission_id IN (SELECT value FROM json_each(?)) AND {kind}""",
             (json.dumps(meta["submission"].astype(int).tolist()),),
-        ).fetchall()
-        ans = pd.DataFrame(rows, columns=["submission", "item", "stakeholder_id", column])
+        )
+        enabled = gc.isenabled()
+        gc.disable()  # millions of short-lived row tuples: the cyclic collector would scan them again and again
+        try:
+            rows = cur.fetchall()
+            n = len(rows)
+            sub_col, item_col, stake_col, val_col = zip(*rows) if n else ((), (), (), ())
+            del rows
+            sub = np.fromiter(sub_col, dtype=np.int64, count=n)
+            stake_id = np.array(stake_col, dtype=float) if n else np.empty(0)
+            if text:
+                values: Any = np.array(val_col, dtype=object)
+            else:
+                values = np.array(val_col, dtype=float) if n else np.empty(0)
+            item_codes, item_names = pd.factorize(np.array(item_col, dtype=object)) if n else (np.empty(0, np.int64), np.empty(0, object))
+            del sub_col, item_col, stake_col, val_col
+        finally:
+            if enabled:
+                gc.enable()
+        # each answer's submission: its row in meta (every fetched submission is in meta)
+        msub = meta["submission"].to_numpy(dtype=np.int64)
+        morder = np.argsort(msub, kind="stable")
+        row = morder[np.searchsorted(msub, sub, sorter=morder)]
+        # item -> dimension and position, per instrument version of the submission
         items = read_sql("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
-        df = ans.merge(meta, on="submission", how="inner").merge(items, on=["instrument_pk", "item"], how="left")
+        pks = meta["instrument_pk"].to_numpy(dtype=np.int64)
+        pk_codes, pk_values = pd.factorize(pks)
+        lookup = pd.MultiIndex.from_arrays([pd.Index(pk_values).get_indexer(items["instrument_pk"].to_numpy()),
+                                            pd.Index(item_names).get_indexer(items["item"].astype(object).to_numpy())])
+        keep = (lookup.codes[0] >= 0) if len(items) else np.zeros(0, bool)
+        table = np.full((len(pk_values), len(item_names)), -1, dtype=np.int64)  # -> row of items, -1: unknown item
+        li = lookup.get_level_values(0).to_numpy()
+        lj = lookup.get_level_values(1).to_numpy()
+        ok = keep & (li >= 0) & (lj >= 0)
+        table[li[ok], lj[ok]] = np.flatnonzero(ok)
+        irow = table[pk_codes[row], item_codes] if n else np.empty(0, np.int64)
+        ipos = items["item_pos"].to_numpy(dtype=float)
+        item_pos = np.where(irow >= 0, ipos[np.maximum(irow, 0)] if len(ipos) else np.nan, np.nan)
         stake = dict(self.conn.execute("SELECT id, key FROM stakeholders"))
-        df["stakeholder"] = df["stakeholder_id"].map(stake).astype(object).where(df["stakeholder_id"].notna(), None)
-        df = df.sort_values(["wave_pos", "authority", "participant", "instrument", "item_pos", "stakeholder"], kind="stable", na_position="first")
-        out = df[cols].reset_index(drop=True)
+        # the sort of the tidy frame, on integer ranks: wave, authority, participant, instrument, item position, stakeholder
+        mkey = meta[["wave_pos", "authority", "participant", "instrument"]].copy()
+        mrank = np.empty(len(meta), dtype=np.int64)
+        mrank[np.lexsort([pd.factorize(mkey[c], sort=True)[0] for c in reversed(mkey.columns)])] = np.arange(len(meta))
+        keys = sorted(set(stake.values()))
+        key_rank = {key: i for i, key in enumerate(keys)}
+        srank = np.array([key_rank[stake[int(s)]] if s == s and int(s) in stake else -1 for s in np.unique(stake_id)], dtype=np.int64) \
+            if n else np.empty(0, np.int64)
+        s_unique, s_inv = np.unique(stake_id, return_inverse=True) if n else (np.empty(0), np.empty(0, np.int64))
+        stake_rank = srank[s_inv] if n else s_inv
+        pos_rank = np.where(np.isnan(item_pos), -1.0, item_pos)
+        order = np.lexsort([stake_rank, pos_rank, mrank[row]]) if n else np.empty(0, np.int64)  # stable: ties keep the fetch order
+        r = row[order]
+        out = pd.DataFrame({c: _take(meta[c], r) for c in ("authority", "ministry", "participant", "wave", "instrument")})
+        out["dimension"] = items["dimension"].array.take(irow[order], allow_fill=True) if n else items["dimension"].array.take(np.empty(0, np.int64))
+        names = np.asarray(item_names, dtype=object)[item_codes[order]] if n else np.empty(0, object)
+        out["item"] = pd.Series(names, dtype="str" if n else object)
+        s_keys = np.array([stake.get(int(s)) if s == s else None for s in s_unique], dtype=object)
+        out["stakeholder"] = pd.Series(s_keys[s_inv[order]] if n else np.empty(0, object), dtype=object)
+        if text:
+            out[column] = pd.Series(values[order], dtype="str" if n else object)
+        else:
+            out[column] = values[order]
         out["wave"] = pd.Categorical(out["wave"], categories=list(self.waves()["wave"]), ordered=True)
-        if not text:
-            out["value"] = out["value"].astype(float)
-        return out
+        return out[cols]
 
     def responses(
         self,
