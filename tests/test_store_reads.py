@@ -47,6 +47,9 @@ def test_responses_and_texts_equal_the_old_read(demo_store: Store):
         texts = s.texts(inst)
         _same(texts, old_read(s, "text", instrument=inst))
         seen_text |= not texts.empty
+        both = s.responses_and_texts(inst)  # one pass for both
+        _same(both[0], old_read(s, "value", instrument=inst))
+        _same(both[1], old_read(s, "text", instrument=inst))
     _same(s.responses(), old_read(s, "value"))  # every instrument at once
     _same(s.responses("competence_reflection", authority="nobody"), old_read(s, "value", instrument="competence_reflection", authority="nobody"))
     assert seen_text and seen_stakeholder  # the demo exercised free text and stakeholder rows

@@ -227,8 +227,12 @@ def _load(db: str | Path) -> CohortData:
         fp = store.fingerprint()
         table = store.instruments()
         instruments = {i: store.instrument(i) for i in table["instrument"].unique()}
-        responses = {i: store.responses(i) for i in instruments}
-        texts = {i: store.texts(i) for i in instruments if any(it.type == "text" for it in instruments[i].items)}
+        responses, texts = {}, {}
+        for i, inst in instruments.items():  # answers and free text from one pass where the instrument has text items
+            if any(it.type == "text" for it in inst.items):
+                responses[i], texts[i] = store.responses_and_texts(i)
+            else:
+                responses[i] = store.responses(i)
         parts = [
             r.groupby(["authority", "instrument", "wave"], observed=True)["participant"].nunique().rename("n").reset_index()
             for r in responses.values()
