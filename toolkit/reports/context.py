@@ -325,10 +325,8 @@ def _read_cache(f: Path, secret: bytes) -> "CohortData | None":
 
 def _first(column: pd.Series) -> Any:
     """The first non-missing value of a column (None if there is none)."""
-    for x in column:
-        if x is not None and not (isinstance(x, float) and x != x):
-            return x
-    return None
+    i = column.reset_index(drop=True).first_valid_index()
+    return None if i is None else column.iloc[i]
 
 
 def _numbering(data: CohortData) -> dict[Any, str]:
@@ -341,13 +339,21 @@ def _numbering(data: CohortData) -> dict[Any, str]:
 
 
 def _recoder(seen: dict[Any, str]) -> Callable[[Any], Any]:
+    done: dict[Any, Any] = {}  # the same people recur in many sets
+
     def recode_id(p: Any) -> Any:  # a participant, or "authority|participant" as the disclosure planner names people
+        hit = done.get(p)
+        if hit is not None:
+            return hit
         if p in seen:
-            return seen[p]
-        if isinstance(p, str) and "|" in p:
+            out = seen[p]
+        elif isinstance(p, str) and "|" in p:
             authority, who = p.rsplit("|", 1)
-            return f"{authority}|{seen.get(who, who)}"
-        return p
+            out = f"{authority}|{seen.get(who, who)}"
+        else:
+            out = p
+        done[p] = out
+        return out
 
     return recode_id
 
@@ -382,8 +388,13 @@ def _minimised(data: CohortData) -> CohortData:
         sets = [c for c in df.columns if df[c].dtype == object and isinstance(_first(df[c]), (set, frozenset))]
         if "participant" in df.columns or sets:
             df = df.copy()
-        if "participant" in df.columns:
-            df["participant"] = df["participant"].map(seen).fillna(df["participant"])
+        if "participant" in df.columns:  # through the distinct values: a map over every row costs seconds on large cohorts
+            codes, uniques = pd.factorize(df["participant"])
+            if len(codes) and (codes >= 0).all():
+                mapped = pd.Series(uniques).map(seen).fillna(pd.Series(uniques))
+                df["participant"] = mapped.array.take(codes)
+            else:
+                df["participant"] = df["participant"].map(seen).fillna(df["participant"])
         for c in sets:  # respondent sets (e.g. the planner's pairs): the same numbers as the answers
             df[c] = [recode_set(x) if isinstance(x, (set, frozenset)) else x for x in df[c]]
         return df
@@ -391,7 +402,7 @@ def _minimised(data: CohortData) -> CohortData:
     texts = {}
     for inst_id, frame in data.texts.items():
         frame = recode(frame)
-        resp = recode(data.responses.get(inst_id, pd.DataFrame(columns=["authority", "wave", "participant"])))
+        resp = data.responses.get(inst_id, pd.DataFrame(columns=["authority", "wave", "participant"]))  # counts: numbering irrelevant
         n_resp = resp.groupby(["authority", "wave"], observed=True)["participant"].nunique()
         n_text = frame.groupby(["authority", "wave"], observed=True)["participant"].nunique()
         keys = list(zip(frame["authority"], frame["wave"]))
