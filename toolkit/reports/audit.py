@@ -46,6 +46,8 @@ class AuditResult:
     k: int
     outputs: int
     from_kernels: tuple[str, ...] = ()  # reports whose releases came from their kernels' shipped records (a batch's audit)
+    seconds: float = 0.0  # a batch's audit after the rendering: wall and parent CPU seconds
+    cpu: float = 0.0
 
     @property
     def ok(self) -> bool:

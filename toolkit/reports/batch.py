@@ -50,6 +50,7 @@ class ReportResult:
     pdf: Path | None = None
     seconds: float = 0.0
     error: str | None = None
+    cpu: float = 0.0  # CPU seconds of the report in its worker and kernel
 
 
 @dataclass
@@ -375,6 +376,7 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
         with recording(k=k) as parent:  # the index's key figures, computed here for every rendered report
             parent.no_figures = True  # type: ignore[attr-defined]
             run(db, staged, out, manifest, result, **kw)
+            t_audit, cpu_audit = time.perf_counter(), time.process_time()
             numbering = batch_numbering(cohort_data(db))
             batch.token, batch.recode = numbering if numbering else (None, batch.recode)
             batch.resolve()  # the shipped records, now that the numbering is known
@@ -382,7 +384,8 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
                                      cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k)
         batch.add_parent(parent)
         violations = run_audit(batch.record, k=k)
-        checked = AuditResult(batch.record, violations, k, len(codes) + outputs, from_kernels=tuple(sorted(batch.shipped)))
+        checked = AuditResult(batch.record, violations, k, len(codes) + outputs, from_kernels=tuple(sorted(batch.shipped)),
+                              seconds=time.perf_counter() - t_audit, cpu=time.process_time() - cpu_audit)
         result.audit = checked
         log.info("disclosure audit of the batch: %d releases (%d reports from their kernels' records), %d violations",
                  len(batch.record), len(batch.shipped), len(violations))
@@ -605,7 +608,8 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
     manifest.save()
     if result._audit is not None:
         result._audit.add_shipped(res.key, res.releases)
-    result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds))
+    result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds,
+                                       cpu=getattr(res, "cpu", 0.0)))
     return printer
 
 

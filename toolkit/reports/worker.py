@@ -68,6 +68,7 @@ class TaskResult:
     seconds: float = 0.0
     error: str | None = None
     worker: int = -1
+    cpu: float = 0.0  # CPU seconds of the report: its kernel's and this worker's (conversion to HTML)
     releases: dict[str, Any] | None = None  # what the report released (see toolkit.reports.releases), for the batch's audit
 
 
@@ -174,6 +175,7 @@ class KernelRunner:
                 return TaskResult(task.key, False, None, time.perf_counter() - t0,
                                   error=f"the report kernel could not be restarted ({type(exc).__name__}: {exc})")
         shipped = os.path.join(self._ipc_dir, "releases.json")
+        cpu0 = time.process_time() + self._kernel_cpu()
         try:
             if os.path.exists(shipped):
                 os.unlink(shipped)
@@ -197,7 +199,8 @@ class KernelRunner:
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_text(body, encoding="utf-8")
             os.replace(tmp, out)
-            return TaskResult(task.key, True, str(out), time.perf_counter() - t0, releases=self._releases(shipped))
+            cpu = time.process_time() + self._kernel_cpu() - cpu0
+            return TaskResult(task.key, True, str(out), time.perf_counter() - t0, cpu=cpu, releases=self._releases(shipped))
         except PapermillExecutionError as exc:
             reason = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
         except FileNotFoundError as exc:
@@ -211,6 +214,16 @@ class KernelRunner:
             reason += f"; the kernel could not be restarted ({exc})"
         return TaskResult(task.key, False, None, time.perf_counter() - t0, error=reason)
 
+
+    def _kernel_cpu(self) -> float:
+        """CPU seconds the kernel process has used so far (0 where /proc cannot tell)."""
+        try:
+            pid = self.km.provisioner.process.pid  # type: ignore[union-attr]
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except Exception:
+            return 0.0
 
     def _releases(self, path: str) -> dict[str, Any] | None:
         """The report's shipped release record without the sets this worker sent before (None if missing)."""
