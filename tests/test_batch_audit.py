@@ -74,7 +74,7 @@ def test_a_violation_planted_in_a_kernels_record_refuses_the_batch(small_demo: P
 
 
 def test_a_report_whose_record_is_missing_is_rendered_by_the_audit_not_passed(small_demo: Path, tmp_path: Path):
-    drop = "import toolkit.reports.releases as _r\n_r.kernel_ship = lambda path: None  # this kernel ships nothing"
+    drop = "import toolkit.reports.releases as _r\n_r.kernel_ship = lambda *args: None  # this kernel ships nothing"
     res = render_reports(small_demo, out=tmp_path / "out", jobs=1, authority_notebook=_notebook_with(tmp_path, drop))
     assert res.ok and res.audit is not None and res.audit.ok
     assert res.audit.from_kernels == ()  # no record came back ...

@@ -602,10 +602,10 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
         "pdf": pdf_path.name if pdf_path else None,
         "rendered_at": _now(),
         "seconds": round(res.seconds, 3),
-        "key_figures": _key_figures(task, meta),
+        "key_figures": _key_figures(task, meta, res),
         "lang": task.lang,
     }
-    manifest.save()
+    _save_soon(manifest)
     if result._audit is not None:
         result._audit.add_shipped(res.key, res.releases)
     result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds,
@@ -613,11 +613,24 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
     return printer
 
 
-def _key_figures(task: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """The index's key figures of one rendered authority report, computed here in the parent from the same
-    released data as the report (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
+def _save_soon(manifest: Manifest) -> None:
+    """Save the manifest at most once a second while a batch runs (the batch saves it at its end): with
+    thousands of reports, saving the whole manifest after every report costs time quadratic in the batch."""
+    now = time.monotonic()
+    if now - getattr(manifest, "_saved_at", float("-inf")) >= 1.0:
+        manifest.save()
+        manifest._saved_at = now  # type: ignore[attr-defined]
+
+
+def _key_figures(task: Any, meta: dict[str, Any], res: Any = None) -> dict[str, Any]:
+    """The index's key figures of one rendered authority report: those its kernel computed with the report's
+    context and shipped back with its releases, else computed here in the parent from the same released data
+    (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
     if meta.get("kind") != "authority":
         return {}
+    shipped = (getattr(res, "releases", None) or {}).get("key_figures")
+    if shipped is not None:
+        return shipped
     from .index import authority_key_figures
 
     p = task.parameters

@@ -85,14 +85,29 @@ def kernel_payload(rec: Record, token: str | None) -> dict[str, Any]:
     return {"numbering": token, "entries": entries, "sets": sets}
 
 
-def kernel_ship(path: str) -> None:
-    """In a report kernel, after a report: write its releases to ``path`` (in the worker's private folder)."""
+def kernel_ship(path: str, ctx: Any = None) -> None:
+    """In a report kernel, after a report: write its releases to ``path`` (in the worker's private folder).
+
+    For an authority report (``ctx`` its context) the index's key figures are computed here too, with
+    the report's own context (their releases go into the same record), so the batch's parent does not
+    compute them once per report.
+    """
     from ..privacy.release import current_record
     from .context import _MEMO
 
+    figures = None
+    if ctx is not None and getattr(ctx, "authority", None) is not None:
+        from .index import key_figures
+
+        try:
+            figures = json.loads(json.dumps(key_figures(ctx), default=str))  # as the manifest stores them
+        except Exception:  # the parent computes them instead
+            log.warning("key figures of %s not computed in the kernel", ctx.authority, exc_info=True)
     data = next(iter(_MEMO.values()), None)
     token = data._derived.get(TOKEN_KEY) if data is not None else None
     payload = kernel_payload(current_record(), token)
+    if figures is not None:
+        payload["key_figures"] = figures
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(payload, fh)
 

@@ -38,7 +38,7 @@ _RESET_SOURCE = (
     "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p\n"
     "import toolkit.reports.releases as _r; _r.kernel_start(); del _r"
 )
-_SHIP_SOURCE = "import toolkit.reports.releases as _r; _r.kernel_ship({path!r}); del _r"
+_SHIP_SOURCE = "import toolkit.reports.releases as _r; _r.kernel_ship({path!r}, globals().get('ctx')); del _r"
 _WARMUP_SOURCE = (
     "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot\n"
     "import toolkit.reports.sections, toolkit.reports.cohort_sections, toolkit.stats, toolkit.privacy, toolkit.scoring\n"
