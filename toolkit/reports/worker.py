@@ -36,9 +36,12 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _RESET_SOURCE = (
     "get_ipython().run_line_magic('reset', '-f')\n"
     "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p\n"
-    "import toolkit.reports.releases as _r; _r.kernel_start(); del _r"
+    "try:\n    import toolkit.reports.releases as _r; _r.kernel_start(); del _r\n"
+    "except ImportError:  # a notebook without the toolkit releases nothing through it\n    pass"
 )
-_SHIP_SOURCE = "import toolkit.reports.releases as _r; _r.kernel_ship({path!r}, globals().get('ctx')); del _r"
+# no record shipped (e.g. no toolkit in the kernel): the batch's audit renders that report itself
+_SHIP_SOURCE = ("try:\n    import toolkit.reports.releases as _r\nexcept ImportError:\n    pass\n"
+                "else:\n    _r.kernel_ship({path!r}, globals().get('ctx')); del _r")
 _WARMUP_SOURCE = (
     "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot\n"
     "import toolkit.reports.sections, toolkit.reports.cohort_sections, toolkit.stats, toolkit.privacy, toolkit.scoring\n"
