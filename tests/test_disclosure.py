@@ -245,6 +245,25 @@ def test_upo_audit_prints_the_result_and_upo_report_refuses_a_failing_batch(tmp_
     assert main(["audit", str(db)]) == 1
     out = capsys.readouterr().out
     assert "two nested levels differ by 1 people" in out and "leak/all" in out and "leak/six" in out
+    # the batch audits what its kernels released: the same leak, in the notebook the kernels run
+    import shutil
+
+    import nbformat
+
+    import toolkit.reports.batch as B
+    from toolkit.paths import NOTEBOOKS_DIR
+
+    leaking = tmp_path / "notebooks"
+    leaking.mkdir()
+    shutil.copy(NOTEBOOKS_DIR / "report_cohort.ipynb", leaking)
+    nb = nbformat.read(NOTEBOOKS_DIR / "report_authority.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from toolkit.privacy import Level, release\n"
+        "people = [f'{authority}|p{i}' for i in range(7)]\n"
+        f"release(Level({CR!r}, 'digital_tools', 't0'), people, 1.0, output=f'report:{{authority}}', cell='leak/all')\n"
+        f"_ = release(Level({CR!r}, 'digital_tools', 't0'), people[:6], 1.0, output=f'report:{{authority}}', cell='leak/six')"))
+    nbformat.write(nb, leaking / "report_authority.ipynb")
+    monkeypatch.setattr(B, "NOTEBOOKS_DIR", leaking)
     code = main(["report", str(db), "--all", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "disclosure audit found" in err[0] and "Traceback" not in err[0]

@@ -1,12 +1,10 @@
-"""Privacy: minimum group size, secondary suppression, group summaries, free text."""
+"""Privacy: minimum group size, group summaries, free text."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy import stats
 
 from toolkit.exceptions import DataError, PrivacyError
@@ -16,7 +14,6 @@ from toolkit.privacy import (
     group_summary,
     resolve_k,
     suppress,
-    suppress_secondary,
     visible_texts,
 )
 
@@ -76,50 +73,6 @@ def test_suppress_explicit_estimates_and_errors():
 def test_estimate_columns_skip_counts_bools_and_text():
     df = pd.DataFrame({"g": ["a"], "n": [1], "n_x": [2], "flag": [True], "mean": [1.0], "year": [2024]})
     assert estimate_columns(df, keys=["year"]) == ["mean"]
-
-
-# --------------------------------------------------------------------------- secondary suppression
-def test_single_hidden_cell_takes_the_next_smallest_with_it():
-    cells = pd.DataFrame({"ministry": ["M"] * 4, "authority": list("ABCD"), "n": [3, 12, 8, 30], "mean": [1.0, 2, 3, 4]})
-    out = suppress_secondary(cells, k=5, group="ministry")
-    assert out.set_index("authority")["suppressed"].to_dict() == {"A": True, "B": False, "C": True, "D": False}
-    assert np.isnan(out.loc[2, "mean"])
-
-
-def test_two_hidden_cells_below_k_together_take_a_third():
-    cells = pd.DataFrame({"g": "M", "authority": list("ABCD"), "n": [1, 2, 12, 30], "mean": [1.0, 2, 3, 4]})
-    out = suppress_secondary(cells, k=5, group="g")
-    assert out["suppressed"].tolist() == [True, True, True, False]
-
-
-def test_no_secondary_when_the_total_is_not_shown_or_hidden_cells_suffice():
-    cells = pd.DataFrame({"g": "M", "authority": list("AB"), "n": [2, 2], "mean": [1.0, 2]})
-    assert suppress_secondary(cells, k=5, group="g")["suppressed"].tolist() == [True, True]
-    cells = pd.DataFrame({"g": "M", "authority": list("ABC"), "n": [3, 4, 9], "mean": [1.0, 2, 3]})
-    assert suppress_secondary(cells, k=5, group="g")["suppressed"].tolist() == [True, True, False]  # 3 + 4 >= 5
-    cells = pd.DataFrame({"g": "M", "authority": list("AB"), "n": [3, 9], "mean": [1.0, 2]})
-    assert suppress_secondary(cells, k=5, group="g", total_n=4)["suppressed"].tolist() == [True, False]
-
-
-def test_groups_are_independent_and_total_mapping():
-    cells = pd.DataFrame({"g": ["M1", "M1", "M2", "M2"], "a": list("ABCD"), "n": [3, 9, 10, 9], "mean": [1.0, 2, 3, 4]})
-    out = suppress_secondary(cells, k=5, group="g", total_n={"M1": 12, "M2": 19})
-    assert out["suppressed"].tolist() == [True, True, False, False]
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=6), min_size=1, max_size=5),
-       st.integers(min_value=2, max_value=8))
-def test_no_hidden_cell_recoverable_by_subtraction(groups, k):
-    rows = [{"g": gi, "cell": ci, "n": n, "mean": float(n)} for gi, cells in enumerate(groups) for ci, n in enumerate(cells)]
-    out = suppress_secondary(pd.DataFrame(rows), k=k, group="g")
-    assert not (out["n"] < k).to_numpy()[~out["suppressed"].to_numpy()].any()  # every small cell hidden
-    for _, grp in out.groupby("g"):
-        total = grp["n"].sum()
-        hidden = grp.loc[grp["suppressed"], "n"].sum()
-        if total >= k:  # total shown: the hidden remainder must itself be a group of >= k (or empty)
-            assert hidden == 0 or hidden >= k
-    assert out.loc[out["suppressed"], "mean"].isna().all() and out.loc[~out["suppressed"], "mean"].notna().all()
 
 
 # --------------------------------------------------------------------------- group summary

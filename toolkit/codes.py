@@ -37,7 +37,7 @@ import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -311,10 +311,12 @@ def link_codes(codes: pd.DataFrame) -> pd.DataFrame:
     if codes.empty:
         return pd.DataFrame(columns=cols)
     recs = codes.drop_duplicates(["authority", "participant", "wave"])
-    waves = recs.groupby(["authority", "participant"], sort=False, observed=True)["wave"].agg(frozenset)
+    seen_waves: dict[tuple[Any, Any], set[Any]] = {}  # a plain loop: a pandas agg(frozenset) runs Python per group
+    for key, w in zip(zip(recs["authority"], recs["participant"]), recs["wave"]):
+        seen_waves.setdefault(key, set()).add(w)
     first = recs.groupby(["authority", "participant"], sort=False, observed=True).cumcount() == 0
     base = recs.loc[first, ["authority", "participant", "elements"]].reset_index(drop=True)
-    base["waves"] = waves.loc[list(zip(base["authority"], base["participant"]))].to_numpy()
+    base["waves"] = pd.Series([frozenset(seen_waves[key]) for key in zip(base["authority"], base["participant"])], dtype=object)
     parts = base["elements"].str.split(".")
     n_el = parts.str.len()
     # deletion keys: element i masked -> records sharing a key differ at most in element i

@@ -19,7 +19,7 @@ How other code asks (see :mod:`.release`)::
   :func:`toolkit.privacy.cohort_audit` renders every output of a cohort and audits it.
 
 :mod:`.core` keeps the building blocks (minimum group size, primary suppression, group
-summaries, free-text visibility); :mod:`.nested` the older hierarchy rules.
+summaries, free-text visibility).
 """
 
 from __future__ import annotations
@@ -32,11 +32,9 @@ from .core import (
     group_summary,
     resolve_k,
     suppress,
-    suppress_secondary,
     visible_texts,
 )
 from .live import LiveRelease, live_state
-from .nested import change_plan, nested_plan, paired_visible, plan_shown, scores_plan
 from .plan import change_levels, change_plan_all, levels, release_changes, release_levels, percentile_shown, rank_shown, shown_cells
 from .release import (
     REASONS,
@@ -60,14 +58,8 @@ __all__ = [
     "resolve_k",
     "estimate_columns",
     "suppress",
-    "suppress_secondary",
     "group_summary",
     "visible_texts",
-    "nested_plan",
-    "plan_shown",
-    "paired_visible",
-    "scores_plan",
-    "change_plan",
     "Level",
     "Diff",
     "Released",

@@ -6,10 +6,8 @@ export of aggregates) passes through this module:
 * **Minimum group size** ``k`` (the cohort's ``min_group_size``, default 5): a cell
   with fewer than ``k`` respondents is *suppressed*: it keeps its ``n`` and gets
   ``suppressed = True``, its estimates become NaN (null in JSON).
-* **Secondary suppression**: when a group total is shown, hidden cells must not be
-  recoverable by subtraction (total × n − Σ shown cells). While the hidden cells of
-  a group together have fewer than ``k`` respondents, the next-smallest shown cell
-  is hidden too.
+* **Derivable values** (one value minus another isolating fewer than ``k`` people) are
+  decided by the release API and its planner (:mod:`.release`, :mod:`.plan`), not here.
 * **Paired change** is shown only with at least ``k`` matched pairs (use
   :func:`suppress` with ``n="n_pairs"``).
 * **Free text** is shown only for groups with at least ``k`` respondents.
@@ -24,7 +22,7 @@ Example
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,7 +35,6 @@ __all__ = [
     "resolve_k",
     "estimate_columns",
     "suppress",
-    "suppress_secondary",
     "group_summary",
     "visible_texts",
 ]
@@ -186,90 +183,6 @@ def suppress(
         hide |= out["suppressed"].fillna(True).to_numpy(dtype=bool)
     _hide(out, hide, cols)
     out["suppressed"] = hide
-    return out
-
-
-def suppress_secondary(
-    df: pd.DataFrame,
-    *,
-    k: int,
-    group: str | Sequence[str],
-    total_n: str | Mapping[Any, float] | float | None = None,
-    n: str = "n",
-    estimates: Sequence[str] | None = None,
-    keys: Sequence[str] = (),
-) -> pd.DataFrame:
-    """Primary and secondary suppression for cells that add up to a shown total.
-
-    The cells of one group (e.g. the authorities of a ministry, or all authorities
-    of the cohort) partition the group's total. If the total is shown, a single
-    hidden cell could be recovered by subtraction (its ``n`` stays visible, and
-    ``total_mean × total_n − Σ shown means × n`` gives its sum). So, while the
-    hidden cells of a group together have fewer than ``k`` respondents, the
-    next-smallest shown cell of the group is hidden too.
-
-    Parameters
-    ----------
-    df
-        One row per cell with the count column ``n`` and the grouping column(s).
-    k
-        Minimum group size.
-    group
-        Column(s) identifying the groups whose totals are shown.
-    total_n
-        The ``n`` of each group's total: a column name, a mapping group → n, or one
-        number for every group. Default: the sum of the cells' ``n``. A total with
-        fewer than ``k`` respondents is not shown, so it needs no protection.
-    n, estimates, keys
-        As in :func:`suppress`.
-
-    Returns
-    -------
-    DataFrame
-        As :func:`suppress`, with the secondarily hidden cells also ``suppressed``.
-
-    Example
-    -------
-    >>> cells = pd.DataFrame({"ministry": "BMI", "authority": ["A", "B", "C"], "n": [3, 9, 20], "mean": [1.0, 2.0, 3.0]})
-    >>> suppress_secondary(cells, k=5, group="ministry")["suppressed"].tolist()
-    [True, True, False]
-    """
-    k = _check_k(k)
-    groups = [group] if isinstance(group, str) else list(group)
-    missing = [c for c in groups if c not in df.columns]
-    if missing:
-        raise DataError(f"cannot suppress: group column(s) {', '.join(missing)} not in the frame")
-    out = suppress(df, k=k, n=n, estimates=estimates, keys=[*keys, *groups])
-    cols = list(estimates) if estimates is not None else estimate_columns(df, n=n, keys=[*keys, *groups])
-    counts = pd.to_numeric(out[n], errors="coerce").fillna(0).to_numpy(dtype=float)
-    if isinstance(total_n, str):
-        totals = pd.to_numeric(out[total_n], errors="coerce").to_numpy(dtype=float)
-    elif total_n is None:
-        totals = out.assign(_c=counts).groupby(groups, dropna=False, observed=True)["_c"].transform("sum").to_numpy(dtype=float)
-    elif isinstance(total_n, Mapping):
-        key = out[groups[0]] if len(groups) == 1 else pd.Series(list(zip(*(out[g] for g in groups))), index=out.index)
-        totals = key.map(total_n).to_numpy(dtype=float)
-    else:
-        totals = np.full(len(out), float(total_n))
-    hide = out["suppressed"].to_numpy(dtype=bool).copy()
-    codes = out.groupby(groups, dropna=False, observed=True, sort=False).ngroup().to_numpy()
-    extra = np.zeros(len(out), dtype=bool)
-    for g in np.unique(codes[hide]) if hide.any() else []:
-        idx = np.flatnonzero(codes == g)
-        if not (totals[idx[0]] >= k):
-            continue  # the total is not shown
-        order = idx[np.argsort(counts[idx], kind="stable")]
-        while True:
-            hidden_n = counts[idx][hide[idx]].sum()
-            shown = order[~hide[order]]
-            if hidden_n == 0 or hidden_n >= k or shown.size == 0:
-                break
-            hide[shown[0]] = True
-            extra[shown[0]] = True
-    if extra.any():
-        log.info("secondary suppression hid %d cell(s)", int(extra.sum()))
-        _hide(out, extra, cols)
-        out["suppressed"] = hide
     return out
 
 

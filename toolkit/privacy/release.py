@@ -188,6 +188,14 @@ class Record:
                 self.entries.append(e)
         return e
 
+    def add_mask(self, output: str, cell: str, quantity: Any, mask: int, *, known: bool = False) -> None:
+        """Record a release whose respondent set is already a mask of this record (see :meth:`mask`)."""
+        key = (str(output), str(cell), quantity, mask)
+        with self._lock:
+            if key not in self._seen:
+                self._seen.add(key)
+                self.entries.append(Entry(key[0], key[1], quantity, mask, mask.bit_count(), known))
+
     def names(self, mask: int) -> list[Any]:
         """The respondent ids of a mask (for messages and tests)."""
         inv = {b: p for p, b in self.ids.items()}
@@ -202,6 +210,16 @@ def current_record() -> Record:
     """The record releases go to: the innermost :func:`recording`, else a process-wide one."""
     rec = _CURRENT.get()
     return rec if rec is not None else _GLOBAL
+
+
+def fresh_process_record(k: int | None = None) -> Record:
+    """Start a fresh process-wide record (where releases go outside any :func:`recording`) and return it.
+
+    A report kernel starts one per report, so the record it ships back holds that report's releases only.
+    """
+    global _GLOBAL
+    _GLOBAL = Record(k=k)
+    return _GLOBAL
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..privacy import Record, Violation, audit, format_violations, recording, resolve_k
 
-__all__ = ["AuditResult", "cohort_audit"]
+__all__ = ["AuditResult", "cohort_audit", "parent_outputs"]
 
 log = logging.getLogger("toolkit")
 
@@ -45,6 +45,9 @@ class AuditResult:
     violations: list[Violation]
     k: int
     outputs: int
+    from_kernels: tuple[str, ...] = ()  # reports whose releases came from their kernels' shipped records (a batch's audit)
+    seconds: float = 0.0  # a batch's audit after the rendering: wall and parent CPU seconds
+    cpu: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -119,6 +122,22 @@ def _authority_outputs(S: Any, db: str, code: str, lang: str, k: int) -> None:
     for part in S.AUTHORITY.build_all(ctx):
         part.html()  # rendered as the report renders it (without figures)
     key_figures(ctx)
+
+
+def parent_outputs(db: str | Path, codes: list[str], *, cohort_report: bool, lang: str, k: int) -> int:
+    """What a batch's parent adds to the kernels' shipped records, recorded where the caller records:
+    the reports of ``codes`` rendered in memory with their key figures, the cohort report (if
+    ``cohort_report``) and the command-line aggregates. Returns the number of outputs besides the
+    authority reports (the cohort report and the command-line aggregates)."""
+    from . import cohort_sections as C
+    from . import sections as S
+
+    db = str(db)
+    for code in codes:
+        _authority_outputs(S, db, code, lang, k)
+    if cohort_report:
+        return _cohort_outputs(C, db, lang, k, True)
+    return 1 + _cli(db, k)
 
 
 def _authority_releases(db: str, codes: list[str], lang: str, k: int) -> dict[str, list[tuple[str, str, Any, tuple[Any, ...], bool]]]:

@@ -50,6 +50,7 @@ class ReportResult:
     pdf: Path | None = None
     seconds: float = 0.0
     error: str | None = None
+    cpu: float = 0.0  # CPU seconds of the report in its worker and kernel
 
 
 @dataclass
@@ -62,6 +63,8 @@ class BatchResult:
     index: Path | None = None
     notes: list[str] = field(default_factory=list)
     slides: Path | None = None
+    audit: Any = None  # the batch's disclosure audit (toolkit.reports.audit.AuditResult) when it ran one
+    _audit: Any = field(default=None, repr=False)  # the batch's audit record while it renders (toolkit.reports.releases)
 
     @property
     def ok(self) -> bool:
@@ -259,8 +262,11 @@ def render_reports(
         codes = list(known["authority"]) if authorities is None else list(dict.fromkeys(str(a) for a in authorities))
         cohort_fp = store.fingerprint()
         toolkit = toolkit_digest()
-        if audit:
-            _audit_or_refuse(db, min_group_size, out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok")
+        stamp = out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok"
+        audit_in_batch = audit and not stamp.exists() and not dry_run
+        if audit and dry_run:
+            _audit_or_refuse(db, min_group_size, stamp)
+        all_codes = [str(c) for c in known["authority"]]
         manifest = Manifest(out)
         suffix = "" if lang == "de" else f".{lang}"
 
@@ -307,14 +313,20 @@ def render_reports(
         result.results += [ReportResult(t.key, m["kind"], m["authority"], "stale") for t, m in todo]
         result.seconds = time.perf_counter() - t0
         return result
+    if audit_in_batch and not todo:
+        _audit_or_refuse(db, min_group_size, stamp)
     if todo:
         run = _run_batch
         if scheduler:
             from .dask_batch import run_batch_dask as run  # type: ignore[assignment]
 
             run = functools.partial(run, scheduler=scheduler)
-        run(db, todo, out, manifest, result, jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress,
-            restart_every=restart_every, timeout=timeout)
+        if not audit_in_batch:
+            run(db, todo, out, manifest, result, jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress,
+                restart_every=restart_every, timeout=timeout)
+        else:
+            _run_audited(run, db, todo, out, manifest, result, stamp, k=k, lang=lang, codes=all_codes,
+                         jobs=jobs, want_pdf=want_pdf, suffix=suffix, progress=progress, restart_every=restart_every, timeout=timeout)
     manifest.meta.update({"db": str(db), "lang": lang, "k": k, "updated_at": _now()})
     manifest.save()
     from .index import write_index
@@ -333,6 +345,73 @@ def render_reports(
     order = {t.key: i for i, (t, _, _) in enumerate(planned)}
     result.results.sort(key=lambda r: order.get(r.report_id, -1))
     return result
+
+
+def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, manifest: Manifest, result: BatchResult,
+                 stamp: Path, *, k: int, lang: str, codes: list[str], **kw: Any) -> None:
+    """Render ``todo`` into a staging folder, audit what the kernels shipped back with the parent's own releases,
+    and only then move the reports into place (or remove them all and raise :class:`PrivacyError`).
+
+    The batch's kernels record what each report releases and ship it back with the HTML
+    (:mod:`toolkit.reports.releases`); reports not rendered in this batch, or whose record is missing
+    or unusable, are rendered in memory here, as :func:`~toolkit.reports.audit.cohort_audit` does, so the
+    audited record is the whole cohort's.
+    """
+    from dataclasses import replace
+
+    from ..exceptions import PrivacyError
+    from ..privacy import audit as run_audit, recording
+    from .audit import AuditResult, parent_outputs
+    from .context import batch_numbering, cohort_data
+    from .releases import BatchRecord
+
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    staged = [(replace(task, html_path=str(staging / Path(task.html_path).name)), meta) for task, meta in todo]
+    before = {key: dict(entry) for key, entry in manifest.reports.items()}
+    batch = BatchRecord(k=k, token=None, recode=lambda p: p)
+    result._audit = batch
+    try:
+        with recording(k=k) as parent:  # the index's key figures, computed here for every rendered report
+            parent.no_figures = True  # type: ignore[attr-defined]
+            run(db, staged, out, manifest, result, **kw)
+            t_audit, cpu_audit = time.perf_counter(), time.process_time()
+            numbering = batch_numbering(cohort_data(db))
+            batch.token, batch.recode = numbering if numbering else (None, batch.recode)
+            batch.resolve()  # the shipped records, now that the numbering is known
+            outputs = parent_outputs(db, [c for c in codes if f"authority:{c}" not in batch.shipped],
+                                     cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k)
+        batch.add_parent(parent)
+        violations = run_audit(batch.record, k=k)
+        checked = AuditResult(batch.record, violations, k, len(codes) + outputs, from_kernels=tuple(sorted(batch.shipped)),
+                              seconds=time.perf_counter() - t_audit, cpu=time.process_time() - cpu_audit)
+        result.audit = checked
+        log.info("disclosure audit of the batch: %d releases (%d reports from their kernels' records), %d violations",
+                 len(batch.record), len(batch.shipped), len(violations))
+        if not checked.ok:
+            raise PrivacyError(f"{db}: the disclosure audit found {len(violations)} violation(s) (first: {violations[0]}); "
+                               f"no report was written. Run `upo audit {db}` for the list")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        manifest.reports.clear()
+        manifest.reports.update(before)
+        manifest.save()
+        result.results = [r for r in result.results if r.status != "rendered"]
+        raise
+    finally:
+        result._audit = None
+    for r in result.results:
+        for attr in ("html", "pdf"):
+            p = getattr(r, attr)
+            if p is not None and Path(p).parent == staging:
+                os.replace(p, out / Path(p).name)
+                setattr(r, attr, out / Path(p).name)
+    shutil.rmtree(staging, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    for old in stamp.parent.glob("audit-*.ok"):
+        old.unlink(missing_ok=True)
+    stamp.write_text(checked.text(limit=0) + "\n", encoding="utf-8")
 
 
 def _all_unchanged(db: Path, authorities: Sequence[str] | None, out: Path, nb_auth: Path, nb_cohort: Path, *, lang: str, cohort: bool,
@@ -523,19 +602,35 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
         "pdf": pdf_path.name if pdf_path else None,
         "rendered_at": _now(),
         "seconds": round(res.seconds, 3),
-        "key_figures": _key_figures(task, meta),
+        "key_figures": _key_figures(task, meta, res),
         "lang": task.lang,
     }
-    manifest.save()
-    result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds))
+    _save_soon(manifest)
+    if result._audit is not None:
+        result._audit.add_shipped(res.key, res.releases)
+    result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds,
+                                       cpu=getattr(res, "cpu", 0.0)))
     return printer
 
 
-def _key_figures(task: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """The index's key figures of one rendered authority report, computed here in the parent from the same
-    released data as the report (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
+def _save_soon(manifest: Manifest) -> None:
+    """Save the manifest at most once a second while a batch runs (the batch saves it at its end): with
+    thousands of reports, saving the whole manifest after every report costs time quadratic in the batch."""
+    now = time.monotonic()
+    if now - getattr(manifest, "_saved_at", float("-inf")) >= 1.0:
+        manifest.save()
+        manifest._saved_at = now  # type: ignore[attr-defined]
+
+
+def _key_figures(task: Any, meta: dict[str, Any], res: Any = None) -> dict[str, Any]:
+    """The index's key figures of one rendered authority report: those its kernel computed with the report's
+    context and shipped back with its releases, else computed here in the parent from the same released data
+    (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
     if meta.get("kind") != "authority":
         return {}
+    shipped = (getattr(res, "releases", None) or {}).get("key_figures")
+    if shipped is not None:
+        return shipped
     from .index import authority_key_figures
 
     p = task.parameters

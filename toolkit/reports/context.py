@@ -262,8 +262,12 @@ def _load(db: str | Path) -> CohortData:
         fp = store.fingerprint()
         table = store.instruments()
         instruments = {i: store.instrument(i) for i in table["instrument"].unique()}
-        responses = {i: store.responses(i) for i in instruments}
-        texts = {i: store.texts(i) for i in instruments if any(it.type == "text" for it in instruments[i].items)}
+        responses, texts = {}, {}
+        for i, inst in instruments.items():  # answers and free text from one pass where the instrument has text items
+            if any(it.type == "text" for it in inst.items):
+                responses[i], texts[i] = store.responses_and_texts(i)
+            else:
+                responses[i] = store.responses(i)
         parts = [
             r.groupby(["authority", "instrument", "wave"], observed=True)["participant"].nunique().rename("n").reset_index()
             for r in responses.values()
@@ -406,27 +410,59 @@ def _read_cache(f: Path, secret: bytes) -> "CohortData | None":
 
 def _first(column: pd.Series) -> Any:
     """The first non-missing value of a column (None if there is none)."""
-    for x in column:
-        if x is not None and not (isinstance(x, float) and x != x):
-            return x
-    return None
+    i = column.reset_index(drop=True).first_valid_index()
+    return None if i is None else column.iloc[i]
 
 
-def _minimised(data: CohortData) -> CohortData:
-    """A copy for the report kernels: per-batch numbers instead of pseudonyms, free text only of groups of k or more."""
-    k = int(data.cohort["min_group_size"])
+def _numbering(data: CohortData) -> dict[Any, str]:
+    """The batch's numbers of the participants: pseudonym -> ``R1``, ``R2``, ... in order of appearance."""
     seen: dict[Any, str] = {}
     for frame in [*data.responses.values(), *data.texts.values()]:
         for p in pd.unique(frame["participant"]):
             seen.setdefault(p, f"R{len(seen) + 1}")
+    return seen
+
+
+def _recoder(seen: dict[Any, str]) -> Callable[[Any], Any]:
+    done: dict[Any, Any] = {}  # the same people recur in many sets
 
     def recode_id(p: Any) -> Any:  # a participant, or "authority|participant" as the disclosure planner names people
+        hit = done.get(p)
+        if hit is not None:
+            return hit
         if p in seen:
-            return seen[p]
-        if isinstance(p, str) and "|" in p:
+            out = seen[p]
+        elif isinstance(p, str) and "|" in p:
             authority, who = p.rsplit("|", 1)
-            return f"{authority}|{seen.get(who, who)}"
-        return p
+            out = f"{authority}|{seen.get(who, who)}"
+        else:
+            out = p
+        done[p] = out
+        return out
+
+    return recode_id
+
+
+def batch_numbering(data: CohortData) -> tuple[str, Callable[[Any], Any]] | None:
+    """``(token, recode)`` of the last minimised copy of ``data`` (None before one was made).
+
+    The token names the numbering the report kernels see; ``recode`` maps the parent's
+    respondent ids (``authority|pseudonym``) to the kernels' (``authority|R17``).
+    """
+    return getattr(data, "_batch_numbering", None)
+
+
+def _minimised(data: CohortData) -> CohortData:
+    """A copy for the report kernels: per-batch numbers instead of pseudonyms, free text only of groups of k or more."""
+    import secrets
+
+    from .releases import TOKEN_KEY
+
+    k = int(data.cohort["min_group_size"])
+    seen = _numbering(data)
+    recode_id = _recoder(seen)
+    token = secrets.token_hex(8)
+    data._batch_numbering = (token, recode_id)  # type: ignore[attr-defined]  (the parent's audit maps its own releases)
 
     def recode_set(people: Any) -> Any:
         return frozenset(recode_id(p) for p in people)
@@ -437,8 +473,13 @@ def _minimised(data: CohortData) -> CohortData:
         sets = [c for c in df.columns if df[c].dtype == object and isinstance(_first(df[c]), (set, frozenset))]
         if "participant" in df.columns or sets:
             df = df.copy()
-        if "participant" in df.columns:
-            df["participant"] = df["participant"].map(seen).fillna(df["participant"])
+        if "participant" in df.columns:  # through the distinct values: a map over every row costs seconds on large cohorts
+            codes, uniques = pd.factorize(df["participant"])
+            if len(codes) and (codes >= 0).all():
+                mapped = pd.Series(uniques).map(seen).fillna(pd.Series(uniques))
+                df["participant"] = mapped.array.take(codes)
+            else:
+                df["participant"] = df["participant"].map(seen).fillna(df["participant"])
         for c in sets:  # respondent sets (e.g. the planner's pairs): the same numbers as the answers
             df[c] = [recode_set(x) if isinstance(x, (set, frozenset)) else x for x in df[c]]
         return df
@@ -446,7 +487,7 @@ def _minimised(data: CohortData) -> CohortData:
     texts = {}
     for inst_id, frame in data.texts.items():
         frame = recode(frame)
-        resp = recode(data.responses.get(inst_id, pd.DataFrame(columns=["authority", "wave", "participant"])))
+        resp = data.responses.get(inst_id, pd.DataFrame(columns=["authority", "wave", "participant"]))  # counts: numbering irrelevant
         n_resp = resp.groupby(["authority", "wave"], observed=True)["participant"].nunique()
         n_text = frame.groupby(["authority", "wave"], observed=True)["participant"].nunique()
         keys = list(zip(frame["authority"], frame["wave"]))
@@ -457,7 +498,7 @@ def _minimised(data: CohortData) -> CohortData:
         data,
         responses={i: recode(r) for i, r in data.responses.items()},
         texts=texts,
-        _derived={name: recode(v) for name, v in data._derived.items()},
+        _derived={**{name: recode(v) for name, v in data._derived.items()}, TOKEN_KEY: token},
     )
 
 

@@ -35,8 +35,13 @@ log = logging.getLogger("toolkit")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _RESET_SOURCE = (
     "get_ipython().run_line_magic('reset', '-f')\n"
-    "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p"
+    "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p\n"
+    "try:\n    import toolkit.reports.releases as _r; _r.kernel_start(); del _r\n"
+    "except ImportError:  # a notebook without the toolkit releases nothing through it\n    pass"
 )
+# no record shipped (e.g. no toolkit in the kernel): the batch's audit renders that report itself
+_SHIP_SOURCE = ("try:\n    import toolkit.reports.releases as _r\nexcept ImportError:\n    pass\n"
+                "else:\n    _r.kernel_ship({path!r}, globals().get('ctx')); del _r")
 _WARMUP_SOURCE = (
     "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot\n"
     "import toolkit.reports.sections, toolkit.reports.cohort_sections, toolkit.stats, toolkit.privacy, toolkit.scoring\n"
@@ -66,6 +71,8 @@ class TaskResult:
     seconds: float = 0.0
     error: str | None = None
     worker: int = -1
+    cpu: float = 0.0  # CPU seconds of the report: its kernel's and this worker's (conversion to HTML)
+    releases: dict[str, Any] | None = None  # what the report released (see toolkit.reports.releases), for the batch's audit
 
 
 class KernelRunner:
@@ -99,6 +106,7 @@ class KernelRunner:
                                 ip=os.path.join(self._ipc_dir, "k"))
         self.km.shutdown_wait_time = 0.5
         self._notebooks: dict[str, Any] = {}
+        self._forwarded: set[str] = set()  # respondent sets this worker has sent with earlier reports
         self.exporter = HTMLExporter(
             template_name="upo",
             extra_template_basedirs=[str(TEMPLATE_DIR)],
@@ -152,6 +160,7 @@ class KernelRunner:
             nb = nbformat.read(path, as_version=4)
             reset = nbformat.v4.new_code_cell(_RESET_SOURCE, metadata={"tags": ["upo-reset"]})
             nb.cells.insert(0, reset)
+            nb.cells.append(nbformat.v4.new_code_cell("", metadata={"tags": ["upo-reset"]}))  # ships the releases
             self._notebooks[path] = (mtime, nb)
         return copy.deepcopy(self._notebooks[path][1])
 
@@ -168,8 +177,13 @@ class KernelRunner:
                 log.debug("kernel restart before %s failed:\n%s", task.key, traceback.format_exc())
                 return TaskResult(task.key, False, None, time.perf_counter() - t0,
                                   error=f"the report kernel could not be restarted ({type(exc).__name__}: {exc})")
+        shipped = os.path.join(self._ipc_dir, "releases.json")
+        cpu0 = time.process_time() + self._kernel_cpu()
         try:
+            if os.path.exists(shipped):
+                os.unlink(shipped)
             nb = self._notebook(task.notebook)
+            nb.cells[-1].source = _SHIP_SOURCE.format(path=shipped)
             nb = papermill.execute_notebook(
                 nb,
                 None,
@@ -188,7 +202,8 @@ class KernelRunner:
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_text(body, encoding="utf-8")
             os.replace(tmp, out)
-            return TaskResult(task.key, True, str(out), time.perf_counter() - t0)
+            cpu = time.process_time() + self._kernel_cpu() - cpu0
+            return TaskResult(task.key, True, str(out), time.perf_counter() - t0, cpu=cpu, releases=self._releases(shipped))
         except PapermillExecutionError as exc:
             reason = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
         except FileNotFoundError as exc:
@@ -201,6 +216,32 @@ class KernelRunner:
         except Exception as exc:
             reason += f"; the kernel could not be restarted ({exc})"
         return TaskResult(task.key, False, None, time.perf_counter() - t0, error=reason)
+
+
+    def _kernel_cpu(self) -> float:
+        """CPU seconds the kernel process has used so far (0 where /proc cannot tell)."""
+        try:
+            pid = self.km.provisioner.process.pid  # type: ignore[union-attr]
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except Exception:
+            return 0.0
+
+    def _releases(self, path: str) -> dict[str, Any] | None:
+        """The report's shipped release record without the sets this worker sent before (None if missing)."""
+        import json
+
+        from .releases import decode
+
+        try:
+            with open(path, encoding="utf-8") as fh:
+                payload = json.load(fh)
+            os.unlink(path)
+        except (OSError, ValueError):
+            log.warning("report kernel wrote no release record")
+            return None
+        return decode(payload, self._forwarded)
 
 
 def _spec_manager() -> Any:

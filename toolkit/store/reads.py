@@ -15,6 +15,14 @@ from .schema import TIDY_COLUMNS
 __all__ = ["ReadsMixin"]
 
 
+def _take(column: pd.Series, rows: Any) -> Any:
+    """``column.array.take(rows)`` through the column's distinct values (a small contiguous array: fast for Arrow strings)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    if (codes < 0).any():  # a missing value: take as it is
+        return column.array.take(rows)
+    return uniques.array.take(codes[rows])
+
+
 class ReadsMixin:
     """The read side of :class:`~toolkit.store.Store` (all SQL stays in this package)."""
 
@@ -55,32 +63,141 @@ class ReadsMixin:
         return meta
 
     def _read(self, column: str, *, instrument: str | None, wave: Any, authority: Any, latest: bool, linked: bool) -> pd.DataFrame:
-        text = column == "text"
+        """The tidy frame of numeric answers (``value``) or free text (``text``), sorted by wave, authority,
+        participant, instrument, item position and stakeholder."""
+        return self._read_many((column,), instrument=instrument, wave=wave, authority=authority, latest=latest, linked=linked)[column]
+
+    def _read_many(self, columns: Sequence[str], *, instrument: str | None, wave: Any, authority: Any, latest: bool,
+                   linked: bool) -> dict[str, pd.DataFrame]:
+        """:meth:`_read` of ``value`` and/or ``text`` from one pass over the answers.
+
+        Columnar: the answers come as plain columns (submission id, item, stakeholder id, value or
+        text); everything per submission (authority, ministry, participant, wave, instrument) is
+        looked up by the submission's row in the small ``meta`` frame, the sort runs on integer ranks
+        instead of strings, and the string columns are built once at the end from those rows.
+        """
+        import gc
+
+        import numpy as np
+
         meta = self._meta(instrument, wave, authority, latest, linked)
-        cols = TIDY_COLUMNS[:-1] + [column]
         if meta.empty:
-            out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-            out["wave"] = pd.Categorical([], categories=list(self.waves()["wave"]), ordered=True)
-            if not text:
-                out["value"] = out["value"].astype(float)
+            out = {}
+            for column in columns:
+                frame = pd.DataFrame({c: pd.Series(dtype=object) for c in TIDY_COLUMNS[:-1] + [column]})
+                frame["wave"] = pd.Categorical([], categories=list(self.waves()["wave"]), ordered=True)
+                if column == "value":
+                    frame["value"] = frame["value"].astype(float)
+                out[column] = frame
             return out
-        kind = "ans.text IS NOT NULL" if text else "ans.text IS NULL"
-        rows = self.conn.execute(
-            f"""SELECT ans.submission_id, ans.item, ans.stakeholder_id, ans.{column} FROM answers ans
-                WHERE ans.submission_id IN (SELECT value FROM json_each(?)) AND {kind}""",
-            (json.dumps(meta["submission"].astype(int).tolist()),),
-        ).fetchall()
-        ans = pd.DataFrame(rows, columns=["submission", "item", "stakeholder_id", column])
-        items = read_sql("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
-        df = ans.merge(meta, on="submission", how="inner").merge(items, on=["instrument_pk", "item"], how="left")
-        stake = dict(self.conn.execute("SELECT id, key FROM stakeholders"))
-        df["stakeholder"] = df["stakeholder_id"].map(stake).astype(object).where(df["stakeholder_id"].notna(), None)
-        df = df.sort_values(["wave_pos", "authority", "participant", "instrument", "item_pos", "stakeholder"], kind="stable", na_position="first")
-        out = df[cols].reset_index(drop=True)
-        out["wave"] = pd.Categorical(out["wave"], categories=list(self.waves()["wave"]), ordered=True)
-        if not text:
-            out["value"] = out["value"].astype(float)
+        both = len(set(columns)) > 1
+        if both:
+            what, kind = "ans.value, ans.text", "1 = 1"
+        else:
+            what, kind = f"ans.{columns[0]}", "ans.text IS NOT NULL" if columns[0] == "text" else "ans.text IS NULL"
+        ids = meta["submission"].to_numpy(dtype=np.int64)
+        lo, hi = int(ids.min()), int(ids.max())
+        scan = getattr(self, "dialect", "sqlite") == "sqlite" and len(ids) * 4 >= hi - lo + 1
+        if scan:  # most submissions in the range: one pass over the table in rowid order beats an index seek per submission
+            cur = self.conn.execute(
+                f"""SELECT ans.submission_id, ans.item, ans.stakeholder_id, {what} FROM answers ans NOT INDEXED
+                    WHERE ans.submission_id BETWEEN ? AND ? AND {kind}""", (lo, hi))
+        else:
+            cur = self.conn.execute(
+                f"""SELECT ans.submission_id, ans.item, ans.stakeholder_id, {what} FROM answers ans
+                    WHERE ans.submission_id IN (SELECT value FROM json_each(?)) AND {kind}""",
+                (json.dumps(ids.tolist()),),
+            )
+        enabled = gc.isenabled()
+        gc.disable()  # millions of short-lived row tuples: the cyclic collector would scan them again and again
+        try:
+            rows = cur.fetchall()
+            n = len(rows)
+            fetched = list(zip(*rows)) if n else [() for _ in range(5 if both else 4)]
+            del rows
+            sub = np.fromiter(fetched[0], dtype=np.int64, count=n)
+            items = np.array(fetched[1], dtype=object) if n else np.empty(0, object)
+            stake = np.array(fetched[2], dtype=float) if n else np.empty(0)
+            if both:
+                texts = np.array(fetched[4], dtype=object)
+                is_text = np.not_equal(texts, None) if n else np.zeros(0, bool)
+                parts = {"value": (~is_text, np.array(fetched[3], dtype=float) if n else np.empty(0)), "text": (is_text, texts)}
+            elif columns[0] == "text":
+                parts = {"text": (None, np.array(fetched[3], dtype=object))}
+            else:
+                parts = {"value": (None, np.array(fetched[3], dtype=float) if n else np.empty(0))}
+            del fetched
+        finally:
+            if enabled:
+                gc.enable()
+        if scan:  # the range also held other submissions (other instruments, corrections): keep those of meta
+            wanted = np.isin(sub, ids)
+            if not wanted.all():
+                sub, items, stake = sub[wanted], items[wanted], stake[wanted]
+                parts = {c: (m if m is None else m[wanted], v[wanted]) for c, (m, v) in parts.items()}
+        out = {}
+        for column, (mask, values) in parts.items():
+            if mask is None:
+                out[column] = self._frame(meta, column, sub, items, stake, values)
+            else:
+                out[column] = self._frame(meta, column, sub[mask], items[mask], stake[mask], values[mask])
         return out
+
+    def _frame(self, meta: pd.DataFrame, column: str, sub: Any, item_col: Any, stake_id: Any, values: Any) -> pd.DataFrame:
+        """The sorted tidy frame of fetched answer columns (see :meth:`_read_many`)."""
+        import numpy as np
+
+        text = column == "text"
+        cols = TIDY_COLUMNS[:-1] + [column]
+        n = len(sub)
+        item_codes, item_names = pd.factorize(item_col) if n else (np.empty(0, np.int64), np.empty(0, object))
+        # each answer's submission: its row in meta (every fetched submission is in meta)
+        msub = meta["submission"].to_numpy(dtype=np.int64)
+        morder = np.argsort(msub, kind="stable")
+        row = morder[np.searchsorted(msub, sub, sorter=morder)]
+        # item -> dimension and position, per instrument version of the submission
+        items = read_sql("SELECT instrument_pk, item, dimension, position AS item_pos FROM instrument_items", self.conn)
+        pks = meta["instrument_pk"].to_numpy(dtype=np.int64)
+        pk_codes, pk_values = pd.factorize(pks)
+        lookup = pd.MultiIndex.from_arrays([pd.Index(pk_values).get_indexer(items["instrument_pk"].to_numpy()),
+                                            pd.Index(item_names).get_indexer(items["item"].astype(object).to_numpy())])
+        keep = (lookup.codes[0] >= 0) if len(items) else np.zeros(0, bool)
+        table = np.full((len(pk_values), len(item_names)), -1, dtype=np.int64)  # -> row of items, -1: unknown item
+        li = lookup.get_level_values(0).to_numpy()
+        lj = lookup.get_level_values(1).to_numpy()
+        ok = keep & (li >= 0) & (lj >= 0)
+        table[li[ok], lj[ok]] = np.flatnonzero(ok)
+        irow = table[pk_codes[row], item_codes] if n else np.empty(0, np.int64)
+        ipos = items["item_pos"].to_numpy(dtype=float)
+        item_pos = np.where(irow >= 0, ipos[np.maximum(irow, 0)] if len(ipos) else np.nan, np.nan)
+        stake = dict(self.conn.execute("SELECT id, key FROM stakeholders"))
+        # the sort of the tidy frame, on integer ranks: wave, authority, participant, instrument, item position, stakeholder
+        mkey = meta[["wave_pos", "authority", "participant", "instrument"]].copy()
+        mrank = np.empty(len(meta), dtype=np.int64)
+        mrank[np.lexsort([pd.factorize(mkey[c], sort=True)[0] for c in reversed(mkey.columns)])] = np.arange(len(meta))
+        keys = sorted(set(stake.values()))
+        key_rank = {key: i for i, key in enumerate(keys)}
+        srank = np.array([key_rank[stake[int(s)]] if s == s and int(s) in stake else -1 for s in np.unique(stake_id)], dtype=np.int64) \
+            if n else np.empty(0, np.int64)
+        s_unique, s_inv = np.unique(stake_id, return_inverse=True) if n else (np.empty(0), np.empty(0, np.int64))
+        stake_rank = srank[s_inv] if n else s_inv
+        pos_rank = np.where(np.isnan(item_pos), -1.0, item_pos)
+        order = np.lexsort([stake_rank, pos_rank, mrank[row]]) if n else np.empty(0, np.int64)  # stable: ties keep the fetch order
+        r = row[order]
+        out = pd.DataFrame({c: _take(meta[c], r) for c in ("authority", "ministry", "participant", "instrument")})
+        wave_labels = list(self.waves()["wave"])
+        wave_codes = pd.Index(wave_labels).get_indexer(meta["wave"].astype(object).to_numpy())
+        out.insert(3, "wave", pd.Categorical.from_codes(wave_codes[r], categories=wave_labels, ordered=True))
+        out["dimension"] = items["dimension"].array.take(irow[order], allow_fill=True) if n else items["dimension"].array.take(np.empty(0, np.int64))
+        out["item"] = pd.Series(pd.array(np.asarray(item_names, dtype=object), dtype="str").take(item_codes[order]) if n else np.empty(0, object),
+                                dtype="str" if n else object)
+        s_keys = np.array([stake.get(int(s)) if s == s else None for s in s_unique], dtype=object)
+        out["stakeholder"] = pd.Series(s_keys[s_inv[order]] if n else np.empty(0, object), dtype=object)
+        if text:
+            out[column] = pd.Series(values[order], dtype="str" if n else object)
+        else:
+            out[column] = values[order]
+        return out[cols]
 
     def responses(
         self,
@@ -127,6 +244,11 @@ class ReadsMixin:
         Free text may identify people: show it only through :mod:`toolkit.privacy`.
         """
         return self._read("text", instrument=instrument, wave=wave, authority=authority, latest=True, linked=linked)
+
+    def responses_and_texts(self, instrument: str | None = None, *, linked: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(responses(instrument), texts(instrument))`` from one pass over the stored answers (the latest submissions)."""
+        both = self._read_many(("value", "text"), instrument=instrument, wave=None, authority=None, latest=True, linked=linked)
+        return both["value"], both["text"]
 
     def participant_codes(self) -> pd.DataFrame:
         """Participant records with the waves they answered: ``authority, participant, wave, elements``."""

@@ -1,0 +1,172 @@
+"""Release records shipped back by a batch's report kernels, so the batch's audit needs no second rendering.
+
+Each report kernel starts a fresh process-wide record before a report (:func:`kernel_start`) and,
+after it, writes what the report released (:func:`kernel_ship`): every shown value's output, cell,
+quantity and respondent set, as :func:`toolkit.privacy.audit` needs it. Respondent sets are sent
+by content digest; a set's members travel only the first time a worker sends that digest, so the
+cohort-wide comparison sets (thousands of people, the same in every report) cross once per worker.
+The respondents are the batch's numbers (``authority|R17``, see
+:func:`toolkit.reports.context.install_cohort_data`), never pseudonyms.
+
+:class:`BatchRecord` (in the batch's parent) joins the shipped records of the rendered reports and
+what the parent releases itself (the index's key figures, the command-line aggregates and, rendered
+in memory, every report no kernel shipped a usable record for), all in the batch's numbers, and
+audits them together: the same record :func:`toolkit.reports.audit.cohort_audit` builds.
+
+Example
+-------
+>>> from toolkit.privacy.release import Level, release
+>>> rec = kernel_start()
+>>> _ = release(Level("ci", "dt", "t0"), [f"A|R{i}" for i in range(6)], 3.0, k=5, output="report:A", cell="x")
+>>> shipped = decode(kernel_payload(rec, "tok"), set())
+>>> batch = BatchRecord(k=5, token="tok", recode=lambda p: p)
+>>> batch.add_shipped("authority:A", shipped); batch.resolve()
+>>> sorted(batch.shipped), len(batch.record)
+(['authority:A'], 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any, Callable
+
+import numpy as np
+
+from ..privacy.release import Diff, Level, Record, fresh_process_record
+
+__all__ = ["kernel_start", "kernel_ship", "kernel_payload", "decode", "BatchRecord", "TOKEN_KEY"]
+
+log = logging.getLogger("toolkit")
+TOKEN_KEY = "batch_numbering"  # the key in CohortData._derived naming the batch's numbering of respondents
+_SHIPPED: set[str] = set()  # digests this kernel has sent since it started
+_DIGESTS: dict[frozenset, str] = {}
+
+
+def kernel_start() -> Record:
+    """In a report kernel, before a report: a fresh process-wide record for this report's releases."""
+    return fresh_process_record()
+
+
+def _bits(m: int) -> np.ndarray:
+    raw = np.frombuffer(m.to_bytes((m.bit_length() + 7) // 8 or 1, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
+
+
+def _quantity(q: Any) -> list[str]:
+    if isinstance(q, Diff):
+        return ["D", q.instrument, q.var, q.wave_a, q.wave_b]
+    return ["L", q.instrument, q.var, q.wave]
+
+
+def _unquantity(q: list[str]) -> Any:
+    return Diff(*q[1:]) if q[0] == "D" else Level(*q[1:])
+
+
+def kernel_payload(rec: Record, token: str | None) -> dict[str, Any]:
+    """The record of one report as plain data: entries with set digests, and the sets not sent before."""
+    inv = np.array(list(rec.ids), dtype=object)
+    by_mask: dict[int, str] = {}
+    sets: dict[str, list[str]] = {}
+    entries = []
+    for e in rec.entries:
+        d = by_mask.get(e.mask)
+        if d is None:
+            people = frozenset(str(p) for p in inv[_bits(e.mask)]) if e.mask else frozenset()
+            d = _DIGESTS.get(people)
+            if d is None:
+                d = _DIGESTS[people] = hashlib.blake2b("\x1f".join(sorted(people)).encode(), digest_size=16).hexdigest()
+            if d not in _SHIPPED:
+                sets[d] = sorted(people)
+                _SHIPPED.add(d)
+            by_mask[e.mask] = d
+        entries.append([e.output, e.cell, _quantity(e.quantity), d, bool(e.known)])
+    return {"numbering": token, "entries": entries, "sets": sets}
+
+
+def kernel_ship(path: str, ctx: Any = None) -> None:
+    """In a report kernel, after a report: write its releases to ``path`` (in the worker's private folder).
+
+    For an authority report (``ctx`` its context) the index's key figures are computed here too, with
+    the report's own context (their releases go into the same record), so the batch's parent does not
+    compute them once per report.
+    """
+    from ..privacy.release import current_record
+    from .context import _MEMO
+
+    figures = None
+    if ctx is not None and getattr(ctx, "authority", None) is not None:
+        from .index import key_figures
+
+        try:
+            figures = json.loads(json.dumps(key_figures(ctx), default=str))  # as the manifest stores them
+        except Exception:  # the parent computes them instead
+            log.warning("key figures of %s not computed in the kernel", ctx.authority, exc_info=True)
+    data = next(iter(_MEMO.values()), None)
+    token = data._derived.get(TOKEN_KEY) if data is not None else None
+    payload = kernel_payload(current_record(), token)
+    if figures is not None:
+        payload["key_figures"] = figures
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+
+
+def decode(payload: dict[str, Any], forwarded: set[str]) -> dict[str, Any]:
+    """A worker's copy of a kernel's payload without the sets this worker already forwarded (updates ``forwarded``)."""
+    sets = {d: people for d, people in payload.get("sets", {}).items() if d not in forwarded}
+    forwarded.update(sets)
+    return {**payload, "sets": sets}
+
+
+class BatchRecord:
+    """The audit record of one batch: shipped report records plus the parent's own releases.
+
+    Parameters
+    ----------
+    k
+        Minimum group size of the batch.
+    token
+        The batch's numbering (records made with another numbering are not used).
+    recode
+        Maps a respondent id of the parent's (pseudonymous) data to the batch's number.
+    """
+
+    def __init__(self, *, k: int, token: str | None, recode: Callable[[Any], Any]) -> None:
+        self.record = Record(k=k)
+        self.token = token
+        self.recode = recode
+        self._masks: dict[str, int] = {}
+        self._pending: list[tuple[str, dict[str, Any] | None]] = []
+        self.shipped: set[str] = set()  # report ids whose shipped record was used
+
+    def add_shipped(self, report_id: str, payload: dict[str, Any] | None) -> None:
+        """Keep one rendered report's shipped record (in arrival order: a set travels with its first report)."""
+        self._pending.append((report_id, payload))
+
+    def resolve(self) -> None:
+        """Add the kept records made with this batch's numbering; a missing or unusable one is left out
+        (:attr:`shipped` does not list its report, so the caller renders that report itself)."""
+        pending, self._pending = self._pending, []
+        for report_id, payload in pending:
+            if not payload or self.token is None or payload.get("numbering") != self.token:
+                log.info("no usable release record from the kernel of %s; the audit renders that report itself", report_id)
+                continue
+            for d, people in payload.get("sets", {}).items():
+                if d not in self._masks:
+                    self._masks[d] = self.record.mask(people)
+            try:
+                rows = [(o, c, _unquantity(q), self._masks[d], known) for o, c, q, d, known in payload["entries"]]
+            except (KeyError, TypeError, ValueError, IndexError):  # a set never received, or a damaged record
+                log.warning("release record of %s unusable; the audit renders that report itself", report_id)
+                continue
+            for o, c, q, m, known in rows:
+                self.record.add_mask(o, c, q, m, known=known)
+            self.shipped.add(report_id)
+
+    def add_parent(self, rec: Record) -> None:
+        """Add releases made in the parent (pseudonymous ids), in the batch's numbers."""
+        inv = list(rec.ids)
+        for e in rec.entries:
+            people = [self.recode(inv[b]) for b in _bits(e.mask)] if e.mask else []
+            self.record.add(e.output, e.cell, e.quantity, people, known=e.known)
