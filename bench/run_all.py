@@ -26,6 +26,8 @@ concurrency    60 processes × 10 submissions   20 processes                 Pos
                                                                             only)
 io             2,000 participants              500                          –
 stakeholders   100 authorities × 8 raters      30 authorities               –
+participant    60 participants at once, this   20 participants              git (the baseline revision is
+               code and a baseline revision                                 exported with ``git archive``)
 privacy        planner and audit at 50, 100,   50 and 100 units, old at 50  a source checkout
                200, 1,000 units; old                                        (``tests/_privacy_reference.py``)
                all-pairs code up to 100
@@ -233,6 +235,19 @@ def stakeholders(quick: bool, verbose: bool) -> list[Row]:
     return rows
 
 
+def participant(quick: bool, verbose: bool) -> list[Row]:
+    n = 20 if quick else 60
+    out, _ = _run("bench_participant_cost.py", ["--clients", str(n)], verbose)
+    rows = []
+    for label, target in (("join: server CPU per participant, to usable", "less than the baseline"),
+                          ("answer+submit: server CPU per participant", "less than the baseline")):
+        m = _line(out, rf"^{re.escape(label)}\s+{NUM}\s*ms\s+{NUM}\s*ms\s+{NUM}x")
+        this, base = _f(m.group(1)), _f(m.group(2))
+        rows.append(Row(f"participant: {label} ({n} at once)", f"{this:.1f} ms", f"{base:.1f} ms baseline rev", base / this if this else None,
+                        target, this < base))
+    return rows
+
+
 def privacy(quick: bool, verbose: bool) -> list[Row]:
     units, old_max = (["50", "100"], "50") if quick else (["50", "100", "200", "1000"], "100")
     out, _ = _run("bench_privacy.py", ["--units", *units, "--old-max", old_max], verbose, timeout=3600)
@@ -262,6 +277,7 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "reports": reports,
     "workshop": workshop,
     "workshop_live": workshop_live,
+    "participant": participant,
     "concurrency": concurrency,
     "io": io,
     "stakeholders": stakeholders,
@@ -298,6 +314,7 @@ NEEDS: dict[str, list[tuple[str, Callable[[], bool], bool]]] = {
     "workshop_live": [("Chromium (/usr/bin/chromium)", lambda: Path("/usr/bin/chromium").exists(), True),
                       ("the Solara page assets (make workshop-assets)", lambda: not _missing_assets(), True),
                       ("Voilà (the baseline)", lambda: importlib.util.find_spec("voila") is not None, True)],
+    "participant": [("git (the baseline revision)", lambda: shutil.which("git") is not None and (HERE.parent / ".git").exists(), True)],
     "concurrency": [("PostgreSQL initdb and pg_ctl (the PostgreSQL row only)", _has_postgresql, False)],
     "privacy": [("a source checkout (tests/_privacy_reference.py)", lambda: (HERE.parent / "tests" / "_privacy_reference.py").exists(), True)],
     "scale": [("dask[distributed]", lambda: importlib.util.find_spec("distributed") is not None, True), ("a Jupyter kernel (ipykernel)", _kernel, True)],
