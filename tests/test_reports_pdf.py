@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _async import in_fresh_thread
 
 from toolkit.reports.pdf import PdfPrinter, chromium_path, pdf_page_count
 
@@ -24,19 +25,11 @@ def _print(tmp_path: Path) -> bytes:
     return pdf.read_bytes()
 
 
-def _in_fresh_thread(fn):
-    """Run ``fn`` on a new thread (the test process's main thread may hold another test's loop)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn).result(timeout=120)
-
-
 def test_pdf_inside_a_running_asyncio_loop(tmp_path: Path):
     async def main() -> bytes:
         return _print(tmp_path)  # as in a Jupyter cell: the loop is running in this thread
 
-    data = _in_fresh_thread(lambda: asyncio.run(main()))
+    data = in_fresh_thread(lambda: asyncio.run(main()))
     assert data.startswith(b"%PDF") and pdf_page_count(data) > 1
 
 
@@ -47,4 +40,4 @@ def test_pdf_while_another_playwright_session_is_open(tmp_path: Path):
         with sync_playwright():
             return _print(tmp_path)
 
-    assert _in_fresh_thread(run).startswith(b"%PDF")
+    assert in_fresh_thread(run).startswith(b"%PDF")

@@ -9,7 +9,6 @@ form process (started again, the session goes on), a clean stop leaves no proces
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -21,10 +20,18 @@ from pathlib import Path
 
 import psutil
 import pytest
+from _async import run_async
 
 from toolkit.privacy.live import LiveRelease, live_state, share_live_state
 from toolkit.workshop import WorkshopProcess
-from toolkit.workshop.front import Front, _Worker, default_processes, request_target, split_pool, with_session_cookie
+from toolkit.workshop.front import (
+    Front,
+    _Worker,
+    default_processes,
+    request_target,
+    split_pool,
+    with_session_cookie,
+)
 from toolkit.workshop.worker import SharedLiveRelease, _Channel
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -161,7 +168,7 @@ def _join_one(url: str) -> float:
         finally:
             await p.close()
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 @pytest.mark.slow

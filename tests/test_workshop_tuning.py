@@ -8,6 +8,8 @@ import pytest
 
 pytest.importorskip("solara.server.app")
 
+from _async import run_async
+
 from toolkit.workshop import tuning  # noqa: E402
 
 
@@ -116,7 +118,6 @@ def test_the_synchronous_writer_never_writes_after_its_connection_was_lost():
 
 def test_asset_files_are_sent_from_memory_and_never_with_a_cookie():
     """Issue 15b: each phone's 15 script/style files were read from disk in chunks; now once per server (not a cookie)."""
-    import asyncio
 
     from toolkit.workshop.worker import GzipOnce
 
@@ -140,10 +141,10 @@ def test_asset_files_are_sent_from_memory_and_never_with_a_cookie():
         return out
 
     wrapped = GzipOnce(app)
-    first = asyncio.run(get(wrapped, "/_solara/cdn/app.js"))
-    again = asyncio.run(get(wrapped, "/_solara/cdn/app.js"))
+    first = run_async(get(wrapped, "/_solara/cdn/app.js"))
+    again = run_async(get(wrapped, "/_solara/cdn/app.js"))
     assert calls == ["/_solara/cdn/app.js"] and again == first
     assert first[1]["body"] == b"x" * 10 + b"y" * 5 and (b"content-length", b"15") in first[0]["headers"]
-    asyncio.run(get(wrapped, "/_solara/cdn/personal.js"))
-    asyncio.run(get(wrapped, "/_solara/cdn/personal.js"))
+    run_async(get(wrapped, "/_solara/cdn/personal.js"))
+    run_async(get(wrapped, "/_solara/cdn/personal.js"))
     assert calls.count("/_solara/cdn/personal.js") == 2  # a response with a cookie is not kept
