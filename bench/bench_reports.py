@@ -123,6 +123,8 @@ for code in codes:
     render_in_process(db, code)
     times.append(time.perf_counter() - t0)
     cpu.append(time.process_time() - c0)
+import toolkit
+print(toolkit.__file__, file=sys.stderr)
 print(f"{statistics.median(times):.4f} {statistics.median(cpu):.4f}")
 """
 
@@ -131,9 +133,14 @@ def bench_one(root: Path, db: Path, codes: list[str], cache: Path) -> tuple[floa
     """Median wall and CPU seconds of one authority report built in-process in a warm process (toolkit from ``root``)."""
     env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
     helper = ROOT / "toolkit" / "reports" / "inprocess.py"
-    out = subprocess.run([sys.executable, "-c", _ONE_SCRIPT, str(db), str(cache), ",".join(codes), str(helper)],
-                         capture_output=True, text=True, env=env, check=True).stdout
-    wall, cpu = out.strip().splitlines()[-1].split()
+    # -P and cwd=root: with ``-c`` Python puts the current folder first on sys.path, before PYTHONPATH, so a
+    # baseline run started from this checkout would import this checkout's toolkit instead of root's
+    out = subprocess.run([sys.executable, "-P", "-c", _ONE_SCRIPT, str(db), str(cache), ",".join(codes), str(helper)],
+                         capture_output=True, text=True, env=env, check=True, cwd=str(root))
+    used = out.stderr.strip().splitlines()[-1]
+    if not Path(used).resolve().is_relative_to(Path(root).resolve()):
+        raise SystemExit(f"bench_reports: the run for {root} imported the toolkit from {used}")
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
 
 

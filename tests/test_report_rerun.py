@@ -139,3 +139,35 @@ def test_a_kernel_that_cannot_be_restarted_fails_that_report_and_the_worker_goes
         assert runner.run(task("C")).ok  # the worker renders the next report
     finally:
         runner.close()
+
+
+def test_a_restarted_kernel_that_never_answers_is_replaced_by_a_new_one(tmp_path):
+    """Found in `bench/bench_scale.py --reports 200` on a busy 2-core machine: one restarted kernel never
+    answered its warm-up ("Timeout waiting for output") and its report failed. Now a new kernel is tried."""
+    from toolkit.reports.worker import KernelRunner, Task
+
+    nbs = _notebooks(tmp_path / "notebooks")
+    nb = str(nbs / "report_authority.ipynb")
+    def task(code: str) -> Task:
+        return Task(f"authority:{code}", nb, {"authority": code}, str(tmp_path / f"{code}.html"), code)
+
+    runner = KernelRunner(restart_every=1)
+    try:
+        assert runner.run(task("A")).ok  # the next report restarts the kernel (restart_every=1)
+        first_km = runner.km
+        real = runner._start
+        calls = []
+
+        def warm_up_once_lost() -> None:
+            calls.append(1)
+            if len(calls) == 1:
+                raise TimeoutError("Timeout waiting for output")
+            real()
+
+        runner._start = warm_up_once_lost
+        res = runner.run(task("B"))
+        assert res.ok, res.error  # failed with "the report kernel could not be restarted" before
+        assert len(calls) == 2 and runner.km is not first_km and runner.km.is_alive()
+        assert (tmp_path / "B.html").exists()
+    finally:
+        runner.close()
