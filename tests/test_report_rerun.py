@@ -115,6 +115,13 @@ def test_the_quick_state_has_the_stores_fingerprints(rendered):
         assert state["folders"] == {str(p) for p in s.report_folders()}
 
 
+def _task(folder: Path, notebook: str, code: str):
+    """One authority report for a :class:`~toolkit.reports.worker.KernelRunner`, written into ``folder``."""
+    from toolkit.reports.worker import Task
+
+    return Task(f"authority:{code}", notebook, {"authority": code}, str(folder / f"{code}.html"), code)
+
+
 def test_a_kernel_that_cannot_be_restarted_fails_that_report_and_the_worker_goes_on(tmp_path):
     from toolkit.reports.worker import KernelRunner, Task
 
@@ -122,7 +129,7 @@ def test_a_kernel_that_cannot_be_restarted_fails_that_report_and_the_worker_goes
     nb = str(nbs / "report_authority.ipynb")
 
     def task(code: str) -> Task:
-        return Task(f"authority:{code}", nb, {"authority": code}, str(tmp_path / f"{code}.html"), code)
+        return _task(tmp_path, nb, code)
 
     runner = KernelRunner(restart_every=1)
     try:
@@ -149,7 +156,7 @@ def test_a_restarted_kernel_that_never_answers_is_replaced_by_a_new_one(tmp_path
     nbs = _notebooks(tmp_path / "notebooks")
     nb = str(nbs / "report_authority.ipynb")
     def task(code: str) -> Task:
-        return Task(f"authority:{code}", nb, {"authority": code}, str(tmp_path / f"{code}.html"), code)
+        return _task(tmp_path, nb, code)
 
     runner = KernelRunner(restart_every=1)
     try:

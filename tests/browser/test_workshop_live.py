@@ -200,18 +200,23 @@ def test_english_form_and_presenter(browser, db, artifacts: Path):
         srv.stop()
 
 
+def _code_then_page_two(page, url: str) -> None:
+    """Join, enter the code, go on to the second page and let its draft be saved."""
+    _join(page, url)
+    for eid, value in CODE.items():
+        page.locator(f".upo-code-{eid} input").fill(value)
+    page.locator(".upo-next").click()
+    page.locator("[data-page='1']").wait_for(timeout=15_000)
+    time.sleep(0.5)
+
+
 def test_kill_9_mid_workshop_and_restart_keeps_submissions_and_drafts(browser, db, tmp_path):
     before = len(Store(db).submissions())
     srv = WorkshopProcess(db, "reality_check", "t0", ARGS).start()
     ctx = browser.new_context(**PHONE)
     page = ctx.new_page()
     try:
-        _join(page, srv.url)
-        for eid, value in CODE.items():
-            page.locator(f".upo-code-{eid} input").fill(value)
-        page.locator(".upo-next").click()
-        page.locator("[data-page='1']").wait_for(timeout=15_000)
-        time.sleep(0.5)
+        _code_then_page_two(page, srv.url)
         srv.kill()  # kill -9: the laptop's server process dies mid-workshop
         page.locator("#upo-offline").get_by_text("Keine Verbindung").wait_for(timeout=30_000)
         again = WorkshopProcess(db, "reality_check", "t0", ARGS, port=srv.port).start()  # the same command
@@ -261,12 +266,7 @@ def test_kill_9_of_a_form_process_the_page_comes_back_with_its_draft(browser, db
     ctx = browser.new_context(**PHONE)
     page = ctx.new_page()
     try:
-        _join(page, srv.url)
-        for eid, value in CODE.items():
-            page.locator(f".upo-code-{eid} input").fill(value)
-        page.locator(".upo-next").click()
-        page.locator("[data-page='1']").wait_for(timeout=15_000)
-        time.sleep(0.5)
+        _code_then_page_two(page, srv.url)
         victim = _form_process_of_the_page(srv)
         assert victim is not None
         victim.kill()  # kill -9 of the page's form process; the front and the other process keep running

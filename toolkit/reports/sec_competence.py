@@ -109,19 +109,6 @@ def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
     return ctx.data.derived(f"shown_means:{wave}:{ctx.k}", compute)
 
 
-def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
-    """Means of every authority shown in its own report (dimension × authority), for percentile positions."""
-    from ..privacy import group_summary
-
-    def compute() -> pd.DataFrame:
-        s = ctx.data.scores()
-        s = s[s["wave"] == wave]
-        gs = group_summary(s, ["dimension", "authority"], "score", k=ctx.k)
-        return gs[~gs["suppressed"]][["dimension", "authority", "mean"]]
-
-    return ctx.data.derived(f"shown_means:{wave}:{ctx.k}", compute)
-
-
 def competence_profile(ctx: Any) -> SectionData:
     """Radar and table: the authority's dimension means against ministry and cohort (with percentile rank).
 
