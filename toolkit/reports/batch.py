@@ -605,21 +605,12 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
         "key_figures": _key_figures(task, meta, res),
         "lang": task.lang,
     }
-    _save_soon(manifest)
+    manifest.save_soon()
     if result._audit is not None:
         result._audit.add_shipped(res.key, res.releases)
     result.results.append(ReportResult(res.key, meta["kind"], meta["authority"], "rendered", Path(res.html_path), pdf_path, res.seconds,
                                        cpu=getattr(res, "cpu", 0.0)))
     return printer
-
-
-def _save_soon(manifest: Manifest) -> None:
-    """Save the manifest at most once a second while a batch runs (the batch saves it at its end): with
-    thousands of reports, saving the whole manifest after every report costs time quadratic in the batch."""
-    now = time.monotonic()
-    if now - getattr(manifest, "_saved_at", float("-inf")) >= 1.0:
-        manifest.save()
-        manifest._saved_at = now  # type: ignore[attr-defined]
 
 
 def _key_figures(task: Any, meta: dict[str, Any], res: Any = None) -> dict[str, Any]:

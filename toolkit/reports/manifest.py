@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -86,6 +87,7 @@ class Manifest:
         self.path = Path(folder) / MANIFEST_NAME
         self.reports: dict[str, dict[str, Any]] = {}
         self.meta: dict[str, Any] = {}
+        self._saved_at = float("-inf")  # time.monotonic() of the last save (see save_soon)
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -112,6 +114,13 @@ class Manifest:
             encoding="utf-8",
         )
         os.replace(tmp, self.path)
+        self._saved_at = time.monotonic()
+
+    def save_soon(self, every: float = 1.0) -> None:
+        """Save unless the last save was less than ``every`` seconds ago (while a batch runs; it saves at its end):
+        with thousands of reports, saving the whole manifest after every report costs time quadratic in the batch."""
+        if time.monotonic() - self._saved_at >= every:
+            self.save()
 
 
 def mark_erased(store: Any, authorities: Iterable[str], *, extra: Iterable[str | Path] = ()) -> list[Path]:
