@@ -222,3 +222,25 @@ def test_demo_record_audits_the_same(demo_scores):
     found = audit(planted, k=k)
     assert found == audit_ref(planted, k=k)
     assert {v.rule for v in found} >= {"nested"}
+
+
+def test_demo_cohort_change_decisions_in_parallel_processes_equal(demo_scores):
+    """Deciding the dimensions in other processes (``pmap``, as a batch does on its workers) gives the same
+    decisions, in the same order, as the serial run and the reference."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    scores, waves, inst, k = demo_scores
+    _PLAN_MEMO.clear()
+    serial = change_plan_all(scores, k=k, instrument=inst, waves=waves)
+    _PLAN_MEMO.clear()
+    calls = []
+    with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        def pmap(fn, work):
+            calls.append(len(work))
+            return pool.map(fn, *zip(*work))
+        parallel = change_plan_all(scores, k=k, instrument=inst, waves=waves, pmap=pmap)
+    _PLAN_MEMO.clear()
+    assert calls == [scores["dimension"].nunique()]  # one piece of work per dimension
+    assert parallel == serial == change_plan_all_ref(scores, k=k, instrument=inst, waves=waves)
+    assert list(parallel) == list(serial)

@@ -21,7 +21,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -238,7 +238,8 @@ def _wave_order(scores: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
     return [str(w) for w in waves if str(w) in present]
 
 
-def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Sequence[str] | None = None) -> dict:
+def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Sequence[str] | None = None,
+                    pmap: Callable[[Callable[..., dict], list[tuple]], Iterable[dict]] | None = None) -> dict:
     """Decide every paired change of a cohort at once (all wave pairs, authorities, ministries, cohort).
 
     Order: the levels every output shows (authorities with ``k`` or more, ministry and cohort
@@ -251,14 +252,17 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
     respondent sets by containment, so the time grows about linearly with the number of units
     (``bench/bench_privacy.py``). The result is memoised per instrument, ``k``, waves and data.
 
+    Every quantity of the auditor's rules belongs to one dimension, so each dimension is decided
+    on its own (:func:`_plan_dimension`, with its own planner): ``pmap`` (``pmap(fn, args)``, like
+    ``map`` over argument tuples, e.g. a Dask client's or a process pool's) decides them in
+    parallel; the result is the same as the serial run's, in the same order.
+
     Returns
     -------
     dict
         ``(a, b, level, group, dimension) -> (pairs: frozenset, reason or None, means_reason or None)``
         with ``level`` one of ``"authority"``, ``"ministry"``, ``"total"`` (group None).
     """
-    from .audit import Planner
-
     k = _check_k(k)
     v = scores[scores["score"].notna()]
     memo_key = (instrument, k, tuple(waves or ()), len(v), _fingerprint(v))
@@ -271,64 +275,81 @@ def change_plan_all(scores: pd.DataFrame, *, k: int, instrument: str, waves: Seq
         ministry = dict(zip(last["_a"].tolist(), last["_m"].tolist()))
     else:
         ministry = {}
-    sets: dict[tuple[str, str, str], frozenset] = {}
-    rows: dict[tuple[str, str, str], np.ndarray] = {}
+    sets: dict[str, dict[tuple[str, str], frozenset]] = {}
+    rows: dict[str, dict[tuple[str, str], np.ndarray]] = {}
     who = v["_who"].to_numpy()
     # a respondent's bit: its place in (ministry, id) order, so that an authority's and a ministry's people are
     # neighbours and their masks share few 64-bit words with other ministries' (the planner's index is by word)
     place = v["_a"].map(ministry).fillna("").astype(str).to_numpy(dtype=object) + "\x1f" + who.astype(object)
     _, bit = np.unique(place, return_inverse=True)
     for (w, d, au), idx in v.groupby(["_w", "_d", "_a"], observed=True).indices.items():
-        sets[(w, d, au)] = frozenset(who[idx])
-        rows[(w, d, au)] = bit[idx]
-    auths = sorted({x[2] for x in sets})
+        sets.setdefault(d, {})[(w, au)] = frozenset(who[idx])
+        rows.setdefault(d, {})[(w, au)] = bit[idx]
+    auths = sorted({au for per in sets.values() for _, au in per})
     dims = [str(x) for x in pd.unique(v["_d"].to_numpy())]
     groups = sorted({ministry.get(au, "") for au in auths})
     members = {g: [au for au in auths if ministry.get(au, "") == g] for g in groups}
+    work = [(instrument, d, k, order, auths, groups, members, sets.get(d, {}), rows.get(d, {})) for d in dims]
     out: dict = {}
-    for d in dims:
-        pl = Planner(k)
-        L = lambda w: Level(instrument, d, w)  # noqa: E731
-        masks = {(w, au): _mask(rows[(w, d, au)]) for w in order for au in auths if (w, d, au) in rows}
-        base = []
-        for w in order:
-            shown = {au for au in auths if len(sets.get((w, d, au), ())) >= k}
-            base += [(L(w), masks[(w, au)]) for au in auths if au in shown]
-            for g in groups:
-                base.append((L(w), _union(masks[(w, au)] for au in members[g] if au in shown)))
-            base.append((L(w), _union(masks[(w, au)] for au in auths if au in shown)))
-        pl.add(base)
-        for j, b in enumerate(order):
-            for a in order[:j]:
-                Q = Diff(instrument, d, a, b)
-
-                def decide(p: frozenset, m: int) -> tuple[frozenset, str | None, str | None]:
-                    if len(p) < k:
-                        return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
-                    if not pl.allows([(Q, m)]):
-                        return p, "one_wave_derivable", "one_wave_derivable"
-                    pl.add([(Q, m)])
-                    means = [(L(a), m), (L(b), m)]
-                    if pl.allows(means):
-                        pl.add(means)
-                        return p, None, None
-                    return p, None, "pair_means"
-
-                shown_p: dict[str, tuple[frozenset, int]] = {}
-                for au in auths:
-                    p = sets.get((a, d, au), frozenset()) & sets.get((b, d, au), frozenset())
-                    m = masks.get((a, au), 0) & masks.get((b, au), 0)
-                    out[(a, b, "authority", au, d)] = r = decide(p, m)
-                    if r[1] is None:
-                        shown_p[au] = (p, m)
-                for g in groups:
-                    inside = [shown_p[au] for au in members[g] if au in shown_p]
-                    out[(a, b, "ministry", g, d)] = decide(frozenset().union(*[x[0] for x in inside]), _union(x[1] for x in inside))
-                out[(a, b, "total", None, d)] = decide(frozenset().union(*[x[0] for x in shown_p.values()]),
-                                                       _union(x[1] for x in shown_p.values()))
+    for part in (pmap or _serial)(_plan_dimension, work):
+        out.update(part)
     if len(_PLAN_MEMO) > 8:
         _PLAN_MEMO.clear()
     _PLAN_MEMO[memo_key] = out
+    return out
+
+
+def _serial(fn: Callable[..., dict], work: list[tuple]) -> list[dict]:
+    return [fn(*args) for args in work]
+
+
+def _plan_dimension(instrument: str, d: str, k: int, order: list[str], auths: list[str], groups: list[str],
+                    members: dict[str, list[str]], sets: dict[tuple[str, str], frozenset],
+                    rows: dict[tuple[str, str], np.ndarray]) -> dict:
+    """The decisions of one dimension (:func:`change_plan_all`): ``sets``/``rows`` map ``(wave, authority)``
+    to the respondents and their bit numbers in this dimension."""
+    from .audit import Planner
+
+    out: dict = {}
+    pl = Planner(k)
+    L = lambda w: Level(instrument, d, w)  # noqa: E731
+    masks = {(w, au): _mask(rows[(w, au)]) for w in order for au in auths if (w, au) in rows}
+    base = []
+    for w in order:
+        shown = {au for au in auths if len(sets.get((w, au), ())) >= k}
+        base += [(L(w), masks[(w, au)]) for au in auths if au in shown]
+        for g in groups:
+            base.append((L(w), _union(masks[(w, au)] for au in members[g] if au in shown)))
+        base.append((L(w), _union(masks[(w, au)] for au in auths if au in shown)))
+    pl.add(base)
+    for j, b in enumerate(order):
+        for a in order[:j]:
+            Q = Diff(instrument, d, a, b)
+
+            def decide(p: frozenset, m: int) -> tuple[frozenset, str | None, str | None]:
+                if len(p) < k:
+                    return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
+                if not pl.allows([(Q, m)]):
+                    return p, "one_wave_derivable", "one_wave_derivable"
+                pl.add([(Q, m)])
+                means = [(L(a), m), (L(b), m)]
+                if pl.allows(means):
+                    pl.add(means)
+                    return p, None, None
+                return p, None, "pair_means"
+
+            shown_p: dict[str, tuple[frozenset, int]] = {}
+            for au in auths:
+                p = sets.get((a, au), frozenset()) & sets.get((b, au), frozenset())
+                m = masks.get((a, au), 0) & masks.get((b, au), 0)
+                out[(a, b, "authority", au, d)] = r = decide(p, m)
+                if r[1] is None:
+                    shown_p[au] = (p, m)
+            for g in groups:
+                inside = [shown_p[au] for au in members[g] if au in shown_p]
+                out[(a, b, "ministry", g, d)] = decide(frozenset().union(*[x[0] for x in inside]), _union(x[1] for x in inside))
+            out[(a, b, "total", None, d)] = decide(frozenset().union(*[x[0] for x in shown_p.values()]),
+                                                   _union(x[1] for x in shown_p.values()))
     return out
 
 
