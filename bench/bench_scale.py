@@ -3,25 +3,30 @@
 Builds the synthetic large cohort (``upo demo --authorities 1000``: 1,000 units in 50 groups,
 20 people each, three waves) and one of half the size, then measures in the same run:
 
-- the cohort-wide step at N/2 and N units, in its parts: reading the answers (``_load``), the
-  shared analyses, the disclosure planner's change decisions, minimising the batch cache
-  (CPU and wall seconds each);
+- the cohort-wide step at N/2 and N units, in its parts (CPU and wall seconds each): reading the
+  answers (``_load``), the shared analyses, the disclosure planner's change decisions (its
+  preparation in the parent and each dimension's decisions, which a batch decides in parallel on
+  its workers), minimising the batch cache, and the command-line aggregates of the batch's audit
+  (computed in a thread beside the rendering);
 - the first R unit reports (default 200) rendered twice: the built-in pool with 2 workers and a
   Dask ``LocalCluster`` with 2 workers (both without the audit, which is measured apart);
   c = the CPU seconds one report costs in its worker and kernel (from the kernels, this run);
-- ``--audit``: the batch's disclosure audit as it now runs (the kernels ship each report's
-  release record; the parent merges them with its own releases and checks the record), measured
-  on full audited batches of cohorts of R and R/2 units: A = the parent's CPU after rendering.
+- ``--audit``: full audited batches of cohorts of M/2 and M units (``--audit-units``, default
+  R/2 and R): the parent's CPU joining each shipped record as it arrives (beside the rendering,
+  per report: a), and after the last report (the tail T: the rest of the join, the parent's own
+  releases, the cross-report check).
 
-Projection for 11,000 reports on 16 workers:
+Projection for 11,000 reports on 16 workers (critical path; X(11000) = X(n) × (11000/n)^e with
+e = log2(X(n)/X(n/2)), the growth measured per part):
 
-    projected = D(11000) + P(11000) + A(11000) + S + 11000 × c / 16
+    before the first report:  read + P_prep + max(analyses, P_dim) + minimise
+        (the planner's dimensions run on the workers beside the analyses; P_dim = the largest dimension)
+    rendering:                max(11000 × c / 16, 11000 × a + CLI)
+        (the parent joins each record and computes the command-line aggregates while the workers render)
+    after the last report:    T
+    plus S = cluster and kernel start (T_dask − D − P − the rendering's wall time, this run)
 
-    X(11000) = X(N) × (11000 / N) ** e,  e = log2(X(N) / X(N/2))   (measured growth, per part)
-    D = read + analyses + minimise (CPU), P = planner (CPU), A = audit (parent CPU),
-    S = cluster and kernel start (T_dask − D − P − the rendering's wall time).
-
-Run:  .venv/bin/python bench/bench_scale.py [--reports 200] [--authorities 1000] [--audit]
+Run:  .venv/bin/python bench/bench_scale.py [--reports 200] [--authorities 1000] [--audit [--audit-units 100 200]]
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ def _timed(fn, *args):  # noqa: ANN001, ANN202
 
 def cohort_step(db: Path) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of the parts of the cohort-wide step for one database."""
+    from toolkit.privacy import change_plan_all
+    from toolkit.reports.audit import cli_outputs
     from toolkit.reports.context import _MEMO, _load, _minimised
 
     data, *read = _timed(_load, db)
@@ -64,17 +71,32 @@ def cohort_step(db: Path) -> dict[str, tuple[float, float]]:
         if data.stakeholder is not None and not data.rsp(data.stakeholder).empty:
             data.stakeholder_maps("de")
 
+    dims: list[tuple[float, float]] = []
+
+    def timed_map(fn, work):  # noqa: ANN001, ANN202  (serial, each dimension timed: what a worker spends on it)
+        out = []
+        for args in work:
+            part, w, c = _timed(fn, *args)
+            dims.append((w, c))
+            out.append(part)
+        return out
+
     def planner() -> None:
+        change_plan_all(data.scores(), k=k, instrument=comp.id, waves=data.wave_labels(), pmap=timed_map)
         for j, b in enumerate(waves):
             for a in waves[:j]:
-                data.change_decisions(a, b, k)
+                data.change_decisions(a, b, k)  # from the planner's memo, as in a batch
 
     _, *ana = _timed(analyses)
     _, *plan = _timed(planner)
     data.precompute("de")  # anything left (nothing, normally)
     _, *mini = _timed(_minimised, data)
     _MEMO.clear()
-    return {"read": tuple(read), "analyses": tuple(ana), "planner": tuple(plan), "minimise": tuple(mini)}
+    _, *cli = _timed(cli_outputs, db, k)
+    dim_max = max(dims, key=lambda x: x[1]) if dims else (0.0, 0.0)
+    prep = (plan[0] - sum(w for w, _ in dims), plan[1] - sum(c for _, c in dims))
+    return {"read": tuple(read), "analyses": tuple(ana), "planner": tuple(plan), "planner prep": prep,
+            "planner dim max": dim_max, "minimise": tuple(mini), "cli": tuple(cli), "dims": len(dims)}
 
 
 def _grow(small: float, big: float, n: int) -> tuple[float, float]:
@@ -82,32 +104,50 @@ def _grow(small: float, big: float, n: int) -> tuple[float, float]:
     return big * (11000 / n) ** e, e
 
 
+def _cohort(path: Path, n: int):  # noqa: ANN202
+    """The synthetic cohort of ``n`` units at ``path``, built unless a previous run (``--keep``) left it there."""
+    from toolkit.demo_large import build_large_demo
+    from toolkit.store import Store
+
+    if path.exists():
+        store = Store(path)
+        if len(store.authorities()) == n:
+            return store
+        store.close()
+        path.unlink()
+    return build_large_demo(path, n_authorities=n)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reports", type=int, default=200)
     ap.add_argument("--authorities", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--audit", action="store_true", help="also measure the batch's audit on full batches of R and R/2 units")
+    ap.add_argument("--audit", action="store_true", help="also measure the batch's audit on full audited batches")
+    ap.add_argument("--audit-units", type=int, nargs=2, metavar=("M2", "M"), help="sizes of the audited batches (default R/2 R)")
+    ap.add_argument("--keep", type=Path, help="folder for the cohorts: reused by the next run with the same folder (built once)")
+    ap.add_argument("--skip-render", action="store_true", help="no pool/Dask runs (c and S then come from the audited batches)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    from toolkit.demo_large import build_large_demo
     from toolkit.reports import render_reports
     from toolkit.reports.context import _MEMO
 
     load = [os.getloadavg()[0]]
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    db, half = tmp / "large.sqlite", tmp / "half.sqlite"
+    cohorts = a.keep or tmp
+    cohorts.mkdir(parents=True, exist_ok=True)
+    db, half = cohorts / f"large-{a.authorities}.sqlite", cohorts / f"large-{max(2, a.authorities // 2)}.sqlite"
     t = time.perf_counter()
-    store = build_large_demo(db, n_authorities=a.authorities)
+    store = _cohort(db, a.authorities)
     build = time.perf_counter() - t
     units = list(store.authorities()["authority"])[: a.reports]
     store.close()
-    build_large_demo(half, n_authorities=max(2, a.authorities // 2)).close()
+    _cohort(half, max(2, a.authorities // 2)).close()
     steps = {"half": cohort_step(half), "full": cohort_step(db)}
     load.append(os.getloadavg()[0])
 
     runs = {}
-    for name, kw in (("pool", {"jobs": a.workers}), ("dask", {"scheduler": f"local:{a.workers}"})):
+    for name, kw in (() if a.skip_render else (("pool", {"jobs": a.workers}), ("dask", {"scheduler": f"local:{a.workers}"}))):
         t = time.perf_counter()
         res = render_reports(db, authorities=units, out=tmp / name, progress=False, audit=False, **kw)
         runs[name] = (time.perf_counter() - t, res)
@@ -117,57 +157,73 @@ def main(argv: list[str] | None = None) -> int:
             print(res.summary_text(), file=sys.stderr)
     audits = {}
     if a.audit:
-        for m in (max(2, a.reports // 2), a.reports):
-            small = tmp / f"audit-{m}.sqlite"
-            build_large_demo(small, n_authorities=m).close()
-            res = render_reports(small, out=tmp / f"audit-{m}", jobs=a.workers, progress=False, cohort=True)
+        for m in sorted(a.audit_units or (max(2, a.reports // 2), a.reports)):
+            small = cohorts / f"large-{m}.sqlite"
+            _cohort(small, m).close()
+            t = time.perf_counter()
+            res = render_reports(small, out=tmp / f"audit-{m}", jobs=a.workers, progress=False, cohort=True, force=True)
             _MEMO.clear()
-            audits[m] = res.audit
+            audits[m] = (res.audit, res, time.perf_counter() - t)
             load.append(os.getloadavg()[0])
 
-    print(f"bench_scale: {os.cpu_count()} cores, {a.authorities} units × 20 people × 3 waves (built in {build:.1f} s), "
+    print(f"bench_scale: {os.cpu_count()} cores, {a.authorities} units × 20 people × 3 waves (built or reused in {build:.1f} s), "
           f"{a.reports} unit reports, {a.workers} workers; load average {' / '.join(f'{x:.1f}' for x in load)}\n")
     n2, n = max(2, a.authorities // 2), a.authorities
-    print(f"{'cohort-wide step':<22}{f'{n2} units cpu':>16}{'wall':>8}{f'{n} units cpu':>16}{'wall':>8}{'growth e':>10}")
-    proj = {}
-    for part in ("read", "analyses", "minimise", "planner"):
+    print(f"{'cohort-wide step (CPU)':<24}{f'{n2} units cpu':>16}{'wall':>8}{f'{n} units cpu':>16}{'wall':>8}{'growth e':>10}{'at 11000':>10}")
+    big = {}
+    for part in ("read", "analyses", "planner", "planner prep", "planner dim max", "minimise", "cli"):
         (w2, c2), (w1, c1) = steps["half"][part], steps["full"][part]
-        big, e = _grow(c2, c1, n)
-        proj[part] = (big, e)
-        print(f"{part:<22}{c2:>16.2f}{w2:>8.2f}{c1:>16.2f}{w1:>8.2f}{e:>10.2f}")
-    d_n = sum(steps["full"][p][1] for p in ("read", "analyses", "minimise"))
-    d_half = sum(steps["half"][p][1] for p in ("read", "analyses", "minimise"))
-    d_big, e_d = _grow(d_half, d_n, n)
-    p_n = steps["full"]["planner"][1]
-    p_big, e_p = proj["planner"]
-    print(f"{'D = read+analyses+min':<22}{d_half:>16.2f}{'':>8}{d_n:>16.2f}{'':>8}{e_d:>10.2f}\n")
+        big[part], e = _grow(c2, c1, n)
+        print(f"{part:<24}{c2:>16.2f}{w2:>8.2f}{c1:>16.2f}{w1:>8.2f}{e:>10.2f}{big[part]:>10.1f}")
+    print(f"  (planner = planner prep + {steps['full']['dims']} dimensions decided on their own; "
+          f"'cli' = the command-line aggregates of the batch's audit)\n")
 
-    print(f"{'run':<6}{'reports':>8}{'seconds':>10}{'wall s/report (median)':>24}{'cpu s/report (mean)':>22}")
-    for name, (secs, res) in runs.items():
-        per = sorted(r.seconds for r in res.rendered)
-        cpu = [r.cpu for r in res.rendered]
-        print(f"{name:<6}{len(res.rendered):>8}{secs:>10.1f}{(per[len(per) // 2] if per else float('nan')):>24.2f}"
-              f"{(sum(cpu) / len(cpu) if cpu else float('nan')):>22.2f}")
-    t_pool, res_pool = runs["pool"]
-    t_dask, res = runs["dask"]
-    print(f"dask / pool: {t_dask / t_pool:.2f}× (target ≤ 1.2×)")
-    cpus = [r.cpu for r in res.rendered] + [r.cpu for r in res_pool.rendered]
-    per_report = sum(cpus) / max(1, len(cpus))
-    render_wall = sum(r.seconds for r in res.rendered) / a.workers
-    startup = max(0.0, t_dask - render_wall - d_n - p_n)
-    a_big = 0.0
+    per_report = float("nan")
+    startup = 0.0
+    if runs:
+        print(f"{'run':<6}{'reports':>8}{'seconds':>10}{'wall s/report (median)':>24}{'cpu s/report (mean)':>22}")
+        for name, (secs, res) in runs.items():
+            per = sorted(r.seconds for r in res.rendered)
+            cpu = [r.cpu for r in res.rendered]
+            print(f"{name:<6}{len(res.rendered):>8}{secs:>10.1f}{(per[len(per) // 2] if per else float('nan')):>24.2f}"
+                  f"{(sum(cpu) / len(cpu) if cpu else float('nan')):>22.2f}")
+        t_pool, res_pool = runs["pool"]
+        t_dask, res = runs["dask"]
+        print(f"dask / pool: {t_dask / t_pool:.2f}× (target ≤ 1.2×)")
+        cpus = [r.cpu for r in res.rendered] + [r.cpu for r in res_pool.rendered]
+        per_report = sum(cpus) / max(1, len(cpus))
+        render_wall = sum(r.seconds for r in res.rendered) / a.workers
+        d_wall = sum(steps["full"][p][0] for p in ("read", "analyses", "planner", "minimise"))
+        startup = max(0.0, t_dask - render_wall - d_wall)
+    tail = per_join = 0.0
     if a.audit:
-        (m2, r2), (m1, r1) = sorted(audits.items())
-        a_big, e_a = _grow(r2.cpu, r1.cpu, m1)
-        print(f"\nbatch audit (parent CPU after rendering; {len(r1.from_kernels)} of {m1 + 1} reports from their kernels' records): "
-              f"{r2.cpu:.2f} s for {m2} units, {r1.cpu:.2f} s for {m1} units (wall {r2.seconds:.2f} / {r1.seconds:.2f} s), "
-              f"e_A = {e_a:.2f}, {len(r1.record)} releases, {len(r1.violations)} violations")
-    projected = d_big + p_big + a_big + startup + 11000 * per_report / 16
-    print(f"\nprojected 11000 reports on 16 workers: {projected / 60:.1f} min "
-          f"(= D {d_n:.1f} s × {11000 / n:.1f}^{e_d:.2f} + P {p_n:.1f} s × {11000 / n:.1f}^{e_p:.2f} + "
-          + (f"A {a_big:.1f} s" if a.audit else "audit not measured (--audit)") + f" + S {startup:.1f} s + 11000 × {per_report:.2f} s / 16)")
-    print(f"  of which cohort-wide data {d_big / 60:.1f} min, planner {p_big / 60:.1f} min, audit {a_big / 60:.1f} min, "
-          f"rendering {11000 * per_report / 16 / 60:.1f} min (c = CPU per report in worker and kernel)")
+        (m2, (r2, _, s2)), (m1, (r1, res1, s1)) = sorted(audits.items())
+        tail, e_t = _grow(r2.cpu, r1.cpu, m1)
+        per_join = r1.beside_cpu / max(1, len(r1.from_kernels))
+        print(f"\nbatch audit, full audited batches ({len(r1.from_kernels)} of {m1 + 1} reports from their kernels' records; "
+              f"{len(r1.record)} releases, {len(r1.violations)} violations; batch wall {s2:.0f} / {s1:.0f} s):")
+        print(f"  joined as they arrive (parent CPU, beside the rendering): {r2.beside_cpu:.2f} s for {m2} units, "
+              f"{r1.beside_cpu:.2f} s for {m1} units = a = {per_join * 1000:.1f} ms per report")
+        print(f"  command-line aggregates (thread beside the rendering): {r2.cli_cpu:.2f} s / {r1.cli_cpu:.2f} s")
+        print(f"  tail after the last report (parent CPU T): {r2.cpu:.2f} s for {m2} units, {r1.cpu:.2f} s for {m1} units "
+              f"(wall {r2.seconds:.2f} / {r1.seconds:.2f} s), e_T = {e_t:.2f} → {tail:.1f} s at 11000")
+        if not runs:
+            cpu = [r.cpu for r in res1.rendered]
+            per_report = sum(cpu) / max(1, len(cpu))
+
+    before = big["read"] + big["planner prep"] + max(big["analyses"], big["planner dim max"]) + big["minimise"]
+    render = 11000 * per_report / 16
+    parent_beside = 11000 * per_join + big["cli"]
+    during = max(render, parent_beside)
+    projected = before + during + tail + startup
+    print(f"\nprojected 11000 reports on 16 workers (critical path): {projected / 60:.1f} min")
+    print(f"  before the first report: read {big['read']:.1f} + planner prep {big['planner prep']:.1f} "
+          f"+ max(analyses {big['analyses']:.1f}, largest planner dimension {big['planner dim max']:.1f}) + minimise {big['minimise']:.1f} "
+          f"= {before:.1f} s  (serial planner would be {big['planner']:.1f} s)")
+    print(f"  rendering: max(11000 × c {per_report:.2f} s / 16 = {render:.1f} s, parent beside it: 11000 × a {per_join * 1000:.1f} ms "
+          f"+ cli {big['cli']:.1f} s = {parent_beside:.1f} s) = {during:.1f} s")
+    print(f"  after the last report: audit tail T {tail:.1f} s" + ("" if a.audit else " (not measured: --audit)"))
+    print(f"  cluster and kernel start S {startup:.1f} s (this run's LocalCluster; 0 without the render runs)")
     return 0
 
 

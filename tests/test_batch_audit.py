@@ -80,3 +80,38 @@ def test_a_report_whose_record_is_missing_is_rendered_by_the_audit_not_passed(sm
     assert res.audit.from_kernels == ()  # no record came back ...
     outputs = {e.output for e in res.audit.record.entries}
     assert {f"report:{r.authority}" for r in res.rendered} <= outputs  # ... so the audit rendered every report itself
+
+
+def test_a_violation_in_the_first_record_is_found_while_later_reports_render_and_refuses_the_batch(small_demo: Path, tmp_path: Path,
+                                                                                                   monkeypatch: pytest.MonkeyPatch):
+    """The shipped records are joined into the audit record as they arrive (before the last report is done);
+    a violation in the first report's record alone still refuses the whole batch and writes nothing."""
+    import toolkit.reports.batch as B
+    from toolkit.store import Store
+
+    with Store(small_demo) as store:
+        first = str(store.authorities()["authority"].iloc[0])
+    plant = (f"if authority == {first!r}:\n"
+             "    from toolkit.privacy import Level, release\n"
+             "    people = [f'{authority}|R{i}' for i in range(900, 906)]\n"
+             "    release(Level('competence_reflection', 'digital_tools', 't0'), people, 1.0, k=5, output=f'report:{authority}', cell='planted')\n"
+             "    _ = release(Level('competence_reflection', 'digital_tools', 't0'), people[:5], 1.0, k=5, output=f'report:{authority}', "
+             "cell='planted-5')")
+    joined: list[tuple[str, int, int]] = []  # (report, releases joined so far, reports joined so far)
+    real = B._LiveRecord.add_shipped
+
+    def spy(self, report_id, payload):  # noqa: ANN001, ANN202
+        real(self, report_id, payload)
+        joined.append((report_id, len(self.batch.record), len(self.batch.shipped)))
+
+    monkeypatch.setattr(B._LiveRecord, "add_shipped", spy)
+    out = tmp_path / "out"
+    with pytest.raises(PrivacyError, match=f"violation.*report:{first}"):
+        render_reports(small_demo, out=out, jobs=1, authority_notebook=_notebook_with(tmp_path, plant))
+    assert joined[0][0] == f"authority:{first}" and len(joined) == 3
+    assert joined[0][1] > 0 and joined[0][2] == 1  # the first record was joined when it arrived, not after the last
+    assert [n for _, _, n in joined] == [1, 2, 3]
+    assert not list(out.glob("*.html")) or [p.name for p in out.glob("*.html")] == ["index.html"]
+    assert not (out / ".staging").exists() and not list((out / ".audit").glob("*.ok"))
+    manifest = out / "manifest.json"
+    assert not manifest.exists() or not json.loads(manifest.read_text(encoding="utf-8"))["reports"]

@@ -36,6 +36,9 @@ def test_a_local_cluster_renders_the_same_reports_as_the_built_in_pool(small_dem
     pool = render_reports(small_demo, out=tmp_path / "pool", jobs=2, cohort=True)
     dask = render_reports(small_demo, out=tmp_path / "dask", cohort=True, scheduler="local:2")
     assert pool.ok and dask.ok and len(dask.rendered) == len(pool.rendered) == 4
+    # the batch's audit used what the Dask kernels shipped (their records carry the client's numbering), as the pool's
+    assert set(dask.audit.from_kernels) == {r.report_id for r in dask.rendered} == set(pool.audit.from_kernels)
+    assert dask.audit.ok and len(dask.audit.record) == len(pool.audit.record)
     for r in pool.rendered:  # the reports carry no timestamps: byte for byte the same
         assert (tmp_path / "dask" / r.html.name).read_bytes() == r.html.read_bytes(), r.report_id
     mp, md = _manifest(tmp_path / "pool"), _manifest(tmp_path / "dask")

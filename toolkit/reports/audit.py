@@ -48,6 +48,8 @@ class AuditResult:
     from_kernels: tuple[str, ...] = ()  # reports whose releases came from their kernels' shipped records (a batch's audit)
     seconds: float = 0.0  # a batch's audit after the rendering: wall and parent CPU seconds
     cpu: float = 0.0
+    beside_cpu: float = 0.0  # a batch's audit while the workers render: parent CPU joining the shipped records as they arrive
+    cli_cpu: float = 0.0  # and computing the command-line aggregates (in a thread beside the rendering)
 
     @property
     def ok(self) -> bool:
@@ -124,11 +126,11 @@ def _authority_outputs(S: Any, db: str, code: str, lang: str, k: int) -> None:
     key_figures(ctx)
 
 
-def parent_outputs(db: str | Path, codes: list[str], *, cohort_report: bool, lang: str, k: int) -> int:
+def parent_outputs(db: str | Path, codes: list[str], *, cohort_report: bool, lang: str, k: int, cli: bool = True) -> int:
     """What a batch's parent adds to the kernels' shipped records, recorded where the caller records:
     the reports of ``codes`` rendered in memory with their key figures, the cohort report (if
-    ``cohort_report``) and the command-line aggregates. Returns the number of outputs besides the
-    authority reports (the cohort report and the command-line aggregates)."""
+    ``cohort_report``) and (``cli``) the command-line aggregates. Returns the number of outputs besides
+    the authority reports (the cohort report and the command-line aggregates)."""
     from . import cohort_sections as C
     from . import sections as S
 
@@ -136,8 +138,26 @@ def parent_outputs(db: str | Path, codes: list[str], *, cohort_report: bool, lan
     for code in codes:
         _authority_outputs(S, db, code, lang, k)
     if cohort_report:
-        return _cohort_outputs(C, db, lang, k, True)
-    return 1 + _cli(db, k)
+        return _cohort_outputs(C, db, lang, k, cli)
+    return 1 + (_cli(db, k) if cli else 0)
+
+
+def cli_outputs(db: str | Path, k: int) -> tuple[Record, int]:
+    """The command-line aggregates' releases in a record of their own, and their number (for a batch's audit,
+    computed beside the rendering: they depend on the data only)."""
+    with recording(k=k) as rec:
+        rec.no_figures = True  # type: ignore[attr-defined]
+        n = _cli(str(db), k)
+    return rec, n
+
+
+def _thread_cpu(fn: Any, *args: Any) -> tuple[Any, float]:
+    """``fn(*args)`` and the CPU seconds this thread spent on it."""
+    import time
+
+    t = time.thread_time()
+    out = fn(*args)
+    return out, time.thread_time() - t
 
 
 def _authority_releases(db: str, codes: list[str], lang: str, k: int) -> dict[str, list[tuple[str, str, Any, tuple[Any, ...], bool]]]:

@@ -9,6 +9,7 @@ index page.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import logging
@@ -20,10 +21,11 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..exceptions import ReportError
 from ..paths import NOTEBOOKS_DIR
@@ -363,29 +365,32 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
     from ..privacy import audit as run_audit, recording
     from .audit import AuditResult, parent_outputs
     from .context import batch_numbering, cohort_data
-    from .releases import BatchRecord
 
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     staged = [(replace(task, html_path=str(staging / Path(task.html_path).name)), meta) for task, meta in todo]
     before = {key: dict(entry) for key, entry in manifest.reports.items()}
-    batch = BatchRecord(k=k, token=None, recode=lambda p: p)
-    result._audit = batch
+    live = _LiveRecord(db, k)
+    result._audit = live
     try:
         with recording(k=k) as parent:  # the index's key figures, computed here for every rendered report
             parent.no_figures = True  # type: ignore[attr-defined]
             run(db, staged, out, manifest, result, **kw)
             t_audit, cpu_audit = time.perf_counter(), time.process_time()
             numbering = batch_numbering(cohort_data(db))
-            batch.token, batch.recode = numbering if numbering else (None, batch.recode)
-            batch.resolve()  # the shipped records, now that the numbering is known
+            batch = live.final(numbering)  # the shipped records, joined as they arrived (again if the numbering changed)
+            cli = live.cli_result()  # the command-line aggregates, computed beside the rendering (None: here, now)
             outputs = parent_outputs(db, [c for c in codes if f"authority:{c}" not in batch.shipped],
-                                     cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k)
+                                     cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k, cli=cli is None)
         batch.add_parent(parent)
+        if cli is not None:
+            batch.add_parent(cli[0])
+            outputs += cli[1]
         violations = run_audit(batch.record, k=k)
         checked = AuditResult(batch.record, violations, k, len(codes) + outputs, from_kernels=tuple(sorted(batch.shipped)),
-                              seconds=time.perf_counter() - t_audit, cpu=time.process_time() - cpu_audit)
+                              seconds=time.perf_counter() - t_audit, cpu=time.process_time() - cpu_audit, beside_cpu=live.cpu,
+                              cli_cpu=live.cli_cpu)
         result.audit = checked
         log.info("disclosure audit of the batch: %d releases (%d reports from their kernels' records), %d violations",
                  len(batch.record), len(batch.shipped), len(violations))
@@ -412,6 +417,82 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
     for old in stamp.parent.glob("audit-*.ok"):
         old.unlink(missing_ok=True)
     stamp.write_text(checked.text(limit=0) + "\n", encoding="utf-8")
+
+
+class _LiveRecord:
+    """A batch's audit record joined while the workers render: each shipped record is added to the
+    :class:`~toolkit.reports.releases.BatchRecord` as it arrives (the parent waits for the workers
+    anyway), once the batch's numbering is known (it is made with the shared cohort data, before the
+    first report). :meth:`final` returns that record, or, if the numbering at the end is not the one
+    the records were joined with, a record joined afresh from every kept payload, as before."""
+
+    def __init__(self, db: Any, k: int) -> None:
+        from .releases import BatchRecord
+
+        self.db, self.k = str(resolve_location(db)), k
+        self.payloads: list[tuple[str, dict[str, Any] | None]] = []
+        self.batch = BatchRecord(k=k, token=None, recode=lambda p: p)
+        self.numbering: tuple[str, Any] | None = None
+        self._cli: threading.Thread | None = None
+        self._cli_out: list[Any] = []
+        self.cpu = 0.0  # parent CPU seconds spent joining the records as they arrived
+        self.cli_cpu = 0.0  # and on the command-line aggregates (their thread)
+
+    def _start_cli(self) -> None:
+        """The command-line aggregates (they depend on the data only) in a thread, from the first report on:
+        the cohort-wide data are ready then and the parent mostly waits for the workers."""
+        from .audit import _thread_cpu, cli_outputs
+
+        def work() -> None:
+            try:
+                out, cpu = _thread_cpu(cli_outputs, self.db, self.k)
+                self._cli_out.append(out)
+                self.cli_cpu = cpu
+            except Exception:  # computed again after the rendering
+                log.warning("the command-line aggregates of the audit could not be computed beside the rendering", exc_info=True)
+
+        self._cli = threading.Thread(target=work, name="upo-audit-cli", daemon=True)
+        self._cli.start()
+
+    def cli_result(self) -> tuple[Any, int] | None:
+        """``(record, outputs)`` of the command-line aggregates computed beside the rendering, or None."""
+        if self._cli is None:
+            return None
+        self._cli.join()
+        return self._cli_out[0] if self._cli_out else None
+
+    def _numbering(self) -> tuple[str, Any] | None:
+        from .context import _MEMO, batch_numbering
+
+        data = next((d for d in _MEMO.values() if d.db == self.db), None)  # no fingerprint: the end checks the data
+        return batch_numbering(data) if data is not None else None
+
+    def add_shipped(self, report_id: str, payload: dict[str, Any] | None) -> None:
+        t = time.thread_time()
+        if self._cli is None:
+            self._start_cli()
+        self.payloads.append((report_id, payload))
+        self.batch.add_shipped(report_id, payload)
+        if self.numbering is None:
+            self.numbering = self._numbering()
+        if self.numbering is not None:
+            self.batch.token, self.batch.recode = self.numbering
+            self.batch.resolve()
+        self.cpu += time.thread_time() - t
+
+    def final(self, numbering: tuple[str, Any] | None) -> Any:
+        """The record of the shipped reports under the batch's final numbering (None: no usable record)."""
+        from .releases import BatchRecord
+
+        if numbering is not None and self.numbering is not None and numbering[0] == self.numbering[0]:
+            self.batch.resolve()
+            return self.batch
+        batch = BatchRecord(k=self.k, token=None, recode=lambda p: p)
+        for report_id, payload in self.payloads:
+            batch.add_shipped(report_id, payload)
+        batch.token, batch.recode = numbering if numbering else (None, batch.recode)
+        batch.resolve()
+        return batch
 
 
 def _all_unchanged(db: Path, authorities: Sequence[str] | None, out: Path, nb_auth: Path, nb_cohort: Path, *, lang: str, cohort: bool,
@@ -514,7 +595,8 @@ def _run_workers(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, ma
         p.start()
     # while the workers import and start their kernels: the cohort-wide analyses, once
     try:
-        write_cohort_cache(db, cache_dir, lang=todo[0][0].lang, secret=secret)
+        with _planner_pool(db, n_workers) as pmap:
+            write_cohort_cache(db, cache_dir, lang=todo[0][0].lang, secret=secret, pmap=pmap)
     except Exception as exc:  # the kernels compute what they need themselves
         log.warning("could not prepare the shared report cache (%s); each kernel computes it", exc)
     by_id = {task.key: (task, meta) for task, meta in todo}
@@ -574,6 +656,30 @@ def _run_workers(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, ma
                 p.join(timeout=5)
         tasks_q.close()
         results_q.close()
+
+
+PLANNER_POOL_UNITS = 200  # from this many units the planner's dimensions are decided in n_workers processes
+
+
+@contextlib.contextmanager
+def _planner_pool(db: Any, n_workers: int) -> Iterator[Callable[..., Any] | None]:
+    """A ``pmap`` for :func:`toolkit.privacy.change_plan_all` over ``n_workers`` processes of their own (started
+    while the report workers start their kernels), or None (decided here) for a small cohort or one worker:
+    below about 200 units the planner takes about a second, less than starting the processes."""
+    from ..store import Store
+
+    if n_workers < 2:
+        yield None
+        return
+    with Store(db) as store:
+        units = len(store.authorities())
+    if units < PLANNER_POOL_UNITS:
+        yield None
+        return
+    import concurrent.futures as cf
+
+    with cf.ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
+        yield lambda fn, work: list(pool.map(fn, *zip(*work)))
 
 
 def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, manifest: Manifest, out: Path, by_id: dict[str, Any], *,

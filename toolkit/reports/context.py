@@ -35,6 +35,7 @@ import os
 import pickle
 import sqlite3
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -220,13 +221,26 @@ class CohortData:
 
         return self.derived(f"change_levels:{a}:{b}:{k}", compute)
 
-    def precompute(self, lang: str = "de") -> None:
+    def _plan(self, k: int, pmap: Callable[..., Any]) -> None:
+        """The planner's decisions of every wave pair (memoised for :meth:`change_decisions`), dimensions through ``pmap``;
+        if that fails, :meth:`change_decisions` decides them here."""
+        from ..privacy import change_plan_all
+
+        try:
+            change_plan_all(self.scores(), k=k, instrument=self.competence.id, waves=self.wave_labels(), pmap=pmap)
+        except Exception as exc:
+            log.warning("the planner's dimensions could not be decided on the workers (%s); deciding them here", exc)
+
+    def precompute(self, lang: str = "de", *, pmap: Callable[..., Any] | None = None) -> None:
         """Compute the cohort-wide analyses the reports need (before pickling).
 
         Everything per authority that can be computed for all authorities in one pass is
-        done here, once per batch, while the report kernels start.
+        done here, once per batch, while the report kernels start. ``pmap`` (see
+        :func:`toolkit.privacy.change_plan_all`) decides the planner's dimensions in parallel,
+        e.g. on the batch's workers, while this process computes the rest.
         """
         jobs: list[Callable[[], Any]] = []
+        planner: list[Callable[[], Any]] = []  # the most expensive step, last (or beside the others: pmap)
         if self.competence is not None:
             jobs += [self.scores, self.gaps]
             cid = self.competence.id
@@ -239,16 +253,28 @@ class CohortData:
             k = int(self.cohort["min_group_size"])
             for j, b in enumerate(waves):
                 for a in waves[:j]:
-                    jobs.append(lambda a=a, b=b: self.change_decisions(a, b, k))
+                    planner.append(lambda a=a, b=b: self.change_decisions(a, b, k))
         if self.checklist is not None:
             jobs.append(self.readiness)
         if self.stakeholder is not None and not self.rsp(self.stakeholder).empty:
             jobs.append(lambda: self.stakeholder_maps(lang))
+        beside = None
+        if pmap is not None and planner:
+            # the dimensions are decided on the workers while this process computes the other analyses
+            self.scores()
+            beside = threading.Thread(target=self._plan, args=(k, pmap), name="upo-planner", daemon=True)
+            beside.start()
+        if beside is None:
+            jobs += planner
         for job in jobs:
             try:
                 job()
             except ImportError as exc:  # an analysis module that is not there yet
                 log.info("report cache: skipped %s", exc)
+        if beside is not None:
+            beside.join()
+            for job in planner:  # from the planner's memo
+                job()
 
     def first_wave(self, instrument_id: str) -> str | None:
         c = self.counts[self.counts["instrument"] == instrument_id]
@@ -502,7 +528,7 @@ def _minimised(data: CohortData) -> CohortData:
     )
 
 
-def shared_cohort_data(db: str | Path, *, lang: str = "de") -> CohortData:
+def shared_cohort_data(db: str | Path, *, lang: str = "de", pmap: Callable[..., Any] | None = None) -> CohortData:
     """The cohort-wide data handed to report workers: read once, shared analyses computed once.
 
     The one place that decides what the workers get: the built-in pool installs it
@@ -510,13 +536,14 @@ def shared_cohort_data(db: str | Path, *, lang: str = "de") -> CohortData:
     the workers, each installs it for its kernel (:func:`install_cohort_data`).
     """
     data = cohort_data(db)
-    data.precompute(lang)
+    data.precompute(lang, pmap=pmap)
     return data
 
 
-def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de", secret: bytes) -> Path:
+def write_cohort_cache(db: str | Path, cache_dir: str | Path, *, lang: str = "de", secret: bytes,
+                       pmap: Callable[..., Any] | None = None) -> Path:
     """Compute the cohort data with its shared analyses and write the signed batch cache file."""
-    return install_cohort_data(shared_cohort_data(db, lang=lang), cache_dir, secret=secret)
+    return install_cohort_data(shared_cohort_data(db, lang=lang, pmap=pmap), cache_dir, secret=secret)
 
 
 def install_cohort_data(data: CohortData, cache_dir: str | Path, *, secret: bytes) -> Path:
@@ -526,11 +553,22 @@ def install_cohort_data(data: CohortData, cache_dir: str | Path, *, secret: byte
     is the batch's random key, given to the kernels as ``UPO_REPORT_CACHE_KEY`` (``$UPO_REPORT_CACHE``
     names the folder).
     """
+    return install_cache_payload(data.fingerprint, cache_payload(data), cache_dir, secret=secret)
+
+
+def cache_payload(data: CohortData) -> bytes:
+    """The minimised copy of computed cohort data as the bytes of a batch cache file (before signing): made once
+    per batch (a Dask batch sends these bytes to its workers, which only sign and write them)."""
+    return pickle.dumps(_minimised(data), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def install_cache_payload(fingerprint: str, payload: bytes, cache_dir: str | Path, *, secret: bytes) -> Path:
+    """Sign :func:`cache_payload` bytes with ``secret`` and write them where report kernels find them (see
+    :func:`install_cohort_data`)."""
     folder = Path(cache_dir)
     if not _private(folder):
         raise ValueError(f"{folder}: the report cache needs a private folder (mode 0700)")
-    target = _cache_file(folder, data.fingerprint)
-    payload = pickle.dumps(_minimised(data), protocol=pickle.HIGHEST_PROTOCOL)
+    target = _cache_file(folder, fingerprint)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

@@ -8,8 +8,10 @@ pool (:mod:`toolkit.reports.batch`); only where the reports are rendered differs
   what a built-in pool process owns), restarted after failures and every
   ``restart_every`` reports;
 - the cohort-wide data (:func:`~toolkit.reports.context.shared_cohort_data`) is
-  computed once in the client and scattered to every worker, which installs it
-  for its kernel once per data fingerprint: no report recomputes it;
+  computed once in the client (the disclosure planner's dimensions on the workers),
+  minimised and pickled once (:func:`~toolkit.reports.context.cache_payload`) and
+  scattered to every worker, which signs and writes it for its kernel once per data
+  fingerprint: no report recomputes it;
 - a worker renders into its private temporary folder and sends the HTML back,
   the client writes it (so workers on other machines need no shared folder; they
   need the database: a PostgreSQL URL, or the SQLite file at the same path);
@@ -23,6 +25,7 @@ processes on this machine, default ``--jobs`` or the number of cores).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -112,14 +115,18 @@ class KernelPlugin(_plugin_base()):  # type: ignore[misc]
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def render(self, task: Any, data: Any) -> tuple[Any, str | None]:
-        """Render one report in this worker's kernel; returns ``(TaskResult, html text or None)``."""
-        from .context import install_cohort_data
+    def render(self, task: Any, data: tuple[str, bytes] | None) -> tuple[Any, str | None]:
+        """Render one report in this worker's kernel; returns ``(TaskResult, html text or None)``.
+
+        ``data``: the cohort data's fingerprint and its minimised cache bytes, made once by the client
+        (:func:`~toolkit.reports.context.cache_payload`); signed and written for this worker's kernel.
+        """
+        from .context import install_cache_payload
 
         with self._lock:  # one kernel: one report at a time, whatever the worker's thread count
-            if data is not None and self.installed != data.fingerprint:
-                install_cohort_data(data, os.path.join(self.folder, "cache"), secret=self.secret)
-                self.installed = data.fingerprint
+            if data is not None and self.installed != data[0]:
+                install_cache_payload(data[0], data[1], os.path.join(self.folder, "cache"), secret=self.secret)
+                self.installed = data[0]
             local = replace(task, html_path=os.path.join(self.folder, Path(task.html_path).name))
             res = self.runner.run(local)
         html = None
@@ -145,7 +152,7 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
     from tqdm.auto import tqdm
 
     from .batch import _accept, _fail
-    from .context import _minimised, shared_cohort_data
+    from .context import cache_payload, shared_cohort_data
 
     address, n_local = parse_scheduler(scheduler, jobs)
     logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger("distributed").level))
@@ -181,7 +188,10 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
 
         threading.Thread(target=_register, daemon=True).start()
         try:
-            data = _minimised(shared_cohort_data(db, lang=todo[0][0].lang))  # no pseudonyms or small-group text leave the client
+            # the planner's dimensions are decided on the workers; the data are minimised and pickled once, here:
+            # no pseudonyms or small-group text leave the client, and the kernels' records carry this batch's numbering
+            full = shared_cohort_data(db, lang=todo[0][0].lang, pmap=functools.partial(_cluster_map, client))
+            data = (full.fingerprint, cache_payload(full))
         except Exception as exc:  # the kernels compute what they need themselves
             log.warning("could not prepare the shared report data (%s); each kernel computes it", exc)
             data = None
@@ -194,14 +204,18 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
                 _fail(result, manifest, out, by_id, task.key, reason, suffix)
                 bar.update(1)
             return
-        shared = client.scatter(data, broadcast=True) if data is not None else None
+        shared = client.scatter([data], broadcast=True)[0] if data is not None else None  # one object, not its parts
         batch = uuid.uuid4().hex[:8]
         n = len(todo)
         for i, (task, _) in enumerate(todo):
             fut = client.submit(_render, task, shared, key=f"upo-report-{batch}-{i}", priority=n - i, pure=False)
             futures[fut] = task.key
+        retried: list[str] = []
+        done: dict[Any, str] = {}
         for fut in as_completed(list(futures)):
-            key = futures[fut]
+            if len(done) >= 32:  # results stay in the workers' memory while the client holds their futures: let them go
+                retried += _release(client, done)
+            key = done[fut] = futures.pop(fut)
             task, meta = by_id[key]
             try:
                 res, html = fut.result()
@@ -216,7 +230,7 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
                 os.replace(tmp, target)
             printer = _accept(res, task, meta, result, manifest, out, by_id, want_pdf=want_pdf, suffix=suffix, printer=printer)
             bar.update(1)
-        retried = _retried(client, futures)
+        retried += _release(client, done)
         if retried:
             result.notes.append(f"{len(retried)} report(s) retried on another worker after a worker was lost "
                                 f"(none lost): {', '.join(sorted(retried))}")
@@ -230,6 +244,20 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
         finally:
             if cluster is not None:
                 cluster.close()
+
+
+def _cluster_map(client: Any, fn: Any, work: list[tuple]) -> list[Any]:
+    """``[fn(*args) for args in work]`` computed on the cluster's workers (in that order)."""
+    return client.gather(client.map(fn, *zip(*work), pure=False, key=[f"upo-plan-{uuid.uuid4().hex[:8]}-{i}" for i in range(len(work))]))
+
+
+def _release(client: Any, done: dict[Any, str]) -> list[str]:
+    """The reports among ``done`` (finished futures) that were retried, then the futures released (emptied)."""
+    retried = _retried(client, done)
+    for fut in done:
+        fut.release()
+    done.clear()
+    return retried
 
 
 def _retried(client: Any, futures: dict[Any, str]) -> list[str]:
