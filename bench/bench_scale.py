@@ -17,7 +17,7 @@ Builds the synthetic large cohort (``upo demo --authorities 1000``: 1,000 units 
   releases, the cross-report check).
 
 Projection for 11,000 reports on 16 workers (critical path; X(11000) = X(n) × (11000/n)^e with
-e = log2(X(n)/X(n/2)), the growth measured per part):
+e = log2(X(n)/X(n/2)), the growth measured per part; a negative e, noise, counts as 1):
 
     before the first report:  read + P_prep + max(analyses, P_dim) + minimise
         (the planner's dimensions run on the workers beside the analyses; P_dim = the largest dimension)
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,7 +74,7 @@ def cohort_step(db: Path) -> dict[str, tuple[float, float]]:
 
     dims: list[tuple[float, float]] = []
 
-    def timed_map(fn, work):  # noqa: ANN001, ANN202  (serial, each dimension timed: what a worker spends on it)
+    def timed_map(fn, work):  # (serial, each dimension timed: what a worker spends on it)
         out = []
         for args in work:
             part, w, c = _timed(fn, *args)
@@ -100,11 +101,14 @@ def cohort_step(db: Path) -> dict[str, tuple[float, float]]:
 
 
 def _grow(small: float, big: float, n: int) -> tuple[float, float]:
+    """``big`` extrapolated to 11000 units with the growth measured between n/2 and n units; a growth below 0
+    (the part measured smaller at the larger size: noise, e.g. under load) counts as linear, never as shrinking."""
     e = math.log2(big / small) if small > 0 and big > 0 else 1.0
+    e = e if e >= 0 else 1.0
     return big * (11000 / n) ** e, e
 
 
-def _cohort(path: Path, n: int):  # noqa: ANN202
+def _cohort(path: Path, n: int) -> Any:
     """The synthetic cohort of ``n`` units at ``path``, built unless a previous run (``--keep``) left it there."""
     from toolkit.demo_large import build_large_demo
     from toolkit.store import Store

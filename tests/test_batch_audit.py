@@ -100,7 +100,7 @@ def test_a_violation_in_the_first_record_is_found_while_later_reports_render_and
     joined: list[tuple[str, int, int]] = []  # (report, releases joined so far, reports joined so far)
     real = B._LiveRecord.add_shipped
 
-    def spy(self, report_id, payload):  # noqa: ANN001, ANN202
+    def spy(self, report_id, payload):
         real(self, report_id, payload)
         joined.append((report_id, len(self.batch.record), len(self.batch.shipped)))
 
