@@ -14,6 +14,18 @@ message, none of which the form needs:
   meaning ``--pool`` keeps), so a burst of joins takes ready ones; a page never gets a
   kernel another page used (a pooled kernel is new, and handed out once), and the page's
   thread gets the shell's per-thread display hook when it takes one (:func:`_adopt`).
+* **The page's HTML** (``read_root``: Solara's Jinja template rendered for every page request,
+  with a file lookup, a content hash and an escape of every embedded script, about a third
+  of a join's CPU in the form process): :func:`cached_root` renders it once per distinct
+  request path and settings; it holds nothing of a person (the session cookie is set
+  outside it, by Solara's ``root`` handler, per request).
+* **Solara's page frame** (a third of a page's widgets, each a message): its router wraps every
+  page in a column box with a ``Navigator`` (client-side navigation between routes, three
+  widgets), and its page renderer in two more boxes with a ``Title`` (three widgets, which set
+  the tab's title to "No title": the workshop's routes have no label). The workshop's pages
+  are separate addresses loaded by the browser, and their title is in the page's HTML;
+  :func:`lean_frame` renders a page's component directly (routes with a nested layout or
+  no component are rendered as Solara does).
 * **Every widget message** created a ``FakeIPython`` with a fresh ``MagicMock`` for the
   ``pre_execute``/``post_execute`` events (≈ 10 % of the CPU of answering the form):
   :func:`cached_ipython` keeps one per page with a no-op event hub.
@@ -44,7 +56,7 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["apply", "busy", "light_shell", "cached_ipython", "safe_sync_writes", "KernelPool"]
+__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "lean_frame", "light_shell", "safe_sync_writes"]
 
 log = logging.getLogger("toolkit")
 
@@ -103,6 +115,89 @@ def cached_ipython() -> None:
     patch.get_ipython = get_ipython
     widget_mod.get_ipython = get_ipython
     IPython.get_ipython = get_ipython
+
+
+def cached_root(max_entries: int = 16) -> None:
+    """Solara's page HTML rendered once per request path and settings (it was rendered from its template per request).
+
+    The page is the same for every participant: the template's inputs are the path, the root
+    paths, the theme's settings (title, ...), the installed assets, the client version and the
+    template's globals (the app's head), all fixed for the server's lifetime; the key holds
+    the ones that can change while it runs.
+    A path that is no page (``None``) is not kept, and the cache holds at most ``max_entries``
+    pages, so requests for made-up paths cannot fill the memory.
+    """
+    from solara.server import app as solara_app
+    from solara.server import server, settings
+
+    if getattr(server.read_root, "_upo_cached", False):
+        return
+    original = server.read_root
+    pages: dict[tuple, str] = {}
+    lock = threading.Lock()
+
+    def read_root(path: str, root_path: str = "", jupyter_root_path: str | None = None, render_kwargs: dict | None = None,
+                  use_nbextensions: bool = True, ssg_data: Any = None) -> str | None:
+        if render_kwargs or ssg_data is not None or settings.ssg.enabled:  # a page of its own: as Solara renders it
+            return original(path, root_path, jupyter_root_path, render_kwargs or {}, use_nbextensions, ssg_data)
+        env = server.get_jinja_env(app_name="__default__")  # its globals: what the app adds to the page (the head)
+        key = (path, root_path, jupyter_root_path, use_nbextensions, repr(settings.theme.dict()), settings.main.mode, repr(settings.assets.dict()),
+               solara_app.client_version(), tuple((k, id(v)) for k, v in env.globals.items()))
+        page = pages.get(key)
+        if page is None:
+            page = original(path, root_path, jupyter_root_path, {}, use_nbextensions, None)
+            if page is not None:
+                with lock:
+                    if len(pages) >= max_entries:
+                        pages.clear()
+                    pages[key] = page
+        return page
+
+    read_root._upo_cached = True  # type: ignore[attr-defined]
+    server.read_root = read_root
+
+
+def lean_frame() -> None:
+    """Solara's router and page renderer without the widgets of client-side navigation and the tab title.
+
+    The routing state (the path, the router and location contexts that ``solara.use_route``
+    and links read) is provided as before; what is left out is the ``Navigator`` widget and
+    the column box of the router, and the two boxes and the ``Title`` widget of the page
+    renderer. A route that needs more (several levels, a markdown file, no component) is
+    rendered by Solara's own renderer.
+    """
+    import reacton.core
+    import solara
+    from solara import autorouting, routing
+
+    if getattr(autorouting.RenderPage, "_upo_lean", False):
+        return
+    full_page = autorouting.RenderPage
+
+    @solara.component
+    def RoutingProvider(children: list = [], routes: list = [], pathname: str = "") -> Any:  # noqa: B006 - Solara's signature
+        path, set_path = solara.use_state(pathname, key="solara-context-path")
+
+        def set_path_with_redirect(new: str) -> None:
+            set_path(autorouting._redirects.get(new, new))
+
+        solara.provide_cross_filter()
+        routing._location_context.provide(routing._Location(path, set_path_with_redirect))
+        routing.router_context.provide(routing.Router(path, routes=routes, set_path=set_path_with_redirect))
+        return children[0] if len(children) == 1 else solara.Column(children=children)
+
+    @solara.component
+    def RenderPage(main_name: str = "Page") -> Any:
+        router = solara.use_context(routing.router_context)
+        found = router.path_routes
+        if len(found) == 1 and len(router.parts) <= 1 and isinstance(found[0].component, reacton.core.ComponentFunction):
+            return found[0].component()
+        return full_page(main_name)
+
+    RenderPage._upo_lean = True  # type: ignore[attr-defined]
+    autorouting.RenderPage = RenderPage
+    autorouting.RoutingProvider = RoutingProvider
+    solara.RoutingProvider = RoutingProvider
 
 
 def safe_sync_writes() -> None:
@@ -258,6 +353,8 @@ def apply(pool_size: int = 0) -> KernelPool | None:
 
     light_shell()
     cached_ipython()
+    cached_root()
+    lean_frame()
     safe_sync_writes()
     if pool_size > 0:
         _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
