@@ -135,14 +135,24 @@ def cached_root(max_entries: int = 16) -> None:
     original = server.read_root
     pages: dict[tuple, str] = {}
     lock = threading.Lock()
+    version = solara_app.client_version()
+    env: list = []
+
+    def _template_globals() -> tuple:
+        """What the app adds to the template (the page's head), by identity; the environment exists once the app is loaded."""
+        if not env:
+            try:
+                env.append(server.get_jinja_env(app_name="__default__"))
+            except KeyError:  # no app yet: its first page request loads it
+                return ()
+        return tuple((k, id(v)) for k, v in env[0].globals.items())
 
     def read_root(path: str, root_path: str = "", jupyter_root_path: str | None = None, render_kwargs: dict | None = None,
                   use_nbextensions: bool = True, ssg_data: Any = None) -> str | None:
         if render_kwargs or ssg_data is not None or settings.ssg.enabled:  # a page of its own: as Solara renders it
             return original(path, root_path, jupyter_root_path, render_kwargs or {}, use_nbextensions, ssg_data)
-        env = server.get_jinja_env(app_name="__default__")  # its globals: what the app adds to the page (the head)
         key = (path, root_path, jupyter_root_path, use_nbextensions, repr(settings.theme.dict()), settings.main.mode, repr(settings.assets.dict()),
-               solara_app.client_version(), tuple((k, id(v)) for k, v in env.globals.items()))
+               version, _template_globals())
         page = pages.get(key)
         if page is None:
             page = original(path, root_path, jupyter_root_path, {}, use_nbextensions, None)
