@@ -215,3 +215,16 @@ def test_a_page_joins_without_solaras_navigation_and_title_widgets(store):
     assert "TemplateModel" not in names and "SheetModel" not in names, names  # no Navigator, no Title, no column box
     assert len(names) <= 31, names  # was 39
     assert submitted and store.count_submissions("competence_reflection") == 1
+
+
+def test_what_a_first_join_imported_is_imported_before_ready():
+    """The room's first websocket imported anyio's asyncio backend, and every page searched the disk for the optional ipyreact."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom toolkit.workshop import tuning\ntuning.apply(pool_size=0)\n"
+            "print('anyio._backends._asyncio' in sys.modules)\n"
+            "try:\n    import ipyreact\n    print('installed')\nexcept ModuleNotFoundError:\n    print(sys.modules.get('ipyreact', 'searched'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    assert out[0] == "True"
+    assert out[1] in ("None", "installed")  # missing: remembered as missing (None), not searched for on every page

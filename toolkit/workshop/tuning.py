@@ -26,6 +26,10 @@ message, none of which the form needs:
   are separate addresses loaded by the browser, and their title is in the page's HTML;
   :func:`lean_frame` renders a page's component directly (routes with a nested layout or
   no component are rendered as Solara does).
+* **First-time work in a room's first join**: the websocket's first page imported anyio's
+  asyncio backend (tens of milliseconds of that join), and every page looked for the
+  optional ``ipyreact`` package on disk again (a failed import is not remembered);
+  :func:`imports_ahead` does both before the server says it is ready.
 * **Every widget message** created a ``FakeIPython`` with a fresh ``MagicMock`` for the
   ``pre_execute``/``post_execute`` events (≈ 10 % of the CPU of answering the form):
   :func:`cached_ipython` keeps one per page with a no-op event hub.
@@ -56,7 +60,7 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "lean_frame", "light_shell", "safe_sync_writes"]
+__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "imports_ahead", "lean_frame", "light_shell", "safe_sync_writes"]
 
 log = logging.getLogger("toolkit")
 
@@ -165,6 +169,18 @@ def cached_root(max_entries: int = 16) -> None:
 
     read_root._upo_cached = True  # type: ignore[attr-defined]
     server.read_root = read_root
+
+
+def imports_ahead() -> None:
+    """Imports a page would otherwise pay for: anyio's asyncio backend (first websocket), and a missing ``ipyreact`` marked missing."""
+    import importlib.util
+    import sys
+
+    from anyio._core._eventloop import get_async_backend
+
+    get_async_backend("asyncio")  # imports the backend module once, as the first websocket did
+    if "ipyreact" not in sys.modules and importlib.util.find_spec("ipyreact") is None:
+        sys.modules["ipyreact"] = None  # type: ignore[assignment] - ``import ipyreact`` fails at once (ModuleNotFoundError), as Solara expects
 
 
 def lean_frame() -> None:
@@ -365,6 +381,7 @@ def apply(pool_size: int = 0) -> KernelPool | None:
     cached_ipython()
     cached_root()
     lean_frame()
+    imports_ahead()
     safe_sync_writes()
     if pool_size > 0:
         _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
