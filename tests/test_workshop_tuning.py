@@ -228,3 +228,23 @@ def test_what_a_first_join_imported_is_imported_before_ready():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout.split()
     assert out[0] == "True"
     assert out[1] in ("None", "installed")  # missing: remembered as missing (None), not searched for on every page
+
+
+def test_a_page_theme_is_made_when_read_with_what_the_browser_sent():
+    """Solara made a Theme widget (three widgets, a tenth of a join's messages) for every page, which the form never reads."""
+    tuning.apply(pool_size=0)
+    from solara.lab.components import theming
+    from solara.server import app as solara_app
+    from solara.server import kernel, kernel_context
+
+    ctx = kernel_context.VirtualKernelContext(id="k-theme", kernel=kernel.Kernel(), session_id="s-theme", control_sockets=[], widgets={}, templates={})
+    try:
+        with ctx:
+            solara_app.load_themes({"light": {"primary": "#123456"}, "dark": {"colors": {"primary": "#654321"}}}, True)
+            assert not [w for w in ctx.widgets.values() if type(w).__name__ in ("Theme", "ThemeColors")]  # nothing sent for the page
+            assert theming.theme.themes.light.primary == "#123456" and theming.theme.themes.dark.primary == "#654321"  # read: made, as sent
+            assert theming.theme.dark_effective is True
+            solara_app.load_themes({"light": {"primary": "#abcdef"}}, False)  # it exists now: applied at once, as Solara does
+            assert theming.theme.themes.light.primary == "#abcdef" and theming.theme.dark_effective is False
+    finally:
+        ctx.close()

@@ -26,6 +26,11 @@ message, none of which the form needs:
   are separate addresses loaded by the browser, and their title is in the page's HTML;
   :func:`lean_frame` renders a page's component directly (routes with a nested layout or
   no component are rendered as Solara does).
+* **The page's theme** (three widgets and an update, a tenth of a join's messages): the
+  browser sends Solara its Vuetify colours and Solara sends them back as a ``Theme`` widget
+  for every page, so that Python code could read them; the workshop's pages never do (their
+  look is the form's own style sheet). :func:`theme_on_demand` keeps what the browser sent
+  and makes the widget only when Python code first reads the theme.
 * **First-time work in a room's first join**: the websocket's first page imported anyio's
   asyncio backend (tens of milliseconds of that join), and every page looked for the
   optional ``ipyreact`` package on disk again (a failed import is not remembered);
@@ -60,7 +65,7 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "imports_ahead", "lean_frame", "light_shell", "safe_sync_writes"]
+__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "imports_ahead", "lean_frame", "light_shell", "safe_sync_writes", "theme_on_demand"]
 
 log = logging.getLogger("toolkit")
 
@@ -169,6 +174,50 @@ def cached_root(max_entries: int = 16) -> None:
 
     read_root._upo_cached = True  # type: ignore[attr-defined]
     server.read_root = read_root
+
+
+def theme_on_demand() -> None:
+    """The page's ``Theme`` widget made when Python code first reads ``solara.lab.theme``, not for every page.
+
+    What the browser sent (its colours, dark or not) is kept on the page's context and given to
+    the theme when it is made, so code that reads the theme sees the same as before.
+    """
+    from solara.lab.components import theming
+    from solara.server import app as solara_app
+    from solara.server import kernel_context
+
+    if getattr(solara_app.load_themes, "_upo_lazy", False):
+        return
+    eager = solara_app.load_themes
+    storage = theming.theme._instance._storage  # the per-page theme, made by its factory on first use
+    make = storage.factory
+
+    def made_with_what_the_browser_sent() -> Any:
+        new = make()
+        context = kernel_context.get_current_context() if kernel_context.has_current_context() else None
+        if context is not None:
+            context._upo_theme_made = True
+        sent = getattr(context, "_upo_theme", None)
+        if sent is not None:
+            themes, dark = sent
+            for kind, values in (themes or {}).items():
+                target = getattr(new.themes, kind)
+                with target.hold_trait_notifications():
+                    for name, value in values.get("colors", values).items():
+                        setattr(target, name, value)
+            new.dark_effective = dark
+        return new
+
+    def load_themes(themes: Any, dark: Any) -> None:
+        context = kernel_context.get_current_context() if kernel_context.has_current_context() else None
+        if context is None or getattr(context, "_upo_theme_made", False):  # no page, or its theme exists: as Solara does
+            eager(themes, dark)
+            return
+        context._upo_theme = (themes, dark)
+
+    storage.factory = made_with_what_the_browser_sent
+    load_themes._upo_lazy = True  # type: ignore[attr-defined]
+    solara_app.load_themes = load_themes
 
 
 def imports_ahead() -> None:
@@ -381,6 +430,7 @@ def apply(pool_size: int = 0) -> KernelPool | None:
     cached_ipython()
     cached_root()
     lean_frame()
+    theme_on_demand()
     imports_ahead()
     safe_sync_writes()
     if pool_size > 0:
