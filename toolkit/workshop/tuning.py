@@ -15,8 +15,8 @@ message, none of which the form needs:
   kernel another page used (a pooled kernel is new, and handed out once), and the page's
   thread gets the shell's per-thread display hook when it takes one (:func:`_adopt`).
 * **The page's HTML** (``read_root``: Solara's Jinja template rendered for every page request,
-  with a file lookup, a content hash and an escape of every embedded script, about a third
-  of a join's CPU in the form process): :func:`cached_root` renders it once per distinct
+  with file lookups, content hashes and an escape of every embedded script, ≈ 2 ms of CPU per
+  request measured in-process): :func:`cached_root` renders it once per distinct
   request path and settings; it holds nothing of a person (the session cookie is set
   outside it, by Solara's ``root`` handler, per request).
 * **Solara's page frame** (a third of a page's widgets, each a message): its router wraps every
