@@ -231,7 +231,14 @@ def measure(src: Path, n: int, tmp: Path, profile: Path | None) -> dict:
     subprocess.run([sys.executable, "-P", "-c", MAKE_DB, str(db), INSTRUMENT], check=True, env={**os.environ, **env})
     srv = WorkshopProcess(db, INSTRUMENT, "t1", ["--authority", "BVA", "--pool", str(max(n, 1))], env=env)
     srv.cmd = [srv.cmd[0], "-P", *srv.cmd[1:]]
-    srv.start(timeout=180)
+    # started from the temporary folder: the form processes (``python -m toolkit.workshop.worker``, started by the front)
+    # import from their current folder first, so started from a worktree the baseline's form processes ran the worktree's code
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        srv.start(timeout=180)
+    finally:
+        os.chdir(here)
     try:
         time.sleep(1.5)  # the pool is full ("Ready" waited for it); let the server go quiet
         return asyncio.run(_drive(srv.url, n, srv.pid, profile))

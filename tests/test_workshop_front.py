@@ -212,3 +212,19 @@ def test_kill_9_of_the_whole_command_leaves_no_form_process_then_the_same_comman
     finally:
         again.kill()
     assert _wait(lambda: not [p for p in everyone if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 10), "a child survived SIGTERM"
+
+
+def test_form_processes_run_the_toolkit_the_front_runs_whatever_the_current_folder(store, tmp_path, monkeypatch):
+    """A form process was started with ``python -m`` and imported a ``toolkit`` of the current folder before the front's
+    (a benchmark started from a worktree ran the worktree's form code as its "baseline")."""
+    other = tmp_path / "elsewhere" / "toolkit"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("raise ImportError('the toolkit of the current folder')\n")
+    monkeypatch.chdir(other.parent)
+    srv = WorkshopProcess(store.path, "reality_check", "t0", ["--authority", "BVA", "--processes", "1", "--pool", "0"])
+    srv.cmd = [srv.cmd[0], "-P", *srv.cmd[1:]]  # the front itself from PYTHONPATH, as bench/bench_participant_cost.py starts it
+    srv.start()
+    try:
+        assert _join_one(srv.url) > 0
+    finally:
+        srv.stop()

@@ -148,3 +148,103 @@ def test_asset_files_are_sent_from_memory_and_never_with_a_cookie():
     run_async(get(wrapped, "/_solara/cdn/personal.js"))
     run_async(get(wrapped, "/_solara/cdn/personal.js"))
     assert calls.count("/_solara/cdn/personal.js") == 2  # a response with a cookie is not kept
+
+
+def test_page_html_is_rendered_once_per_path_and_settings(monkeypatch):
+    """Solara rendered its page template for every page request (a third of a join's CPU in the form process)."""
+    from solara.server import server, settings
+
+    calls: list[str] = []
+
+    def render(path, root_path="", jupyter_root_path=None, render_kwargs={}, use_nbextensions=True, ssg_data=None):  # noqa: B006
+        calls.append(path)
+        return None if path == "/nothing" else f"<html>{path} {settings.theme.title} {len(calls)}</html>"
+
+    monkeypatch.setattr(server, "read_root", render)
+    monkeypatch.setattr(settings.theme, "title", "Kompetenzreflexion")
+    tuning.cached_root(max_entries=3)
+    cached = server.read_root
+    assert cached is not render
+    first = cached("/", "")
+    assert cached("/", "") is first and calls == ["/"]  # every participant: the same page, rendered once
+    assert cached("/nothing", "") is None and cached("/nothing", "") is None and calls.count("/nothing") == 2  # no page: not kept
+    assert cached("/", "", render_kwargs={"x": 1}) != first  # a page of its own: as Solara renders it
+    monkeypatch.setattr(settings.theme, "title", "Competence reflection")
+    assert "Competence reflection" in cached("/", "")  # a setting that changes is part of the key
+    for i in range(5):  # made-up paths cannot fill the memory
+        cached(f"/p{i}", "")
+    tuning.cached_root()
+    assert server.read_root is cached  # applied once
+
+
+def test_a_page_joins_without_solaras_navigation_and_title_widgets(store):
+    """Solara's router and page renderer added 9 of a page's 39 widgets (Navigator, Title, three boxes); the tab said "No title"."""
+    import re
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from toolkit.workshop import WorkshopProcess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from solara_client import Participant
+
+    srv = WorkshopProcess(store.path, "competence_reflection", "t0", ["--authority", "BVA", "--pool", "2", "--processes", "1"]).start()
+    try:
+        pages, cookies = [], []
+        for _ in range(2):
+            with urllib.request.urlopen(srv.url, timeout=60) as resp:
+                pages.append(resp.read())
+                cookies.append(resp.headers.get("Set-Cookie"))
+        assert pages[0] == pages[1] and cookies[0] != cookies[1]  # the same page for everyone, a cookie per device
+        assert re.search(rb"<title>\s*Kompetenzreflexion", pages[0])  # the tab's title comes from the page
+
+        async def go() -> tuple[list[str], bool]:
+            p = Participant(srv.url)
+            try:
+                await p.join(time.perf_counter())
+                names = [m.get("_model_name", "") for m in p.models.values()]
+                await p.fill(("AB", "3", "B", "Xy"))
+                return names, await p.submit()
+            finally:
+                await p.close()
+
+        names, submitted = run_async(go())
+    finally:
+        srv.stop()
+    assert "TemplateModel" not in names and "SheetModel" not in names, names  # no Navigator, no Title, no column box
+    assert len(names) <= 31, names  # was 39
+    assert submitted and store.count_submissions("competence_reflection") == 1
+
+
+def test_what_a_first_join_imported_is_imported_before_ready():
+    """The room's first websocket imported anyio's asyncio backend, and every page searched the disk for the optional ipyreact."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom toolkit.workshop import tuning\ntuning.apply(pool_size=0)\n"
+            "print('anyio._backends._asyncio' in sys.modules)\n"
+            "try:\n    import ipyreact\n    print('installed')\nexcept ModuleNotFoundError:\n    print(sys.modules.get('ipyreact', 'searched'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    assert out[0] == "True"
+    assert out[1] in ("None", "installed")  # missing: remembered as missing (None), not searched for on every page
+
+
+def test_a_page_theme_is_made_when_read_with_what_the_browser_sent():
+    """Solara made a Theme widget (three widgets, a tenth of a join's messages) for every page, which the form never reads."""
+    tuning.apply(pool_size=0)
+    from solara.lab.components import theming
+    from solara.server import app as solara_app
+    from solara.server import kernel, kernel_context
+
+    ctx = kernel_context.VirtualKernelContext(id="k-theme", kernel=kernel.Kernel(), session_id="s-theme", control_sockets=[], widgets={}, templates={})
+    try:
+        with ctx:
+            solara_app.load_themes({"light": {"primary": "#123456"}, "dark": {"colors": {"primary": "#654321"}}}, True)
+            assert not [w for w in ctx.widgets.values() if type(w).__name__ in ("Theme", "ThemeColors")]  # nothing sent for the page
+            assert theming.theme.themes.light.primary == "#123456" and theming.theme.themes.dark.primary == "#654321"  # read: made, as sent
+            assert theming.theme.dark_effective is True
+            solara_app.load_themes({"light": {"primary": "#abcdef"}}, False)  # it exists now: applied at once, as Solara does
+            assert theming.theme.themes.light.primary == "#abcdef" and theming.theme.dark_effective is False
+    finally:
+        ctx.close()

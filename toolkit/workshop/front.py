@@ -267,7 +267,8 @@ class Front:
         live, live_child = socket.socketpair()
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the toolkit package
         env = {**self.env, "PYTHONPATH": os.pathsep.join(p for p in (root, self.env.get("PYTHONPATH", "")) if p)}
-        cmd = [sys.executable, "-m", "toolkit.workshop.worker", "--conn-fd", str(ctrl_child.fileno()),
+        # -P: the toolkit comes from ``root`` (PYTHONPATH), the one the front runs; "-m" would put the current folder first
+        cmd = [sys.executable, "-P", "-m", "toolkit.workshop.worker", "--conn-fd", str(ctrl_child.fileno()),
                "--live-fd", str(live_child.fileno()), "--index", str(w.index), "--pool", str(w.pool)]
         w.proc = subprocess.Popen(cmd, pass_fds=(ctrl_child.fileno(), live_child.fileno()), env=env, stdin=subprocess.DEVNULL)
         ctrl_child.close()

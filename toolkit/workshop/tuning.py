@@ -14,6 +14,27 @@ message, none of which the form needs:
   meaning ``--pool`` keeps), so a burst of joins takes ready ones; a page never gets a
   kernel another page used (a pooled kernel is new, and handed out once), and the page's
   thread gets the shell's per-thread display hook when it takes one (:func:`_adopt`).
+* **The page's HTML** (``read_root``: Solara's Jinja template rendered for every page request,
+  with file lookups, content hashes and an escape of every embedded script, ≈ 2 ms of CPU per
+  request measured in-process): :func:`cached_root` renders it once per distinct
+  request path and settings; it holds nothing of a person (the session cookie is set
+  outside it, by Solara's ``root`` handler, per request).
+* **Solara's page frame** (a third of a page's widgets, each a message): its router wraps every
+  page in a column box with a ``Navigator`` (client-side navigation between routes, three
+  widgets), and its page renderer in two more boxes with a ``Title`` (three widgets, which set
+  the tab's title to "No title": the workshop's routes have no label). The workshop's pages
+  are separate addresses loaded by the browser, and their title is in the page's HTML;
+  :func:`lean_frame` renders a page's component directly (routes with a nested layout or
+  no component are rendered as Solara does).
+* **The page's theme** (three widgets and an update, a tenth of a join's messages): the
+  browser sends Solara its Vuetify colours and Solara sends them back as a ``Theme`` widget
+  for every page, so that Python code could read them; the workshop's pages never do (their
+  look is the form's own style sheet). :func:`theme_on_demand` keeps what the browser sent
+  and makes the widget only when Python code first reads the theme.
+* **First-time work in a room's first join**: the websocket's first page imported anyio's
+  asyncio backend (tens of milliseconds of that join), and every page looked for the
+  optional ``ipyreact`` package on disk again (a failed import is not remembered);
+  :func:`imports_ahead` does both before the server says it is ready.
 * **Every widget message** created a ``FakeIPython`` with a fresh ``MagicMock`` for the
   ``pre_execute``/``post_execute`` events (≈ 10 % of the CPU of answering the form):
   :func:`cached_ipython` keeps one per page with a no-op event hub.
@@ -44,7 +65,7 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["apply", "busy", "light_shell", "cached_ipython", "safe_sync_writes", "KernelPool"]
+__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "imports_ahead", "lean_frame", "light_shell", "safe_sync_writes", "theme_on_demand"]
 
 log = logging.getLogger("toolkit")
 
@@ -103,6 +124,155 @@ def cached_ipython() -> None:
     patch.get_ipython = get_ipython
     widget_mod.get_ipython = get_ipython
     IPython.get_ipython = get_ipython
+
+
+def cached_root(max_entries: int = 16) -> None:
+    """Solara's page HTML rendered once per request path and settings (it was rendered from its template per request).
+
+    The page is the same for every participant: the template's inputs are the path, the root
+    paths, the theme's settings (title, ...), the installed assets, the client version and the
+    template's globals (the app's head), all fixed for the server's lifetime; the key holds
+    the ones that can change while it runs.
+    A path that is no page (``None``) is not kept, and the cache holds at most ``max_entries``
+    pages, so requests for made-up paths cannot fill the memory.
+    """
+    from solara.server import app as solara_app
+    from solara.server import server, settings
+
+    if getattr(server.read_root, "_upo_cached", False):
+        return
+    original = server.read_root
+    pages: dict[tuple, str] = {}
+    lock = threading.Lock()
+    version = solara_app.client_version()
+    env: list = []
+
+    def _template_globals() -> tuple:
+        """What the app adds to the template (the page's head), by identity; the environment exists once the app is loaded."""
+        if not env:
+            try:
+                env.append(server.get_jinja_env(app_name="__default__"))
+            except KeyError:  # no app yet: its first page request loads it
+                return ()
+        return tuple((k, id(v)) for k, v in env[0].globals.items())
+
+    def read_root(path: str, root_path: str = "", jupyter_root_path: str | None = None, render_kwargs: dict | None = None,
+                  use_nbextensions: bool = True, ssg_data: Any = None) -> str | None:
+        if render_kwargs or ssg_data is not None or settings.ssg.enabled:  # a page of its own: as Solara renders it
+            return original(path, root_path, jupyter_root_path, render_kwargs or {}, use_nbextensions, ssg_data)
+        key = (path, root_path, jupyter_root_path, use_nbextensions, repr(settings.theme.dict()), settings.main.mode, repr(settings.assets.dict()),
+               version, _template_globals())
+        page = pages.get(key)
+        if page is None:
+            page = original(path, root_path, jupyter_root_path, {}, use_nbextensions, None)
+            if page is not None:
+                with lock:
+                    if len(pages) >= max_entries:
+                        pages.clear()
+                    pages[key] = page
+        return page
+
+    read_root._upo_cached = True  # type: ignore[attr-defined]
+    server.read_root = read_root
+
+
+def theme_on_demand() -> None:
+    """The page's ``Theme`` widget made when Python code first reads ``solara.lab.theme``, not for every page.
+
+    What the browser sent (its colours, dark or not) is kept on the page's context and given to
+    the theme when it is made, so code that reads the theme sees the same as before.
+    """
+    from solara.lab.components import theming
+    from solara.server import app as solara_app
+    from solara.server import kernel_context
+
+    if getattr(solara_app.load_themes, "_upo_lazy", False):
+        return
+    eager = solara_app.load_themes
+    storage = theming.theme._instance._storage  # the per-page theme, made by its factory on first use
+    make = storage.factory
+
+    def made_with_what_the_browser_sent() -> Any:
+        new = make()
+        context = kernel_context.get_current_context() if kernel_context.has_current_context() else None
+        if context is not None:
+            context._upo_theme_made = True
+        sent = getattr(context, "_upo_theme", None)
+        if sent is not None:
+            themes, dark = sent
+            for kind, values in (themes or {}).items():
+                target = getattr(new.themes, kind)
+                with target.hold_trait_notifications():
+                    for name, value in values.get("colors", values).items():
+                        setattr(target, name, value)
+            new.dark_effective = dark
+        return new
+
+    def load_themes(themes: Any, dark: Any) -> None:
+        context = kernel_context.get_current_context() if kernel_context.has_current_context() else None
+        if context is None or getattr(context, "_upo_theme_made", False):  # no page, or its theme exists: as Solara does
+            eager(themes, dark)
+            return
+        context._upo_theme = (themes, dark)
+
+    storage.factory = made_with_what_the_browser_sent
+    load_themes._upo_lazy = True  # type: ignore[attr-defined]
+    solara_app.load_themes = load_themes
+
+
+def imports_ahead() -> None:
+    """Imports a page would otherwise pay for: anyio's asyncio backend (first websocket), and a missing ``ipyreact`` marked missing."""
+    import importlib.util
+    import sys
+
+    from anyio._core._eventloop import get_async_backend
+
+    get_async_backend("asyncio")  # imports the backend module once, as the first websocket did
+    if "ipyreact" not in sys.modules and importlib.util.find_spec("ipyreact") is None:
+        sys.modules["ipyreact"] = None  # type: ignore[assignment] - ``import ipyreact`` fails at once (ModuleNotFoundError), as Solara expects
+
+
+def lean_frame() -> None:
+    """Solara's router and page renderer without the widgets of client-side navigation and the tab title.
+
+    The routing state (the path, the router and location contexts that ``solara.use_route``
+    and links read) is provided as before; what is left out is the ``Navigator`` widget and
+    the column box of the router, and the two boxes and the ``Title`` widget of the page
+    renderer. A route that needs more (several levels, a markdown file, no component) is
+    rendered by Solara's own renderer.
+    """
+    import reacton.core
+    import solara
+    from solara import autorouting, routing
+
+    if getattr(autorouting.RenderPage, "_upo_lean", False):
+        return
+    full_page = autorouting.RenderPage
+
+    @solara.component
+    def RoutingProvider(children: list = [], routes: list = [], pathname: str = "") -> Any:  # noqa: B006 - Solara's signature
+        path, set_path = solara.use_state(pathname, key="solara-context-path")
+
+        def set_path_with_redirect(new: str) -> None:
+            set_path(autorouting._redirects.get(new, new))
+
+        solara.provide_cross_filter()
+        routing._location_context.provide(routing._Location(path, set_path_with_redirect))
+        routing.router_context.provide(routing.Router(path, routes=routes, set_path=set_path_with_redirect))
+        return children[0] if len(children) == 1 else solara.Column(children=children)
+
+    @solara.component
+    def RenderPage(main_name: str = "Page") -> Any:
+        router = solara.use_context(routing.router_context)
+        found = router.path_routes
+        if len(found) == 1 and len(router.parts) <= 1 and isinstance(found[0].component, reacton.core.ComponentFunction):
+            return found[0].component()
+        return full_page(main_name)
+
+    RenderPage._upo_lean = True  # type: ignore[attr-defined]
+    autorouting.RenderPage = RenderPage
+    autorouting.RoutingProvider = RoutingProvider
+    solara.RoutingProvider = RoutingProvider
 
 
 def safe_sync_writes() -> None:
@@ -258,6 +428,10 @@ def apply(pool_size: int = 0) -> KernelPool | None:
 
     light_shell()
     cached_ipython()
+    cached_root()
+    lean_frame()
+    theme_on_demand()
+    imports_ahead()
     safe_sync_writes()
     if pool_size > 0:
         _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
