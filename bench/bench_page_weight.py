@@ -10,10 +10,11 @@ main thread's (``ThreadTime``) and the script time (``ScriptDuration``), until t
 later (what the page still loads and runs after that counts for the phone too). ``--reload`` adds a
 reload of the same context (the cache warm: what a participant's reload costs).
 
-CPU seconds, not wall time, are what compare two trees on a busy machine: run it once per
-tree, e.g. ``PYTHONPATH=<tree> .venv/bin/python <tree>/bench/bench_page_weight.py``.
+CPU seconds, not wall time, are what compare two trees on a busy machine: run it once per tree.
+``--block`` refuses the requests for some files (what they cost the page: the form may look different then).
 
-Run: ``.venv/bin/python bench/bench_page_weight.py [--pages 3] [--reload] [--url-list]``
+Run from the tree to measure (``upo workshop`` imports the ``toolkit`` of the current folder first):
+``cd <tree> && PYTHONPATH=<tree> .venv/bin/python bench/bench_page_weight.py [--pages 3] [--reload] [--url-list] [--block fonts.css]``
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from toolkit.workshop import WorkshopProcess  # noqa: E402
 SETTLE = 3.0  # seconds after the form is usable until the page's metrics are read
 
 
-def one_page(browser, url: str, reload: bool) -> list[dict]:
+def one_page(browser, url: str, reload: bool, block: list[str]) -> list[dict]:
     ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    if block:
+        ctx.route(lambda u: any(b in u for b in block), lambda route: route.abort())
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     cdp.send("Performance.enable")
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=3, help="pages opened one after another, each in a fresh browser context")
     ap.add_argument("--reload", action="store_true", help="also reload each page once (its cache warm)")
     ap.add_argument("--url-list", action="store_true", help="print every request of the first page")
+    ap.add_argument("--block", action="append", default=[], help="refuse requests whose URL contains this (repeatable): what a file costs the page")
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -101,12 +105,12 @@ def main(argv: list[str] | None = None) -> int:
             b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             b.new_page().set_content("<p>warm-up</p>")
             for _ in range(a.pages):
-                results += one_page(b, srv.url, a.reload)
+                results += one_page(b, srv.url, a.reload, a.block)
             b.close()
     finally:
         srv.stop()
     load = os.getloadavg()
-    print(f"bench_page_weight: {ROOT}; {a.pages} pages one at a time; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"bench_page_weight: {ROOT}; {a.pages} pages one at a time{'; refused: ' + ', '.join(a.block) if a.block else ''}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{'page':<8}{'requests':>9}{'sent':>9}{'decoded':>9}{'usable':>8}{'CPU@usable':>11}{'CPU':>7}{'main':>7}{'script':>8}{'style':>7}{'layout':>7}{'heap':>7}")
     for step in ("first", "reload"):
         rs = [r for r in results if r["step"] == step]

@@ -73,8 +73,8 @@ def _one_view_per_page() -> None:
 
 @solara.component
 def _Hidden(*_args: Any, **_kwargs: Any) -> Any:
-    """An invisible plain widget in the place of one of Solara's frame widgets (its arguments ignored)."""
-    return widgets.HTML.element(layout=widgets.Layout.element(display="none"))
+    """An invisible plain widget in the place of one of Solara's frame widgets (its arguments ignored): an empty box, two small models."""
+    return widgets.Box.element(layout=widgets.Layout.element(display="none"))
 
 
 def _no_vue_templates() -> None:
