@@ -107,11 +107,11 @@ class ChromiumCpu:
                     self.seen[(p.pid, p.create_time())] = (p.name(), t.user + t.system)
             except psutil.Error:
                 pass
-        return sum(c for name, c in self.seen.values() if name != "node")
+        return sum(c for name, c in self.seen.values() if not name.startswith("node"))
 
     def driver(self) -> float:
         """CPU seconds of Playwright's driver (node), not counted as Chromium's."""
-        return sum(c for name, c in self.seen.values() if name == "node")
+        return sum(c for name, c in self.seen.values() if name.startswith("node"))  # "node-MainThread"
 
     def _loop(self) -> None:
         while not self._stop.wait(0.25):

@@ -83,7 +83,7 @@ def _no_vue_templates() -> None:
     Both are single-file Vue components that every phone compiles itself: for them alone the
     page loaded Vue's template compiler (``jupyter-vue/nodeps-vue-sfc.js``, 0.24 MB compressed,
     0.8 MB of JavaScript) and spent about 0.2 s of its CPU compiling them (Chromium's profile of
-    one form page, bench/bench_workshop_live.py). Neither does anything for these pages: the
+    one form page, bench/bench_page_weight.py). Neither does anything for these pages: the
     form and the presenter view never navigate (Solara's server already knows the page's path
     from the page request), and the route's ``Title`` set the browser tab to "No title",
     replacing the instrument's title that the page's HTML carries. The presenter view keeps its
