@@ -18,13 +18,26 @@ per phase, which gives the per-participant cost and the capacity estimate printe
 
 CPU is read per process (the front, each form process) and for the clients: the protocol
 clients run in this script's process, the Chromium pages in their own; on a small machine all
-of them compete for the same cores, and the table says how busy the cores were.
+of them compete for the same cores, and the table says how busy the cores were. Chromium's
+CPU is sampled per process every 0.25 s while it runs (a process that exits keeps its last
+sample, so the closed pages' renderers are counted), and each page's own CPU seconds until it
+was usable are its renderer process's ``ProcessTime`` (Chromium's ``Performance.getMetrics``).
+
+**Two browser modes, both printed** (``--browser-priority both``, the default): the Chromium
+pages stand in for phones but run on the server's cores. *normal*: Chromium at the same
+priority as the server, as before: the pages' own CPU (parsing and running the page's
+JavaScript, layout) competes with the server's, and with 10 pages on 2 cores it dominates the
+pages' time to a usable form. *nice 19*: every Chromium process at the lowest CPU priority
+(``nice -n 19``), so the server gets the cores first: this models that every phone brings its
+own CPU, and shows the server's share of a page's time. The Chromium pages' p50/p95 are in the
+table for both modes; the server, the protocol clients and the page are the same.
 
 Baseline (same run): the Voilà design (a Jupyter kernel per page, ``--pool``) with the same
 P Chromium pages (its protocol differs; the issue's 60-client Voilà figures came from an older
 script). On a 2-core machine the Chromium pages compete with the server for the CPU.
 
-Run: ``.venv/bin/python bench/bench_workshop_live.py [--clients 60] [--pages 10] [--baseline-pool 10] [--processes N] [--skip-single] [--skip-voila]``
+Run: ``.venv/bin/python bench/bench_workshop_live.py [--clients 60] [--pages 10] [--baseline-pool 10] [--processes N] [--skip-single] [--skip-voila]
+[--browser-priority normal|low|both]`` (the single-process and Voilà baselines run with Chromium at normal priority)
 """
 
 from __future__ import annotations
@@ -50,6 +63,68 @@ from toolkit.workshop.front import default_processes  # noqa: E402
 
 INSTRUMENT = "competence_reflection"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium_executable(low_priority: bool) -> str:
+    """Debian's chromium, or a wrapper that starts it at the lowest CPU priority (its child processes inherit it)."""
+    if not low_priority:
+        return CHROMIUM
+    path = Path(tempfile.mkdtemp(prefix="bench-chromium-")) / "chromium-nice"
+    path.write_text(f'#!/bin/sh\nexec nice -n 19 {CHROMIUM} "$@"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+class ChromiumCpu:
+    """CPU seconds of this script's child processes outside the server (Playwright's driver, every Chromium process).
+
+    Sampled per process every 0.25 s; a process that has exited keeps its last sample, so the
+    renderers of closed pages stay counted (at most 0.25 s of each one's CPU is missed).
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.seen: dict[tuple[int, float], tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def sample(self) -> float:
+        import psutil
+
+        try:
+            server = {p.pid for p in psutil.Process(self.server_pid).children(recursive=True)} | {self.server_pid}
+        except psutil.Error:
+            server = {self.server_pid}
+        for p in psutil.Process().children(recursive=True):
+            if p.pid in server:
+                continue
+            try:
+                with p.oneshot():
+                    t = p.cpu_times()
+                    self.seen[(p.pid, p.create_time())] = (p.name(), t.user + t.system)
+            except psutil.Error:
+                pass
+        return sum(c for name, c in self.seen.values() if not name.startswith("node"))
+
+    def driver(self) -> float:
+        """CPU seconds of Playwright's driver (node), not counted as Chromium's."""
+        return sum(c for name, c in self.seen.values() if name.startswith("node"))  # "node-MainThread"
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.25):
+            self.sample()
+
+    def start(self) -> "ChromiumCpu":
+        self.sample()
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(2)
 
 
 def pct(values, q):
@@ -106,7 +181,7 @@ def warm_browser() -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         b.new_page().set_content("<p>warm-up</p>")
         b.close()
 
@@ -116,7 +191,7 @@ def open_pages(url: str, n: int, join_code: str | None = None) -> list[float]:
 
     out: list[float] = []
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pages = [b.new_context(viewport={"width": 390, "height": 844}).new_page() for _ in range(n)]
         t0 = time.perf_counter()
         for pg in pages:
@@ -131,9 +206,11 @@ def open_pages(url: str, n: int, join_code: str | None = None) -> list[float]:
 class Browsers(threading.Thread):
     """P Chromium participants and the presenter view, driven from one thread (Playwright's sync API)."""
 
-    def __init__(self, url: str, presenter_url: str, pages: int) -> None:
+    def __init__(self, url: str, presenter_url: str, pages: int, low_priority: bool = False) -> None:
         super().__init__(daemon=True)
         self.url, self.presenter_url, self.n = url, presenter_url, pages
+        self.executable = chromium_executable(low_priority)
+        self.page_cpu: list[float] = []  # each page's renderer CPU seconds until it was usable
         self.ready, self.go, self.watch = threading.Event(), threading.Event(), threading.Event()
         self.joined = threading.Event()
         self.times: list[float] = []
@@ -147,19 +224,24 @@ class Browsers(threading.Thread):
 
         try:
             with sync_playwright() as p:
-                b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                b = p.chromium.launch(executable_path=self.executable, args=ARGS)
                 pres = b.new_page(viewport={"width": 1920, "height": 1080})
                 pres.goto(self.presenter_url, timeout=120_000)
                 pres.wait_for_selector(".upo-count", timeout=120_000)
                 ctxs = [b.new_context(viewport={"width": 390, "height": 844}) for _ in range(self.n)]
                 pages = [c.new_page() for c in ctxs]
+                cdps = [c.new_cdp_session(pg) for c, pg in zip(ctxs, pages)]
+                for cdp in cdps:
+                    cdp.send("Performance.enable")
                 self.ready.set()
                 self.go.wait()
                 for pg in pages:
                     pg.goto(self.url, wait_until="commit", timeout=300_000)
-                for pg in pages:
+                for pg, cdp in zip(pages, cdps):
                     pg.wait_for_selector(".upo-submit", timeout=300_000)
                     self.times.append(time.perf_counter() - self.t0)
+                    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                    self.page_cpu.append(float(metrics.get("ProcessTime", float("nan"))))
                 for c in ctxs:
                     c.close()
                 self.joined.set()
@@ -199,35 +281,24 @@ def cpu_by_process(pid: int) -> dict[int, float]:
     return out
 
 
-def client_cpu(server_pid: int) -> tuple[float, float]:
-    """CPU seconds so far of the protocol clients (this process) and of the browsers (its other descendants)."""
+def client_cpu(chromium: ChromiumCpu) -> tuple[float, float]:
+    """CPU seconds so far of the protocol clients (this process) and of the browsers (its other descendants, exited ones included)."""
     import psutil
 
-    me = psutil.Process()
-    t = me.cpu_times()
-    server = set(cpu_by_process(server_pid))
-    browsers = 0.0
-    for p in me.children(recursive=True):
-        if p.pid in server:
-            continue
-        try:
-            c = p.cpu_times()
-            browsers += c.user + c.system
-        except psutil.Error:
-            pass
-    return t.user + t.system, browsers
+    t = psutil.Process().cpu_times()
+    return t.user + t.system, chromium.sample()
 
 
 def _delta(after: dict[int, float], before: dict[int, float]) -> dict[int, float]:
     return {pid: after[pid] - before.get(pid, 0.0) for pid in after}
 
 
-async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) -> dict:
+async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int, chromium: ChromiumCpu) -> dict:
     from solara_client import Participant, new_http
 
     http = new_http()
     ps = [Participant(url) for _ in range(clients)]
-    per0, cl0 = cpu_by_process(pid), client_cpu(pid)
+    per0, cl0 = cpu_by_process(pid), client_cpu(chromium)
     cpu0 = sum(per0.values())
     t0 = time.perf_counter()
     browsers.t0 = t0
@@ -237,7 +308,7 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) ->
     errors = [repr(r) for r in res if not isinstance(r, float)]
     await asyncio.get_running_loop().run_in_executor(None, browsers.joined.wait, 600)
     t_join = time.perf_counter() - t0
-    per1, cl1 = cpu_by_process(pid), client_cpu(pid)
+    per1, cl1 = cpu_by_process(pid), client_cpu(chromium)
     cpu_join = sum(per1.values()) - cpu0
     join_by_process = _delta(per1, per0)
     clients_cpu, browsers_cpu = cl1[0] - cl0[0], cl1[1] - cl0[1]
@@ -262,31 +333,35 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int) ->
     await asyncio.gather(*(p.close() for p in ps), return_exceptions=True)
     await http.aclose()
     return {"usable": usable, "errors": errors, "t_join": t_join, "cpu_join": cpu_join, "t_fill": t_fill, "cpu_fill": cpu_fill,
-            "join_by_process": join_by_process, "clients_cpu": clients_cpu, "browsers_cpu": browsers_cpu,
+            "join_by_process": join_by_process, "clients_cpu": clients_cpu, "browsers_cpu": browsers_cpu, "driver_cpu": chromium.driver(),
             "messages": sum(r for r in filled if isinstance(r, int)), "submit_span": (acks[-1] - t2) if acks else float("nan"),
             "presenter": lat, "presenter_last": last}
 
 
-def run_solara(folder: Path, clients: int, pages: int, processes: int) -> dict:
+def run_solara(folder: Path, clients: int, pages: int, processes: int, low_priority: bool = False) -> dict:
     db = make_db(folder)
     srv = WorkshopProcess(db, INSTRUMENT, "t1", ["--authority", "BVA", "--processes", str(processes)]).start()
+    chromium = ChromiumCpu(srv.pid)
     try:
         sampler = Sampler(srv.pid)
-        browsers = Browsers(srv.url, srv.presenter_url, pages)
+        browsers = Browsers(srv.url, srv.presenter_url, pages, low_priority)
+        chromium.start()
         browsers.start()
         browsers.ready.wait(300)
         time.sleep(1)
         idle = sampler.rss()
         idle_front = sampler.proc.memory_info().rss
         sampler.start()
-        r = asyncio.run(_protocol_run(srv.url, clients, browsers, srv.pid))
+        r = asyncio.run(_protocol_run(srv.url, clients, browsers, srv.pid, chromium))
         peak = sampler.stop()
         ready = float("".join(srv.output).split("Ready after ")[1].split(" s")[0])
     finally:
+        chromium.stop()
         srv.stop()
     stored = Store(db).count_submissions(INSTRUMENT)
     return {**r, "ready": ready, "idle": idle, "idle_front": idle_front, "peak": peak, "times": browsers.times, "stored": stored,
-            "browser_error": browsers.error, "processes": processes, "front_pid": srv.pid}
+            "browser_error": browsers.error, "processes": processes, "front_pid": srv.pid, "page_cpu": browsers.page_cpu,
+            "low_priority": low_priority}
 
 
 def run_voila(folder: Path, pages: int, pool: int) -> dict:
@@ -352,9 +427,20 @@ def _cpu_line(name: str, r: dict) -> str:
     forms = [v for pid, v in r["join_by_process"].items() if pid != r["front_pid"]]
     front = r["join_by_process"].get(r["front_pid"], 0.0)
     busy = (r["cpu_join"] + r["clients_cpu"] + r["browsers_cpu"]) / max(1e-9, r["t_join"])
-    return (f"{name}: joins took {r['t_join']:.1f} s wall; CPU: server {r['cpu_join']:.1f} s (front {front:.2f} s, form processes "
+    line = (f"{name}: joins took {r['t_join']:.1f} s wall; CPU: server {r['cpu_join']:.1f} s (front {front:.2f} s, form processes "
             f"{' / '.join(f'{v:.1f}' for v in sorted(forms, reverse=True))} s), protocol clients {r['clients_cpu']:.1f} s, Chromium "
             f"{r['browsers_cpu']:.1f} s = {busy:.1f} of {os.cpu_count()} cores busy; answering {r['t_fill']:.1f} s wall, {r['cpu_fill']:.1f} s server CPU")
+    cpu = r.get("page_cpu") or []
+    if cpu:
+        line += (f"\n  each Chromium page's own CPU until usable (its renderer): p50 {pct(cpu, 50):.2f} s, max {max(cpu):.2f} s, "
+                 f"sum {sum(cpu):.1f} s of the {r['browsers_cpu']:.1f} s all Chromium processes used (browser process, GPU and network "
+                 f"processes, the presenter page); Playwright's driver {r['driver_cpu']:.1f} s in all; per page: {' '.join(f'{c:.2f}' for c in cpu)}")
+    return line
+
+
+LOW = "solara, Chromium nice 19"
+MODES = {"normal": "Chromium at normal priority: the pages' own CPU competes with the server's on the same cores",
+         "low": "Chromium at nice 19: the server gets the cores first, as if every phone brought its own CPU"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,38 +451,48 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=None, help="form processes of the measured server (default: upo workshop's, one per core)")
     ap.add_argument("--skip-single", action="store_true", help="leave out the single-process baseline (--processes 1)")
     ap.add_argument("--skip-voila", action="store_true")
+    ap.add_argument("--browser-priority", choices=("normal", "low", "both"), default="both",
+                    help="Chromium's CPU priority for the measured server: normal (competes with the server), low (nice 19: models phones' own CPU), both (default)")
     a = ap.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
     load = os.getloadavg()
     n = a.processes or default_processes()
+    modes = ["normal", "low"] if a.browser_priority == "both" else [a.browser_priority]
+    if not a.pages:
+        modes = modes[:1]
     print(f"bench_workshop_live: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
           f"{a.clients} protocol clients + {a.pages} Chromium pages at once; upo workshop --processes {n}"
           + ("" if a.skip_single else ", and --processes 1 as a baseline") + "\n")
     if a.pages:
         warm_browser()  # the first Chromium launch of a run pays for cold caches: not in either measured run
-    s = run_solara(tmp / "solara", a.clients, a.pages, n)
+        for m in modes:
+            print(f"  {'solara' if m == 'normal' else LOW}: {MODES[m]}")
+        print()
+    runs: list[tuple[str, dict]] = []
+    for m in modes:
+        runs.append(("solara" if m == "normal" else LOW, run_solara(tmp / f"solara-{m}", a.clients, a.pages, n, low_priority=m == "low")))
+    s = runs[0][1]
     one = None if a.skip_single or n == 1 else run_solara(tmp / "single", a.clients, a.pages, 1)
+    if one is not None:
+        runs.append(("solara --processes 1", one))
     v = None if a.skip_voila else run_voila(tmp / "voila", a.pages, a.baseline_pool)
-    print(f"{'server':<40}{'ready':>7}{'idle':>8}{'peak':>8}{'usable p50':>12}{'p95':>8}{'max':>8}")
+    print(f"{'server':<48}{'ready':>7}{'idle':>8}{'peak':>8}{'usable p50':>12}{'p95':>8}{'max':>8}")
     rows = []
-    for label, r in (("solara", s), ("solara --processes 1", one)):
-        if r is None:
-            continue
+    for label, r in runs:
         rows += [(f"{label}: {a.clients} protocol clients", r, r["usable"])]
         if a.pages:
             rows += [(f"{label}: {a.pages} Chromium pages", r, r["times"]), (f"{label}: all {a.clients + a.pages}", r, r["usable"] + r["times"])]
     if v:
         rows.append((f"voila --pool {a.baseline_pool}: {a.pages} Chromium", v, v["times"]))
     for name, r, t in rows:
-        print(f"{name:<40}{r['ready']:>6.1f}s{r['idle'] / 2**30:>7.2f}G{r['peak'] / 2**30:>7.2f}G{pct(t, 50):>11.2f}s{pct(t, 95):>7.2f}s{max(t, default=float('nan')):>7.2f}s")
-    print(f"(solara = upo workshop --processes {n}, the default here)")
+        print(f"{name:<48}{r['ready']:>6.1f}s{r['idle'] / 2**30:>7.2f}G{r['peak'] / 2**30:>7.2f}G{pct(t, 50):>11.2f}s{pct(t, 95):>7.2f}s{max(t, default=float('nan')):>7.2f}s")
+    print(f"(solara = upo workshop --processes {n}, the default here" + (f"; {LOW} = the same with every Chromium process at nice 19" if len(modes) > 1 or modes[0] == "low" else "")
+          + "; the single-process and Voilà baselines with Chromium at normal priority)")
     if one is not None:
         print(f"usable p95, {a.clients} protocol clients: --processes 1 / --processes {n} = {pct(one['usable'], 95) / pct(s['usable'], 95):.2f}x"
               + (f"; all {a.clients + a.pages}: {pct(one['usable'] + one['times'], 95) / pct(s['usable'] + s['times'], 95):.2f}x" if a.pages else ""))
-    for label, r in (("solara", s), ("solara --processes 1", one)):
-        if r is None:
-            continue
+    for label, r in runs:
         lat = r["presenter"]
         print(f"\n{label}: stored {r['stored']} / {a.clients}; submit -> presenter view p95 {pct(lat, 95):.2f} s, after the last submit {r['presenter_last']:.2f} s "
               f"({len(lat)} seen; all {a.clients} submits acknowledged within {r['submit_span']:.2f} s)")

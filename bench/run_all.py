@@ -165,7 +165,11 @@ def workshop_live(quick: bool, verbose: bool) -> list[Row]:
     cap = _line(out, r"a 4-core server .*= (\d+) participants")
     s95, b95, v95, speak, vpeak = _f(s.group(5)), _f(b.group(5)), _f(v.group(5)), _f(s.group(3)), _f(v.group(3))
     n_ok, n_all, p95, last = int(stored.group(1)), int(stored.group(2)), _f(stored.group(3)), _f(stored.group(4))
+    pw, _ = _run("bench_page_weight.py", ["--pages", "2" if quick else "3"], verbose)  # one page alone: what it costs the phone
+    w = _line(pw, rf"^first\s+(\d+)\s+{NUM}M\s+{NUM}M\s+{NUM}s\s+{NUM}s\s+{NUM}s")
     return [
+        Row("workshop page: one Chromium form page alone (requests, sent, renderer CPU)", f"{w.group(1)}, {_f(w.group(2)):.2f} MB, {_f(w.group(6)):.2f} s",
+            "–", None, "–", None),
         Row(f"workshop live: {clients} protocol + {pages} Chromium at once, usable form p95", f"{s95:.2f} s", f"{v95:.2f} s Voilà ({pages} Chromium)",
             v95 / s95, "≤ 2 s", s95 <= 2),
         Row(f"workshop live: the {clients} protocol clients alone, usable p95", f"{_f(c.group(5)):.2f} s", "–", None, "≤ 2 s", _f(c.group(5)) <= 2),

@@ -157,6 +157,23 @@ def test_solaras_own_messages_are_in_the_forms_language(browser, server):
     page.context.close()
 
 
+def test_page_title_is_the_instruments_and_no_vue_template_compiler(browser, server, db):
+    """Solara's route Title set the tab to "No title"; it and Solara's router were Vue templates that made every phone load and run
+    Vue's template compiler (jupyter-vue's nodeps-vue-sfc.js, 0.24 MB compressed) for nothing."""
+    ctx = browser.new_context(**PHONE)
+    urls: list[str] = []
+    ctx.on("request", lambda r: urls.append(r.url))
+    page = ctx.new_page()
+    page.goto(server.url)
+    page.wait_for_selector(".upo-join-input input", timeout=60_000)
+    page.wait_for_load_state("load")
+    time.sleep(2)  # what the page loads after the form is shown
+    assert page.title() == Store(db).instrument("reality_check").title.get("de")
+    assert [u for u in urls if "vue-sfc" in u] == []
+    assert any("solara-vuetify" in u for u in urls)  # the page loaded (and was watched) at all
+    ctx.close()
+
+
 def test_english_form_and_presenter(browser, db, artifacts: Path):
     store = Store(db)
     while store.count_submissions("reality_check") < 5:  # when run alone: the released view needs k = 5
