@@ -17,10 +17,8 @@ from typing import Any
 import ipywidgets as widgets
 import solara
 from markupsafe import Markup
-from solara.components.title import Title as _Title
 
 from ...widgets._style import _full
-
 from ..pages import FormPage, Runtime, connection_js
 
 __all__ = ["routes", "runtime"]
@@ -49,7 +47,6 @@ def _install_head() -> None:
         log.debug("no solara server: page head not installed")
         return
     _one_view_per_page()
-    _no_vue_templates()
     try:  # the page's <title>: in the page's HTML, not a Title component per page (three widgets and their messages each)
         from solara.server import settings
 
@@ -69,28 +66,6 @@ def _one_view_per_page() -> None:
     import ipywidgets.widgets.widget as widget_module
 
     widget_module.JUPYTER_WIDGETS_ECHO = False
-
-
-@solara.component
-def _Hidden(*_args: Any, **_kwargs: Any) -> Any:
-    """An invisible plain widget in the place of one of Solara's frame widgets (its arguments ignored): an empty box, two small models."""
-    return widgets.Box.element(layout=widgets.Layout.element(display="none"))
-
-
-def _no_vue_templates() -> None:
-    """The page's frame without Solara's two Vue-template widgets: its router (``Navigator``) and the route's ``Title``.
-
-    Both are single-file Vue components that every phone compiles itself: for them alone the
-    page loaded Vue's template compiler (``jupyter-vue/nodeps-vue-sfc.js``, 0.24 MB compressed,
-    0.8 MB of JavaScript) and spent about 0.2 s of its CPU compiling them (Chromium's profile of
-    one form page, bench/bench_page_weight.py). Neither does anything for these pages: the
-    form and the presenter view never navigate (Solara's server already knows the page's path
-    from the page request), and the route's ``Title`` set the browser tab to "No title",
-    replacing the instrument's title that the page's HTML carries. The presenter view keeps its
-    own ``Title`` ("Live", :func:`Presenter`).
-    """
-    solara.Navigator = _Hidden  # looked up by solara.autorouting.RoutingProvider on each render
-    solara.Title = _Hidden  # looked up by solara.autorouting.RenderPage
 
 
 def _build_page(session_id: str) -> FormPage:
@@ -121,7 +96,7 @@ def Presenter() -> None:
 
     view = solara.use_memo(build, [])
     solara.use_effect(lambda: view.close, [])
-    _Title("Live")
+    solara.Title("Live")
     solara.display(view.widget)
 
 
