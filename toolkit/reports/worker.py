@@ -45,6 +45,9 @@ _RESET_SOURCE = (
 # no record shipped (e.g. no toolkit in the kernel): the batch's audit renders that report itself
 _SHIP_SOURCE = ("try:\n    import toolkit.reports.releases as _r\nexcept ImportError:\n    pass\n"
                 "else:\n    _r.kernel_ship({path!r}, globals().get('ctx')); del _r")
+# seconds a new kernel has to answer kernel_info and run its warm-up (imports): measured 13–16 s wall on
+# the 2-core machine at load average 10 (≈ 2.5 s quiet); 60 s is four times the slowest (was up to 60 + 120 s)
+WARMUP_TIMEOUT = 60.0
 _WARMUP_SOURCE = (
     "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot\n"
     "import toolkit.reports.sections, toolkit.reports.cohort_sections, toolkit.stats, toolkit.privacy, toolkit.scoring\n"
@@ -94,6 +97,7 @@ class KernelRunner:
     def __init__(self, env: dict[str, str] | None = None, *, restart_every: int = 40, timeout: float = 600):
         import nbformat  # noqa: F401  (imported once per worker)
         import papermill  # noqa: F401
+
         from .html import CSS
 
         self.restart_every = restart_every
@@ -131,42 +135,59 @@ class KernelRunner:
         self.n_since_start = 0
         self._run_code(_WARMUP_SOURCE)
 
-    def _run_code(self, code: str) -> None:
+    def _run_code(self, code: str, timeout: float | None = None) -> None:
+        """Run ``code`` in the kernel and wait for its reply on the shell channel (not for its output).
+
+        The reply on the shell channel cannot be missed; the ``idle`` status on IOPub can (a subscriber
+        that connects after the kernel published it), and waiting for it stalled a restart once for
+        the whole timeout. ``timeout`` (default :data:`WARMUP_TIMEOUT`) bounds the kernel's answer to
+        ``kernel_info`` and to ``code`` together.
+        """
+        deadline = time.monotonic() + (WARMUP_TIMEOUT if timeout is None else timeout)
         kc = self.km.client()
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=60)
-            reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+            kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            while True:
+                try:
+                    reply = kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise TimeoutError(f"the report kernel did not answer within {WARMUP_TIMEOUT:.0f} s") from None
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    break
             if reply["content"].get("status") != "ok":
                 c = reply["content"]
                 raise RuntimeError(f"kernel warm-up failed: {c.get('ename')}: {c.get('evalue')}")
         finally:
             kc.stop_channels()
 
-    def restart(self) -> None:
-        """Restart the kernel (after a failure or every ``restart_every`` reports)."""
-        try:  # restart=True keeps the manager's zmq context (without it the next start fails: ENOTSUP)
-            self.km.shutdown_kernel(now=True, restart=True)
-        except Exception:  # a dead kernel cannot be shut down cleanly; start afresh
-            log.debug("kernel shutdown failed", exc_info=True)
+    def _shutdown(self) -> None:
         try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # a dead kernel cannot be shut down cleanly
+            log.debug("kernel shutdown failed", exc_info=True)
+
+    def restart(self) -> None:
+        """Replace the kernel (after a failure or every ``restart_every`` reports) by a new one on fresh sockets.
+
+        A kernel restarted on its old manager reuses its sockets (IPC paths); one such kernel never
+        answered its warm-up on a busy machine and held its report for the whole timeout. A new
+        manager (new sockets, its own zmq context) each time avoids that; if the new kernel does not
+        answer within :data:`WARMUP_TIMEOUT` either, one more is tried.
+        """
+        self._shutdown()
+        try:
+            self.km = self._new_manager()
             self._start()
         except Exception:
-            # seen once in 200 reports on a busy 2-core machine: the restarted kernel never answered its
-            # warm-up ("Timeout waiting for output"); a new manager with new sockets is tried once more
             log.warning("the report kernel did not start again; trying a new kernel", exc_info=log.isEnabledFor(logging.DEBUG))
-            try:
-                self.km.shutdown_kernel(now=True)
-            except Exception:
-                log.debug("kernel shutdown failed", exc_info=True)
+            self._shutdown()
             self.km = self._new_manager()
             self._start()
 
     def close(self) -> None:
-        try:
-            self.km.shutdown_kernel(now=True)
-        except Exception:
-            log.debug("kernel shutdown failed", exc_info=True)
+        self._shutdown()
         shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     # ---------------------------------------------------------------- one report
