@@ -14,7 +14,6 @@ embedded as data URIs) and written next to the other reports.
 
 from __future__ import annotations
 
-import copy
 import logging
 import multiprocessing
 import os
@@ -202,7 +201,7 @@ class KernelRunner:
             nb.cells.insert(0, reset)
             nb.cells.append(nbformat.v4.new_code_cell("", metadata={"tags": ["upo-reset"]}))  # ships the releases
             self._notebooks[path] = (mtime, nb)
-        return copy.deepcopy(self._notebooks[path][1])
+        return self._notebooks[path][1]  # papermill works on its own copy (it reads the node back from its JSON)
 
     def run(self, task: Task) -> TaskResult:
         """Execute one report notebook, convert it and write the HTML file."""
