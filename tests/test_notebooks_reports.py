@@ -106,6 +106,24 @@ def test_index_lists_reports_with_key_figures(batch):
     assert jki.count(">–<") >= 2  # headline figures suppressed
 
 
+def test_index_key_figures_are_the_values_the_reports_release(batch):
+    """The index's need is the report's rank 1; a hidden figure shows "–" with the true reason of its suppression."""
+    from toolkit.privacy.release import reason_text
+    from toolkit.reports import sections as S
+    from toolkit.reports.html import esc
+    from toolkit.reports.index import key_values
+
+    html = _html(batch, "index.html")
+    ctx = S.authority_context(batch["db"], "BVA")
+    top = ctx.dim_title(ctx.data.competence, S.gaps_needs(ctx).data["needs"].iloc[0]["dimension"])
+    row = html.split('href="BVA.html"')[1].split("</tr>")[0]
+    assert f">{esc(top)} (" in row and esc(top) in _html(batch, "BVA.html")
+    jki_ctx = S.authority_context(batch["db"], "JKI")
+    truth = key_values(jki_ctx)
+    jki = html.split('href="JKI.html"')[1].split("</tr>")[0]
+    assert f'title="{esc(reason_text(truth["score"]["reason"], "de", k=jki_ctx.k))}">–<' in jki
+
+
 def test_pdf_has_pages(batch):
     if "pdf" not in batch["formats"]:
         if os.environ.get("UPO_REQUIRE_BROWSER") == "1":

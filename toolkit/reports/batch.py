@@ -720,16 +720,16 @@ def _accept(res: Any, task: Any, meta: dict[str, Any], result: BatchResult, mani
 
 
 def _key_figures(task: Any, meta: dict[str, Any], res: Any = None) -> dict[str, Any]:
-    """The index's key figures of one rendered authority report: those its kernel computed with the report's
-    context and shipped back with its releases, else computed here in the parent from the same released data
-    (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
+    """The index's key figures of one rendered authority report, made here from the released values its kernel
+    shipped with its release record (:func:`toolkit.reports.index.shipped_key_figures`), else computed here
+    from the same released data (:func:`toolkit.reports.index.key_figures`; the cohort data are in memory)."""
     if meta.get("kind") != "authority":
         return {}
-    shipped = (getattr(res, "releases", None) or {}).get("key_figures")
+    from .index import authority_key_figures, shipped_key_figures
+
+    shipped = shipped_key_figures(getattr(res, "releases", None), task.lang)
     if shipped is not None:
         return shipped
-    from .index import authority_key_figures
-
     p = task.parameters
     return authority_key_figures(p["db"], p["authority"], lang=p.get("lang", "de"), min_group_size=p.get("min_group_size"))
 

@@ -88,26 +88,27 @@ def kernel_payload(rec: Record, token: str | None) -> dict[str, Any]:
 def kernel_ship(path: str, ctx: Any = None) -> None:
     """In a report kernel, after a report: write its releases to ``path`` (in the worker's private folder).
 
-    For an authority report (``ctx`` its context) the index's key figures are computed here too, with
-    the report's own context (their releases go into the same record), so the batch's parent does not
-    compute them once per report.
+    For an authority report (``ctx`` its context) the released values behind the index's key figures
+    go with them (:func:`toolkit.reports.index.key_values`, computed with the report's own context,
+    their releases in the same record); the batch's parent formats them into the index's figures
+    after checking their releases are in this record (:func:`toolkit.reports.index.shipped_key_figures`).
     """
     from ..privacy.release import current_record
     from .context import _MEMO
 
-    figures = None
+    values = None
     if ctx is not None and getattr(ctx, "authority", None) is not None:
-        from .index import key_figures
+        from .index import key_values
 
         try:
-            figures = json.loads(json.dumps(key_figures(ctx), default=str))  # as the manifest stores them
+            values = json.loads(json.dumps(key_values(ctx), default=str))
         except Exception:  # the parent computes them instead
             log.warning("key figures of %s not computed in the kernel", ctx.authority, exc_info=True)
     data = next(iter(_MEMO.values()), None)
     token = data._derived.get(TOKEN_KEY) if data is not None else None
     payload = kernel_payload(current_record(), token)
-    if figures is not None:
-        payload["key_figures"] = figures
+    if values is not None:
+        payload["key_values"] = values
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(payload, fh)
 

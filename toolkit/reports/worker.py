@@ -14,11 +14,11 @@ embedded as data URIs) and written next to the other reports.
 
 from __future__ import annotations
 
-import copy
 import logging
 import multiprocessing
 import os
 import queue
+import re
 import shutil
 import sys
 import tempfile
@@ -28,20 +28,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Task", "TaskResult", "KernelRunner", "worker_main", "TEMPLATE_DIR"]
+__all__ = ["Task", "TaskResult", "KernelRunner", "worker_main", "kernel_reset", "TEMPLATE_DIR"]
 
 log = logging.getLogger("toolkit")
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _RESET_SOURCE = (
-    "get_ipython().run_line_magic('reset', '-f')\n"
-    "import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p\n"
+    "try:\n    import toolkit.reports.worker as _w\nexcept ImportError:  # a kernel without the toolkit: IPython's own reset\n"
+    "    get_ipython().run_line_magic('reset', '-f')\n"
+    "    import matplotlib as _m; _m.use('Agg'); import matplotlib.pyplot as _p; _p.close('all'); del _m, _p\n"
+    "else:\n    _w.kernel_reset()  # the reset removes _w too\n"
     "try:\n    import toolkit.reports.releases as _r; _r.kernel_start(); del _r\n"
     "except ImportError:  # a notebook without the toolkit releases nothing through it\n    pass"
 )
 # no record shipped (e.g. no toolkit in the kernel): the batch's audit renders that report itself
 _SHIP_SOURCE = ("try:\n    import toolkit.reports.releases as _r\nexcept ImportError:\n    pass\n"
                 "else:\n    _r.kernel_ship({path!r}, globals().get('ctx')); del _r")
+# seconds a new kernel has to answer kernel_info and run its warm-up (imports): measured 13–16 s wall on
+# the 2-core machine at load average 10 (≈ 2.5 s quiet); 60 s is four times the slowest (was up to 60 + 120 s)
+WARMUP_TIMEOUT = 60.0
 _WARMUP_SOURCE = (
     "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot\n"
     "import toolkit.reports.sections, toolkit.reports.cohort_sections, toolkit.stats, toolkit.privacy, toolkit.scoring\n"
@@ -91,7 +96,6 @@ class KernelRunner:
     def __init__(self, env: dict[str, str] | None = None, *, restart_every: int = 40, timeout: float = 600):
         import nbformat  # noqa: F401  (imported once per worker)
         import papermill  # noqa: F401
-        from nbconvert import HTMLExporter
 
         from .html import CSS
 
@@ -104,7 +108,7 @@ class KernelRunner:
         self.km = self._new_manager()
         self._notebooks: dict[str, Any] = {}
         self._forwarded: set[str] = set()  # respondent sets this worker has sent with earlier reports
-        self.exporter = HTMLExporter(
+        self.exporter = _exporter_class()(
             template_name="upo",
             extra_template_basedirs=[str(TEMPLATE_DIR)],
             exclude_input=True,
@@ -130,42 +134,59 @@ class KernelRunner:
         self.n_since_start = 0
         self._run_code(_WARMUP_SOURCE)
 
-    def _run_code(self, code: str) -> None:
+    def _run_code(self, code: str, timeout: float | None = None) -> None:
+        """Run ``code`` in the kernel and wait for its reply on the shell channel (not for its output).
+
+        The reply on the shell channel cannot be missed; the ``idle`` status on IOPub can (a subscriber
+        that connects after the kernel published it), and waiting for it stalled a restart once for
+        the whole timeout. ``timeout`` (default :data:`WARMUP_TIMEOUT`) bounds the kernel's answer to
+        ``kernel_info`` and to ``code`` together.
+        """
+        deadline = time.monotonic() + (WARMUP_TIMEOUT if timeout is None else timeout)
         kc = self.km.client()
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=60)
-            reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+            kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            while True:
+                try:
+                    reply = kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise TimeoutError(f"the report kernel did not answer within {WARMUP_TIMEOUT:.0f} s") from None
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    break
             if reply["content"].get("status") != "ok":
                 c = reply["content"]
                 raise RuntimeError(f"kernel warm-up failed: {c.get('ename')}: {c.get('evalue')}")
         finally:
             kc.stop_channels()
 
-    def restart(self) -> None:
-        """Restart the kernel (after a failure or every ``restart_every`` reports)."""
-        try:  # restart=True keeps the manager's zmq context (without it the next start fails: ENOTSUP)
-            self.km.shutdown_kernel(now=True, restart=True)
-        except Exception:  # a dead kernel cannot be shut down cleanly; start afresh
-            log.debug("kernel shutdown failed", exc_info=True)
+    def _shutdown(self) -> None:
         try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # a dead kernel cannot be shut down cleanly
+            log.debug("kernel shutdown failed", exc_info=True)
+
+    def restart(self) -> None:
+        """Replace the kernel (after a failure or every ``restart_every`` reports) by a new one on fresh sockets.
+
+        A kernel restarted on its old manager reuses its sockets (IPC paths); one such kernel never
+        answered its warm-up on a busy machine and held its report for the whole timeout. A new
+        manager (new sockets, its own zmq context) each time avoids that; if the new kernel does not
+        answer within :data:`WARMUP_TIMEOUT` either, one more is tried.
+        """
+        self._shutdown()
+        try:
+            self.km = self._new_manager()
             self._start()
         except Exception:
-            # seen once in 200 reports on a busy 2-core machine: the restarted kernel never answered its
-            # warm-up ("Timeout waiting for output"); a new manager with new sockets is tried once more
             log.warning("the report kernel did not start again; trying a new kernel", exc_info=log.isEnabledFor(logging.DEBUG))
-            try:
-                self.km.shutdown_kernel(now=True)
-            except Exception:
-                log.debug("kernel shutdown failed", exc_info=True)
+            self._shutdown()
             self.km = self._new_manager()
             self._start()
 
     def close(self) -> None:
-        try:
-            self.km.shutdown_kernel(now=True)
-        except Exception:
-            log.debug("kernel shutdown failed", exc_info=True)
+        self._shutdown()
         shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     # ---------------------------------------------------------------- one report
@@ -180,7 +201,7 @@ class KernelRunner:
             nb.cells.insert(0, reset)
             nb.cells.append(nbformat.v4.new_code_cell("", metadata={"tags": ["upo-reset"]}))  # ships the releases
             self._notebooks[path] = (mtime, nb)
-        return copy.deepcopy(self._notebooks[path][1])
+        return self._notebooks[path][1]  # papermill works on its own copy (it reads the node back from its JSON)
 
     def run(self, task: Task) -> TaskResult:
         """Execute one report notebook, convert it and write the HTML file."""
@@ -260,6 +281,69 @@ class KernelRunner:
             log.warning("report kernel wrote no release record")
             return None
         return decode(payload, self._forwarded)
+
+
+def kernel_reset() -> None:
+    """In a report kernel, before a report: ``%reset -f``, figures closed, the last report's garbage collected.
+
+    IPython's reset runs two full garbage collections over the whole heap (the imported libraries and
+    the cohort data: ≈ 200,000 objects, ≈ 0.35 CPU s a report on the 2-core machine). Here they are
+    skipped during the reset; instead one collection runs afterwards and then :func:`gc.freeze` moves
+    what survived (modules, caches, the cohort data) to the permanent generation, so the next report's
+    collection only looks at what that report allocated. Objects that become cyclic garbage after they
+    were frozen are freed when the kernel restarts (every ``restart_every`` reports).
+    """
+    import gc
+
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    collect = gc.collect
+    gc.collect = lambda *args, **kw: 0  # type: ignore[assignment]  (only during IPython's reset, in this thread)
+    try:
+        ip.run_line_magic("reset", "-f")
+    finally:
+        gc.collect = collect  # type: ignore[assignment]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    gc.collect()
+    gc.freeze()
+
+
+_NO_ALT = re.compile(r"<img(?![^>]*\balt=)", re.IGNORECASE)
+
+
+def _exporter_class() -> type:
+    """nbconvert's ``HTMLExporter`` without its BeautifulSoup pass over the finished page.
+
+    After rendering the template, ``HTMLExporter.from_notebook_node`` parses the whole page with
+    BeautifulSoup (≈ 15,000 tags a report: the inline figures) only to give ``<img>`` tags without
+    ``alt`` a placeholder and to make the ``lab`` template's cells focusable, and serialises it again:
+    ≈ 60 % of the worker's CPU per report. The ``upo`` template extends ``classic`` (no ``jp-Cell``
+    wrappers) and the report images have their ``alt`` text; an ``<img>`` without one still gets
+    nbconvert's placeholder, without a parser. The page is the template's output as rendered: the same
+    document (the same elements, attributes and text), not re-serialised by BeautifulSoup.
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class _Exporter(HTMLExporter):
+        def from_notebook_node(self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any) -> tuple[str, dict[str, Any]]:
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _NO_ALT.sub('<img alt="No description has been provided for this image"', html), resources
+
+    return _Exporter
 
 
 def _spec_manager() -> Any:
