@@ -14,6 +14,7 @@ Use it with ``fig.savefig(buf, format="svg", backend=BACKEND)``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -116,6 +117,17 @@ class CachedTextToPath(TextToPath):
 
 
 _local = threading.local()
+
+
+def _forget_fonts() -> None:
+    """After fork: matplotlib drops its FreeType objects (they cannot cross a fork); so does the cache's font map."""
+    t2p = getattr(_local, "t2p", None)
+    if t2p is not None:
+        t2p._fonts.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_fonts)
 
 
 def text_to_path() -> CachedTextToPath:
