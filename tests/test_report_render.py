@@ -200,3 +200,53 @@ def test_the_section_modules_import_no_cycle():
         tree = ast.parse((root / f"{mod}.py").read_text(encoding="utf-8"))
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
         assert "sections" not in imported, f"{mod} imports sections (a cycle)"
+
+
+def _labelled(labels, title="Kompetenzprofil", size=9.0):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(5, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2], [1, 3, 2], label="Behörde")
+    ax.set_xticks([0, 1, 2])
+    ax.set_xticklabels(labels, fontsize=size)
+    ax.set_title(title, fontweight="bold")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title="Gruppe")
+    ax.annotate("Hinweis: zwei\nZeilen", xy=(0, 0), xycoords="axes fraction", xytext=(0, -40), textcoords="offset points")
+    return fig
+
+
+def _plain_svg(fig) -> str:
+    """The same picture written by matplotlib's own SVG backend (no cache), cropped as svg_tight crops."""
+    import matplotlib
+
+    from toolkit.plots import _svg
+    from toolkit.reports.render import svg_tight
+
+    backend, _svg.BACKEND = _svg.BACKEND, None  # svg_tight reads the backend when it is called
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "path"}):
+            return svg_tight(fig)
+    finally:
+        _svg.BACKEND = backend
+
+
+def test_cached_text_layout_writes_the_same_svg_as_matplotlib_and_a_changed_label_is_laid_out_anew():
+    import matplotlib.pyplot as plt
+
+    from toolkit.plots._svg import text_to_path
+    from toolkit.reports.render import svg_tight
+
+    labels = ["Digitale Werkzeuge", "Kommunikation", "Veränderung"]
+    first = svg_tight(_labelled(labels))  # fills the process's cache
+    assert text_to_path()._layouts and text_to_path()._metrics
+    again = svg_tight(_labelled(labels))  # served from the cache
+    plain = _plain_svg(_labelled(labels))  # matplotlib's own renderer, nothing cached
+    assert first == again == plain
+    # a changed label, size or weight is measured and drawn anew, never taken from the cache
+    for changed in ({"labels": ["Digitale Werkzeuge", "Kommunikation!", "Veränderung"]}, {"labels": labels, "size": 12.0},
+                    {"labels": labels, "title": "Kompetenzprofil (neu)"}):
+        cached, uncached = svg_tight(_labelled(**changed)), _plain_svg(_labelled(**changed))
+        assert cached == uncached and cached != first
+    assert "<!-- Kommunikation! -->" in svg_tight(_labelled(["a", "Kommunikation!", "b"]))
+    plt.close("all")

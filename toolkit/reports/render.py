@@ -123,6 +123,8 @@ def svg_tight(fig: Any, *, pad_inches: float = PAD_INCHES) -> str:
     """
     import matplotlib
 
+    from ..plots._svg import BACKEND
+
     box: dict[str, Any] = {}
 
     def measure(event: Any) -> None:
@@ -132,7 +134,7 @@ def svg_tight(fig: Any, *, pad_inches: float = PAD_INCHES) -> str:
     cid = fig.canvas.mpl_connect("draw_event", measure)
     try:
         with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
-            fig.savefig(buf, format="svg", facecolor="white", metadata={"Date": None})
+            fig.savefig(buf, format="svg", facecolor="white", metadata={"Date": None}, backend=BACKEND)
     finally:
         fig.canvas.mpl_disconnect(cid)
     svg = buf.getvalue()

@@ -1,0 +1,193 @@
+"""An SVG backend whose text layout and glyph outlines are kept across figures in one process.
+
+Matplotlib's SVG renderer (``svg.fonttype="path"``) measures and lays out every text with
+FreeType each time a figure is saved: every figure gets a new renderer with a new
+:class:`~matplotlib.textpath.TextToPath`, so the tick labels, dimension names and legend
+entries that recur in every report are shaped again in every figure. Text to path works at
+one fixed size (``FONT_SCALE`` points at ``DPI``) and scales the result, so the layout of a
+string depends only on the font files and the string: :class:`CachedTextToPath` keeps the
+metrics, the glyph positions and the glyph outlines per font and string, and the renderer of
+this backend writes the same SVG bytes as matplotlib's own (``tests/test_plots.py`` compares).
+
+Use it with ``fig.savefig(buf, format="svg", backend=BACKEND)``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import matplotlib as mpl
+from matplotlib import _text_helpers
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+from matplotlib.font_manager import fontManager, get_font
+from matplotlib.textpath import TextToPath
+
+__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path"]
+
+BACKEND = "module://toolkit.plots._svg"
+MAX_ENTRIES = 50_000  # strings and glyphs kept per thread; the cache starts again when full
+
+
+class CachedTextToPath(TextToPath):
+    """:class:`~matplotlib.textpath.TextToPath` with metrics, layouts and glyph paths kept per font and string.
+
+    The key of a font is the list of font files matplotlib picks for the properties (with its
+    fallbacks) and the rc settings that change the FreeType object (kerning, last-resort font),
+    so a changed font or family is never served from the cache; mathtext and TeX are not cached.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fonts: dict[int, tuple[Any, tuple]] = {}  # id(FT2Font) -> (the font, its key); the font is held so the id is not reused
+        self._metrics: dict[tuple, tuple[float, float, float]] = {}
+        self._layouts: dict[tuple, tuple[tuple[str, float, float], ...]] = {}
+        self._paths: dict[tuple, Any] = {}
+
+    def _font_key(self, prop: Any) -> tuple:
+        return (tuple(fontManager._find_fonts_by_props(prop)), mpl.rcParams["text.kerning_factor"], mpl.rcParams["font.enable_last_resort"])
+
+    def _get_font(self, prop: Any) -> Any:
+        key = self._font_key(prop)
+        font = get_font(key[0])
+        font.set_size(self.FONT_SCALE, self.DPI)
+        if len(self._fonts) > 256:
+            self._fonts.clear()
+        self._fonts[id(font)] = (font, key)
+        return font
+
+    def _full(self) -> None:
+        if len(self._metrics) + len(self._layouts) + len(self._paths) > MAX_ENTRIES:
+            self._metrics.clear()
+            self._layouts.clear()
+            self._paths.clear()
+
+    def get_text_width_height_descent(self, s: str, prop: Any, ismath: Any) -> tuple[float, float, float]:
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (self._font_key(prop), s)
+        hit = self._metrics.get(key)
+        if hit is None:  # TextToPath.get_text_width_height_descent at FONT_SCALE, scaled below as there
+            from matplotlib.ft2font import LoadFlags
+
+            font = self._get_font(prop)
+            font.set_text(s, 0.0, flags=LoadFlags.NO_HINTING)
+            w, h = font.get_width_height()
+            hit = (w / 64.0, h / 64.0, font.get_descent() / 64.0)
+            self._full()
+            self._metrics[key] = hit
+        scale = prop.get_size_in_points() / self.FONT_SCALE
+        w, h, d = hit
+        return w * scale, h * scale, d * scale
+
+    def get_glyphs_with_font(self, font: Any, s: str, glyph_map: Any = None, return_new_glyphs_only: bool = False, *,
+                             features: Any = None, language: Any = None) -> tuple[list, Any, list]:
+        entry = self._fonts.get(id(font))
+        try:
+            key = None if entry is None or entry[0] is not font else (entry[1], s, features, language)
+            hash(key)
+        except TypeError:  # unhashable features or language: as matplotlib does
+            key = None
+        if key is None:
+            return super().get_glyphs_with_font(font, s, glyph_map, return_new_glyphs_only, features=features, language=language)
+        items = self._layouts.get(key)
+        if items is None:
+            found = []
+            for item in _text_helpers.layout(s, font, features=features, language=language):
+                glyph_repr = self._get_glyph_repr(item.ft_object, item.glyph_index)
+                found.append((glyph_repr, item.x, item.y))
+                if (key[0], glyph_repr) not in self._paths:
+                    self._paths[(key[0], glyph_repr)] = item.ft_object.get_path()
+            self._full()
+            items = self._layouts[key] = tuple(found)
+        if glyph_map is None:
+            glyph_map = OrderedDict()
+        glyph_map_new = OrderedDict() if return_new_glyphs_only else glyph_map
+        for glyph_repr, _x, _y in items:
+            if glyph_repr not in glyph_map:
+                path = self._paths.get((key[0], glyph_repr))
+                if path is None:  # the cache started again between the layout and now
+                    self._layouts.pop(key, None)
+                    return self.get_glyphs_with_font(font, s, glyph_map, return_new_glyphs_only, features=features, language=language)
+                glyph_map_new[glyph_repr] = path
+        return [(r, x, y, 1.0) for r, x, y in items], glyph_map_new, []
+
+
+_local = threading.local()
+
+
+def _forget_fonts() -> None:
+    """After fork: matplotlib drops its FreeType objects (they cannot cross a fork); so does the cache's font map."""
+    t2p = getattr(_local, "t2p", None)
+    if t2p is not None:
+        t2p._fonts.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_fonts)
+
+
+def text_to_path() -> CachedTextToPath:
+    """This thread's cached text to path (FreeType objects are not shared between threads)."""
+    t2p = getattr(_local, "t2p", None)
+    if t2p is None:
+        t2p = _local.t2p = CachedTextToPath()
+    return t2p
+
+
+class _Renderer(RendererSVG):
+    def __init__(self, figure: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._figure = figure
+        self._text2path = text_to_path()
+
+    def _get_font_height_metrics(self, prop: Any) -> tuple[Any, Any, Any]:
+        """The ascent, descent and line gap ``Text._get_layout`` reads from the font's tables, kept per font and size.
+
+        The same arithmetic as there (``OS/2`` table, else ``hhea``), at the figure's dpi during the draw.
+        """
+        t2p = self._text2path
+        key = ("height", t2p._font_key(prop), prop.get_size_in_points(), self._figure.dpi)
+        hit = t2p._metrics.get(key)
+        if hit is None:
+            font = get_font(key[1][0])
+            hit = (None, None, None)
+            for table_name, linegap_key, ascent_key, descent_key in (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                                                                     ("hhea", "lineGap", "ascent", "descent")):
+                table = font.get_sfnt_table(table_name)
+                if table is None:
+                    continue
+                fontsize = prop.get_size_in_points()
+                units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+                scale = 1 / units_per_em * fontsize * self._figure.dpi / 72
+                hit = (table[ascent_key] * scale, -table[descent_key] * scale, table[linegap_key] * scale)
+                break
+            t2p._full()
+            t2p._metrics[key] = hit
+        return hit
+
+
+class FigureCanvas(FigureCanvasSVG):
+    """The SVG canvas of matplotlib with :class:`_Renderer` (the text of :func:`text_to_path`)."""
+
+    def print_svg(self, filename: Any, *, bbox_inches_restore: Any = None, metadata: Any = None, **_print_kwargs: Any) -> None:
+        import codecs
+
+        from matplotlib import cbook
+
+        # FigureCanvasSVG.print_svg with this module's renderer (the other keywords of savefig, e.g. facecolor, are applied by savefig; matplotlib drops them for its own canvases)
+        with cbook.open_file_cm(filename, "w", encoding="utf-8") as fh:
+            if not cbook.file_requires_unicode(fh):
+                fh = codecs.getwriter("utf-8")(fh)
+            dpi = self.figure.dpi
+            self.figure.dpi = 72
+            width, height = self.figure.get_size_inches()
+            w, h = width * 72, height * 72
+            renderer = MixedModeRenderer(self.figure, width, height, dpi, _Renderer(self.figure, w, h, fh, image_dpi=dpi, metadata=metadata),
+                                         bbox_inches_restore=bbox_inches_restore)
+            self.figure.draw(renderer)
+            renderer.finalize()
+
