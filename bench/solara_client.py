@@ -213,8 +213,8 @@ class Participant:
         """Click "Absenden" and wait for the thanks (``upo-ok``) in the result field."""
         button = self._find("upo-submit", "ButtonModel")
         await self._widget(button, {"method": "custom", "content": {"event": "click"}})
-        result = self._find("upo-result", "HTMLModel")
-        await self._until(lambda: "upo-ok" in str(self.models.get(result, {}).get("value", "")), timeout=60)
+        # the result field may be made only now (the form makes it when it first has something to say)
+        await self._until(lambda: "upo-ok" in str(self.models.get(self._find("upo-result", "HTMLModel") or "", {}).get("value", "")), timeout=60)
         self.t_submitted = time.perf_counter()
         return True
 

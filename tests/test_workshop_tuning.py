@@ -248,3 +248,88 @@ def test_a_page_theme_is_made_when_read_with_what_the_browser_sent():
             assert theming.theme.themes.light.primary == "#abcdef" and theming.theme.dark_effective is False
     finally:
         ctx.close()
+
+
+def test_page_response_is_kept_once_and_sent_with_each_devices_own_cookie():
+    """Issue 15 (measured): every page request ran Solara's page handler and its middleware; now once per page and host."""
+    from toolkit.workshop.worker import GzipOnce
+
+    calls = []
+    page = b"<html>" + b"the form " * 200 + b"</html>"
+
+    async def app(scope, receive, send):  # as Solara's page handler: the page, and the request's session id as its cookie
+        calls.append(scope["path"])
+        cookie = dict(scope["headers"]).get(b"cookie", b"")
+        sid = cookie.partition(b"solara-session-id=")[2].split(b";")[0]
+        hdrs = [(b"content-type", b"text/html; charset=utf-8")]
+        if sid:
+            hdrs += [(b"set-cookie", b"solara-session-id=" + sid + b"; expires=Fri, 01 Jan 2038 00:00:00 GMT; Path=/; SameSite=lax")]
+        await send({"type": "http.response.start", "status": 404 if scope["path"] == "/nothing" else 200, "headers": hdrs})
+        await send({"type": "http.response.body", "body": page})
+
+    async def get(wrapped, path, sid=None, host=b"room:8866"):
+        out = []
+
+        async def send(message):
+            out.append(message)
+
+        headers = [(b"host", host), (b"accept-encoding", b"gzip")] + ([(b"cookie", b"a=1; solara-session-id=" + sid)] if sid else [])
+        await wrapped({"type": "http", "method": "GET", "path": path, "query_string": b"", "scheme": "http", "headers": headers}, None, send)
+        return out
+
+    import gzip
+
+    wrapped = GzipOnce(app)
+    a = run_async(get(wrapped, "/", b"0f3c1a52-aaaa-4bbb-8ccc-000000000001"))
+    b = run_async(get(wrapped, "/", b"0f3c1a52-aaaa-4bbb-8ccc-000000000002"))
+    assert calls == ["/"]  # the second device: from memory
+    cookies = [[v for k, v in r[0]["headers"] if k == b"set-cookie"] for r in (a, b)]
+    assert cookies[0] == [b"solara-session-id=0f3c1a52-aaaa-4bbb-8ccc-000000000001; expires=Fri, 01 Jan 2038 00:00:00 GMT; Path=/; SameSite=lax"]
+    assert cookies[1] == [cookies[0][0].replace(b"0001;", b"0002;")]  # each device its own session, never another's
+    assert gzip.decompress(a[1]["body"]) == page and b[1]["body"] == a[1]["body"]
+    assert [h for h in a[0]["headers"] if h[0] != b"set-cookie"] == [h for h in b[0]["headers"] if h[0] != b"set-cookie"]
+    run_async(get(wrapped, "/", b"0f3c1a52-aaaa-4bbb-8ccc-000000000003", host=b"other:8866"))
+    assert calls == ["/", "/"]  # another host (what Solara's handler reads): its own response
+    run_async(get(wrapped, "/"))
+    run_async(get(wrapped, "/"))
+    run_async(get(wrapped, "/", b"not a plain id"))
+    assert calls.count("/") == 5  # no session cookie of the usual form: the app every time
+    run_async(get(wrapped, "/nothing", b"0f3c1a52-aaaa-4bbb-8ccc-000000000004"))
+    run_async(get(wrapped, "/nothing", b"0f3c1a52-aaaa-4bbb-8ccc-000000000005"))
+    assert calls.count("/nothing") == 2  # no page: not kept
+
+
+def test_uvicorn_websocket_handler_is_wrapped_without_inspecting_it_per_connection(monkeypatch):
+    """Issue 15 (measured): websockets inspected uvicorn's handler twice for every page's websocket (≈ 0.2 ms each)."""
+    import inspect
+    import types
+    import warnings
+
+    from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+    from websockets.legacy import server as legacy
+
+    tuning.direct_ws_handler()
+    seen = []
+
+    class Bound:  # stands in for a connection's bound ``WebSocketProtocol.ws_handler``
+        __func__ = staticmethod(WebSocketProtocol.ws_handler)  # as a bound method has it
+
+        async def __call__(self, protocol, path):
+            seen.append((protocol, path))
+            return "done"
+
+    def no_inspection(*_a, **_k):
+        raise AssertionError("inspected")
+
+    ws = types.SimpleNamespace(path="/jupyter/api/kernels/k/channels")
+    with monkeypatch.context() as m, warnings.catch_warnings():
+        m.setattr(inspect, "signature", no_inspection)
+        warnings.simplefilter("error")  # no deprecation warning per connection either
+        wrapped = legacy.remove_path_argument(Bound())
+        assert run_async(wrapped(ws)) == "done"
+    assert seen == [(ws, "/jupyter/api/kernels/k/channels")]  # the same call websockets' own wrapper makes
+
+    async def other(websocket):
+        return websocket.path
+
+    assert legacy.remove_path_argument(other) is other  # any other handler: as websockets does

@@ -41,6 +41,7 @@ FORM_CSS = """
 .upo-form .upo-q.widget-slider { height: auto !important; }
 .upo-form .upo-q.widget-slider > .slider-container { flex: 1 1 auto; margin-left: 8px; }
 .upo-nav { justify-content: space-between; }
+.upo-form .upo-nav > .upo-prev, .upo-form .upo-nav > .upo-next { width: 48% !important; }
 .upo-form .upo-hidden { visibility: hidden; }
 .upo-bar { height: 12px; border-radius: 3px; display: inline-block; vertical-align: middle; }
 @media (max-width: 520px) {
@@ -115,11 +116,6 @@ def _checkbox_style() -> Any:
     from ipywidgets.widgets.widget_bool import CheckboxStyle
 
     return _shared("checkbox", CheckboxStyle)
-
-
-def _half() -> w.Layout:
-    """The page's shared layout of the two navigation buttons side by side."""
-    return _shared("half", lambda: w.Layout(width="48%"))
 
 
 def _auto() -> w.Layout:

@@ -30,7 +30,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..i18n import number
-from ._style import FORM_CSS, _button_style, _esc, _full, _half, _html, _plain, _text_style, _toggle_style
+from ._style import FORM_CSS, _button_style, _esc, _full, _html, _plain, _text_style, _toggle_style
 from ._texts import t
 from .form_items import _ItemWidgets
 from .form_state import FormState, SubmitResult
@@ -74,7 +74,8 @@ class ParticipantForm(_ItemWidgets):
             header += f"<p>{_esc(inst.description.get(lang))}</p>"
         if s.kiosk:
             header += f"<p class='upo-help'>{_esc(t('kiosk_badge', lang))}</p>"
-        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang, layout=_plain(), style=_toggle_style(), _dom_classes=("upo-choice",))
+        # the full-width layout (.upo-choice is full width anyway): no layout model of its own at a join
+        self.lang_input = w.ToggleButtons(options=[("Deutsch", "de"), ("English", "en")], value=lang, layout=_full(), style=_toggle_style(), _dom_classes=("upo-choice",))
         self.lang_input.observe(self._on_lang, names="value")
         # one page per dimension, built when first shown: a phone gets few widgets at a time
         self._dims = list(inst.dimensions)
@@ -83,7 +84,7 @@ class ParticipantForm(_ItemWidgets):
         self.page_index = index
         self.progress = _html(self._progress_html(index), "upo-progress")
         self.page_box = w.VBox(self._page(index), layout=_full(), _dom_classes=("upo-section",))  # holds the shown page's widgets
-        half = _half()
+        half = _full()  # side by side at 48 % each: the style sheet's .upo-nav rule (a layout model less per join)
         self.prev_button = w.Button(description=t("back", lang), icon="arrow-left", disabled=index == 0, layout=half, style=_button_style(), _dom_classes=("upo-prev",))
         self.next_button = w.Button(description=t("next", lang), icon="arrow-right", button_style="info", layout=half, style=_button_style(),
                                     _dom_classes=("upo-next",) + (("upo-hidden",) if index == self.n_pages - 1 else ()))  # hidden on the last page
@@ -91,20 +92,50 @@ class ParticipantForm(_ItemWidgets):
         self.next_button.on_click(lambda _b: self.show_page(self.page_index + 1, scroll=True))
         nav = w.HBox([self.prev_button, self.next_button], layout=_full(), _dom_classes=("upo-nav",))
         self.status = _html(self._status_html(s.open_count()), "upo-status")
-        self.problems_html = _html("", "upo-problems")
         self.submit_button = w.Button(description=t("submit", lang), button_style="primary", layout=_full(), style=_button_style(), _dom_classes=("upo-submit",))
         self.submit_button.on_click(lambda _b: self.submit())
-        self.result_html = _html("", "upo-result")
+        # the fields for problems and the result are made when they first have something to say
+        # (two widgets fewer per join: a room's joins are the server's busiest moment)
+        self._problems: w.HTML | None = None
+        self._result: w.HTML | None = None
         self.profile_button: w.Button | None = None  # made after a submission (_offer_profile)
         self.profile_html: w.HTML | None = None
-        parts = [_html(header), self.lang_input, self.progress, self.page_box, nav, self.status, self.problems_html, self.submit_button, self.result_html]
+        self._head = [_html(header), self.lang_input, self.progress, self.page_box, nav, self.status]
         classes = ("upo-form", f"upo-lang-{lang}")
         if self.widget is None:
-            self.widget = w.VBox(parts, layout=_full(), _dom_classes=classes)
+            self.widget = w.VBox(self._parts(), layout=_full(), _dom_classes=classes)
         else:  # a new language or a cleared kiosk form: the same outer box, new contents
-            self.widget.children = parts
+            self.widget.children = self._parts()
             self.widget._dom_classes = classes
         self._changed()
+
+    def _parts(self) -> list[w.Widget]:
+        """The outer box's children, in their order (the fields made so far)."""
+        parts = [*self._head, self._problems, self.submit_button, self._result, self.profile_button, self.profile_html]
+        return [p for p in parts if p is not None]
+
+    def _message_field(self, name: str, cls: str) -> w.HTML:
+        field = getattr(self, name)
+        if field is None:
+            field = _html("", cls)
+            setattr(self, name, field)
+            if self.widget is not None:
+                self.widget.children = self._parts()
+        return field
+
+    @property
+    def problems_html(self) -> w.HTML:
+        """What is missing (after a failed submission); made on first use."""
+        return self._message_field("_problems", "upo-problems")
+
+    @property
+    def result_html(self) -> w.HTML:
+        """The thanks after a submission, or that a draft was restored; made on first use."""
+        return self._message_field("_result", "upo-result")
+
+    def _clear_problems(self) -> None:
+        if self._problems is not None and self._problems.value:
+            self._problems.value = ""
 
     def _progress_html(self, index: int, scroll: int = 0) -> str:
         lang = self.state.lang
@@ -247,8 +278,8 @@ class ParticipantForm(_ItemWidgets):
             return
         n = self.state.open_count()
         self.status.value = self._status_html(n)
-        if n == 0 and self.problems_html.value:
-            self.problems_html.value = ""
+        if n == 0:
+            self._clear_problems()
         self._changed()
 
     def _refresh_status(self, mark: bool = False) -> None:
@@ -263,7 +294,7 @@ class ParticipantForm(_ItemWidgets):
             else:
                 card.remove_class("upo-missing")
         if n == 0:
-            self.problems_html.value = ""
+            self._clear_problems()
         self._changed()
 
     # ------------------------------------------------------------------ actions
@@ -276,7 +307,7 @@ class ParticipantForm(_ItemWidgets):
         return t("thanks_kiosk", lang) if self.state.kiosk else t("thanks", lang) + " " + t("thanks_correct", lang)
 
     def _show_done(self, message: str) -> None:
-        self.problems_html.value = ""
+        self._clear_problems()
         self.result_html.value = f"<div class='upo-ok' role='status'>✓ {_esc(message)}</div>"
         if any(d.scored_items for d in self.state.instrument.dimensions) and not self.state.kiosk:
             self._offer_profile()
@@ -288,7 +319,7 @@ class ParticipantForm(_ItemWidgets):
         self.profile_button = w.Button(description=t("show_profile", self.state.lang), layout=_full(), style=_button_style(), _dom_classes=("upo-profile",))
         self.profile_button.on_click(lambda _b: self.show_profile())
         self.profile_html = _html("")
-        self.widget.children = (*self.widget.children, self.profile_button, self.profile_html)
+        self.widget.children = self._parts()
 
     def _show_problems(self, problems: tuple) -> None:
         lang = self.state.lang
@@ -316,7 +347,8 @@ class ParticipantForm(_ItemWidgets):
                 self._show_problems(result.problems)
             else:
                 self.problems_html.value = f"<p><b>{_esc(result.message)}</b></p>"
-            self.result_html.value = ""
+            if self._result is not None:
+                self._result.value = ""
             if result.problems:
                 self.show_page(self.page_of(result.problems[0]), scroll=True)
             self._refresh_status(mark=True)

@@ -69,6 +69,11 @@ HEAD_TIMEOUT = 60.0  # seconds a new connection may take to send its first reque
 PENDING_TIMEOUT = 60.0  # seconds a connection waits for its restarting form process
 RECENT = 3.0  # seconds a newly assigned page counts towards a process's load before its own report shows it
 _HDR = struct.Struct("!IB")  # frame: payload length, kind
+#: How a form process is started (``python -P -c FORM_PROCESS --conn-fd …``): :func:`toolkit.workshop.worker.main`,
+#: with pandas kept from loading pyarrow. pandas imports pyarrow whenever it is installed (≈ 34 MB of every
+#: process's memory); the form and the presenter view never use it (their tables are small, their strings
+#: work the same with pandas' own string storage), and the memory is what limits how many a server holds.
+FORM_PROCESS = "import sys; sys.modules.setdefault('pyarrow', None); from toolkit.workshop.worker import main; main()"
 
 
 def default_processes() -> int:
@@ -268,7 +273,7 @@ class Front:
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the toolkit package
         env = {**self.env, "PYTHONPATH": os.pathsep.join(p for p in (root, self.env.get("PYTHONPATH", "")) if p)}
         # -P: the toolkit comes from ``root`` (PYTHONPATH), the one the front runs; "-m" would put the current folder first
-        cmd = [sys.executable, "-P", "-m", "toolkit.workshop.worker", "--conn-fd", str(ctrl_child.fileno()),
+        cmd = [sys.executable, "-P", "-c", FORM_PROCESS, "--conn-fd", str(ctrl_child.fileno()),
                "--live-fd", str(live_child.fileno()), "--index", str(w.index), "--pool", str(w.pool)]
         w.proc = subprocess.Popen(cmd, pass_fds=(ctrl_child.fileno(), live_child.fileno()), env=env, stdin=subprocess.DEVNULL)
         ctrl_child.close()

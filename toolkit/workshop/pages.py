@@ -171,10 +171,17 @@ class FormPage:
             self._show_form(draft)
 
     def _show(self, content: w.Widget) -> None:
-        """The page's one child: made with it (joining sends the page once), replaced later."""
+        """The page's one child: made with it (joining sends the page once), replaced later.
+
+        Without a join code the page never changes what it shows: the form's own box is the page
+        (its outer box stays the same on a language change), one box fewer per join.
+        """
         if self.widget is None:
+            if not self.runtime.join_code and content is getattr(self.form, "widget", None):
+                self.widget = content
+                return
             self.widget = _PageBox([content], layout=_full(), _dom_classes=("upo-page",))
-        else:
+        elif self.widget is not content:
             self.widget.children = [content]
 
     # ------------------------------------------------------------------ join code

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import pickle
+import re
 import signal
 import socket
 import sys
@@ -199,6 +200,7 @@ class GzipOnce:
         self._cache: dict[bytes, bytes] = {}
         self._assets: dict[tuple, tuple[dict, bytes]] = {}
         self._asset_bytes = 0
+        self._pages: dict[tuple, tuple[dict, bytes]] = {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers") or ())
@@ -207,16 +209,54 @@ class GzipOnce:
                 and b"if-none-match" not in headers and b"if-modified-since" not in headers and b"range" not in headers:
             await self._asset(scope, receive, send, headers)
             return
-        if scope.get("type") != "http" or scope.get("method") != "GET" or b"gzip" not in headers.get(b"accept-encoding", b"") \
-                or path.startswith(("/static", "/_solara", "/jupyter", "/api")):
+        if scope.get("type") != "http" or scope.get("method") != "GET" or path.startswith(("/static", "/_solara", "/jupyter", "/api")):
             await self.app(scope, receive, send)
+            return
+        await self._page(scope, receive, send, headers)
+
+    async def _page(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
+        """A page request: the app's response once per page, then sent from memory with this device's session cookie.
+
+        The response is the same for every device but for its session cookie (Solara sets the
+        ``solara-session-id`` the request carried, which the front gave every new device): kept
+        with the cookie's value as a placeholder, per path and the request's host, scheme and
+        forwarded headers (what Solara's page handler reads); a request without a session cookie
+        of the usual form, or a response that is no plain 200 page, goes to the app every time.
+        Solara's page handler and the middleware around it were most of a page request's CPU.
+        """
+        gzip_ok = b"gzip" in headers.get(b"accept-encoding", b"")
+        sid = _session_of(headers)
+        key = (scope.get("path", ""), scope.get("query_string", b""), scope.get("scheme"), scope.get("root_path", ""), gzip_ok,
+               *(headers.get(h) for h in (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"script-name", b"x-script-name")))
+        hit = self._pages.get(key) if sid is not None else None
+        if hit is not None:
+            start, body = hit
+            mine = sid.encode()  # type: ignore[union-attr]
+            await send({**start, "headers": [(k, v.replace(_SID_MARK, mine) if k == b"set-cookie" else v) for k, v in start["headers"]]})
+            await send({"type": "http.response.body", "body": body})
             return
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
 
         async def done(start: dict, raw: bytes) -> None:
-            await self._send(start, raw, send)
+            start, body = self._encoded(start, raw) if gzip_ok else (start, raw)
+            if sid is not None:
+                self._keep_page(key, start, body, sid)
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
 
         await self.app(inner, receive, _buffered(done))
+
+    def _keep_page(self, key: tuple, start: dict, body: bytes, sid: str) -> None:
+        hdrs = list(start.get("headers") or ())
+        cookies = [v for k, v in hdrs if k == b"set-cookie"]
+        mine = sid.encode()
+        if start.get("status") != 200 or not cookies or not all(mine in v for v in cookies) \
+                or not any(k == b"content-type" and v.startswith(b"text/html") for k, v in hdrs) \
+                or any(mine in v for k, v in hdrs if k != b"set-cookie") or mine in body:
+            return  # not the plain page every device gets
+        if len(self._pages) >= self.max_entries:
+            self._pages.clear()
+        self._pages[key] = ({**start, "headers": [(k, v.replace(mine, _SID_MARK) if k == b"set-cookie" else v) for k, v in hdrs]}, body)
 
     async def _asset(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
         """An installed asset file: the app's 200 response (compressed once by Solara) kept in memory and sent in one piece.
@@ -242,7 +282,8 @@ class GzipOnce:
 
         await self.app(scope, receive, _buffered(done))
 
-    async def _send(self, start: dict, raw: bytes, send: Any) -> None:
+    def _encoded(self, start: dict, raw: bytes) -> tuple[dict, bytes]:
+        """An HTML response gzip-compressed (once per distinct body); anything else as it is."""
         hdrs = list(start.get("headers") or ())
         is_html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in hdrs)
         if is_html and len(raw) >= 1000 and not any(k == b"content-encoding" for k, _ in hdrs):
@@ -257,8 +298,23 @@ class GzipOnce:
             hdrs = [(k, v) for k, v in hdrs if k != b"content-length"] + [
                 (b"content-encoding", b"gzip"), (b"content-length", str(len(gz)).encode()), (b"vary", b"Accept-Encoding")]
             raw = gz
-        await send({**start, "headers": hdrs})
-        await send({"type": "http.response.body", "body": raw})
+        return {**start, "headers": hdrs}, raw
+
+
+_SID_MARK = b"\x00upo-session\x00"  # where a kept page response's set-cookie headers take the device's session id
+_SID_FORM = re.compile(r"[A-Za-z0-9_-]{8,64}")  # session ids as the front and Solara make them (uuid4)
+
+
+def _session_of(headers: dict) -> str | None:
+    """The request's Solara session cookie, as Solara reads it, if it has the usual form (else None)."""
+    raw = headers.get(b"cookie")
+    if not raw:
+        return None
+    from solara.server.server import get_session_id_cookie
+    from starlette.requests import cookie_parser
+
+    sid = get_session_id_cookie(cookie_parser(raw.decode("latin-1")))
+    return sid if sid and _SID_FORM.fullmatch(sid) else None
 
 
 def _wait_pool(pool: Any, timeout: float) -> None:

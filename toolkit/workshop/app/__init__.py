@@ -101,8 +101,11 @@ def Presenter() -> None:
 
 
 @solara.component
-def Layout(children: list = []) -> None:  # noqa: B006 - Solara's signature
-    solara.Div(children=children, style={"width": "100%"})
+def Layout(children: list = []) -> Any:  # noqa: B006 - Solara's signature
+    """The page as it is (its box is full width): no box around it, one widget fewer per join."""
+    if len(children) == 1:
+        return children[0]
+    return solara.Div(children=children, style={"width": "100%"})
 
 
 _install_head()
