@@ -125,8 +125,20 @@ def test_widget_echo_is_off_in_the_workshop_app(monkeypatch):
 def test_profile_button_comes_after_the_submission(store):
     view = ParticipantForm(FormState(store, "reality_check", "t0", authority="BVA"))
     assert view.profile_button is None  # not sent with the first page
+    view._show_done("ok")
     n = len(view.widget.children)
+    assert view.profile_button is not None and tuple(view.widget.children[-2:]) == (view.profile_button, view.profile_html)
     view._show_done("ok")
-    assert view.profile_button is not None and len(view.widget.children) == n + 2
-    view._show_done("ok")
-    assert len(view.widget.children) == n + 2  # once
+    assert len(view.widget.children) == n  # once
+
+
+def test_join_sends_no_empty_message_fields_and_they_come_when_needed(store):
+    """Issue 15 (measured): the fields for problems and the result were two empty widgets of every join."""
+    view = ParticipantForm(FormState(store, "reality_check", "t0", authority="BVA"))
+    classes = [c for child in view.widget.children for c in child._dom_classes]
+    assert "upo-submit" in classes and "upo-problems" not in classes and "upo-result" not in classes
+    result = view.submit()  # nothing answered: what is missing is shown, in its place above the submit button
+    assert not result.ok and "Bitte ergänzen" in view.problems_html.value
+    order = [next(iter(child._dom_classes), "") for child in view.widget.children]
+    assert order.index("upo-problems") == order.index("upo-submit") - 1 and "upo-result" not in order
+    assert view.problems_html is view.problems_html  # made once

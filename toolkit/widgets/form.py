@@ -40,6 +40,14 @@ __all__ = ["ParticipantForm", "FORM_CSS"]
 log = logging.getLogger("toolkit")
 
 
+class _FormBox(w.VBox):
+    """The form's outer box, with a short ``repr``: IPython's display (Solara, a notebook, a log line) writes a text
+    repr of the whole widget tree first (every child's every trait); the workshop shows this box as the page."""
+
+    def __repr__(self) -> str:
+        return f"<upo form {self.model_id}>"
+
+
 class ParticipantForm(_ItemWidgets):
     """The form view: build with a :class:`FormState`, show ``.widget``.
 
@@ -103,7 +111,7 @@ class ParticipantForm(_ItemWidgets):
         self._head = [_html(header), self.lang_input, self.progress, self.page_box, nav, self.status]
         classes = ("upo-form", f"upo-lang-{lang}")
         if self.widget is None:
-            self.widget = w.VBox(self._parts(), layout=_full(), _dom_classes=classes)
+            self.widget = _FormBox(self._parts(), layout=_full(), _dom_classes=classes)
         else:  # a new language or a cleared kiosk form: the same outer box, new contents
             self.widget.children = self._parts()
             self.widget._dom_classes = classes
