@@ -83,13 +83,15 @@ def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave:
         return frame[frame["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:  # once per group and process: the wave's rows and each group's slice found once
+        def compute() -> pd.DataFrame:  # once per process: the wave's rows found once; every ministry in one pass
             v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
             with recording():
-                part = v if by is None else ctx.data.rows_of(v, group, column="ministry")
-                return levels(part, by, k=ctx.k, instrument=instrument, output="plan")
+                return levels(v, by, k=ctx.k, instrument=instrument, output="plan")
 
-        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{group}:{ctx.k}", compute)
+        # a ministry's values are over its own shown authorities only, so all ministries at once give each one's rows
+        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{'*' if by else None}:{ctx.k}", compute)
+        if by is not None:
+            frame = ctx.data.rows_of(frame, group, column=by)
         return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
 
     def every_authority() -> pd.DataFrame:  # each authority's own values depend on its rows only: decided once for all
