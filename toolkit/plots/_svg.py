@@ -29,6 +29,7 @@ from matplotlib.textpath import TextToPath
 __all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path"]
 
 BACKEND = "module://toolkit.plots._svg"
+_FONT_LISTS = ("font.family", "font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace")
 MAX_ENTRIES = 50_000  # strings and glyphs kept per thread; the cache starts again when full
 
 
@@ -46,9 +47,21 @@ class CachedTextToPath(TextToPath):
         self._metrics: dict[tuple, tuple[float, float, float]] = {}
         self._layouts: dict[tuple, tuple[tuple[str, float, float], ...]] = {}
         self._paths: dict[tuple, Any] = {}
+        self._font_keys: dict[tuple, tuple] = {}
 
     def _font_key(self, prop: Any) -> tuple:
-        return (tuple(fontManager._find_fonts_by_props(prop)), mpl.rcParams["text.kerning_factor"], mpl.rcParams["font.enable_last_resort"])
+        rc = mpl.rcParams
+        # what the font files matplotlib picks depend on: the properties (the tuple FontProperties hashes) and the
+        # rc font lists its font cache is keyed by; looking the files up again costs ~4x this key
+        props = (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(), prop.get_stretch(),
+                 prop.get_size(), prop.get_file(), prop.get_math_fontfamily())
+        key = (props, tuple(tuple(rc[name]) for name in _FONT_LISTS), rc["text.kerning_factor"], rc["font.enable_last_resort"])
+        hit = self._font_keys.get(key)
+        if hit is None:
+            if len(self._font_keys) > 4096:
+                self._font_keys.clear()
+            hit = self._font_keys[key] = (tuple(fontManager._find_fonts_by_props(prop)), key[2], key[3])
+        return hit
 
     def _get_font(self, prop: Any) -> Any:
         key = self._font_key(prop)

@@ -205,9 +205,16 @@ def plot_change(
     has_ci = bool(np.isfinite(long[["ci_low", "ci_high"]].to_numpy(dtype=float)).any())
     offsets = np.linspace(-0.18, 0.18, len(waves)) if len(waves) > 1 and has_ci else np.zeros(len(waves))
     hidden: list[str] = []
+    by_cell: dict[tuple[Any, Any], Any] = {}  # (dimension, wave) -> mean, one pass (not one filter per dimension)
+    unique = not long.duplicated(["dimension", "wave"]).any()
+    if unique:
+        by_cell = dict(zip(zip(long["dimension"], long["wave"]), long["mean"].to_numpy(dtype=float)))
     for d in dims:
-        sub = long.loc[long["dimension"] == d].set_index("wave")
-        xs = [sub["mean"].get(w, np.nan) for w in waves]
+        if unique:
+            xs = [by_cell.get((d, w), np.nan) for w in waves]
+        else:
+            sub = long.loc[long["dimension"] == d].set_index("wave")
+            xs = [sub["mean"].get(w, np.nan) for w in waves]
         ys = [y[d] + o for o in offsets]
         ok = [i for i, v in enumerate(xs) if np.isfinite(v)]
         if len(ok) >= 2:

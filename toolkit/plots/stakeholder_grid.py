@@ -127,12 +127,11 @@ def plot_power_interest(
                 f"plot_power_interest shows one authority; the frame has {df['authority'].nunique()}: pass authority= "
                 f"(one of {', '.join(map(str, sorted(df['authority'].unique())[:8]))}, ...)"
             )
-    df = df.copy()
-    if "label" not in df.columns:
-        df["label"] = df["stakeholder"]
+    if "label" not in df.columns:  # (no copy of the whole frame otherwise: it is only read)
+        df = df.assign(label=df["stakeholder"])
     hidden_flag = df["suppressed"].fillna(False).astype(bool) if "suppressed" in df.columns else pd.Series(False, index=df.index)
     invalid = df["influence"].isna() | df["interest"].isna()
-    shown = df.loc[~hidden_flag & ~invalid].copy()
+    shown = df.loc[~hidden_flag & ~invalid]
     ax = new_axes_square(ax)
     lo, hi = scale
     mid = (lo + hi) / 2

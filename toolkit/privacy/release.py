@@ -49,6 +49,7 @@ __all__ = [
     "current_record",
     "release",
     "release_frame",
+    "records",
     "respondents",
     "who",
 ]
@@ -308,6 +309,23 @@ def release(
     return Released(True, value, n, None, k)
 
 
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """``df.to_dict("records")``, built from whole columns (``tolist``): the same dicts of Python values at a
+    fraction of the cost on the small frames of a report (frames with repeated column names: ``to_dict``).
+
+    Example
+    -------
+    >>> records(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))
+    [{'a': 1, 'b': 'x'}, {'a': 2, 'b': None}]
+    """
+    if not df.columns.is_unique:
+        return df.to_dict("records")
+    cols = list(df.columns)
+    if not cols:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(cols, row)) for row in zip(*(df[c].tolist() for c in cols))]
+
+
 def release_frame(
     df: pd.DataFrame,
     *,
@@ -342,7 +360,7 @@ def release_frame(
     prior_sup = out["suppressed"].fillna(True).to_numpy(dtype=bool) if "suppressed" in out.columns else np.zeros(len(out), bool)
     prior_reason = list(out[reason_for]) if reason_for in out.columns else [None] * len(out)
     sup, reasons = [], []
-    for i, row in enumerate(out.to_dict("records")):  # plain dicts: the quantity/cell functions index them like rows
+    for i, row in enumerate(records(out)):  # plain dicts: the quantity/cell functions index them like rows
         if prior_sup[i]:
             sup.append(True)
             reasons.append(prior_reason[i] if isinstance(prior_reason[i], str) else "derivable")

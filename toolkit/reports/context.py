@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import hmac
 import logging
@@ -51,6 +52,7 @@ log = logging.getLogger("toolkit")
 CACHE_ENV = "UPO_REPORT_CACHE"
 CACHE_KEY_ENV = "UPO_REPORT_CACHE_KEY"
 _MEMO: dict[tuple[str, str], "CohortData"] = {}
+_GC = {"seen": False}  # has this process loaded cohort data before (see cohort_data: gc.freeze)
 
 
 @dataclass
@@ -353,8 +355,17 @@ def cohort_data(db: str | Path, *, cache_dir: str | Path | None = None) -> Cohor
         data = _read_cache(_cache_file(folder, fp), bytes.fromhex(secret))
     if data is None or data.fingerprint != fp:
         data = _load(path)
+    first = not _MEMO and not _GC["seen"]
+    _GC["seen"] = True
+    if not first:
+        gc.unfreeze()  # another cohort (or changed data): the frozen objects may be collected again; nothing is frozen again
     _MEMO.clear()  # one cohort per process at a time keeps memory flat
     _MEMO[(path, fp)] = data
+    if first:
+        # a report process works on one cohort: its frames and sets, just loaded, are exempt from the cyclic
+        # collector, which otherwise walks them again in every full collection while a report draws its figures
+        # (a few % of a report); later garbage is collected as before
+        gc.freeze()
     return data
 
 

@@ -22,8 +22,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..paths import NOTEBOOKS_DIR
-
 __all__ = ["render_in_process", "notebook_code"]
 
 
@@ -57,6 +55,9 @@ def render_in_process(db: str | Path, authority: str | None = None, *, lang: str
     Uses the report cache of ``$UPO_REPORT_CACHE`` like the kernels do (see :mod:`toolkit.reports.context`).
     """
     if notebook is None:
+        # imported here, not at the top: bench_reports loads this file into older toolkits without it
+        from ..paths import NOTEBOOKS_DIR
+
         notebook = NOTEBOOKS_DIR / ("report_cohort.ipynb" if authority is None else "report_authority.ipynb")
     ns: dict[str, Any] = {"__name__": "__report__", "db": str(db), "lang": lang, "min_group_size": min_group_size}
     if authority is not None:

@@ -155,6 +155,12 @@ def rows_of(frame: Any) -> list[dict[str, Any]]:
     if frame is None:
         return []
     if hasattr(frame, "to_dict"):
+        import pandas as pd  # loaded already: the frame is one
+
+        if isinstance(frame, pd.DataFrame):
+            from ..privacy.release import records
+
+            return records(frame)
         return frame.to_dict("records")
     return list(frame)
 

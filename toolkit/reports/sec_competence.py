@@ -83,17 +83,34 @@ def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave:
         return frame[frame["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:  # once per group and process: the wave's rows and each group's slice found once
+        def compute() -> pd.DataFrame:  # once per process: the wave's rows found once; every ministry in one pass
             v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
             with recording():
-                part = v if by is None else ctx.data.rows_of(v, group, column="ministry")
-                return levels(part, by, k=ctx.k, instrument=instrument, output="plan")
+                return levels(v, by, k=ctx.k, instrument=instrument, output="plan")
 
-        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{group}:{ctx.k}", compute)
+        # a ministry's values are over its own shown authorities only, so all ministries at once give each one's rows
+        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{'*' if by else None}:{ctx.k}", compute)
+        if by is not None:
+            frame = ctx.data.rows_of(frame, group, column=by)
         return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
 
-    own = levels(in_wave(ctx.rows(values)), "authority", k=ctx.k, instrument=instrument, output=out).set_index("dimension")
-    return own, cached("ministry", ministry), cached(None, None)
+    def every_authority() -> pd.DataFrame:  # each authority's own values depend on its rows only: decided once for all
+        v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
+        with recording():
+            return levels(v, "authority", k=ctx.k, instrument=instrument, output="plan")
+
+    own = own_levels(ctx, f"levels:{instrument}:{wave}:authority:{ctx.k}", every_authority, instrument=instrument)
+    return own.set_index("dimension"), cached("ministry", ministry), cached(None, None)
+
+
+def own_levels(ctx: Any, name: str, every_authority: Any, *, instrument: str) -> pd.DataFrame:
+    """This authority's rows of a :func:`~toolkit.privacy.levels` frame ``by="authority"`` over every authority
+    (``every_authority()``, computed once per cohort under ``name`` as a plan), released into this report: the same
+    rows, values and records as ``levels`` over this authority's rows alone, which group by authority too."""
+    from ..privacy import release_levels
+
+    mine = ctx.data.rows_of(ctx.data.derived(name, every_authority), ctx.authority)
+    return release_levels(mine, by="authority", k=ctx.k, instrument=instrument, output=output_name(ctx))
 
 
 def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
@@ -419,7 +436,7 @@ def change(ctx: Any) -> SectionData:
     ``data["tables"]``: per later wave ``{"a", "b", "frame", "all_hidden", "hidden_reason", "reasons"}``; a
     frame whose every change is hidden is said in one sentence (``hidden_reason``) instead of a table of dashes.
     """
-    from ..privacy import levels, reason_text
+    from ..privacy import levels, reason_text, recording
 
     comp = ctx.data.competence
     waves = ctx.waves_with(comp.id if comp else None)
@@ -428,9 +445,13 @@ def change(ctx: Any) -> SectionData:
     if len(waves) < 2:
         return _note_section(ctx, "change", ctx.t("one_wave"))
     L = ctx.lang
-    own = _scores(ctx)
-    means = levels(own.assign(wave=own["wave"].astype(str), dimension=own["dimension"].astype(str)), "authority", k=ctx.k,
-                   instrument=comp.id, output=output_name(ctx))
+    def every_authority() -> pd.DataFrame:
+        s = ctx.data.scores()
+        with recording():
+            return levels(s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str)), "authority", k=ctx.k,
+                          instrument=comp.id, output="plan")
+
+    means = own_levels(ctx, f"levels:{comp.id}:all_waves:authority:{ctx.k}", every_authority, instrument=comp.id)
     fig = None
     if not means["suppressed"].all():
         fig = draw_figure(lambda ax: plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),

@@ -1,0 +1,204 @@
+"""The faster paths of the report sections give what the direct computations give.
+
+Each authority's own levels and each ministry's comparison levels are decided once for every
+authority / ministry and sliced per report (:func:`toolkit.reports.sec_competence.own_levels`,
+``comparison_levels``); figures start from a pickled blank Figure (:func:`toolkit.reports.base.blank_figure`);
+``records`` replaces ``to_dict("records")``; the SVG text cache keys fonts by their properties.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+
+def _same_frames(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for c in a.columns:
+        if c == "who":
+            assert list(a[c]) == list(b[c])
+        else:
+            pd.testing.assert_series_equal(a[c], b[c], check_dtype=False, check_names=False, check_categorical=False)
+
+
+def test_levels_of_every_authority_sliced_equal_each_authoritys_own(demo_db):
+    """levels(by="authority") over the whole cohort, sliced to one authority, equals levels over its rows alone
+    (values, suppression, reasons and respondent sets), for authorities above and below k."""
+    from toolkit.privacy import levels, recording
+    from toolkit.reports.context import cohort_data
+
+    data = cohort_data(demo_db)
+    s = data.scores()
+    s = s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str))
+    k = int(data.cohort["min_group_size"])
+    with recording():
+        every = levels(s, "authority", k=k, instrument="ci", output="plan")
+    seen_suppressed = seen_shown = False
+    for authority in data.authorities["authority"]:
+        with recording():
+            own = levels(s[s["authority"] == authority], "authority", k=k, instrument="ci", output="plan")
+        mine = data.rows_of(every, authority)
+        _same_frames(mine, own)
+        seen_suppressed |= bool(own["suppressed"].any())
+        seen_shown |= bool((~own["suppressed"]).any())
+    assert seen_suppressed and seen_shown  # both kinds of rows were compared
+
+
+def test_levels_of_every_ministry_sliced_equal_each_ministrys_own(demo_db):
+    """Ministry values are over each ministry's shown authorities only: all ministries at once, sliced, equal one at a time."""
+    from toolkit.privacy import levels, recording
+    from toolkit.reports.context import cohort_data
+
+    data = cohort_data(demo_db)
+    s = data.scores()
+    wave = str(s["wave"].iloc[0])
+    s = s[s["wave"].astype(str) == wave]
+    s = s.assign(wave=wave, dimension=s["dimension"].astype(str))
+    k = int(data.cohort["min_group_size"])
+    with recording():
+        every = levels(s, "ministry", k=k, instrument="ci", output="plan")
+    excluded = 0
+    for ministry in s["ministry"].unique():
+        with recording():
+            own = levels(s[s["ministry"] == ministry], "ministry", k=k, instrument="ci", output="plan")
+        _same_frames(data.rows_of(every, ministry, column="ministry"), own)
+        excluded += int(own["n_excluded"].sum())
+    assert excluded > 0  # some ministries leave out authorities below k: the case that could differ
+
+
+def test_report_records_the_same_releases_as_direct_levels(demo_db):
+    """The profile's own values released into a report are recorded with the same cells and people as
+    a direct levels() release over the authority's rows."""
+    from toolkit.privacy import levels, recording
+    from toolkit.reports import sections as S
+    from toolkit.reports.base import profile_wave
+    from toolkit.reports.sec_competence import comparison_levels
+
+    ctx = S.authority_context(demo_db, "BAMF")
+    comp = ctx.data.competence
+    wave, _ = profile_wave(ctx)
+    scores = ctx.data.scores()
+    with recording() as fast:
+        own, _, _ = comparison_levels(ctx, scores, instrument=comp.id, wave=wave, ministry=ctx.ministry)
+    rows = ctx.rows(scores)
+    rows = rows[rows["wave"].astype(str) == str(wave)]
+    with recording() as direct:
+        ref = levels(rows.assign(wave=str(wave), dimension=rows["dimension"].astype(str)), "authority", k=ctx.k,
+                     instrument=comp.id, output="report:BAMF").set_index("dimension")
+    assert own["mean"].equals(ref["mean"]) and own["suppressed"].equals(ref["suppressed"])
+    entries = {(e.cell, e.quantity, frozenset(fast.names(e.mask))) for e in fast.entries if e.cell.count("/") == 2}
+    expected = {(e.cell, e.quantity, frozenset(direct.names(e.mask))) for e in direct.entries}
+    assert expected and expected <= entries
+
+
+def test_blank_figure_draws_the_same_svg_as_a_new_figure():
+    """A figure from the pickled blank one gives the same SVG bytes as Figure().add_subplot, polar and not;
+    every call is a new, independent figure."""
+    from matplotlib.figure import Figure
+
+    from toolkit.reports.base import blank_figure
+    from toolkit.reports.render import svg_tight
+
+    def draw(ax):
+        ax.plot([0.0, 1.0, 2.0], [1.0, 3.0, 2.0], label="Welle 1")
+        ax.set_title("Überschrift")
+        ax.legend()
+
+    for polar, size in ((False, (7.0, 4.2)), (True, (6.4, 5.6))):
+        ref = Figure(figsize=size)
+        draw(ref.add_subplot(111, projection="polar" if polar else None))
+        a, b = blank_figure(size, polar=polar), blank_figure(size, polar=polar)
+        assert a is not b and a.axes[0] is not b.axes[0] and len(a.axes) == 1
+        assert (a.axes[0].name == "polar") is polar
+        draw(a.axes[0])
+        assert not b.axes[0].lines  # drawing on one leaves the next untouched
+        assert svg_tight(a) == svg_tight(ref)
+
+
+def test_blank_figure_follows_changed_rc_settings():
+    from toolkit.reports.base import blank_figure
+
+    before = blank_figure((3.0, 2.0)).axes[0].get_facecolor()
+    with matplotlib.rc_context({"axes.facecolor": "#123456"}):
+        inside = blank_figure((3.0, 2.0)).axes[0].get_facecolor()
+    assert inside != before
+    assert matplotlib.colors.to_hex(inside) == "#123456"
+
+
+def test_records_equal_to_dict_records():
+    from toolkit.privacy.release import records
+
+    df = pd.DataFrame({
+        "i": [1, 2, 3],
+        "f": [1.5, np.nan, 2.0],
+        "s": pd.array(["a", None, "c"], dtype="str") if hasattr(pd, "StringDtype") else ["a", None, "c"],
+        "o": [frozenset({"x"}), None, "text"],
+        "c": pd.Categorical(["u", "v", "u"]),
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "b": [True, False, True],
+        "t": pd.to_datetime(["2026-01-01", None, "2026-03-01"]),
+    })
+    got, want = records(df), df.to_dict("records")
+    assert [list(r) for r in got] == [list(r) for r in want]
+    for g, w in zip(got, want):
+        for key in g:
+            x, y = g[key], w[key]
+            if isinstance(y, float) and math.isnan(y):
+                assert isinstance(x, float) and math.isnan(x)
+            elif y is pd.NA or y is pd.NaT or y is None:
+                assert x is y or (pd.isna(x) and pd.isna(y))
+            else:
+                assert type(x) is type(y) and x == y, key
+    assert records(df.iloc[0:0]) == []
+    dup = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.warns(UserWarning):  # repeated names: what to_dict does, with its warning
+        assert records(dup) == [{"a": 2}]
+
+
+def test_svg_font_key_follows_the_rc_font_lists():
+    """The font files behind a text are looked up again when the rc font lists change (the key cache is never stale)."""
+    from matplotlib.font_manager import FontProperties, fontManager
+
+    from toolkit.plots._svg import CachedTextToPath
+
+    t2p = CachedTextToPath()
+    prop = FontProperties(size=9)
+    first = t2p._font_key(prop)
+    assert first[0] == tuple(fontManager._find_fonts_by_props(prop))
+    assert t2p._font_key(prop) is first  # cached
+    with matplotlib.rc_context({"font.sans-serif": ["DejaVu Serif"]}):
+        other = t2p._font_key(FontProperties(size=9))
+        assert other[0] == tuple(fontManager._find_fonts_by_props(FontProperties(size=9)))
+    bold = t2p._font_key(FontProperties(size=9, weight="bold"))
+    assert bold[0] == tuple(fontManager._find_fonts_by_props(FontProperties(size=9, weight="bold")))
+    assert other[0] != first[0] and bold[0] != first[0]
+
+
+def test_first_cohort_frozen_and_unfrozen_on_switch(tmp_path):
+    """The first cohort a process loads is frozen for the collector; another cohort unfreezes (nothing kept frozen)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from toolkit.demo import build_demo
+
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    build_demo(a, n_authorities=2, seed=1).close()
+    build_demo(b, n_authorities=2, seed=2).close()
+    root = str(Path(__file__).resolve().parent.parent)
+    script = ("import gc, sys\nsys.path.insert(0, sys.argv[1])\nfrom toolkit.reports.context import cohort_data\n"
+              "cohort_data(sys.argv[2]); f1 = gc.get_freeze_count()\n"
+              "cohort_data(sys.argv[3]); f2 = gc.get_freeze_count()\n"
+              "cohort_data(sys.argv[2]); f3 = gc.get_freeze_count()\n"
+              "print(f1, f2, f3)")
+    out = subprocess.run([sys.executable, "-P", "-c", script, root, str(a), str(b)], capture_output=True, text=True, check=True)
+    f1, f2, f3 = map(int, out.stdout.split())
+    assert f1 > 0 and f2 == 0 and f3 == 0
