@@ -148,3 +148,81 @@ def _jupyter_paths(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+# --------------------------------------------------------------------------- scheduling on `pytest -n 2`
+# `make test` runs `pytest -n 2` with `--dist loadgroup --no-loadscope-reorder` (pyproject.toml). Two things
+# decide its wall time on 2 cores: work done twice (a module-scoped fixture, e.g. a rendered report batch or a
+# started server, is set up once per worker that runs one of the module's tests) and the tail (one worker
+# still running a slow test started last while the other is idle). So:
+# - the tests of a module with a module- or class-scoped fixture go to one worker (an xdist group), except the
+#   modules in SPLIT, whose fixture is cheap and whose tests are each slow (spreading them is worth more);
+# - on the workers, the slowest work goes first (COST, seconds measured with `--durations` on a busy 2-core
+#   machine; only their order matters), then every other `slow`/`browser` test, then the rest as collected.
+# A single-process run keeps the collected order.
+SPLIT = {"tests/test_batch_audit.py", "tests/test_reports_dask.py"}
+COST = {
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[facilitator-guide.md]": 440,
+    "tests/test_packaging.py::test_the_wheel_installs_and_runs_outside_the_checkout": 400,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[researcher-guide.md]": 350,
+    "tests/browser/test_workshop_live.py": 310,
+    "tests/test_notebooks_reports.py": 300,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[facilitator-guide.en.md]": 250,
+    "tests/test_batch_audit.py::test_the_batch_audits_the_kernels_records_and_they_equal_the_in_memory_audit": 160,
+    "tests/test_hardening_anonymity.py::test_no_output_reveals_fewer_than_k_people": 150,
+    "tests/test_audit_parallel.py::test_parallel_audit_records_what_the_serial_one_records": 120,
+    "tests/test_batch_audit.py::test_a_violation_planted_in_a_kernels_record_refuses_the_batch": 110,
+    "tests/test_privacy_scaling.py": 180,
+    "tests/test_slides.py": 180,
+    "tests/test_index_key_figures.py": 100,
+    "tests/test_report_slices.py": 80,
+    "tests/test_summaries.py": 40,
+    "tests/test_reports_dask.py::test_a_local_cluster_renders_the_same_reports_as_the_built_in_pool": 100,
+    "tests/test_reports_dask.py::test_a_worker_killed_during_the_batch_loses_no_report_and_the_summary_says_so": 90,
+    "tests/test_batch_audit.py::test_a_report_whose_record_is_missing_is_rendered_by_the_audit_not_passed": 86,
+    "tests/browser/test_workshop_browser.py": 80,
+    "tests/test_report_rerun.py": 80,
+    "tests/test_data_at_rest.py::test_report_cache_is_private_signed_and_gone_after_the_batch": 73,
+    "tests/browser/test_report_screenshot.py": 65,
+    "tests/test_batch_audit.py::test_a_violation_in_the_first_record_is_found_while_later_reports_render_and_refuses_the_batch": 60,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[instrument-guide.md]": 55,
+    "tests/test_data_at_rest.py::test_erasure_leaves_no_trace_in_file_log_reports_or_caches": 50,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[workshop.md]": 40,
+}
+SLOW_DEFAULT = 30  # any other test marked slow or browser
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _has_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(defs and defs[-1].scope in ("module", "class") for defs in info.name2fixturedefs.values())
+
+
+def _cost(item: pytest.Item) -> float:
+    if item.nodeid in COST:
+        return COST[item.nodeid]
+    return SLOW_DEFAULT if (item.get_closest_marker("slow") or item.get_closest_marker("browser")) else 0
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the xdist_group marks into scopes
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    grouped = {_module_of(i) for i in items if _module_of(i) not in SPLIT and _has_module_fixture(i)}
+    units = []  # (unit, item) in collected order: a unit is a grouped module or a single test
+    for item in items:
+        module = _module_of(item)
+        if module in grouped:
+            item.add_marker(pytest.mark.xdist_group(module))
+        units.append((module if module in grouped else item.nodeid, item))
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    cost: dict[str, float] = {}  # a unit's cost: its own entry, else the sum of its tests'
+    first: dict[str, int] = {}
+    for n, (unit, item) in enumerate(units):
+        cost[unit] = cost.get(unit, 0) + _cost(item)
+        first.setdefault(unit, n)
+    cost = {unit: COST.get(unit, total) for unit, total in cost.items()}
+    order = sorted(range(len(units)), key=lambda n: (-cost[units[n][0]], first[units[n][0]], n))
+    items[:] = [units[n][1] for n in order]
