@@ -378,9 +378,10 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
             parent.no_figures = True  # type: ignore[attr-defined]
             run(db, staged, out, manifest, result, **kw)
             t_audit, cpu_audit = time.perf_counter(), time.process_time()
-            numbering = batch_numbering(cohort_data(db))
+            data = cohort_data(db)
+            numbering = batch_numbering(data)
             batch = live.final(numbering)  # the shipped records, joined as they arrived (again if the numbering changed)
-            cli = live.cli_result()  # the command-line aggregates, computed beside the rendering (None: here, now)
+            cli = live.cli_result(data.fingerprint)  # the command-line aggregates, computed beside the rendering (None: here, now)
             outputs = parent_outputs(db, [c for c in codes if f"authority:{c}" not in batch.shipped],
                                      cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k, cli=cli is None)
         batch.add_parent(parent)
@@ -435,17 +436,25 @@ class _LiveRecord:
         self.numbering: tuple[str, Any] | None = None
         self._cli: threading.Thread | None = None
         self._cli_out: list[Any] = []
+        self._cli_fingerprint: str | None = None  # of the cohort data the aggregates were computed from (None: from the store)
         self.cpu = 0.0  # parent CPU seconds spent joining the records as they arrived
         self.cli_cpu = 0.0  # and on the command-line aggregates (their thread)
 
     def _start_cli(self) -> None:
         """The command-line aggregates (they depend on the data only) in a thread, from the first report on:
         the cohort-wide data are ready then and the parent mostly waits for the workers."""
-        from .audit import _thread_cpu, cli_outputs
+        from .audit import _thread_cpu, cli_outputs, cli_outputs_of_data
+        from .context import _MEMO
+
+        data = next((d for d in _MEMO.values() if d.db == self.db), None)  # the batch's cohort data, already read
+        self._cli_fingerprint = data.fingerprint if data is not None else None
 
         def work() -> None:
             try:
-                out, cpu = _thread_cpu(cli_outputs, self.db, self.k)
+                if data is not None:  # from the answers and scores in memory; the end checks they are still the data's
+                    out, cpu = _thread_cpu(cli_outputs_of_data, data, self.k)
+                else:
+                    out, cpu = _thread_cpu(cli_outputs, self.db, self.k)
                 self._cli_out.append(out)
                 self.cli_cpu = cpu
             except Exception:  # computed again after the rendering
@@ -454,11 +463,14 @@ class _LiveRecord:
         self._cli = threading.Thread(target=work, name="upo-audit-cli", daemon=True)
         self._cli.start()
 
-    def cli_result(self) -> tuple[Any, int] | None:
-        """``(record, outputs)`` of the command-line aggregates computed beside the rendering, or None."""
+    def cli_result(self, fingerprint: str | None = None) -> tuple[Any, int] | None:
+        """``(record, outputs)`` of the command-line aggregates computed beside the rendering, or None (none computed,
+        or computed from cohort data in memory whose fingerprint is not ``fingerprint``, the data's at the end)."""
         if self._cli is None:
             return None
         self._cli.join()
+        if self._cli_fingerprint is not None and self._cli_fingerprint != fingerprint:
+            return None
         return self._cli_out[0] if self._cli_out else None
 
     def _numbering(self) -> tuple[str, Any] | None:
