@@ -20,7 +20,14 @@ from toolkit.privacy import recording
 from toolkit.reports.audit import cli_outputs, cli_outputs_of_data
 from toolkit.reports.context import cohort_data
 from toolkit.store import Store
-from toolkit.summaries import change_summary, change_summary_of, reliability_summary, reliability_summary_of, score_summary, score_summary_of
+from toolkit.summaries import (
+    change_summary,
+    change_summary_of,
+    reliability_summary,
+    reliability_summary_of,
+    score_summary,
+    score_summary_of,
+)
 
 pytestmark = pytest.mark.slow
 

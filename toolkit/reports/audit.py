@@ -21,7 +21,7 @@ Example
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class AuditResult:
     cpu: float = 0.0
     beside_cpu: float = 0.0  # a batch's audit while the workers render: parent CPU joining the shipped records as they arrive
     cli_cpu: float = 0.0  # and computing the command-line aggregates (in a thread beside the rendering)
+    tail_parts: dict[str, float] = field(default_factory=dict)  # the parent's CPU seconds of each step after the last report
 
     @property
     def ok(self) -> bool:

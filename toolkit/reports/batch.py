@@ -378,20 +378,26 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
             parent.no_figures = True  # type: ignore[attr-defined]
             run(db, staged, out, manifest, result, **kw)
             t_audit, cpu_audit = time.perf_counter(), time.process_time()
+            tail = _TailClock()
             data = cohort_data(db)
             numbering = batch_numbering(data)
             batch = live.final(numbering)  # the shipped records, joined as they arrived (again if the numbering changed)
+            tail.lap("final join")
             cli = live.cli_result(data.fingerprint)  # the command-line aggregates, computed beside the rendering (None: here, now)
+            tail.lap("waiting for the command-line aggregates")
             outputs = parent_outputs(db, [c for c in codes if f"authority:{c}" not in batch.shipped],
                                      cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k, cli=cli is None)
+            tail.lap("parent's own releases")
         batch.add_parent(parent)
         if cli is not None:
             batch.add_parent(cli[0])
             outputs += cli[1]
+        tail.lap("adding the parent's releases")
         violations = run_audit(batch.record, k=k)
+        tail.lap("cross-report check")
         checked = AuditResult(batch.record, violations, k, len(codes) + outputs, from_kernels=tuple(sorted(batch.shipped)),
                               seconds=time.perf_counter() - t_audit, cpu=time.process_time() - cpu_audit, beside_cpu=live.cpu,
-                              cli_cpu=live.cli_cpu)
+                              cli_cpu=live.cli_cpu, tail_parts=tail.parts)
         result.audit = checked
         log.info("disclosure audit of the batch: %d releases (%d reports from their kernels' records), %d violations",
                  len(batch.record), len(batch.shipped), len(violations))
@@ -418,6 +424,19 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
     for old in stamp.parent.glob("audit-*.ok"):
         old.unlink(missing_ok=True)
     stamp.write_text(checked.text(limit=0) + "\n", encoding="utf-8")
+
+
+class _TailClock:
+    """The parent's CPU seconds of each step of a batch's audit after the last report (``parts``, for the benches)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+        self._t = time.process_time()
+
+    def lap(self, name: str) -> None:
+        t = time.process_time()
+        self.parts[name] = self.parts.get(name, 0.0) + t - self._t
+        self._t = t
 
 
 class _LiveRecord:
