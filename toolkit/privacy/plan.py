@@ -433,7 +433,8 @@ def change_levels(
         if pc.empty:
             return pc.assign(who=None, n=0, suppressed=True, reason=None, means_reason=None)
         pc = pc.copy()
-        dec = [plan.get((fa, fb, "authority", str(r.authority), str(r.dimension)), (frozenset(), "no_data", "no_data")) for r in pc.itertuples()]
+        none = (frozenset(), "no_data", "no_data")
+        dec = [plan.get((fa, fb, "authority", str(au), str(d)), none) for au, d in zip(pc["authority"], pc["dimension"])]
     else:
         rows = [(key[3], key[4], val) for key, val in plan.items() if key[:3] == (fa, fb, level)]
         data = _pair_rows(scores[scores["score"].notna()], rows, by)
@@ -474,7 +475,8 @@ def release_changes(frame: pd.DataFrame, *, instrument: str, a: str, b: str, k: 
                         cell=label, estimates=est, forbid="_f").drop(columns="_f")
     # the pairs' before/after means: levels of the pair set, released only where the auditor allows
     mr = []
-    for r in out.to_dict("records"):
+    need = list(dict.fromkeys([*head, "who", "suppressed", "reason", "means_reason", "mean_from", "mean_to"]))
+    for r in out[[c for c in need if c in out.columns]].to_dict("records"):
         m = r["means_reason"] if isinstance(r.get("means_reason"), str) else None
         if r["suppressed"]:
             m = m or r["reason"]
