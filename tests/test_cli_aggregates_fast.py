@@ -95,3 +95,11 @@ def test_aggregates_from_cohort_data_are_not_used_once_the_data_changed(demo: Pa
     assert live.cli_result("another fingerprint") is None  # the end computes them again from the store
     rec, n = live.cli_result(data.fingerprint)
     assert n > 3 and len(rec) > 100
+
+
+@pytest.mark.parametrize("cohort", ["demo", "large"])
+def test_the_latest_submission_date_is_the_latest_of_the_latest_submissions(cohort: str, request: pytest.FixtureRequest):
+    with Store(request.getfixturevalue(cohort)) as store:
+        subs = store.submissions(latest=True)
+        assert not subs.empty
+        assert store.latest_submitted_at() == str(subs["submitted_at"].max())

@@ -322,8 +322,8 @@ def _load(db: str | Path) -> CohortData:
         ]
         counts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["authority", "instrument", "wave", "n"])
         counts["wave"] = counts["wave"].astype(str)
-        subs = store.submissions(latest=True)
-        data_date = str(subs["submitted_at"].max())[:10] if not subs.empty else None
+        latest = store.latest_submitted_at()
+        data_date = latest[:10] if latest is not None else None
         return CohortData(
             db=str(resolve_location(db)),
             fingerprint=fp,
