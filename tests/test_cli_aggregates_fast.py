@@ -103,3 +103,33 @@ def test_the_latest_submission_date_is_the_latest_of_the_latest_submissions(coho
         subs = store.submissions(latest=True)
         assert not subs.empty
         assert store.latest_submitted_at() == str(subs["submitted_at"].max())
+
+
+def test_a_batch_joins_the_aggregates_beside_the_rendering_and_audits_the_same_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from toolkit.reports import render_reports
+    from toolkit.reports.audit import cohort_audit
+    from toolkit.reports.batch import _LiveRecord
+    from toolkit.reports.context import batch_numbering
+
+    db = tmp_path / "demo.sqlite"
+    build_demo(db, n_authorities=3).close()
+    joined: list[bool] = []
+    real = _LiveRecord.cli_joined
+
+    def spy(self, batch):
+        joined.append(real(self, batch))
+        return joined[-1]
+
+    monkeypatch.setattr(_LiveRecord, "cli_joined", spy)
+    res = render_reports(db, out=tmp_path / "out", jobs=2, cohort=True)
+    assert res.ok and res.audit is not None and res.audit.ok
+    assert joined and joined[-1] is True  # the aggregates were added to the live record beside the rendering
+    assert "cross-report check" in res.audit.tail_parts
+    _, recode = batch_numbering(cohort_data(db))
+
+    def releases(rec, recode=lambda p: p):
+        return {(e.output, e.cell, e.quantity, frozenset(recode(p) for p in rec.names(e.mask)), e.known) for e in rec.entries}
+
+    reference = cohort_audit(db)
+    assert any(e.output.startswith("cli:") for e in reference.record.entries)
+    assert releases(res.audit.record) == releases(reference.record, recode)

@@ -388,9 +388,12 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
             outputs = parent_outputs(db, [c for c in codes if f"authority:{c}" not in batch.shipped],
                                      cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k, cli=cli is None)
             tail.lap("parent's own releases")
+        if cli is None and live.cli_joined(batch):  # cannot be (same numbering, same data), but never audit stale aggregates
+            batch = live.final(numbering, fresh=True)
         batch.add_parent(parent)
         if cli is not None:
-            batch.add_parent(cli[0])
+            if not live.cli_joined(batch):  # else added beside the rendering
+                batch.add_parent(cli[0])
             outputs += cli[1]
         tail.lap("adding the parent's releases")
         violations = run_audit(batch.record, k=k)
@@ -456,6 +459,7 @@ class _LiveRecord:
         self._cli: threading.Thread | None = None
         self._cli_out: list[Any] = []
         self._cli_fingerprint: str | None = None  # of the cohort data the aggregates were computed from (None: from the store)
+        self._cli_joined: str | None = None  # the numbering under which they were added to the live record
         self.cpu = 0.0  # parent CPU seconds spent joining the records as they arrived
         self.cli_cpu = 0.0  # and on the command-line aggregates (their thread)
 
@@ -476,11 +480,32 @@ class _LiveRecord:
                     out, cpu = _thread_cpu(cli_outputs, self.db, self.k)
                 self._cli_out.append(out)
                 self.cli_cpu = cpu
+                if data is not None:
+                    self.cli_cpu += _thread_cpu(self._join_cli, data, out[0])[1]
             except Exception:  # computed again after the rendering
                 log.warning("the command-line aggregates of the audit could not be computed beside the rendering", exc_info=True)
 
         self._cli = threading.Thread(target=work, name="upo-audit-cli", daemon=True)
         self._cli.start()
+
+    def _join_cli(self, data: Any, rec: Any) -> None:
+        """Add the command-line aggregates' releases (``rec``, computed from ``data``) to the record joined as the reports
+        arrive, in the batch's numbers, here beside the rendering, if the record is joined with ``data``'s numbering
+        (otherwise the end adds them to the record it joins afresh)."""
+        from .context import batch_numbering
+        from .releases import BatchRecord
+
+        numbering = batch_numbering(data)
+        if numbering is None or self.numbering is None or numbering[0] != self.numbering[0]:
+            return
+        joiner = BatchRecord(k=self.k, token=numbering[0], recode=numbering[1])
+        joiner.record = self.batch.record  # the live record (its additions are locked): the same entries as add_parent at the end
+        joiner.add_parent(rec)
+        self._cli_joined = numbering[0]
+
+    def cli_joined(self, batch: Any) -> bool:
+        """Whether the command-line aggregates are already in ``batch``'s record (see :meth:`_join_cli`)."""
+        return batch is self.batch and self._cli_joined is not None and self._cli_joined == batch.token
 
     def cli_result(self, fingerprint: str | None = None) -> tuple[Any, int] | None:
         """``(record, outputs)`` of the command-line aggregates computed beside the rendering, or None (none computed,
@@ -511,11 +536,12 @@ class _LiveRecord:
             self.batch.resolve()
         self.cpu += time.thread_time() - t
 
-    def final(self, numbering: tuple[str, Any] | None) -> Any:
-        """The record of the shipped reports under the batch's final numbering (None: no usable record)."""
+    def final(self, numbering: tuple[str, Any] | None, *, fresh: bool = False) -> Any:
+        """The record of the shipped reports under the batch's final numbering (None: no usable record); ``fresh``:
+        joined afresh from the kept payloads even if the live record has that numbering."""
         from .releases import BatchRecord
 
-        if numbering is not None and self.numbering is not None and numbering[0] == self.numbering[0]:
+        if not fresh and numbering is not None and self.numbering is not None and numbering[0] == self.numbering[0]:
             self.batch.resolve()
             return self.batch
         batch = BatchRecord(k=self.k, token=None, recode=lambda p: p)
