@@ -27,6 +27,7 @@ e = log2(X(n)/X(n/2)), the growth measured per part; a negative e, noise, counts
     plus S = cluster and kernel start (T_dask − D − P − the rendering's wall time, this run)
 
 Run:  .venv/bin/python bench/bench_scale.py [--reports 200] [--authorities 1000] [--audit [--audit-units 100 200]]
+      [--keep FOLDER] [--skip-dask] [--standalone-cli]
 """
 
 from __future__ import annotations
@@ -50,10 +51,22 @@ def _timed(fn, *args):  # noqa: ANN001, ANN202
     return out, time.perf_counter() - w, time.process_time() - c
 
 
-def cohort_step(db: Path) -> dict[str, tuple[float, float]]:
+def cli_part(data: Any, db: Path, k: int, *, standalone: bool) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds of the audit's command-line aggregates as a batch computes them (``cli``: from the cohort data
+    in memory, after the shared analyses, where the toolkit has that path; else from the store) and, with ``standalone``,
+    as ``upo audit`` computes them from the store (``cli (upo audit)``)."""
+    from toolkit.reports import audit
+
+    fast = getattr(audit, "cli_outputs_of_data", None)
+    out = {"cli": tuple(_timed(fast, data, k)[1:]) if fast is not None else tuple(_timed(audit.cli_outputs, db, k)[1:])}
+    if standalone:
+        out["cli (upo audit)"] = tuple(_timed(audit.cli_outputs, db, k)[1:])
+    return out
+
+
+def cohort_step(db: Path, *, standalone_cli: bool = False) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of the parts of the cohort-wide step for one database."""
     from toolkit.privacy import change_plan_all
-    from toolkit.reports.audit import cli_outputs
     from toolkit.reports.context import _MEMO, _load, _minimised
 
     data, *read = _timed(_load, db)
@@ -92,12 +105,22 @@ def cohort_step(db: Path) -> dict[str, tuple[float, float]]:
     _, *plan = _timed(planner)
     data.precompute("de")  # anything left (nothing, normally)
     _, *mini = _timed(_minimised, data)
+    _MEMO[(data.db, data.fingerprint)] = data
+    cli = cli_part(data, db, k, standalone=standalone_cli)
     _MEMO.clear()
-    _, *cli = _timed(cli_outputs, db, k)
     dim_max = max(dims, key=lambda x: x[1]) if dims else (0.0, 0.0)
     prep = (plan[0] - sum(w for w, _ in dims), plan[1] - sum(c for _, c in dims))
     return {"read": tuple(read), "analyses": tuple(ana), "planner": tuple(plan), "planner prep": prep,
-            "planner dim max": dim_max, "minimise": tuple(mini), "cli": tuple(cli), "dims": len(dims)}
+            "planner dim max": dim_max, "minimise": tuple(mini), **cli, "dims": len(dims)}
+
+
+def print_tail_parts(small: Any, big: Any, m2: int, m1: int) -> None:
+    """The audit tail's steps (parent CPU) at both sizes with their growth, where the toolkit reports them."""
+    parts = getattr(big, "tail_parts", None) or {}
+    for name, cpu in parts.items():
+        c2 = getattr(small, "tail_parts", {}).get(name, 0.0)
+        e = math.log2(cpu / c2) if c2 > 0 and cpu > 0 else float("nan")
+        print(f"    {name:<44}{c2:>8.2f} s{cpu:>8.2f} s   e {e:5.2f}")
 
 
 def _grow(small: float, big: float, n: int) -> tuple[float, float]:
@@ -131,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--audit-units", type=int, nargs=2, metavar=("M2", "M"), help="sizes of the audited batches (default R/2 R)")
     ap.add_argument("--keep", type=Path, help="folder for the cohorts: reused by the next run with the same folder (built once)")
     ap.add_argument("--skip-render", action="store_true", help="no pool/Dask runs (c and S then come from the audited batches)")
+    ap.add_argument("--skip-dask", action="store_true", help="only the built-in pool's run (no Dask ratio; S counts as 0)")
+    ap.add_argument("--standalone-cli", action="store_true", help="also time the command-line aggregates as `upo audit` computes them")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from toolkit.reports import render_reports
@@ -147,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     units = list(store.authorities()["authority"])[: a.reports]
     store.close()
     _cohort(half, max(2, a.authorities // 2)).close()
-    steps = {"half": cohort_step(half), "full": cohort_step(db)}
+    steps = {"half": cohort_step(half, standalone_cli=a.standalone_cli), "full": cohort_step(db, standalone_cli=a.standalone_cli)}
     load.append(os.getloadavg()[0])
 
     runs = {}
-    for name, kw in (() if a.skip_render else (("pool", {"jobs": a.workers}), ("dask", {"scheduler": f"local:{a.workers}"}))):
+    for name, kw in (() if a.skip_render else (("pool", {"jobs": a.workers}), ("dask", {"scheduler": f"local:{a.workers}"}))[:1 if a.skip_dask else 2]):
         t = time.perf_counter()
         res = render_reports(db, authorities=units, out=tmp / name, progress=False, audit=False, **kw)
         runs[name] = (time.perf_counter() - t, res)
@@ -175,12 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     n2, n = max(2, a.authorities // 2), a.authorities
     print(f"{'cohort-wide step (CPU)':<24}{f'{n2} units cpu':>16}{'wall':>8}{f'{n} units cpu':>16}{'wall':>8}{'growth e':>10}{'at 11000':>10}")
     big = {}
-    for part in ("read", "analyses", "planner", "planner prep", "planner dim max", "minimise", "cli"):
+    for part in ("read", "analyses", "planner", "planner prep", "planner dim max", "minimise", "cli",
+                 *(["cli (upo audit)"] if a.standalone_cli else [])):
         (w2, c2), (w1, c1) = steps["half"][part], steps["full"][part]
         big[part], e = _grow(c2, c1, n)
         print(f"{part:<24}{c2:>16.2f}{w2:>8.2f}{c1:>16.2f}{w1:>8.2f}{e:>10.2f}{big[part]:>10.1f}")
     print(f"  (planner = planner prep + {steps['full']['dims']} dimensions decided on their own; "
-          f"'cli' = the command-line aggregates of the batch's audit)\n")
+          f"'cli' = the command-line aggregates of the batch's audit, as the batch computes them)\n")
 
     per_report = float("nan")
     startup = 0.0
@@ -192,13 +218,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<6}{len(res.rendered):>8}{secs:>10.1f}{(per[len(per) // 2] if per else float('nan')):>24.2f}"
                   f"{(sum(cpu) / len(cpu) if cpu else float('nan')):>22.2f}")
         t_pool, res_pool = runs["pool"]
-        t_dask, res = runs["dask"]
-        print(f"dask / pool: {t_dask / t_pool:.2f}× (target ≤ 1.2×)")
-        cpus = [r.cpu for r in res.rendered] + [r.cpu for r in res_pool.rendered]
+        t_dask, res = runs.get("dask", (None, None))
+        if res is not None:
+            print(f"dask / pool: {t_dask / t_pool:.2f}× (target ≤ 1.2×)")
+        cpus = [r.cpu for r in res_pool.rendered] + ([r.cpu for r in res.rendered] if res is not None else [])
         per_report = sum(cpus) / max(1, len(cpus))
-        render_wall = sum(r.seconds for r in res.rendered) / a.workers
-        d_wall = sum(steps["full"][p][0] for p in ("read", "analyses", "planner", "minimise"))
-        startup = max(0.0, t_dask - render_wall - d_wall)
+        if res is not None:
+            render_wall = sum(r.seconds for r in res.rendered) / a.workers
+            d_wall = sum(steps["full"][p][0] for p in ("read", "analyses", "planner", "minimise"))
+            startup = max(0.0, t_dask - render_wall - d_wall)
     tail = per_join = 0.0
     if a.audit:
         (m2, (r2, _, s2)), (m1, (r1, res1, s1)) = sorted(audits.items())
@@ -211,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  command-line aggregates (thread beside the rendering): {r2.cli_cpu:.2f} s / {r1.cli_cpu:.2f} s")
         print(f"  tail after the last report (parent CPU T): {r2.cpu:.2f} s for {m2} units, {r1.cpu:.2f} s for {m1} units "
               f"(wall {r2.seconds:.2f} / {r1.seconds:.2f} s), e_T = {e_t:.2f} → {tail:.1f} s at 11000")
+        print_tail_parts(r2, r1, m2, m1)
         if not runs:
             cpu = [r.cpu for r in res1.rendered]
             per_report = sum(cpu) / max(1, len(cpu))

@@ -31,7 +31,7 @@ from .privacy import Level, change_levels, levels, release_frame, resolve_k, res
 from .scoring import dimension_scores
 from .stats import reliability
 
-__all__ = ["score_summary", "reliability_summary", "change_summary"]
+__all__ = ["score_summary", "reliability_summary", "change_summary", "score_summary_of", "reliability_summary_of", "change_summary_of"]
 
 log = logging.getLogger("toolkit")
 
@@ -105,7 +105,11 @@ def score_summary(
     """
     inst = _check(store, instrument_id, [wave], by)
     k = resolve_k(store, min_group_size)
-    scores = dimension_scores(store.responses(instrument_id, wave=wave), inst)
+    return score_summary_of(dimension_scores(store.responses(instrument_id, wave=wave), inst), inst, by=by, k=k)
+
+
+def score_summary_of(scores: pd.DataFrame, inst: Any, *, by: str | None, k: int) -> pd.DataFrame:
+    """:func:`score_summary` of dimension scores already computed (``dimension_scores`` of the answers it would read)."""
     keys = ["wave", *([by] if by else []), "dimension"]
     cols = [*keys, "n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high", "suppressed", "reason", "n_excluded"]
     if scores.empty:
@@ -144,9 +148,16 @@ def reliability_summary(
     inst = _check(store, instrument_id, [wave], None)
     k = resolve_k(store, min_group_size)
     waves = [wave] if wave is not None else list(store.waves()["wave"])
+    return reliability_summary_of([(w, store.responses(instrument_id, wave=w)) for w in waves],
+                                  lambda: dimension_scores(store.responses(instrument_id, wave=wave), inst), inst, k=k, missing=missing)
+
+
+def reliability_summary_of(answers: Sequence[tuple[str, pd.DataFrame]], scores: Any, inst: Any, *, k: int,
+                           missing: str = "pairwise") -> pd.DataFrame:
+    """:func:`reliability_summary` of answers already read: ``answers`` the ``(wave, answers of that wave)`` it would read,
+    ``scores`` a function giving the dimension scores of the waves asked for (called only if there are answers)."""
     parts = []
-    for w in waves:
-        resp = store.responses(instrument_id, wave=w)
+    for w, resp in answers:
         if resp.empty:
             continue
         rel = reliability(resp, inst, method=missing)
@@ -157,7 +168,7 @@ def reliability_summary(
         return pd.DataFrame(columns=cols)
     rel = pd.concat(parts, ignore_index=True)
     # the people behind an alpha: respondents with a valid score of the dimension in that wave
-    scores = dimension_scores(store.responses(instrument_id, wave=wave), inst)
+    scores = scores()
     sets = respondents(scores.assign(wave=scores["wave"].astype(str), dimension=scores["dimension"].astype(str)), ["wave", "dimension"], "score")
     rel["who"] = [sets.get((str(w), str(d)), frozenset()) for w, d in zip(rel["wave"], rel["dimension"])]
     out = release_frame(rel, quantity=lambda r: Level(inst.id, f"reliability:{r['dimension']}", str(r["wave"])),
@@ -203,14 +214,21 @@ def change_summary(
         raise DataError(f"--from and --to name the same wave {from_wave!r}; give two different waves")
     k = resolve_k(store, min_group_size)
     # every wave: paired changes are decided for all wave pairs together (toolkit.privacy.change_plan_all)
-    scores = dimension_scores(store.responses(instrument_id), inst)
+    return change_summary_of(dimension_scores(store.responses(instrument_id), inst), inst, from_wave, to_wave, by=by, k=k,
+                             waves=list(store.waves()["wave"]))
+
+
+def change_summary_of(scores: pd.DataFrame, inst: Any, from_wave: str, to_wave: str, *, by: str | None, k: int,
+                      waves: Sequence[str], paired: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`change_summary` of dimension scores already computed (of every wave), ``waves`` the cohort's wave order;
+    ``paired``: ``paired_change(scores, from_wave, to_wave, by="authority")`` if already computed (``by="authority"``)."""
     head = [*([by] if by else []), "dimension"]
     cols = [*head, "n_pairs", "mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb",
             "p_holm", "n", "suppressed", "mean_from", "mean_to", "reason", "means_reason", "p_t_holm", "p_wilcoxon_holm", "n_nonzero", "exact"]
-    if scores.empty or not {from_wave, to_wave} <= set(scores["wave"].astype(str)):
+    if scores.empty or not {from_wave, to_wave} <= {str(w) for w in pd.unique(scores["wave"])}:
         return pd.DataFrame(columns=cols)
     out = change_levels(scores, from_wave, to_wave, by=by, k=k, instrument=inst.id, output=f"cli:change:{by or 'cohort'}",
-                        waves=list(store.waves()["wave"]))
+                        waves=list(waves), paired=paired if by == "authority" else None)
     out["exact"] = out["wilcoxon_exact"] if "wilcoxon_exact" in out.columns else None
     hidden = out["suppressed"].to_numpy(dtype=bool)  # the Wilcoxon n and flag are estimates of the hidden cell too
     for col in ("p_t_holm", "p_wilcoxon_holm"):

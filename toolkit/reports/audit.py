@@ -21,13 +21,13 @@ Example
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..privacy import Record, Violation, audit, format_violations, recording, resolve_k
 
-__all__ = ["AuditResult", "cohort_audit", "parent_outputs"]
+__all__ = ["AuditResult", "cli_outputs", "cli_outputs_of_data", "cohort_audit", "parent_outputs"]
 
 log = logging.getLogger("toolkit")
 
@@ -50,6 +50,7 @@ class AuditResult:
     cpu: float = 0.0
     beside_cpu: float = 0.0  # a batch's audit while the workers render: parent CPU joining the shipped records as they arrive
     cli_cpu: float = 0.0  # and computing the command-line aggregates (in a thread beside the rendering)
+    tail_parts: dict[str, float] = field(default_factory=dict)  # the parent's CPU seconds of each step after the last report
 
     @property
     def ok(self) -> bool:
@@ -108,6 +109,40 @@ def _cli(db: str, k: int) -> int:
     return n
 
 
+def _cli_of_data(data: Any, k: int) -> int:
+    """:func:`_cli` from cohort data already in memory (a batch's :class:`~toolkit.reports.context.CohortData`):
+    the same command-line aggregates, released in the same order over the same respondent sets, from the answers
+    and dimension scores the batch has read and computed once, instead of reading the store again for each of them."""
+    from ..scoring import dimension_scores
+    from ..summaries import change_summary_of, reliability_summary_of, score_summary_of
+
+    n = 0
+    waves = data.wave_labels()
+    for inst_id in data.instrument_table["instrument"].unique():
+        inst = data.instruments[inst_id]
+        if inst.is_stakeholder_instrument or not any(d.scored_items for d in inst.dimensions):
+            continue
+        resp = data.rsp(inst)
+        by_wave = resp.groupby(resp["wave"].astype(str), observed=True, sort=False).indices if not resp.empty else {}
+        present = [w for w in waves if w in by_wave]
+        if not present:
+            continue
+        competence = data.competence
+        scores = data.scores() if competence is not None and competence.id == inst.id else dimension_scores(resp, inst)
+        for by in ("authority", "ministry", None):
+            score_summary_of(scores, inst, by=by, k=k)
+            n += 1
+            for later in present[1:]:
+                for first in present[: present.index(later)]:
+                    paired = data._derived.get(f"change:{first}:{later}") if by == "authority" and scores is data._derived.get("scores") else None
+                    change_summary_of(scores, inst, first, later, by=by, k=k, waves=waves, paired=paired)
+                    n += 1
+        answers = [(w, resp.iloc[by_wave[w]] if w in by_wave else resp.iloc[0:0]) for w in waves]
+        reliability_summary_of(answers, lambda scores=scores: scores, inst, k=k)
+        n += 1
+    return n
+
+
 def _cohort_outputs(C: Any, db: str, lang: str, k: int, cli: bool) -> int:
     """The cohort report's sections and (``cli``) the command-line aggregates, recorded where the caller records."""
     cctx = C.cohort_context(db, lang=lang, min_group_size=k)
@@ -148,6 +183,14 @@ def cli_outputs(db: str | Path, k: int) -> tuple[Record, int]:
     with recording(k=k) as rec:
         rec.no_figures = True  # type: ignore[attr-defined]
         n = _cli(str(db), k)
+    return rec, n
+
+
+def cli_outputs_of_data(data: Any, k: int) -> tuple[Record, int]:
+    """:func:`cli_outputs` from cohort data already in memory (see :func:`_cli_of_data`): the same record."""
+    with recording(k=k) as rec:
+        rec.no_figures = True  # type: ignore[attr-defined]
+        n = _cli_of_data(data, k)
     return rec, n
 
 

@@ -378,19 +378,29 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
             parent.no_figures = True  # type: ignore[attr-defined]
             run(db, staged, out, manifest, result, **kw)
             t_audit, cpu_audit = time.perf_counter(), time.process_time()
-            numbering = batch_numbering(cohort_data(db))
+            tail = _TailClock()
+            data = cohort_data(db)
+            numbering = batch_numbering(data)
             batch = live.final(numbering)  # the shipped records, joined as they arrived (again if the numbering changed)
-            cli = live.cli_result()  # the command-line aggregates, computed beside the rendering (None: here, now)
+            tail.lap("final join")
+            cli = live.cli_result(data.fingerprint)  # the command-line aggregates, computed beside the rendering (None: here, now)
+            tail.lap("waiting for the command-line aggregates")
             outputs = parent_outputs(db, [c for c in codes if f"authority:{c}" not in batch.shipped],
                                      cohort_report=COHORT_REPORT_ID not in batch.shipped, lang=lang, k=k, cli=cli is None)
+            tail.lap("parent's own releases")
+        if cli is None and live.cli_joined(batch):  # cannot be (same numbering, same data), but never audit stale aggregates
+            batch = live.final(numbering, fresh=True)
         batch.add_parent(parent)
         if cli is not None:
-            batch.add_parent(cli[0])
+            if not live.cli_joined(batch):  # else added beside the rendering
+                batch.add_parent(cli[0])
             outputs += cli[1]
+        tail.lap("adding the parent's releases")
         violations = run_audit(batch.record, k=k)
+        tail.lap("cross-report check")
         checked = AuditResult(batch.record, violations, k, len(codes) + outputs, from_kernels=tuple(sorted(batch.shipped)),
                               seconds=time.perf_counter() - t_audit, cpu=time.process_time() - cpu_audit, beside_cpu=live.cpu,
-                              cli_cpu=live.cli_cpu)
+                              cli_cpu=live.cli_cpu, tail_parts=tail.parts)
         result.audit = checked
         log.info("disclosure audit of the batch: %d releases (%d reports from their kernels' records), %d violations",
                  len(batch.record), len(batch.shipped), len(violations))
@@ -419,6 +429,19 @@ def _run_audited(run: Any, db: Path, todo: list[tuple[Any, dict[str, Any]]], out
     stamp.write_text(checked.text(limit=0) + "\n", encoding="utf-8")
 
 
+class _TailClock:
+    """The parent's CPU seconds of each step of a batch's audit after the last report (``parts``, for the benches)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+        self._t = time.process_time()
+
+    def lap(self, name: str) -> None:
+        t = time.process_time()
+        self.parts[name] = self.parts.get(name, 0.0) + t - self._t
+        self._t = t
+
+
 class _LiveRecord:
     """A batch's audit record joined while the workers render: each shipped record is added to the
     :class:`~toolkit.reports.releases.BatchRecord` as it arrives (the parent waits for the workers
@@ -435,30 +458,63 @@ class _LiveRecord:
         self.numbering: tuple[str, Any] | None = None
         self._cli: threading.Thread | None = None
         self._cli_out: list[Any] = []
+        self._cli_fingerprint: str | None = None  # of the cohort data the aggregates were computed from (None: from the store)
+        self._cli_joined: str | None = None  # the numbering under which they were added to the live record
         self.cpu = 0.0  # parent CPU seconds spent joining the records as they arrived
         self.cli_cpu = 0.0  # and on the command-line aggregates (their thread)
 
     def _start_cli(self) -> None:
         """The command-line aggregates (they depend on the data only) in a thread, from the first report on:
         the cohort-wide data are ready then and the parent mostly waits for the workers."""
-        from .audit import _thread_cpu, cli_outputs
+        from .audit import _thread_cpu, cli_outputs, cli_outputs_of_data
+        from .context import _MEMO
+
+        data = next((d for d in _MEMO.values() if d.db == self.db), None)  # the batch's cohort data, already read
+        self._cli_fingerprint = data.fingerprint if data is not None else None
 
         def work() -> None:
             try:
-                out, cpu = _thread_cpu(cli_outputs, self.db, self.k)
+                if data is not None:  # from the answers and scores in memory; the end checks they are still the data's
+                    out, cpu = _thread_cpu(cli_outputs_of_data, data, self.k)
+                else:
+                    out, cpu = _thread_cpu(cli_outputs, self.db, self.k)
                 self._cli_out.append(out)
                 self.cli_cpu = cpu
+                if data is not None:
+                    self.cli_cpu += _thread_cpu(self._join_cli, data, out[0])[1]
             except Exception:  # computed again after the rendering
                 log.warning("the command-line aggregates of the audit could not be computed beside the rendering", exc_info=True)
 
         self._cli = threading.Thread(target=work, name="upo-audit-cli", daemon=True)
         self._cli.start()
 
-    def cli_result(self) -> tuple[Any, int] | None:
-        """``(record, outputs)`` of the command-line aggregates computed beside the rendering, or None."""
+    def _join_cli(self, data: Any, rec: Any) -> None:
+        """Add the command-line aggregates' releases (``rec``, computed from ``data``) to the record joined as the reports
+        arrive, in the batch's numbers, here beside the rendering, if the record is joined with ``data``'s numbering
+        (otherwise the end adds them to the record it joins afresh)."""
+        from .context import batch_numbering
+        from .releases import BatchRecord
+
+        numbering = batch_numbering(data)
+        if numbering is None or self.numbering is None or numbering[0] != self.numbering[0]:
+            return
+        joiner = BatchRecord(k=self.k, token=numbering[0], recode=numbering[1])
+        joiner.record = self.batch.record  # the live record (its additions are locked): the same entries as add_parent at the end
+        joiner.add_parent(rec)
+        self._cli_joined = numbering[0]
+
+    def cli_joined(self, batch: Any) -> bool:
+        """Whether the command-line aggregates are already in ``batch``'s record (see :meth:`_join_cli`)."""
+        return batch is self.batch and self._cli_joined is not None and self._cli_joined == batch.token
+
+    def cli_result(self, fingerprint: str | None = None) -> tuple[Any, int] | None:
+        """``(record, outputs)`` of the command-line aggregates computed beside the rendering, or None (none computed,
+        or computed from cohort data in memory whose fingerprint is not ``fingerprint``, the data's at the end)."""
         if self._cli is None:
             return None
         self._cli.join()
+        if self._cli_fingerprint is not None and self._cli_fingerprint != fingerprint:
+            return None
         return self._cli_out[0] if self._cli_out else None
 
     def _numbering(self) -> tuple[str, Any] | None:
@@ -480,11 +536,12 @@ class _LiveRecord:
             self.batch.resolve()
         self.cpu += time.thread_time() - t
 
-    def final(self, numbering: tuple[str, Any] | None) -> Any:
-        """The record of the shipped reports under the batch's final numbering (None: no usable record)."""
+    def final(self, numbering: tuple[str, Any] | None, *, fresh: bool = False) -> Any:
+        """The record of the shipped reports under the batch's final numbering (None: no usable record); ``fresh``:
+        joined afresh from the kept payloads even if the live record has that numbering."""
         from .releases import BatchRecord
 
-        if numbering is not None and self.numbering is not None and numbering[0] == self.numbering[0]:
+        if not fresh and numbering is not None and self.numbering is not None and numbering[0] == self.numbering[0]:
             self.batch.resolve()
             return self.batch
         batch = BatchRecord(k=self.k, token=None, recode=lambda p: p)

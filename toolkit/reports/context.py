@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -214,10 +215,10 @@ class CohortData:
         ``change_levels:A:B:K``), it travels to the report kernels in the batch cache instead of
         being recomputed by every kernel after each start.
         """
-        from ..privacy import change_levels, recording
+        from ..privacy import change_levels
 
         def compute() -> pd.DataFrame:
-            with recording():  # decisions only; each report records its own rows
+            with _unrecorded():  # decisions only; each report records its own rows
                 return change_levels(self.scores(), a, b, by="authority", k=k, instrument=self.competence.id, output="plan",
                                      paired=self.change_by_authority(a, b), waves=self.wave_labels())
 
@@ -284,6 +285,26 @@ class CohortData:
         return waves[0] if waves else None
 
 
+@contextlib.contextmanager
+def _unrecorded() -> Any:
+    """Releases inside the block decide as always but are recorded nowhere (for decisions computed once and recorded by
+    each output that shows them): no respondent masks are built for a record that would be thrown away."""
+    from ..privacy.release import _CURRENT, Record
+
+    class _Nowhere(Record):
+        def add(self, output: str, cell: str, quantity: Any, people: Any, *, known: bool = False) -> None:  # type: ignore[override]
+            return None
+
+        def add_mask(self, output: str, cell: str, quantity: Any, mask: int, *, known: bool = False) -> None:
+            return None
+
+    token = _CURRENT.set(_Nowhere())
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 def _load(db: str | Path) -> CohortData:
     store = Store(db)
     try:
@@ -303,8 +324,8 @@ def _load(db: str | Path) -> CohortData:
         ]
         counts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["authority", "instrument", "wave", "n"])
         counts["wave"] = counts["wave"].astype(str)
-        subs = store.submissions(latest=True)
-        data_date = str(subs["submitted_at"].max())[:10] if not subs.empty else None
+        latest = store.latest_submitted_at()
+        data_date = latest[:10] if latest is not None else None
         return CohortData(
             db=str(resolve_location(db)),
             fingerprint=fp,

@@ -298,6 +298,17 @@ class ReadsMixin:
             params=(self.cohort_id,),
         )
 
+    def latest_submitted_at(self) -> str | None:
+        """The latest ``submitted_at`` of the latest submissions (``submissions(latest=True)["submitted_at"].max()``,
+        None without any), from the database instead of the whole table."""
+        row = self.conn.execute(
+            """SELECT MAX(s.submitted_at) FROM submissions s JOIN participants p ON p.id = s.participant_id
+               JOIN authorities a ON a.id = p.authority_id
+               WHERE a.cohort_id = ? AND s.id IN (SELECT MAX(id) FROM submissions GROUP BY participant_id, wave_id, instrument_id)""",
+            (self.cohort_id,),
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def count_submissions(self, instrument: str | None = None, *, wave: str | None = None, authority: str | None = None) -> int:
         """Number of distinct participants with a submission (cheap; for live counters)."""
         where, params = self._where(instrument, wave, authority)
