@@ -28,6 +28,7 @@ e = log2(X(n)/X(n/2)), the growth measured per part; a negative e, noise, counts
 
 Run:  .venv/bin/python bench/bench_scale.py [--reports 200] [--authorities 1000] [--audit [--audit-units 100 200]]
       [--keep FOLDER] [--skip-dask] [--standalone-cli]
+      .venv/bin/python bench/bench_scale.py --decompose 10 --keep DIR   (only c in parts, see kernel_decomposition)
 """
 
 from __future__ import annotations
@@ -123,6 +124,90 @@ def print_tail_parts(small: Any, big: Any, m2: int, m1: int) -> None:
         print(f"    {name:<44}{c2:>8.2f} s{cpu:>8.2f} s   e {e:5.2f}")
 
 
+def kernel_decomposition(db: Path, units: list[str]) -> dict[str, float]:
+    """CPU seconds per report of one warm report kernel and its worker, in parts (``--decompose``).
+
+    One :class:`~toolkit.reports.worker.KernelRunner` (what a pool worker or a Dask worker plugin owns)
+    renders ``units`` (the first one warms up, not counted) from a batch cache written here; measured:
+    the kernel's main thread (the notebook's cells, the reset, the shipped record) and its other
+    threads (ZMQ, IOPub, heartbeat), the worker's papermill/nbclient execution and its HTML export,
+    and the same reports rendered in this process (:func:`~toolkit.reports.inprocess.render_in_process`:
+    the sections' own work).
+    """
+    import secrets
+
+    import papermill
+
+    from toolkit.paths import NOTEBOOKS_DIR
+    from toolkit.reports.context import (
+        _MEMO,
+        CACHE_ENV,
+        CACHE_KEY_ENV,
+        write_cohort_cache,
+    )
+    from toolkit.reports.inprocess import render_in_process
+    from toolkit.reports.worker import KernelRunner, Task
+
+    cache = Path(tempfile.mkdtemp(prefix="bench-decompose-"))
+    cache.chmod(0o700)
+    secret = secrets.token_bytes(32)
+    write_cohort_cache(db, cache, secret=secret)
+    _MEMO.clear()
+    env = {CACHE_ENV: str(cache), CACHE_KEY_ENV: secret.hex()}
+    runner = KernelRunner(env)
+    notebook = str(NOTEBOOKS_DIR / "report_authority.ipynb")
+    parts = {"papermill": 0.0, "export": 0.0}
+
+    def timed(name: str, fn: Any) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
+            c = time.process_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                parts[name] += time.process_time() - c
+        return call
+
+    execute, export = papermill.execute_notebook, runner.exporter.from_notebook_node
+    papermill.execute_notebook, runner.exporter.from_notebook_node = timed("papermill", execute), timed("export", export)
+
+    def threads(pid: int) -> dict[str, float]:
+        out = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+            out[tid] = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        return out
+
+    try:
+        def task(u: str) -> Task:
+            return Task(u, notebook, {"db": str(db), "authority": u, "lang": "de", "min_group_size": None},
+                        str(cache / f"{u}.html"), u)
+
+        runner.run(task(units[0]))
+        parts.update(papermill=0.0, export=0.0)
+        pid = runner.km.provisioner.process.pid  # type: ignore[union-attr]
+        k0, w0, c0 = threads(pid), time.process_time(), 0.0
+        for u in units[1:]:
+            res = runner.run(task(u))
+            c0 += res.cpu
+        k1, w1 = threads(pid), time.process_time() - w0
+    finally:
+        papermill.execute_notebook = execute
+        runner.close()
+    m = max(1, len(units) - 1)
+    main_tid = str(pid)
+    render_in_process(db, units[0])
+    c = time.process_time()
+    for u in units[1:]:
+        render_in_process(db, u)
+    floor = time.process_time() - c
+    _MEMO.clear()
+    return {"c": c0 / m, "kernel main thread": (k1[main_tid] - k0.get(main_tid, 0.0)) / m,
+            "kernel other threads": sum(v - k0.get(t, 0.0) for t, v in k1.items() if t != main_tid) / m,
+            "worker": w1 / m, "worker papermill": parts["papermill"] / m, "worker export": parts["export"] / m,
+            "in-process floor": floor / m}
+
+
 def _grow(small: float, big: float, n: int) -> tuple[float, float]:
     """``big`` extrapolated to 11000 units with the growth measured between n/2 and n units; a growth below 0
     (the part measured smaller at the larger size: noise, e.g. under load) counts as linear, never as shrinking."""
@@ -156,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-render", action="store_true", help="no pool/Dask runs (c and S then come from the audited batches)")
     ap.add_argument("--skip-dask", action="store_true", help="only the built-in pool's run (no Dask ratio; S counts as 0)")
     ap.add_argument("--standalone-cli", action="store_true", help="also time the command-line aggregates as `upo audit` computes them")
+    ap.add_argument("--decompose", type=int, metavar="N", help="only: one warm kernel's CPU per report in parts, over N reports "
+                    "of the N-unit cohort (kernel threads, worker papermill/export, the same reports in-process)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from toolkit.reports import render_reports
@@ -171,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     build = time.perf_counter() - t
     units = list(store.authorities()["authority"])[: a.reports]
     store.close()
+    if a.decompose:
+        parts = kernel_decomposition(db, units[: a.decompose + 1])
+        print(f"one warm kernel, {a.decompose} reports of the {a.authorities}-unit cohort, CPU s per report "
+              f"(load average {os.getloadavg()[0]:.1f}):")
+        for name, v in parts.items():
+            print(f"  {name:<24}{v:8.3f}")
+        return 0
     _cohort(half, max(2, a.authorities // 2)).close()
     steps = {"half": cohort_step(half, standalone_cli=a.standalone_cli), "full": cohort_step(db, standalone_cli=a.standalone_cli)}
     load.append(os.getloadavg()[0])

@@ -213,13 +213,15 @@ def current_record() -> Record:
     return rec if rec is not None else _GLOBAL
 
 
-def fresh_process_record(k: int | None = None) -> Record:
+def fresh_process_record(k: int | None = None, *, record: Record | None = None) -> Record:
     """Start a fresh process-wide record (where releases go outside any :func:`recording`) and return it.
 
-    A report kernel starts one per report, so the record it ships back holds that report's releases only.
+    A report kernel starts one per report, so the record it ships back holds that report's releases only
+    (``record``: that empty record, e.g. :class:`toolkit.reports.releases.KernelRecord`; default a new
+    :class:`Record` with minimum group size ``k``).
     """
     global _GLOBAL
-    _GLOBAL = Record(k=k)
+    _GLOBAL = record if record is not None else Record(k=k)
     return _GLOBAL
 
 

@@ -86,7 +86,8 @@ class KernelRunner:
     Parameters
     ----------
     env
-        Extra environment variables for the kernel (e.g. the cohort cache folder).
+        Extra environment variables for the kernel (e.g. the cohort cache folder); a value ``None``
+        removes that variable from the kernel's environment.
     restart_every
         Restart the kernel after this many reports (bounds memory growth).
     timeout
@@ -102,7 +103,8 @@ class KernelRunner:
         self.restart_every = restart_every
         self.timeout = timeout
         self.n_since_start = 0
-        self._env = {**os.environ, **(env or {}), "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        merged = {**os.environ, **(env or {}), "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        self._env = {k: v for k, v in merged.items() if v is not None}  # ``env`` value None: not in the kernel's environment
         self._ipc_dir = tempfile.mkdtemp(prefix="upo-kernel-")
         self._managers = 0
         self.km = self._new_manager()
