@@ -202,3 +202,15 @@ def test_first_cohort_frozen_and_unfrozen_on_switch(tmp_path):
     out = subprocess.run([sys.executable, "-P", "-c", script, root, str(a), str(b)], capture_output=True, text=True, check=True)
     f1, f2, f3 = map(int, out.stdout.split())
     assert f1 > 0 and f2 == 0 and f3 == 0
+
+
+def test_release_into_an_empty_record_given_writes_there_not_into_the_process_record():
+    """An explicitly given record that is still empty (``len == 0``, so falsy) receives the release."""
+    from toolkit.privacy.release import Level, Record, fresh_process_record, release
+
+    glob = fresh_process_record(k=3)
+    mine = Record(k=3)
+    assert len(mine) == 0
+    res = release(Level("competence_reflection", "D1", "t0"), ["p1", "p2", "p3"], 3.5, output="x", record=mine)
+    assert res.shown
+    assert len(mine) == 1 and len(glob) == 0

@@ -298,7 +298,7 @@ def release(
     record
         Record to write to (default: :func:`current_record`).
     """
-    rec = record or current_record()
+    rec = record if record is not None else current_record()  # an empty Record is falsy (len 0)
     k = int(k or rec.k or DEFAULT_K)
     people = frozenset(people)
     n = len(people)
@@ -317,8 +317,11 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
     Example
     -------
-    >>> records(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))
-    [{'a': 1, 'b': 'x'}, {'a': 2, 'b': None}]
+    >>> df = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
+    >>> records(df)[0]
+    {'a': 1, 'b': 'x'}
+    >>> str(records(df)) == str(df.to_dict("records"))  # a missing value comes out as to_dict gives it
+    True
     """
     if not df.columns.is_unique:
         return df.to_dict("records")
