@@ -236,6 +236,27 @@ def recording(k: int | None = None) -> Iterator[Record]:
         _CURRENT.reset(token)
 
 
+class _Nowhere(Record):
+    """A record that keeps nothing (see :func:`unrecorded`)."""
+
+    def add(self, output: str, cell: str, quantity: Any, people: Any, *, known: bool = False) -> None:  # type: ignore[override]
+        return None
+
+    def add_mask(self, output: str, cell: str, quantity: Any, mask: int, *, known: bool = False) -> None:
+        return None
+
+
+@contextmanager
+def unrecorded() -> Iterator[None]:
+    """Releases inside the block decide as always but are recorded nowhere (for decisions computed once and
+    recorded by each output that shows them): no respondent masks are built for a record that would be thrown away."""
+    token = _CURRENT.set(_Nowhere())
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 def who(authority: Any, participant: Any) -> str:
     """The respondent id used in records: participants are unique within an authority."""
     return f"{authority}|{participant}"

@@ -27,7 +27,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -216,9 +215,10 @@ class CohortData:
         being recomputed by every kernel after each start.
         """
         from ..privacy import change_levels
+        from ..privacy.release import unrecorded
 
         def compute() -> pd.DataFrame:
-            with _unrecorded():  # decisions only; each report records its own rows
+            with unrecorded():  # decisions only; each report records its own rows
                 return change_levels(self.scores(), a, b, by="authority", k=k, instrument=self.competence.id, output="plan",
                                      paired=self.change_by_authority(a, b), waves=self.wave_labels())
 
@@ -283,26 +283,6 @@ class CohortData:
         c = self.counts[self.counts["instrument"] == instrument_id]
         waves = [w for w in self.wave_labels() if w in set(c["wave"])]
         return waves[0] if waves else None
-
-
-@contextlib.contextmanager
-def _unrecorded() -> Any:
-    """Releases inside the block decide as always but are recorded nowhere (for decisions computed once and recorded by
-    each output that shows them): no respondent masks are built for a record that would be thrown away."""
-    from ..privacy.release import _CURRENT, Record
-
-    class _Nowhere(Record):
-        def add(self, output: str, cell: str, quantity: Any, people: Any, *, known: bool = False) -> None:  # type: ignore[override]
-            return None
-
-        def add_mask(self, output: str, cell: str, quantity: Any, mask: int, *, known: bool = False) -> None:
-            return None
-
-    token = _CURRENT.set(_Nowhere())
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)
 
 
 def _load(db: str | Path) -> CohortData:
