@@ -207,6 +207,24 @@ def _cost(item: pytest.Item) -> float:
     return SLOW_DEFAULT if (item.get_closest_marker("slow") or item.get_closest_marker("browser")) else 0
 
 
+def _name_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Append ``@group`` to the node ids of grouped tests on a worker: the scope ``--dist loadgroup`` sends to one worker.
+
+    pytest-xdist does this itself by assigning ``item._nodeid``, which pytest 9 no longer reads (the id is
+    ``item._id``): without this every test was its own scope, a module's tests went to both workers and its
+    module fixture (a rendered batch, a built cohort, a started server) was set up on each.
+    """
+    if not config.getvalue("loadgroup") or not hasattr(pytest.Item, "_id"):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        nodeid = item.nodeid
+        if "@" not in nodeid.rsplit("]", 1)[-1]:
+            group = "_".join(sorted({str(m.args[0]) for m in item.iter_markers("xdist_group")}))
+            item._id = NodeId.parse(f"{nodeid}@{group}")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the xdist_group marks into scopes
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     grouped = {_module_of(i) for i in items if _module_of(i) not in SPLIT and _has_module_fixture(i)}
@@ -226,3 +244,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     cost = {unit: COST.get(unit, total) for unit, total in cost.items()}
     order = sorted(range(len(units)), key=lambda n: (-cost[units[n][0]], first[units[n][0]], n))
     items[:] = [units[n][1] for n in order]
+    _name_groups(config, [item for unit, item in units if unit in grouped])  # last: COST is looked up by the plain ids
