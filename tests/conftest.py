@@ -123,6 +123,15 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_audit(demo_db: Path):
+    """The disclosure audit of the unchanged demo cohort (``cohort_audit``, the cohort's k), computed once per test
+    process and shared by the tests that audit the demo as it is built. Do not change it."""
+    from toolkit.reports.audit import cohort_audit
+
+    return cohort_audit(demo_db)
+
+
 @pytest.fixture
 def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the demo cohort (same cohort id, so it finds the same key)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -85,6 +86,31 @@ def _run_server(line: str, workdir: Path, env: dict[str, str]) -> str:
     return out
 
 
+def _seed_demo_audit(body: str, workdir: Path, demo_db: Path, request: pytest.FixtureRequest) -> None:
+    """Before a block's ``upo report demo.sqlite …``: if the guide's demo is still the demo as built (same data
+    fingerprint), remember the session's passed audit of it in the report folder (``demo_audit``, the audit
+    ``upo report`` runs itself, with the same data, toolkit and k), as a second ``upo report`` of unchanged data
+    finds it. Changed data (an erasure, a new answer) has another fingerprint: ``upo report`` audits it in full."""
+    from toolkit.privacy import resolve_k
+    from toolkit.reports.batch import audit_stamp
+    from toolkit.store import Store
+
+    for line in body.splitlines():
+        argv = shlex.split(line) if line.startswith("upo report ") else []
+        if len(argv) < 3 or argv[2] != "demo.sqlite" or "--min-group-size" in argv:
+            continue
+        with Store(workdir / "demo.sqlite") as now, Store(demo_db) as built:
+            fingerprint, k = now.fingerprint(), resolve_k(now, None)
+            if fingerprint != built.fingerprint():
+                continue
+        result = request.getfixturevalue("demo_audit")
+        assert result.ok and result.k == k, result.text(limit=5)
+        out = argv[argv.index("--out") + 1] if "--out" in argv else "reports"
+        stamp = audit_stamp(workdir / out, fingerprint, k)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")
+
+
 def _run_bash(body: str, workdir: Path, env: dict[str, str]) -> str:
     out = ""
     script: list[str] = []
@@ -105,7 +131,8 @@ def _run_bash(body: str, workdir: Path, env: dict[str, str]) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
-def test_every_block_in_the_guide_runs(guide: Path, tmp_path: Path, demo_copy: Path, monkeypatch: pytest.MonkeyPatch):
+def test_every_block_in_the_guide_runs(guide: Path, tmp_path: Path, demo_db: Path, demo_copy: Path, monkeypatch: pytest.MonkeyPatch,
+                                      request: pytest.FixtureRequest):
     workdir = tmp_path / "work"
     (workdir / "home").mkdir(parents=True)
     shutil.copy(demo_copy, workdir / "demo.sqlite")
@@ -125,6 +152,7 @@ def test_every_block_in_the_guide_runs(guide: Path, tmp_path: Path, demo_copy: P
             target.write_text(body, encoding="utf-8")
             last_output = None
         elif lang == "bash":
+            _seed_demo_audit(body, workdir, demo_db, request)
             last_output = _run_bash(body, workdir, env)
             ran += 1
         elif lang == "text" and last_output is not None:

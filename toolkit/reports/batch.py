@@ -104,6 +104,12 @@ class BatchResult:
         return "\n".join(lines)
 
 
+def audit_stamp(out: Path, cohort_fingerprint: str, k: int, toolkit: str | None = None) -> Path:
+    """Where a passed disclosure audit of this data (fingerprint), toolkit and k is remembered in ``out``."""
+    toolkit = toolkit_digest() if toolkit is None else toolkit
+    return Path(out) / ".audit" / f"audit-{cohort_fingerprint[:24]}-{toolkit[:12]}-k{k}.ok"
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
 
@@ -264,7 +270,7 @@ def render_reports(
         codes = list(known["authority"]) if authorities is None else list(dict.fromkeys(str(a) for a in authorities))
         cohort_fp = store.fingerprint()
         toolkit = toolkit_digest()
-        stamp = out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok"
+        stamp = audit_stamp(out, cohort_fp, k, toolkit)
         audit_in_batch = audit and not stamp.exists() and not dry_run
         if audit and dry_run:
             _audit_or_refuse(db, min_group_size, stamp)
@@ -581,7 +587,7 @@ def _all_unchanged(db: Path, authorities: Sequence[str] | None, out: Path, nb_au
     if any(code not in names for code in codes):
         return None
     cohort_fp, toolkit = state["fingerprint"], toolkit_digest()
-    if not (out / ".audit" / f"audit-{cohort_fp[:24]}-{toolkit[:12]}-k{k}.ok").exists():
+    if not audit_stamp(out, cohort_fp, k, toolkit).exists():
         return None
     manifest = Manifest(out)
     suffix = "" if lang == "de" else f".{lang}"
