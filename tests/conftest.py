@@ -167,18 +167,20 @@ def _jupyter_paths(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 # - the tests of a module with a module- or class-scoped fixture go to one worker (an xdist group), except the
 #   modules in SPLIT, whose fixture is cheap and whose tests are each slow (spreading them is worth more);
 # - on the workers, the slowest work goes first (COST, seconds measured with `--durations` on a busy 2-core
-#   machine; only their order matters), then every other `slow`/`browser` test, then the rest as collected.
+#   machine; only their order matters; the guides' entries are scaled by the CPU their `upo report` no longer
+#   spends on the demo audit it finds in `demo_audit`), then every other `slow`/`browser` test, then the rest.
 # A single-process run keeps the collected order.
 SPLIT = {"tests/test_batch_audit.py", "tests/test_reports_dask.py"}
 COST = {
-    "tests/test_guides.py::test_every_block_in_the_guide_runs[facilitator-guide.md]": 440,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[facilitator-guide.md]": 290,
     "tests/test_packaging.py::test_the_wheel_installs_and_runs_outside_the_checkout": 400,
-    "tests/test_guides.py::test_every_block_in_the_guide_runs[researcher-guide.md]": 350,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[researcher-guide.md]": 230,
     "tests/browser/test_workshop_live.py": 310,
     "tests/test_notebooks_reports.py": 300,
-    "tests/test_guides.py::test_every_block_in_the_guide_runs[facilitator-guide.en.md]": 250,
+    "tests/test_guides.py::test_every_block_in_the_guide_runs[facilitator-guide.en.md]": 165,
     "tests/test_batch_audit.py::test_the_batch_audits_the_kernels_records_and_they_equal_the_in_memory_audit": 160,
     "tests/test_hardening_anonymity.py::test_no_output_reveals_fewer_than_k_people": 150,
+    "tests/test_disclosure.py::test_demo_audits_clean_with_change_and_benchmarks": 150,
     "tests/test_audit_parallel.py::test_parallel_audit_records_what_the_serial_one_records": 120,
     "tests/test_batch_audit.py::test_a_violation_planted_in_a_kernels_record_refuses_the_batch": 110,
     "tests/test_privacy_scaling.py": 180,
@@ -223,7 +225,7 @@ def _name_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
     ``item._id``): without this every test was its own scope, a module's tests went to both workers and its
     module fixture (a rendered batch, a built cohort, a started server) was set up on each.
     """
-    if not config.getvalue("loadgroup") or not hasattr(pytest.Item, "_id"):
+    if not getattr(config.option, "loadgroup", False) or not hasattr(pytest.Item, "_id"):
         return
     from _pytest.nodeid import NodeId
 
