@@ -324,11 +324,83 @@ def _wait_pool(pool: Any, timeout: float) -> None:
         time.sleep(0.05)
 
 
+_ASSET_IN_PAGE = re.compile(r"""["'](/?(?:static|_solara/cdn)/[^"'\s<>()]+)["']""")
+_NBEXTENSION = re.compile(r"""'[\w-]+':\s*'nbextensions/(([\w-]+)/[\w./-]+)'""")
+_NBEXTENSION_HASHES = re.compile(r"nbextensionHashes\s*=\s*(\{[^}]*\})")
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?\.woff2(?:\?[^'")]*)?)['"]?\s*\)""")
+MAX_WARM_ASSETS = 60
+
+
+def page_assets(html: str) -> list[str]:
+    """The script, style and module files the page's HTML names (as the browser asks for them; no fonts: see :func:`css_fonts`).
+
+    >>> page_assets('<link href="/static/a.css?v=1"><script>t = "static/assets/t.css?v=2"; '
+    ...             'nbextensionHashes = {"jupyter-vue/extension": "h1"}; m = {' + "'jupyter-vue': 'nbextensions/jupyter-vue/nodeps'}</script>")
+    ['/static/a.css?v=1', '/static/assets/t.css?v=2', '/jupyter/nbextensions/jupyter-vue/nodeps.js?h1']
+    """
+    import json
+
+    out = ["/" + m.lstrip("/") for m in _ASSET_IN_PAGE.findall(html)]
+    found = _NBEXTENSION_HASHES.search(html)
+    hashes = {}
+    with contextlib.suppress(ValueError):
+        hashes = {name.split("/")[0]: h for name, h in json.loads(found.group(1)).items()} if found else {}
+    for path, folder in _NBEXTENSION.findall(html):  # requirejs: baseUrl /jupyter, ".js" and the folder's hash added
+        out.append(f"/jupyter/nbextensions/{path}.js" + (f"?{hashes[folder]}" if folder in hashes else ""))
+    return list(dict.fromkeys(out))
+
+
+def css_fonts(css_path: str, css: str) -> list[str]:
+    """The woff2 fonts a style sheet names (what Chromium and phones load), as paths.
+
+    >>> css_fonts("/_solara/cdn/fa/css/fa.min.css", "src:url('../fonts/f.woff2?v=4.5.0') format('woff2'),url(../fonts/f.woff)")
+    ['/_solara/cdn/fa/fonts/f.woff2?v=4.5.0']
+    """
+    from urllib.parse import urljoin
+
+    return list(dict.fromkeys(urljoin(css_path, u) for u in _CSS_URL.findall(css) if not u.startswith(("data:", "http:", "https:"))))
+
+
+def _get(url: str) -> bytes:
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        body = resp.read()
+        if resp.headers.get("Content-Encoding") == "gzip":
+            import gzip
+
+            body = gzip.decompress(body)
+        return body
+
+
+def _warm_assets(base: str, html: str) -> int:
+    """Fetch the page's asset files once, so that :class:`GzipOnce` holds them before anyone joins; returns how many.
+
+    A process's first browser page asked for every file cold (read from the installed packages
+    and compressed): about half a second of the process's core, in the middle of a room's joins.
+    """
+    base = base.rstrip("/")
+    n = 0
+    todo = page_assets(html)[:MAX_WARM_ASSETS]
+    while todo:
+        path = todo.pop(0)
+        try:
+            body = _get(base + path)
+        except Exception:  # noqa: BLE001 - a file the page names but the server lacks: the browser gets the same answer
+            continue
+        n += 1
+        if path.split("?", 1)[0].endswith(".css") and n < MAX_WARM_ASSETS:
+            todo += [f for f in css_fonts(path, body.decode("utf-8", "replace")) if f not in todo][:MAX_WARM_ASSETS - n]
+    return n
+
+
 def _warm_up(url: str) -> None:
-    """One page request so the app module, the store and the instrument are loaded before anyone joins."""
+    """One page request so the app module, the store and the instrument are loaded before anyone joins; then the page's files."""
+    html = ""
     with contextlib.suppress(Exception):
         with urllib.request.urlopen(url, timeout=60) as resp:
-            resp.read()
+            html = resp.read().decode("utf-8", "replace")
+    with contextlib.suppress(Exception):
+        _warm_assets(url, html)
     with contextlib.suppress(Exception):
         from . import app
 
