@@ -383,9 +383,10 @@ def _warm_assets(base: str, html: str) -> int:
     todo = page_assets(html)[:MAX_WARM_ASSETS]
     while todo:
         path = todo.pop(0)
-        try:
+        body = None
+        with contextlib.suppress(Exception):  # a file the page names but the server lacks: the browser gets the same answer
             body = _get(base + path)
-        except Exception:  # noqa: BLE001 - a file the page names but the server lacks: the browser gets the same answer
+        if body is None:
             continue
         n += 1
         if path.split("?", 1)[0].endswith(".css") and n < MAX_WARM_ASSETS:
@@ -396,9 +397,8 @@ def _warm_assets(base: str, html: str) -> int:
 def _warm_up(url: str) -> None:
     """One page request so the app module, the store and the instrument are loaded before anyone joins; then the page's files."""
     html = ""
-    with contextlib.suppress(Exception):
-        with urllib.request.urlopen(url, timeout=60) as resp:
-            html = resp.read().decode("utf-8", "replace")
+    with contextlib.suppress(Exception), urllib.request.urlopen(url, timeout=60) as resp:
+        html = resp.read().decode("utf-8", "replace")
     with contextlib.suppress(Exception):
         _warm_assets(url, html)
     with contextlib.suppress(Exception):
