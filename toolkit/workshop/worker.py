@@ -37,7 +37,7 @@ import urllib.request
 from typing import Any, Hashable
 
 from ..privacy.live import LiveRelease
-from .front import frame, parse_frames
+from .front import frame, parse_frames, walk_page_files
 
 __all__ = ["SharedLiveRelease", "GzipOnce", "main"]
 
@@ -324,43 +324,6 @@ def _wait_pool(pool: Any, timeout: float) -> None:
         time.sleep(0.05)
 
 
-_ASSET_IN_PAGE = re.compile(r"""["'](/?(?:static|_solara/cdn)/[^"'\s<>()]+)["']""")
-_NBEXTENSION = re.compile(r"""'[\w-]+':\s*'nbextensions/(([\w-]+)/[\w./-]+)'""")
-_NBEXTENSION_HASHES = re.compile(r"nbextensionHashes\s*=\s*(\{[^}]*\})")
-_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?\.woff2(?:\?[^'")]*)?)['"]?\s*\)""")
-MAX_WARM_ASSETS = 60
-
-
-def page_assets(html: str) -> list[str]:
-    """The script, style and module files the page's HTML names (as the browser asks for them; no fonts: see :func:`css_fonts`).
-
-    >>> page_assets('<link href="/static/a.css?v=1"><script>t = "static/assets/t.css?v=2"; '
-    ...             'nbextensionHashes = {"jupyter-vue/extension": "h1"}; m = {' + "'jupyter-vue': 'nbextensions/jupyter-vue/nodeps'}</script>")
-    ['/static/a.css?v=1', '/static/assets/t.css?v=2', '/jupyter/nbextensions/jupyter-vue/nodeps.js?h1']
-    """
-    import json
-
-    out = ["/" + m.lstrip("/") for m in _ASSET_IN_PAGE.findall(html)]
-    found = _NBEXTENSION_HASHES.search(html)
-    hashes = {}
-    with contextlib.suppress(ValueError):
-        hashes = {name.split("/")[0]: h for name, h in json.loads(found.group(1)).items()} if found else {}
-    for path, folder in _NBEXTENSION.findall(html):  # requirejs: baseUrl /jupyter, ".js" and the folder's hash added
-        out.append(f"/jupyter/nbextensions/{path}.js" + (f"?{hashes[folder]}" if folder in hashes else ""))
-    return list(dict.fromkeys(out))
-
-
-def css_fonts(css_path: str, css: str) -> list[str]:
-    """The woff2 fonts a style sheet names (what Chromium and phones load), as paths.
-
-    >>> css_fonts("/_solara/cdn/fa/css/fa.min.css", "src:url('../fonts/f.woff2?v=4.5.0') format('woff2'),url(../fonts/f.woff)")
-    ['/_solara/cdn/fa/fonts/f.woff2?v=4.5.0']
-    """
-    from urllib.parse import urljoin
-
-    return list(dict.fromkeys(urljoin(css_path, u) for u in _CSS_URL.findall(css) if not u.startswith(("data:", "http:", "https:"))))
-
-
 def _get(url: str) -> bytes:
     req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(req, timeout=60) as resp:
@@ -379,19 +342,13 @@ def _warm_assets(base: str, html: str) -> int:
     and compressed): about half a second of the process's core, in the middle of a room's joins.
     """
     base = base.rstrip("/")
-    n = 0
-    todo = page_assets(html)[:MAX_WARM_ASSETS]
-    while todo:
-        path = todo.pop(0)
-        body = None
+
+    def fetch(path: str) -> bytes | None:
         with contextlib.suppress(Exception):  # a file the page names but the server lacks: the browser gets the same answer
-            body = _get(base + path)
-        if body is None:
-            continue
-        n += 1
-        if path.split("?", 1)[0].endswith(".css") and n < MAX_WARM_ASSETS:
-            todo += [f for f in css_fonts(path, body.decode("utf-8", "replace")) if f not in todo][:MAX_WARM_ASSETS - n]
-    return n
+            return _get(base + path)
+        return None
+
+    return walk_page_files(html, fetch)
 
 
 def _warm_up(url: str) -> None:
