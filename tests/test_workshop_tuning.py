@@ -451,3 +451,26 @@ def test_the_pages_files_are_fetched_once_before_anyone_joins():
     finally:
         srv.shutdown()
     assert sorted(asked) == sorted(files) and n == len(files)  # the woff (not loaded by browsers that take woff2) is not asked for
+
+
+def test_kernels_made_before_the_app_loaded_get_their_page_ahead_too():
+    """The pool starts before the app module is loaded (it says what a page is); the kernels made by then are prepared
+    once it is, and a kernel is never handed out twice or half prepared."""
+
+    class K:
+        page = None
+
+    pool = tuning.KernelPool(K, 3, quiet=0.0)
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    early = list(pool._ready)
+    pool.set_prepare(lambda k: setattr(k, "page", object()))
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pool.quiet = 60.0  # no refill between the takes
+    taken = [pool.take() for _ in range(4)]
+    assert all(k.page is not None for k in taken[:3]) and {id(k) for k in early} <= {id(k) for k in taken[:3]}
+    assert len({id(k) for k in taken}) == 4 and taken[3].page is None  # the pool was empty: made on the spot, as before
+    pool.size = 0
