@@ -434,7 +434,7 @@ def test_the_pages_files_are_fetched_once_before_anyone_joins():
     asked: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):  # http.server's name for it
             asked.append(self.path)
             body = files.get(self.path)
             self.send_response(200 if body is not None else 404)
