@@ -98,8 +98,10 @@ def Form() -> None:
 @solara.component
 def Presenter() -> None:
     from ..presenter import PresenterView
+    from ..tuning import take_ahead
 
     def build() -> Any:
+        take_ahead(lambda _form: False)  # the page session made ahead holds a form page: closed unseen, the presenter's is its own
         rt = runtime()
         return PresenterView(rt.dashboard_state(), join_url=rt.join_url, join_code=rt.join_code or None)
 
