@@ -228,3 +228,84 @@ def test_form_processes_run_the_toolkit_the_front_runs_whatever_the_current_fold
         assert _join_one(srv.url) > 0
     finally:
         srv.stop()
+
+
+def _raw_get(port: int, head: bytes, requests: int = 1) -> list[tuple[bytes, dict, bytes]]:
+    """Send ``head`` ``requests`` times on one connection; the answers as (status line, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head * requests)
+        buf, out = b"", []
+        while len(out) < requests:
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                assert chunk, "the server closed the connection"
+                buf += chunk
+            top, buf = buf.split(b"\r\n\r\n", 1)
+            status, *lines = top.split(b"\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines)}
+            if b" 304 " in status + b" ":
+                n = 0
+            elif b"content-length" in headers:
+                n = int(headers[b"content-length"])
+            else:  # no length (HTTP/1.0 or chunked): the rest of the connection, as it is
+                while chunk := s.recv(65536):
+                    buf += chunk
+                n = len(buf)
+            while len(buf) < n:
+                buf += s.recv(65536)
+            out.append((status, headers, buf[:n]))
+            buf = buf[n:]
+    return out
+
+
+def test_the_front_sends_the_pages_files_as_a_form_process_does(store):
+    """Each phone asks for the page's ≈ 17 files; a form process answered each after a connection hand-over and uvicorn
+    (≈ 3.5 ms of its core per new connection). The front keeps the form process's compressed answers and sends them itself:
+    the same status, headers and bytes, several on one connection, never a cookie; other requests go to a form process."""
+    import gzip
+
+    from toolkit.workshop.front import css_fonts, page_assets
+
+    srv = WorkshopProcess(store.path, "competence_reflection", "t0", ["--authority", "BVA", "--pool", "0", "--processes", "1"]).start()
+    try:
+        with urllib.request.urlopen(srv.url, timeout=60) as resp:
+            html = resp.read().decode()
+        files = page_assets(html)
+        assert any(f.endswith(".js") for f in files) and any("nodeps.js?" in f for f in files)
+        port = srv.port
+        deadline = time.monotonic() + 30
+        fonts: list[str] = []
+
+        def from_front(target: bytes) -> tuple[bytes, dict, bytes]:
+            while True:  # the front keeps the files shortly after the process says ready
+                (status, headers, body), = _raw_get(port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, br\r\n\r\n")
+                if b"server" not in headers or time.monotonic() > deadline:  # uvicorn names itself, the front does not
+                    return status, headers, body
+                time.sleep(0.2)
+
+        for path in files:
+            target = path.encode()
+            status, front, body = from_front(target)
+            assert status == b"HTTP/1.1 200 OK" and b"server" not in front, path
+            # HTTP/1.0: not the front's to answer, a form process answers as before
+            (status0, proc, body0), = _raw_get(port, b"GET " + target + b" HTTP/1.0\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
+            assert b"server" in proc and status0.endswith(b"200 OK")
+            drop = {b"date", b"server", b"connection", b"keep-alive"}
+            assert {k: v for k, v in front.items() if k not in drop} == {k: v for k, v in proc.items() if k not in drop}, path
+            assert body == body0 and b"set-cookie" not in front
+            if path.split("?")[0].endswith(".css"):
+                text = gzip.decompress(body) if front.get(b"content-encoding") == b"gzip" else body
+                fonts += css_fonts(path, text.decode())
+        for f in fonts:
+            status, h, _b = from_front(f.encode())
+            assert status.endswith(b"200 OK") and b"server" not in h, (f, status, h)
+        assert len(fonts) >= 3
+        three = _raw_get(port, b"GET " + files[0].encode() + b" HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", requests=3)  # one connection
+        assert len({b for _s, _h, b in three}) == 1
+        # a conditional request and the page itself still reach a form process
+        (_s, h304, _b), = _raw_get(port, b"GET " + files[0].encode() + b" HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"x\"\r\n\r\n")
+        assert b"server" in h304
+        (_s, page, _b), = _raw_get(port, b"GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
+        assert b"server" in page and b"set-cookie" in page
+    finally:
+        srv.stop()

@@ -333,3 +333,144 @@ def test_uvicorn_websocket_handler_is_wrapped_without_inspecting_it_per_connecti
         return websocket.path
 
     assert legacy.remove_path_argument(other) is other  # any other handler: as websockets does
+
+
+class _Socket:
+    """A page's websocket as Solara's kernel sends to it: what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    def send(self, message) -> None:
+        self.sent.append(message)
+
+
+def _widgets_sent(frames: list) -> list:
+    """The widgets a browser got (model, state), with comm ids replaced by their order: comparable between two pages."""
+    import json
+    import re
+
+    msgs = [json.loads(f) for f in frames]
+    ids = {m["content"]["comm_id"]: f"#{i}" for i, m in enumerate(m for m in msgs if m["msg_type"] == "comm_open")}
+    out = []
+    for m in msgs:
+        assert m["msg_type"] != "comm_close"
+        text = json.dumps(m["content"].get("data", {}), sort_keys=True)
+        out.append((m["msg_type"], ids.get(m["content"]["comm_id"], "?"), re.sub(r"IPY_MODEL_(\w+)", lambda g: ids.get(g.group(1), "?"), text)))
+    return out
+
+
+def _page_context(kernel, name):
+    from solara.server import kernel_context
+
+    ctx = kernel_context.VirtualKernelContext(id=name, kernel=kernel, session_id=name, control_sockets=[], widgets={}, templates={})
+    sock = _Socket()
+    kernel.session.websockets.add(sock)
+    return ctx, sock
+
+
+@pytest.mark.parametrize("join_code", ["", "K7Q2"])
+def test_a_page_made_ahead_sends_what_a_page_made_at_the_join_sends(store, tmp_path, join_code):
+    """Sessions made ahead also hold the page of a new device (built while the server is quiet): a join only sends it.
+    The browser must get the same widgets in the same order; a device with a draft gets its own page, and the page made
+    ahead for it is dropped without a message to the browser."""
+    tuning.apply(pool_size=0)
+    from solara.server import kernel
+
+    from toolkit.workshop.pages import FormPage, Runtime
+
+    rt = Runtime({"UPO_DB": str(store.path), "UPO_INSTRUMENT": "competence_reflection", "UPO_WAVE": "t0", "UPO_AUTHORITY": "BVA",
+                  "UPO_DRAFTS": str(tmp_path / "drafts"), "UPO_JOIN_CODE": join_code})
+    made = kernel.Kernel()
+    tuning.make_ahead(made, lambda: FormPage.ahead(rt))
+    assert len(rt.drafts) == 0  # nobody's page yet: no draft written
+    tuning._stop_collecting(made)  # what the pool does when a page takes the kernel
+    ctx, ahead_sock = _page_context(made, "k-ahead")
+    with ctx:
+        page = tuning.take_ahead(lambda p: p.attach("device-1"))
+    assert page is not None and page.session_id == "device-1"
+    ctx2, join_sock = _page_context(kernel.Kernel(), "k-join")
+    with ctx2:
+        built = FormPage(rt, "device-2")
+    assert _widgets_sent(ahead_sock.sent) == _widgets_sent(join_sock.sent)
+    assert len(ahead_sock.sent) >= 10
+    assert set(ctx.widgets) == {w.model_id for w in ctx.widgets.values()} and page.widget.model_id in ctx.widgets
+    assert (rt.drafts.load("device-1") is None) == (rt.drafts.load("device-2") is None)  # the same first draft
+    if not join_code:
+        with ctx:  # the participant answers: the page's callbacks work in its own kernel
+            page.form.code_inputs["mother"].value = "Ma"
+        assert page.form.state.code["mother"] == "Ma" and built.form.state.code.get("mother", "") == ""
+
+    # a reload of a device with a draft: the page made ahead is not used, and the browser hears nothing of it
+    rt.drafts.save("device-3", {"lang": "en", "page": 0, "joined": True})
+    other = kernel.Kernel()
+    tuning.make_ahead(other, lambda: FormPage.ahead(rt))
+    tuning._stop_collecting(other)
+    ctx3, sock3 = _page_context(other, "k-reload")
+    with ctx3:
+        assert tuning.take_ahead(lambda p: p.attach("device-3")) is None
+        assert not other.comm_manager.comms and not ctx3.widgets and sock3.sent == []
+        again = FormPage(rt, "device-3")
+    assert again.form is not None and again.form.state.lang == "en"
+    for c in (ctx, ctx2, ctx3):
+        c.close()
+
+
+def test_the_pages_files_are_fetched_once_before_anyone_joins():
+    """A form process's first browser page asked for every file cold (read and compressed: ≈ 0.5 s of the process's core,
+    in the middle of a room's joins). The warm-up asks for what the page names, the fonts its style sheets name, and the
+    widget modules requirejs loads (with their hash, as the browser asks for them)."""
+    import http.server
+    import threading
+
+    from toolkit.workshop.worker import _warm_assets
+
+    page = ('<link href="/_solara/cdn/app/dist/main.css"><script src="/_solara/cdn/requirejs/require.js"></script>'
+            '<script>theme = "static/assets/theme-light.css?v=9"; nbextensionHashes = {"jupyter-vue/extension": "abc"};'
+            " map = {'jupyter-vue': 'nbextensions/jupyter-vue/nodeps'};</script>")
+    files = {"/_solara/cdn/app/dist/main.css": b"@font-face{src:url(f1.woff2) format('woff2'),url(f1.woff)}",
+             "/_solara/cdn/requirejs/require.js": b"x", "/static/assets/theme-light.css?v=9": b"body{}",
+             "/jupyter/nbextensions/jupyter-vue/nodeps.js?abc": b"y", "/_solara/cdn/app/dist/f1.woff2": b"z"}
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # http.server's name for it
+            asked.append(self.path)
+            body = files.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        n = _warm_assets(f"http://127.0.0.1:{srv.server_address[1]}/", page)
+    finally:
+        srv.shutdown()
+    assert sorted(asked) == sorted(files) and n == len(files)  # the woff (not loaded by browsers that take woff2) is not asked for
+
+
+def test_kernels_made_before_the_app_loaded_get_their_page_ahead_too():
+    """The pool starts before the app module is loaded (it says what a page is); the kernels made by then are prepared
+    once it is, and a kernel is never handed out twice or half prepared."""
+
+    class K:
+        page = None
+
+    pool = tuning.KernelPool(K, 3, quiet=0.0)
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    early = list(pool._ready)
+    pool.set_prepare(lambda k: setattr(k, "page", object()))
+    deadline = time.monotonic() + 5
+    while pool.ready() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pool.quiet = 60.0  # no refill between the takes
+    taken = [pool.take() for _ in range(4)]
+    assert all(k.page is not None for k in taken[:3]) and {id(k) for k in early} <= {id(k) for k in taken[:3]}
+    assert len({id(k) for k in taken}) == 4 and taken[3].page is None  # the pool was empty: made on the spot, as before
+    pool.size = 0

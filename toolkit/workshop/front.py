@@ -45,6 +45,7 @@ import contextlib
 import logging
 import os
 import pickle
+import re
 import signal
 import socket
 import struct
@@ -68,12 +69,66 @@ MAX_HEAD = 64 * 1024  # bytes of a request head (uvicorn's h11 parser accepts 16
 HEAD_TIMEOUT = 60.0  # seconds a new connection may take to send its first request head
 PENDING_TIMEOUT = 60.0  # seconds a connection waits for its restarting form process
 RECENT = 3.0  # seconds a newly assigned page counts towards a process's load before its own report shows it
+KEEP_ALIVE = 5.0  # seconds an open connection may wait for its next request after the front sent a file (uvicorn's default)
+_HOP_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding"}  # the front writes its own
 _HDR = struct.Struct("!IB")  # frame: payload length, kind
 #: How a form process is started (``python -P -c FORM_PROCESS --conn-fd …``): :func:`toolkit.workshop.worker.main`,
 #: with pandas kept from loading pyarrow. pandas imports pyarrow whenever it is installed (≈ 34 MB of every
 #: process's memory); the form and the presenter view never use it (their tables are small, their strings
 #: work the same with pandas' own string storage), and the memory is what limits how many a server holds.
 FORM_PROCESS = "import sys; sys.modules.setdefault('pyarrow', None); from toolkit.workshop.worker import main; main()"
+
+
+_ASSET_IN_PAGE = re.compile(r"""["'](/?(?:static|_solara/cdn)/[^"'\s<>()]+)["']""")
+_NBEXTENSION = re.compile(r"""'[\w-]+':\s*'nbextensions/(([\w-]+)/[\w./-]+)'""")
+_NBEXTENSION_HASHES = re.compile(r"nbextensionHashes\s*=\s*(\{[^}]*\})")
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?\.woff2(?:\?[^'")]*)?)['"]?\s*\)""")
+MAX_WARM_ASSETS = 60
+
+
+def page_assets(html: str) -> list[str]:
+    """The script, style and module files the page's HTML names (as the browser asks for them; no fonts: see :func:`css_fonts`).
+
+    >>> page_assets('<link href="/static/a.css?v=1"><script>t = "static/assets/t.css?v=2"; '
+    ...             'nbextensionHashes = {"jupyter-vue/extension": "h1"}; m = {' + "'jupyter-vue': 'nbextensions/jupyter-vue/nodeps'}</script>")
+    ['/static/a.css?v=1', '/static/assets/t.css?v=2', '/jupyter/nbextensions/jupyter-vue/nodeps.js?h1']
+    """
+    import json
+
+    out = ["/" + m.lstrip("/") for m in _ASSET_IN_PAGE.findall(html)]
+    found = _NBEXTENSION_HASHES.search(html)
+    hashes = {}
+    with contextlib.suppress(ValueError):
+        hashes = {name.split("/")[0]: h for name, h in json.loads(found.group(1)).items()} if found else {}
+    for path, folder in _NBEXTENSION.findall(html):  # requirejs: baseUrl /jupyter, ".js" and the folder's hash added
+        out.append(f"/jupyter/nbextensions/{path}.js" + (f"?{hashes[folder]}" if folder in hashes else ""))
+    return list(dict.fromkeys(out))
+
+
+def css_fonts(css_path: str, css: str) -> list[str]:
+    """The woff2 fonts a style sheet names (what Chromium and phones load), as paths.
+
+    >>> css_fonts("/_solara/cdn/fa/css/fa.min.css", "src:url('../fonts/f.woff2?v=4.5.0') format('woff2'),url(../fonts/f.woff)")
+    ['/_solara/cdn/fa/fonts/f.woff2?v=4.5.0']
+    """
+    from urllib.parse import urljoin
+
+    return list(dict.fromkeys(urljoin(css_path, u) for u in _CSS_URL.findall(css) if not u.startswith(("data:", "http:", "https:"))))
+
+
+def walk_page_files(html: str, fetch: Callable[[str], bytes | None]) -> int:
+    """``fetch(path)`` (the uncompressed body, or None) for every file the page names and every font their style sheets name; how many came."""
+    n = 0
+    todo = page_assets(html)[:MAX_WARM_ASSETS]
+    while todo:
+        path = todo.pop(0)
+        body = fetch(path)
+        if body is None:
+            continue
+        n += 1
+        if path.split("?", 1)[0].endswith(".css") and n < MAX_WARM_ASSETS:
+            todo += [p for p in css_fonts(path, body.decode("utf-8", "replace")) if p not in todo][:MAX_WARM_ASSETS - n]
+    return n
 
 
 def default_processes() -> int:
@@ -192,6 +247,9 @@ class Front:
         self.failed: str | None = None
         self.all_ready = threading.Event()
         self.lsock: socket.socket | None = None
+        #: the page's files as a form process answers them (whole gzip responses), by request target; sent by the front itself
+        self.files: dict[str, bytes] = {}
+        self._files_asked = False
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> "Front":
@@ -350,6 +408,9 @@ class Front:
             if kind == ord("R"):  # ready: its own port and the sessions it made ahead
                 info = pickle.loads(payload)
                 w.port, w.pool_ready, w.ready = info["port"], info["pool"], True
+                if not self._files_asked:  # the first ready process: its answers for the page's files, kept here
+                    self._files_asked = True
+                    threading.Thread(target=self._keep_files, args=(w.port,), name="upo-workshop-files", daemon=True).start()
                 pending, w.pending = w.pending, []
                 for _t, conn, buf in pending:
                     self._hand(w, conn, buf)
@@ -380,6 +441,70 @@ class Front:
             with contextlib.suppress(OSError):
                 sock.sendall(frame(b"A", pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)))
 
+    # ------------------------------------------------------------------ the page's files
+    def _keep_files(self, port: int) -> None:
+        """Ask a form process (its own port) for the page's files and keep its whole compressed answers (a thread)."""
+        import gzip
+        import http.client
+
+        def get(path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                resp = conn.getresponse()
+                return resp.status, resp.getheaders(), resp.read()
+            finally:
+                conn.close()
+
+        def keep(path: str) -> bytes | None:
+            try:
+                status, headers, body = get(path)
+            except (OSError, http.client.HTTPException):
+                return None
+            names = {k.lower() for k, _ in headers}
+            if status != 200 or "set-cookie" in names or "content-length" not in names or "transfer-encoding" in names:
+                return None
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers if k.lower() not in _HOP_HEADERS)
+            self.files[path] = head.encode("latin-1") + b"\r\n" + body
+            gzipped = any(k.lower() == "content-encoding" and v.strip().lower() == "gzip" for k, v in headers)
+            with contextlib.suppress(OSError, EOFError):
+                return gzip.decompress(body) if gzipped else body
+            return None
+
+        try:
+            _status, _headers, raw = get("/")
+            html = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8", "replace")
+            n = walk_page_files(html, keep)
+            log.debug("front: %d page files kept", n)
+        except Exception:  # without them every file goes to a form process, as before
+            log.debug("front: page files not kept", exc_info=True)
+
+    def _file_response(self, head: bytes) -> tuple[bytes, bool] | None:
+        """The kept answer to a request for one of the page's files (and whether the connection stays open), else None."""
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ")
+        if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1":
+            return None
+        body = self.files.get(parts[1].decode("latin-1"))
+        if body is None:
+            return None
+        keep_open, gzip_ok = True, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name in (b"if-none-match", b"if-modified-since", b"range", b"upgrade", b"content-length", b"transfer-encoding"):
+                return None  # a form process answers these as before
+            if name == b"accept-encoding":
+                gzip_ok = b"gzip" in value
+            elif name == b"connection" and b"close" in value:
+                keep_open = False
+        if not gzip_ok:
+            return None
+        from email.utils import formatdate
+
+        date = f"date: {formatdate(usegmt=True)}\r\n".encode()
+        return b"HTTP/1.1 200 OK\r\n" + date + (b"" if keep_open else b"connection: close\r\n") + body, keep_open
+
     # ------------------------------------------------------------------ connections
     async def _accept(self) -> None:
         assert self.lsock is not None
@@ -396,21 +521,37 @@ class Front:
     async def _route(self, conn: socket.socket) -> None:
         conn.setblocking(False)
         buf = b""
-        deadline = self.loop.time() + HEAD_TIMEOUT
-        try:
-            while b"\r\n\r\n" not in buf:
-                if len(buf) > MAX_HEAD:
-                    await self.loop.sock_sendall(conn, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    conn.close()
-                    return
-                chunk = await asyncio.wait_for(self.loop.sock_recv(conn, 65536), max(0.01, deadline - self.loop.time()))
-                if not chunk:
-                    conn.close()
-                    return
-                buf += chunk
-        except (asyncio.TimeoutError, OSError):
-            conn.close()
-            return
+        timeout = HEAD_TIMEOUT
+        while True:
+            deadline = self.loop.time() + timeout
+            try:
+                while b"\r\n\r\n" not in buf:
+                    if len(buf) > MAX_HEAD:
+                        await self.loop.sock_sendall(conn, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        conn.close()
+                        return
+                    chunk = await asyncio.wait_for(self.loop.sock_recv(conn, 65536), max(0.01, deadline - self.loop.time()))
+                    if not chunk:
+                        conn.close()
+                        return
+                    buf += chunk
+            except (asyncio.TimeoutError, OSError):
+                conn.close()
+                return
+            end = buf.index(b"\r\n\r\n") + 4
+            answer = self._file_response(buf[:end - 4]) if self.files else None
+            if answer is None:
+                break
+            # one of the page's files: sent from here (a form process would cost a connection hand-over and uvicorn)
+            try:
+                await self.loop.sock_sendall(conn, answer[0])
+            except OSError:
+                conn.close()
+                return
+            if not answer[1]:
+                conn.close()
+                return
+            buf, timeout = buf[end:], KEEP_ALIVE  # the browser's next request on this connection
         method, path, sid, upgrade = request_target(buf)
         if sid is None and method == "GET" and not upgrade and not path.startswith(ASSET_PREFIXES):
             sid = str(uuid.uuid4())  # a new device opens a page: its session id, so the front knows where it lives

@@ -91,6 +91,11 @@ class DraftSaver:
         with self._lock:
             return len(self._dirty)
 
+    def has(self, session_id: str) -> bool:
+        """Whether a draft of this device waits to be written."""
+        with self._lock:
+            return session_id in self._dirty
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
@@ -155,20 +160,42 @@ class _PageBox(w.VBox):
 class FormPage:
     """One participant's page: ``.widget`` holds the join card, then the form."""
 
-    def __init__(self, runtime: Runtime, session_id: str) -> None:
+    def __init__(self, runtime: Runtime, session_id: str | None) -> None:
+        """``session_id`` None: the page of a new device made ahead (no draft read or written until :meth:`attach`)."""
         self.runtime = runtime
         self.session_id = session_id
         self.form: ParticipantForm | None = None
         self.widget: w.VBox | None = None
         self._attempts: list[float] = []
         self._saved: tuple | None = None  # what the last written draft had: page, language, token, submission
-        runtime.saver.flush(session_id)  # a reload: the previous page's waiting draft first
-        draft = runtime.drafts.load(session_id)
+        draft = None
+        if session_id is not None:
+            runtime.saver.flush(session_id)  # a reload: the previous page's waiting draft first
+            draft = runtime.drafts.load(session_id)
         self._lang = (draft or {}).get("lang") or runtime.params["lang"]
+        self._authorities = runtime.authority_names()  # what the page was built with
         if runtime.join_code and not (draft or {}).get("joined"):
             self._show_join()
         else:
             self._show_form(draft)
+
+    @classmethod
+    def ahead(cls, runtime: Runtime) -> FormPage:
+        """The page a new device gets, made before anyone joins (see :meth:`attach`)."""
+        return cls(runtime, None)
+
+    def attach(self, session_id: str) -> bool:
+        """Give a page made ahead to the device ``session_id``; False (page unusable) if the device has a draft
+        or the cohort's authorities changed since it was made (the caller then builds the device's page)."""
+        if self.session_id is not None:
+            return False
+        rt = self.runtime
+        if rt.saver.has(session_id) or rt.drafts.load(session_id) is not None:
+            return False
+        if rt.authority_names() != self._authorities:
+            return False
+        self.session_id = session_id  # its draft is written on its first change, as a page built at the join
+        return True
 
     def _show(self, content: w.Widget) -> None:
         """The page's one child: made with it (joining sends the page once), replaced later.
@@ -244,7 +271,7 @@ class FormPage:
 
     def _save(self, form: ParticipantForm | None) -> None:
         """After every change: a new page, language or submission is written at once, an answer within SAVE_EVERY."""
-        if form is None:
+        if form is None or self.session_id is None:  # made ahead: nobody's page yet
             return
         if self._key(form) != self._saved:
             self.write_draft()
@@ -258,7 +285,7 @@ class FormPage:
 
     def write_draft(self) -> None:
         form = self.form
-        if form is None:
+        if form is None or self.session_id is None:
             return
         try:
             draft = draft_of(form.state, page=getattr(form, "page_index", 0), joined=True)

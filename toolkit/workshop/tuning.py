@@ -67,7 +67,8 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "direct_ws_handler", "imports_ahead", "lean_frame", "light_shell", "safe_sync_writes", "theme_on_demand"]
+__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "direct_ws_handler", "imports_ahead", "lean_frame", "light_shell", "make_ahead",
+           "pages_ahead", "safe_sync_writes", "take_ahead", "theme_on_demand"]
 
 log = logging.getLogger("toolkit")
 
@@ -358,10 +359,15 @@ class KernelPool:
     ``take()`` returns a ready kernel (or creates one when the pool is empty); the thread
     refills the pool one kernel at a time once no page has joined or been built (:meth:`busy`)
     for ``quiet`` seconds, so a burst of joins is not slowed down by the refill.
+    ``prepare`` (set with :meth:`set_prepare`, e.g. once the app is loaded) is called with each
+    kernel before it counts as ready, also with those made before it was set.
     """
 
-    def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0, on_take: Callable[[Any], None] | None = None) -> None:
+    def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0, on_take: Callable[[Any], None] | None = None,
+                 prepare: Callable[[Any], None] | None = None) -> None:
         self.factory, self.size, self.quiet, self.on_take = factory, max(0, int(size)), quiet, on_take
+        self.prepare = prepare
+        self._unprepared: list[Any] = []  # made before ``prepare`` was set
         self._ready: list[Any] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -375,7 +381,7 @@ class KernelPool:
         with self._lock:
             self._last_take = time.monotonic()
             self.taken += 1
-            kernel = self._ready.pop() if self._ready else None
+            kernel = self._ready.pop() if self._ready else self._unprepared.pop() if self._unprepared else None
         self._wake.set()
         if kernel is None:
             return self.factory()
@@ -388,6 +394,14 @@ class KernelPool:
         with self._lock:
             self._last_take = time.monotonic()
 
+    def set_prepare(self, prepare: Callable[[Any], None]) -> None:
+        """From now on every kernel is prepared before it is handed out (those ready now too, while quiet)."""
+        with self._lock:
+            if self.prepare is None:
+                self._unprepared, self._ready = self._ready, []
+            self.prepare = prepare
+        self._wake.set()
+
     def ready(self) -> int:
         with self._lock:
             return len(self._ready)
@@ -397,6 +411,8 @@ class KernelPool:
             with self._lock:
                 missing = self.size - len(self._ready)
                 wait = self._last_take + self.quiet - time.monotonic()
+                prepare = self.prepare
+                kernel = self._unprepared.pop() if prepare is not None and self._unprepared and missing > 0 and wait <= 0 else None
             if missing <= 0:
                 self._wake.wait()
                 self._wake.clear()
@@ -405,14 +421,20 @@ class KernelPool:
                 time.sleep(wait)
                 continue
             try:
-                kernel = self.factory()
+                if kernel is None:
+                    kernel = self.factory()
+                if prepare is not None:
+                    prepare(kernel)
             except Exception:  # a kernel that cannot be made ahead is made at the join instead
                 log.exception("could not create a kernel ahead")
                 time.sleep(5)
                 continue
             with self._lock:
-                self._ready.append(kernel)
-                self.made_ahead += 1
+                if prepare is None and self.prepare is not None:  # set meanwhile: this one is prepared next
+                    self._unprepared.append(kernel)
+                else:
+                    self._ready.append(kernel)
+                    self.made_ahead += 1
             time.sleep(0.002)  # let a page that arrives now have the interpreter
 
 
@@ -425,6 +447,121 @@ def _adopt(kernel: Any) -> None:
     shell = kernel.shell
     if shell.display_in_reacton_hook not in shell.display_pub._hooks:
         shell.display_pub.register_hook(shell.display_in_reacton_hook)
+
+
+class _Collector:
+    """Stands in for a page's websocket while its page is made ahead: keeps what the page will be sent, in order."""
+
+    def __init__(self) -> None:
+        self.frames: list[Any] = []
+        self.open = True
+
+    def send(self, message: Any) -> None:
+        if self.open:
+            self.frames.append(message)
+
+
+class _AheadContext:
+    """What widget code reads of a page's context (Solara's ``VirtualKernelContext``) while a page is made ahead.
+
+    The page's kernel (its comms), its own widget registry and the page's shared models
+    (:func:`toolkit.widgets._style._page_models`); nothing of a person.
+    """
+
+    id = session_id = "upo-made-ahead"
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.widgets: dict[str, Any] = {}
+
+
+class _Ahead:
+    def __init__(self, page: Any, context: _AheadContext, collector: _Collector) -> None:
+        self.page, self.context, self.collector = page, context, collector
+
+
+def make_ahead(kernel: Any, build: Callable[[], Any]) -> None:
+    """Build a page in ``kernel`` now (in this thread, e.g. the pool's while the server is quiet), for :func:`take_ahead`.
+
+    The page's widgets are registered with the kernel as if its page were connected; the
+    messages that would have gone to the browser (each widget's ``comm_open`` with its state)
+    are kept, already serialised, and sent when a page takes the kernel.
+    """
+    from solara.server import kernel_context
+
+    context, collector = _AheadContext(kernel), _Collector()
+    kernel.session.websockets.add(collector)
+    key = kernel_context.get_current_thread_key()
+    previous = kernel_context.current_context.get(key)
+    kernel_context.current_context[key] = context  # type: ignore[assignment]
+    try:
+        page = build()
+    except BaseException:
+        _close_quietly(context.widgets.values())
+        kernel.session.websockets.discard(collector)
+        raise
+    finally:
+        if previous is None:
+            kernel_context.current_context.pop(key, None)
+        else:
+            kernel_context.current_context[key] = previous
+    kernel._upo_ahead = _Ahead(page, context, collector)
+
+
+def _stop_collecting(kernel: Any) -> None:
+    """The kernel is handed to a page: from now on its messages go to the page's websocket only."""
+    ahead = getattr(kernel, "_upo_ahead", None)
+    if ahead is not None:
+        ahead.collector.open = False
+        kernel.session.websockets.discard(ahead.collector)
+
+
+def _close_quietly(widgets: Any) -> None:
+    """Close widgets the browser never saw: no ``comm_close`` message for them."""
+    for widget in list(widgets):
+        comm = getattr(widget, "comm", None)
+        if comm is not None:
+            comm.kernel = None  # Comm.publish_msg sends nothing without a kernel
+            widget.close()
+
+
+def take_ahead(accept: Callable[[Any], bool]) -> Any:
+    """The page made ahead in the current page's kernel, if any and ``accept(page)``; its messages are sent now.
+
+    Called in the page's thread (its Solara context is current). A page that is not accepted
+    (e.g. the device has a draft) is closed without a message and ``None`` returned: the
+    caller builds the page as usual.
+    """
+    from solara.server import kernel_context
+    from solara.server.kernel import send_websockets
+
+    if not kernel_context.has_current_context():
+        return None
+    context = kernel_context.get_current_context()
+    kernel = context.kernel
+    ahead = getattr(kernel, "_upo_ahead", None)
+    if ahead is None:
+        return None
+    kernel._upo_ahead = None
+    _stop_collecting(kernel)
+    context.widgets.update(ahead.context.widgets)
+    if not accept(ahead.page):
+        _close_quietly(ahead.context.widgets.values())
+        return None
+    shared = getattr(ahead.context, "_upo_shared", None)
+    if shared is not None:
+        mine = getattr(context, "_upo_shared", None)
+        context._upo_shared = shared if mine is None else {**shared, **mine}
+    websockets = kernel.session.websockets
+    for frame in ahead.collector.frames:
+        send_websockets(websockets, frame)
+    ahead.collector.frames.clear()
+    return ahead.page
+
+
+def _taken(kernel: Any) -> None:
+    _adopt(kernel)
+    _stop_collecting(kernel)
 
 
 class _PooledKernel:
@@ -449,6 +586,12 @@ def busy() -> None:
         _pool.busy()
 
 
+def pages_ahead(build: Callable[[], Any]) -> None:
+    """Every kernel of the pool gets a page built ahead (``build()`` in the kernel's context; see :func:`make_ahead`)."""
+    if _pool is not None:
+        _pool.set_prepare(lambda kernel: make_ahead(kernel, build))
+
+
 def apply(pool_size: int = 0) -> KernelPool | None:
     """Apply the cuts (once per process; after Solara's own patches, i.e. after importing its server)."""
     global _applied, _pool
@@ -466,7 +609,7 @@ def apply(pool_size: int = 0) -> KernelPool | None:
     safe_sync_writes()
     direct_ws_handler()
     if pool_size > 0:
-        _pool = KernelPool(kernel.Kernel, pool_size, on_take=_adopt)
+        _pool = KernelPool(kernel.Kernel, pool_size, on_take=_taken)
         kernel_context.Kernel = _PooledKernel(kernel.Kernel, _pool)  # type: ignore[assignment, misc]
     _applied = True
     return _pool

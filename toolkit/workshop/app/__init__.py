@@ -69,12 +69,21 @@ def _one_view_per_page() -> None:
 
 
 def _build_page(session_id: str) -> FormPage:
-    from ..tuning import busy
+    from ..tuning import busy, take_ahead
 
     busy()  # the sessions created ahead are not refilled while a room is joining
-    page = FormPage(runtime(), session_id)
+    page = take_ahead(lambda made: made.attach(session_id))  # a new device: its page was made while the server was quiet
+    if page is None:
+        page = FormPage(runtime(), session_id)
     busy()
     return page
+
+
+def _pages_ahead() -> None:
+    """The page sessions created ahead (``--pool``) each get the page of a new device built in them."""
+    from ..tuning import pages_ahead
+
+    pages_ahead(lambda: FormPage.ahead(runtime()))
 
 
 @solara.component
@@ -89,8 +98,10 @@ def Form() -> None:
 @solara.component
 def Presenter() -> None:
     from ..presenter import PresenterView
+    from ..tuning import take_ahead
 
     def build() -> Any:
+        take_ahead(lambda _form: False)  # the page session made ahead holds a form page: closed unseen, the presenter's is its own
         rt = runtime()
         return PresenterView(rt.dashboard_state(), join_url=rt.join_url, join_code=rt.join_code or None)
 
@@ -109,6 +120,7 @@ def Layout(children: list = []) -> Any:  # noqa: B006 - Solara's signature
 
 
 _install_head()
+_pages_ahead()
 _secret = os.environ.get("UPO_PRESENTER_SECRET", "")
 routes = [solara.Route(path="/", component=Form, layout=Layout)]
 if _secret:
