@@ -235,12 +235,12 @@ def plot_power_interest(
                       frameon=False, fontsize=8, title_fontsize=8.5)
     if use_numbers and len(shown):
         ax.add_artist(first)
-        key = [Line2D([], [], linestyle="", marker="") for _ in shown.index]
+        key = [Line2D([], [], linestyle="", marker="")] * len(shown)  # no handle is drawn: one invisible line for all rows
         # whole names, wrapped (never cut), continuation lines indented under the name
         names = [f"{numbers[i]:>2}  " + wrap(shown.at[i, "label"], 34, 6).replace("\n", "\n      ") + ("  (!)" if disagree.at[i] else "")
                  for i in shown.index]
         ax.legend(key, names, title=tr("key", lang), loc="upper left", bbox_to_anchor=(1.02, 0.74), frameon=False, fontsize=7.5,
-                  title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left")
+                  title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left", handler_map={Line2D: _NoHandle()})
     notes = [tr("midpoint_rule", lang)]
     if hidden_flag.any():
         notes.append(f"{cap(tr('suppressed', lang))}: {', '.join(safe_text(v) for v in df.loc[hidden_flag, 'label'])}.")
@@ -248,6 +248,14 @@ def plot_power_interest(
         notes.append(f"{cap(tr('not_shown', lang))}: {', '.join(safe_text(v) for v in df.loc[invalid & ~hidden_flag, 'label'])}.")
     add_note(ax, " ".join(notes), width=95)
     return ax
+
+
+class _NoHandle:
+    """A legend handler that draws nothing in the (empty, zero-width) handle box: a key of text rows
+    (what an invisible line's handler draws, without its two invisible lines per row)."""
+
+    def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> None:
+        return None
 
 
 def new_axes_square(ax: Any) -> Any:
