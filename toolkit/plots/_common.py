@@ -138,6 +138,14 @@ def new_axes(ax: Any, figsize: tuple[float, float], polar: bool = False) -> Any:
     return fig.add_subplot(projection="polar" if polar else None)
 
 
+def line_segments(segments: list, **style: Any) -> Any:
+    """Lines (each a list of points) as one LineCollection, drawn as ``ax.plot`` draws each line
+    (square caps and round joins as the rc defaults of lines; one artist instead of one per line: faster)."""
+    from matplotlib.collections import LineCollection
+
+    return LineCollection(segments, capstyle="projecting", joinstyle="round", **style)
+
+
 def cap(text: str) -> str:
     """First letter upper case, the rest unchanged (German nouns keep their capitals)."""
     return text[:1].upper() + text[1:]

@@ -25,6 +25,7 @@ from ._common import (
     dimension_order,
     dimension_title,
     fmt,
+    line_segments,
     new_axes,
     ordered_values,
     safe_text,
@@ -209,6 +210,7 @@ def plot_change(
     unique = not long.duplicated(["dimension", "wave"]).any()
     if unique:
         by_cell = dict(zip(zip(long["dimension"], long["wave"]), long["mean"].to_numpy(dtype=float)))
+    links: list[list[tuple[float, float]]] = []  # one line per dimension through its waves, drawn as one collection
     for d in dims:
         if unique:
             xs = [by_cell.get((d, w), np.nan) for w in waves]
@@ -218,8 +220,10 @@ def plot_change(
         ys = [y[d] + o for o in offsets]
         ok = [i for i, v in enumerate(xs) if np.isfinite(v)]
         if len(ok) >= 2:
-            ax.plot([xs[i] for i in ok], [ys[i] for i in ok], color="#9A9A9A", linewidth=1.5, zorder=1)
+            links.append([(xs[i], ys[i]) for i in ok])
         hidden += [f"{dimension_title(instrument, d, lang, 200, 1)} ({safe_text(w)})" for i, w in enumerate(waves) if i not in ok]
+    if links:
+        ax.add_collection(line_segments(links, color="#9A9A9A", linewidth=1.5, zorder=1))
     for j, w in enumerate(waves):
         sub = long.loc[long["wave"] == w].drop_duplicates("dimension", keep="last")
         sub = sub.loc[np.isfinite(sub["mean"].to_numpy(dtype=float)) & sub["dimension"].isin(dims)]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ..i18n import t
-from ._common import OKABE_ITO, add_note, cap, check_columns, check_lang, safe_text, tr, wrap
+from ._common import OKABE_ITO, add_note, cap, check_columns, check_lang, line_segments, safe_text, tr, wrap
 
 __all__ = ["plot_power_interest", "attitude_cmap"]
 
@@ -160,38 +160,53 @@ def plot_power_interest(
     disagree = shown["disagreement"].fillna(False).astype(bool) if "disagreement" in shown.columns else pd.Series(False, index=shown.index)
     use_numbers = labels == "numbers" or (labels == "auto" and len(shown) > 8)
     numbers = {i: n + 1 for n, i in enumerate(shown.index)}
-    # markers are collected and drawn with one scatter call per kind (one collection each, not one per point: faster)
+    # markers are collected and drawn with one scatter call per kind, the lines with one collection per kind
+    # (one artist each, not one per point: faster; drawn as the single lines were, in the same order)
     dots: list[tuple[float, float]] = []
     points: dict[str, list[tuple[float, float, Any]]] = {}
     rings: list[tuple[float, float]] = []
-    for i in shown.index:
-        x, y = pos.at[i, "x"], pos.at[i, "y"]
-        dx, dy = x - shown.at[i, "interest"], y - shown.at[i, "influence"]
-        for a, b in (("interest_q1", "interest_q3"),):
-            if a in shown.columns and np.isfinite(shown.at[i, a]) and np.isfinite(shown.at[i, b]):
-                ax.plot([shown.at[i, a] + dx, shown.at[i, b] + dx], [y, y], color="#9E9E9E", linewidth=0.9, alpha=0.8, zorder=2)
-        if "influence_q1" in shown.columns and np.isfinite(shown.at[i, "influence_q1"]) and np.isfinite(shown.at[i, "influence_q3"]):
-            ax.plot([x, x], [shown.at[i, "influence_q1"] + dy, shown.at[i, "influence_q3"] + dy], color="#9E9E9E", linewidth=0.9,
-                    alpha=0.8, zorder=2)
+    spans: list[list[tuple[float, float]]] = []  # the IQR lines
+    leaders: list[list[tuple[float, float]]] = []
+    px, py = pos["x"].to_numpy(float), pos["y"].to_numpy(float)
+    cx, cy = shown["interest"].to_numpy(float), shown["influence"].to_numpy(float)
+
+    def column(name: str) -> np.ndarray:
+        return shown[name].to_numpy(float) if name in shown.columns else np.full(len(shown), np.nan)
+
+    iq1, iq3, fq1, fq3 = column("interest_q1"), column("interest_q3"), column("influence_q1"), column("influence_q3")
+    att_values = attitude.to_numpy(float)
+    disagree_values = disagree.to_numpy(bool)
+    labels_of = shown["label"].tolist()
+    for n in range(len(shown)):
+        x, y = px[n], py[n]
+        dx, dy = x - cx[n], y - cy[n]
+        if np.isfinite(iq1[n]) and np.isfinite(iq3[n]):
+            spans.append([(iq1[n] + dx, y), (iq3[n] + dx, y)])
+        if np.isfinite(fq1[n]) and np.isfinite(fq3[n]):
+            spans.append([(x, fq1[n] + dy), (x, fq3[n] + dy)])
         if abs(dx) > 1e-9 or abs(dy) > 1e-9:  # moved apart from others at the same place: a leader to the true position
-            ax.plot([shown.at[i, "interest"], x], [shown.at[i, "influence"], y], color="#555555", linewidth=0.7, zorder=3)
-            dots.append((shown.at[i, "interest"], shown.at[i, "influence"]))
-        att = attitude.at[i]
+            leaders.append([(cx[n], cy[n]), (x, y)])
+            dots.append((cx[n], cy[n]))
+        att = att_values[n]
         if not np.isfinite(att):
             marker, colour = "s", "#BDBDBD"
         else:
             marker = "v" if att < 0 else ("^" if att > 0 else "o")
             colour = cmap(norm(att))
         points.setdefault(marker, []).append((x, y, colour))
-        if disagree.at[i]:
+        if disagree_values[n]:
             rings.append((x, y))
         if use_numbers:
-            text = f"{numbers[i]}" + ("!" if disagree.at[i] else "")
+            text = f"{n + 1}" + ("!" if disagree_values[n] else "")
             ax.annotate(text, xy=(x, y), xytext=(6, 4), textcoords="offset points", fontsize=8, fontweight="bold",
                         color="#1A1A1A", zorder=5, in_layout=False)
         else:
-            text = wrap(shown.at[i, "label"], label_width, 2) + (" !" if disagree.at[i] else "")
+            text = wrap(labels_of[n], label_width, 2) + (" !" if disagree_values[n] else "")
             ax.annotate(text, xy=(x, y), xytext=(7, 5), textcoords="offset points", fontsize=7.5, color="#1A1A1A", zorder=5, in_layout=False)
+    if spans:
+        ax.add_collection(line_segments(spans, color="#9E9E9E", linewidth=0.9, alpha=0.8, zorder=2))
+    if leaders:
+        ax.add_collection(line_segments(leaders, color="#555555", linewidth=0.7, zorder=3))
     if dots:
         ax.scatter(*zip(*dots), s=9, color="#333333", zorder=3, linewidths=0)
     if rings:
@@ -220,12 +235,12 @@ def plot_power_interest(
                       frameon=False, fontsize=8, title_fontsize=8.5)
     if use_numbers and len(shown):
         ax.add_artist(first)
-        key = [Line2D([], [], linestyle="", marker="") for _ in shown.index]
+        key = [Line2D([], [], linestyle="", marker="")] * len(shown)  # no handle is drawn: one invisible line for all rows
         # whole names, wrapped (never cut), continuation lines indented under the name
         names = [f"{numbers[i]:>2}  " + wrap(shown.at[i, "label"], 34, 6).replace("\n", "\n      ") + ("  (!)" if disagree.at[i] else "")
                  for i in shown.index]
         ax.legend(key, names, title=tr("key", lang), loc="upper left", bbox_to_anchor=(1.02, 0.74), frameon=False, fontsize=7.5,
-                  title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left")
+                  title_fontsize=8.5, handlelength=0, handletextpad=0, alignment="left", handler_map={Line2D: _NoHandle()})
     notes = [tr("midpoint_rule", lang)]
     if hidden_flag.any():
         notes.append(f"{cap(tr('suppressed', lang))}: {', '.join(safe_text(v) for v in df.loc[hidden_flag, 'label'])}.")
@@ -233,6 +248,14 @@ def plot_power_interest(
         notes.append(f"{cap(tr('not_shown', lang))}: {', '.join(safe_text(v) for v in df.loc[invalid & ~hidden_flag, 'label'])}.")
     add_note(ax, " ".join(notes), width=95)
     return ax
+
+
+class _NoHandle:
+    """A legend handler that draws nothing in the (empty, zero-width) handle box: a key of text rows
+    (what an invisible line's handler draws, without its two invisible lines per row)."""
+
+    def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> None:
+        return None
 
 
 def new_axes_square(ax: Any) -> Any:
