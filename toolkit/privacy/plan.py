@@ -198,7 +198,8 @@ def percentile_shown(own: float, shown_values: Sequence[float]) -> float:
     >>> percentile_shown(3.0, [1.0, 3.0, 5.0, 7.0])
     37.5
     """
-    vals = np.asarray([x for x in shown_values if x is not None and np.isfinite(x)], dtype=float)
+    vals = np.asarray(shown_values, dtype=float)  # None -> NaN; whole arrays (every authority's means, once per report)
+    vals = vals[np.isfinite(vals)]
     if not np.isfinite(own) or vals.size == 0:
         return float("nan")
     return float(100 * (np.sum(vals < own) + 0.5 * np.sum(vals == own)) / vals.size)

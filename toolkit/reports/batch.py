@@ -152,7 +152,7 @@ def render_reports(
     authority_notebook: str | Path | None = None,
     cohort_notebook: str | Path | None = None,
     progress: bool | None = None,
-    restart_every: int = 40,
+    restart_every: int | None = None,
     timeout: float = 600.0,
     dry_run: bool = False,
     scheduler: str | None = None,
@@ -189,6 +189,10 @@ def render_reports(
         Other notebooks to render (default: ``notebooks/report_*.ipynb``).
     progress
         Show a progress bar on stderr (default: only on a terminal).
+    restart_every
+        Restart a worker's kernel after this many reports at the latest (default
+        :data:`~toolkit.reports.worker.RESTART_EVERY`; earlier once it has grown by
+        :data:`~toolkit.reports.worker.RESTART_GROWTH_MB`).
     dry_run
         Only plan: reports that would be rendered get the status ``stale``; nothing is written.
     scheduler
@@ -324,6 +328,9 @@ def render_reports(
     if audit_in_batch and not todo:
         _audit_or_refuse(db, min_group_size, stamp)
     if todo:
+        from .worker import RESTART_EVERY
+
+        restart_every = restart_every or RESTART_EVERY
         run = _run_batch
         if scheduler:
             from .dask_batch import run_batch_dask as run  # type: ignore[assignment]

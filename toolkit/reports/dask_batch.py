@@ -84,7 +84,7 @@ class KernelPlugin(_plugin_base()):  # type: ignore[misc]
     :meth:`teardown` when the worker closes.
     """
 
-    def __init__(self, restart_every: int = 40, timeout: float = 600.0):
+    def __init__(self, restart_every: int | None = None, timeout: float = 600.0):
         self.restart_every = restart_every
         self.timeout = timeout
         self.runner: Any = None
@@ -100,7 +100,7 @@ class KernelPlugin(_plugin_base()):  # type: ignore[misc]
         import secrets
 
         from .context import CACHE_ENV, CACHE_KEY_ENV
-        from .worker import KernelRunner
+        from .worker import RESTART_EVERY, KernelRunner
 
         logging.getLogger("traitlets").setLevel(logging.ERROR)
         logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -115,7 +115,7 @@ class KernelPlugin(_plugin_base()):  # type: ignore[misc]
         for name, value in _NANNY_ENVIRON.items():  # the Dask nanny's settings for its worker, not for the report kernel:
             if os.environ.get(name) == value:  # glibc trimming after every free (MALLOC_TRIM_THRESHOLD_) costs the kernel
                 env[name] = None  # ≈ 8 % CPU a report; the kernel runs with the environment a pool kernel has
-        self.runner = KernelRunner(env, restart_every=self.restart_every, timeout=self.timeout)
+        self.runner = KernelRunner(env, restart_every=self.restart_every or RESTART_EVERY, timeout=self.timeout)
 
     def teardown(self, worker: Any = None) -> None:
         if self.runner is not None:

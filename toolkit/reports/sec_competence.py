@@ -158,7 +158,8 @@ def competence_profile(ctx: Any) -> SectionData:
         a_mean = np.nan if bool(o["suppressed"]) else float(o["mean"])
         m_mean = np.nan if m is None or bool(m["suppressed"]) else float(m["mean"])
         c_mean = np.nan if c is None or bool(c["suppressed"]) else float(c["mean"])
-        pct = percentile_shown(a_mean, shown_means.loc[shown_means["dimension"] == d, "mean"].tolist()) if np.isfinite(a_mean) else np.nan
+        # the dimension's rows found through the kept frame's index (not a scan of every authority's means per dimension)
+        pct = percentile_shown(a_mean, ctx.data.rows_of(shown_means, d, column="dimension")["mean"].to_numpy()) if np.isfinite(a_mean) else np.nan
         label = ctx.dim_title(comp, d)
         shown = np.isfinite(a_mean)
         rows.append({"dimension": d, "title": label, "mean": a_mean, "ci_low": float(o["ci_low"]) if shown else np.nan,
