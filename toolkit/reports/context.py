@@ -603,12 +603,15 @@ def warm_report_plans(data: CohortData, lang: str = "de") -> None:
     authority = _fullest_authority(data)
     if authority is None:
         return
+    import matplotlib.pyplot as plt
+
     from ..privacy.release import unrecorded
     from .base import AuthorityContext
     from .sections import AUTHORITY
 
     row = data.authorities[data.authorities["authority"] == authority].iloc[0]
     ctx = AuthorityContext(data, authority, str(row["name"] or authority), row["ministry"], lang, int(data.cohort["min_group_size"]))
+    before = set(plt.get_fignums())  # a batch started from a notebook keeps the user's own figures
     try:
         with unrecorded():
             AUTHORITY.build_all(ctx)
@@ -616,9 +619,8 @@ def warm_report_plans(data: CohortData, lang: str = "de") -> None:
         log.warning("report cache: the reports' cohort-wide plans are left to the report kernels", exc_info=True)
     finally:
         data._local.clear()  # per process; never pickled anyway
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
 
 
 def install_cache_payload(fingerprint: str, payload: bytes, cache_dir: str | Path, *, secret: bytes) -> Path:
