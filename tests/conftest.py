@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -115,21 +116,90 @@ def store(db_location) -> Store:
     s.close()
 
 
+@contextlib.contextmanager
+def _shared(tmp_path_factory: pytest.TempPathFactory, name: str):
+    """A folder all xdist workers of this run see, held under a lock while the block runs (None alone or without fcntl).
+
+    The first worker to get the lock builds what the folder lacks; the others wait, then use what it built. The folder
+    is in this run's base temporary folder (``pytest-N``, the parent of the workers' ``popen-gwX``), so nothing is
+    shared between runs: every run builds from the code it tests.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: every worker builds its own
+        fcntl = None
+    if fcntl is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield None
+        return
+    folder = tmp_path_factory.getbasetemp().parent / "shared"
+    folder.mkdir(exist_ok=True)
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full demo cohort (30 authorities), built once per test process. Do not write to it: copy it."""
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    build_demo(path).close()
-    return path
+    """The full demo cohort (30 authorities), built once per test run (one worker builds it, the others use it, with
+    its code key installed in their own key folder). Do not write to it: copy it."""
+    from toolkit.codes import key_path_for
+
+    with _shared(tmp_path_factory, "demo") as shared:
+        if shared is None:
+            path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+            build_demo(path).close()
+            return path
+        path, key_copy = shared / "demo.sqlite", shared / "demo.key"
+        if not path.exists():
+            building = shared / "demo.building.sqlite"
+            with build_demo(building) as store:
+                store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                shutil.copy(key_path_for(store.cohort_uid), key_copy)
+            building.rename(path)  # the key copy first: a demo.sqlite that exists is complete
+        with Store(path) as store:
+            key = key_path_for(store.cohort_uid)
+        if not key.exists():  # the same file the builder's build_demo wrote (0600, folder 0700)
+            key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copy(key_copy, key)
+            key.chmod(0o600)
+        return path
+
+
+def _pickle_audit(result, path: Path) -> None:
+    """Write an :class:`AuditResult` (its record's lock is not picklable: a fresh one is made on loading)."""
+    import _thread
+    import copyreg
+    import pickle
+    import threading
+
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickler = pickle.Pickler(f)
+        pickler.dispatch_table = {**copyreg.dispatch_table, _thread.LockType: lambda _lock: (threading.Lock, ())}
+        pickler.dump(result)
+    tmp.rename(path)
 
 
 @pytest.fixture(scope="session")
-def demo_audit(demo_db: Path):
+def demo_audit(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
     """The disclosure audit of the unchanged demo cohort (``cohort_audit``, the cohort's k), computed once per test
-    process and shared by the tests that audit the demo as it is built. Do not change it."""
+    run (by the first worker that needs it; the others load its pickle) and shared by the tests that audit the demo
+    as it is built. Do not change it."""
+    import pickle
+
     from toolkit.reports.audit import cohort_audit
 
-    return cohort_audit(demo_db)
+    with _shared(tmp_path_factory, "demo-audit") as shared:
+        if shared is None:
+            return cohort_audit(demo_db)
+        saved = shared / "demo-audit.pickle"
+        if not saved.exists():
+            _pickle_audit(cohort_audit(demo_db), saved)
+        with open(saved, "rb") as f:
+            return pickle.load(f)
 
 
 @pytest.fixture
