@@ -45,3 +45,58 @@ def test_a_module_fixture_is_set_up_once_on_two_workers(tmp_path: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "8 passed" in proc.stdout, proc.stdout
     assert len(setups.read_text().split()) == 1, setups.read_text()
+
+
+DEMO_MODULE = '''
+import functools
+import os
+
+import conftest
+import pytest
+import toolkit.reports.audit as audit
+
+from toolkit.codes import key_path_for
+from toolkit.store import Store
+
+
+def _counted(what, fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with open(os.environ["SETUPS"], "a") as f:
+            f.write(what + "\\n")
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+# before any fixture runs: a one-authority demo (cheap), each build and audit counted
+conftest.build_demo = _counted("build", functools.partial(conftest.build_demo, n_authorities=1))
+audit.cohort_audit = _counted("audit", audit.cohort_audit)
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_uses_the_demo_and_its_audit(demo_db, demo_audit, n):
+    with open(os.environ["SETUPS"], "a") as f:
+        f.write("worker " + os.environ.get("PYTEST_XDIST_WORKER", "-") + "\\n")
+    with Store(demo_db) as store:  # the worker finds the cohort's code key in its own key folder
+        assert key_path_for(store.cohort_uid).is_file()
+        assert store.authorities()["authority"].tolist() == ["BAMF"]
+    assert demo_audit.ok and demo_audit.k == 5 and len(demo_audit.record) > 50
+'''
+
+
+@pytest.mark.slow
+def test_the_demo_cohort_and_its_audit_are_built_once_for_two_workers(tmp_path: Path):
+    """`demo_db` and `demo_audit` are session fixtures: without sharing, each worker built the demo and audited it."""
+    pytest.importorskip("xdist")
+    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_demo_shared.py").write_text(DEMO_MODULE, encoding="utf-8")
+    setups = tmp_path / "setups.txt"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
+                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", "/dev/null", str(tmp_path)],
+                          cwd=tmp_path, env={**os.environ, "SETUPS": str(setups)},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "6 passed" in proc.stdout, proc.stdout
+    lines = setups.read_text().split("\n")
+    assert len({line for line in lines if line.startswith("worker ")}) == 2, lines  # both workers used them
+    assert lines.count("build") == 1 and lines.count("audit") == 1, lines
