@@ -29,19 +29,24 @@ def test_uses_the_module_fixture(shared, n):
 '''
 
 
+def _two_workers(tmp_path: Path, name: str, source: str, setups: Path) -> subprocess.CompletedProcess:
+    """Run the module ``source`` (as ``name``, beside a copy of the suite's conftest) on ``pytest -n 2``."""
+    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / name).write_text(source, encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
+                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", "/dev/null", str(tmp_path)],
+                          cwd=tmp_path, env={**os.environ, "SETUPS": str(setups)},
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
 @pytest.mark.slow
 def test_a_module_fixture_is_set_up_once_on_two_workers(tmp_path: Path):
     """pytest 9 reads a node's id from ``item._id``, not the ``item._nodeid`` pytest-xdist sets for ``--dist
     loadgroup``: the conftest names the groups itself, else each test is its own scope and both workers set up
     the module fixture."""
     pytest.importorskip("xdist")
-    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "test_grouped.py").write_text(MODULE, encoding="utf-8")
     setups = tmp_path / "setups.txt"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
-                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", "/dev/null", str(tmp_path)],
-                          cwd=tmp_path, env={**os.environ, "SETUPS": str(setups)},
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = _two_workers(tmp_path, "test_grouped.py", MODULE, setups)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "8 passed" in proc.stdout, proc.stdout
     assert len(setups.read_text().split()) == 1, setups.read_text()
@@ -88,13 +93,8 @@ def test_uses_the_demo_and_its_audit(demo_db, demo_audit, n):
 def test_the_demo_cohort_and_its_audit_are_built_once_for_two_workers(tmp_path: Path):
     """`demo_db` and `demo_audit` are session fixtures: without sharing, each worker built the demo and audited it."""
     pytest.importorskip("xdist")
-    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "test_demo_shared.py").write_text(DEMO_MODULE, encoding="utf-8")
     setups = tmp_path / "setups.txt"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
-                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", "/dev/null", str(tmp_path)],
-                          cwd=tmp_path, env={**os.environ, "SETUPS": str(setups)},
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = _two_workers(tmp_path, "test_demo_shared.py", DEMO_MODULE, setups)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "6 passed" in proc.stdout, proc.stdout
     lines = setups.read_text().split("\n")
