@@ -7,10 +7,13 @@ and :mod:`toolkit.io.export` for the export formats.
 
 from __future__ import annotations
 
-from .export import EXPORTERS, OptionalDependencyError, codebook, export, tidy_frame, wide_frame
-from .imports import ImportResult, import_file, submission_token
-from .limesurvey import limesurvey_mapping, limesurvey_structure, read_mapping, write_limesurvey_structure
-from .readers import IMPORTERS, RawTable, read_table
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .export import EXPORTERS, OptionalDependencyError, codebook, export, tidy_frame, wide_frame
+    from .imports import ImportResult, import_file, submission_token
+    from .limesurvey import limesurvey_mapping, limesurvey_structure, read_mapping, write_limesurvey_structure
+    from .readers import IMPORTERS, RawTable, read_table
 
 __all__ = [
     "import_file",
@@ -30,3 +33,21 @@ __all__ = [
     "wide_frame",
     "write_limesurvey_structure",
 ]
+
+# imported on first use: the exporters need pandas, which the import command's checks of its arguments do not
+_LAZY = {
+    **dict.fromkeys(["EXPORTERS", "OptionalDependencyError", "codebook", "export", "tidy_frame", "wide_frame"], ".export"),
+    **dict.fromkeys(["ImportResult", "import_file", "submission_token"], ".imports"),
+    **dict.fromkeys(["limesurvey_mapping", "limesurvey_structure", "read_mapping", "write_limesurvey_structure"], ".limesurvey"),
+    **dict.fromkeys(["IMPORTERS", "RawTable", "read_table"], ".readers"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
