@@ -7,7 +7,9 @@ and :mod:`toolkit.io.export` for the export formats.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .export import EXPORTERS, OptionalDependencyError, codebook, export, tidy_frame, wide_frame
@@ -42,12 +44,4 @@ _LAZY = {
     **dict.fromkeys(["IMPORTERS", "RawTable", "read_table"], ".readers"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
