@@ -81,6 +81,34 @@ def test_no_change_rerun_as_a_command_imports_no_pandas(rendered):
     assert run["rc"] == 0 and "0 rendered, 1 unchanged" in run["text"] and run["heavy"] == []
 
 
+def test_the_command_twice_renders_nothing_the_second_time_and_prints_what_the_full_planner_prints(rendered, tmp_path, monkeypatch):
+    import re
+
+    from toolkit.reports import batch
+
+    db, out = str(rendered["db"]), tmp_path / "fresh"
+    first = _upo(rendered, "report", db, "--all", "--out", str(out))
+    assert first["rc"] == 0 and "3 rendered, 0 unchanged (skipped), 0 failed" in first["text"], first
+    written = {p.name: p.stat().st_mtime_ns for p in out.glob("*.html")}
+    manifest = (out / "manifest.json").read_text()
+    second = _upo(rendered, "report", db, "--all", "--out", str(out))
+    assert second["rc"] == 0 and second["heavy"] == [] and second["stderr"] == "", second
+    assert "0 rendered, 3 unchanged (skipped), 0 failed" in second["text"]
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.html")} == written  # nothing rewritten, the index neither
+    assert (out / "manifest.json").read_text() == manifest
+    # the full planner (the quick decision switched off) finds the same and says the same
+    monkeypatch.setattr(batch, "_all_unchanged", lambda *a, **k: None)
+    nbs = rendered["notebooks"]
+    full = render_reports(rendered["db"], None, out=out, jobs=1, cohort=True, authority_notebook=nbs / "report_authority.ipynb",
+                          cohort_notebook=nbs / "report_cohort.ipynb", progress=False)
+    assert not full.rendered and len(full.skipped) == 3
+
+    def untimed(text: str) -> str:
+        return re.sub(r" in \d+\.\d s$", " in … s", text, flags=re.MULTILINE)
+
+    assert untimed(second["text"]) == untimed(full.summary_text())
+
+
 def test_a_change_is_seen_and_takes_the_full_path(rendered, tmp_path):
     import shutil
 

@@ -1,7 +1,8 @@
 """upo-toolkit: cohort surveys and competence reflection for public authorities' digitalisation projects."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_exports
 from ._version import __version__
 from .exceptions import DataError, InstrumentError, PrivacyError, ReportError, StoreError, ToolkitError
 
@@ -33,12 +34,4 @@ _LAZY = {
     **dict.fromkeys(["Store", "Submission", "open_store"], ".store"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

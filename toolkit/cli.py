@@ -55,6 +55,46 @@ def emit(df: Any, fmt: str, out: Any = None) -> None:
             out.write(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–") + "\n")
 
 
+def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, out: Any = None) -> None:
+    """:func:`emit` for plain rows of strings and numbers (no pandas: the store's lists print without it).
+
+    JSON and CSV are what :func:`emit` writes for the same frame; the table right-aligns each column
+    like pandas' ``to_string`` (None as –, floats with three decimals).
+    """
+    out = out or sys.stdout
+    records = [{str(c): (None if isinstance(v, float) and math.isnan(v) else v) for c, v in zip(columns, row)} for row in rows]
+    if fmt == "json":
+        json.dump(records, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else v for v in rec.values()] for rec in records])
+    elif not records:
+        out.write("(no rows)\n")
+    else:
+        cells = [[_cell(v) for v in rec.values()] for rec in records]
+        # pandas gives a numeric column's header one space more (room for a sign)
+        numeric = [any(r[c] is not None for r in records) and all(_is_number(r[c]) for r in records if r[c] is not None)
+                   for c in records[0]]
+        header = [(" " if num else "") + str(c) for c, num in zip(columns, numeric)]
+        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+        for line in [header, *cells]:
+            out.write(" ".join(text.rjust(w) for text, w in zip(line, widths)) + "\n")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 # --------------------------------------------------------------------------- commands
 def cmd_init(a: argparse.Namespace) -> int:
     from .store import Store
@@ -277,7 +317,7 @@ def cmd_authority_add(a: argparse.Namespace) -> int:
 def cmd_authority_list(a: argparse.Namespace) -> int:
     from .store import Store
 
-    emit(Store(a.db).authorities(), a.format)
+    emit_rows(*Store(a.db).authority_rows(), a.format)
     return 0
 
 
@@ -286,14 +326,14 @@ def cmd_wave_add(a: argparse.Namespace) -> int:
 
     store = Store(a.db)
     store.add_wave(a.label, date=a.date)
-    print(f"wave {a.label} is in the cohort (waves: {', '.join(store.waves()['wave'])})")
+    print(f"wave {a.label} is in the cohort (waves: {', '.join(store.wave_labels())})")
     return 0
 
 
 def cmd_wave_list(a: argparse.Namespace) -> int:
     from .store import Store
 
-    emit(Store(a.db).waves(), a.format)
+    emit_rows(*Store(a.db).wave_rows(), a.format)
     return 0
 
 

@@ -37,12 +37,12 @@ import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .exceptions import DataError, StoreError
+
+if TYPE_CHECKING:  # pandas is imported by the two linking functions only: the store and its CLI commands start without it
+    import pandas as pd
 
 __all__ = [
     "CodeElement",
@@ -307,6 +307,9 @@ def link_codes(codes: pd.DataFrame) -> pd.DataFrame:
     wave once). A candidate pair is linked only if each is the other's only candidate.
     Records with fewer than three elements (imported ids) are linked exactly only.
     """
+    import numpy as np
+    import pandas as pd
+
     cols = ["authority", "participant", "person", "link"]
     if codes.empty:
         return pd.DataFrame(columns=cols)
@@ -367,6 +370,8 @@ def linking_summary(codes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     both waves), ``tolerant`` (one element differed), ``unlinked`` (answered the later
     wave with no link to the earlier one) and ``ambiguous`` (several candidates).
     """
+    import pandas as pd
+
     cols = ["authority", "from_wave", "to_wave", "exact", "tolerant", "unlinked", "ambiguous"]
     if codes.empty:
         return pd.DataFrame(columns=cols)

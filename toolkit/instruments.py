@@ -23,15 +23,17 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .codes import CODE_ELEMENTS
 from .exceptions import InstrumentError
 from .paths import SURVEYS_DIR
+
+if TYPE_CHECKING:  # pandas only for items_frame(): the store and its CLI commands start without it
+    import pandas as pd
 
 __all__ = [
     "ItemType",
@@ -306,6 +308,8 @@ class Instrument(_InstrumentModel):
 
     def items_frame(self) -> pd.DataFrame:
         """One row per item: item, dimension, type, role, scale, reverse, min, max, scored, position."""
+        import pandas as pd
+
         rows = []
         for pos, item in enumerate(self.items):
             scale = self.scales.get(item.scale) if item.scale else None

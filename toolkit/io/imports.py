@@ -33,9 +33,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..exceptions import DataError
 from ..instruments import Instrument, load_instrument, resolve_instrument
@@ -44,6 +42,9 @@ from ..store.answers import _validate_answers
 from .limesurvey import limesurvey_columns, read_mapping
 from .readers import IMPORTERS, guess_format, read_table
 from .validate import PreparedRow, Problem, finish_columns, prepare_rows, wide_columns
+
+if TYPE_CHECKING:  # pandas is imported when a file is read or a frame built: the command's checks start without it
+    import pandas as pd
 
 __all__ = ["ImportResult", "import_file", "submission_token"]
 
@@ -71,7 +72,7 @@ class ImportResult:
     created_waves: list[str] = field(default_factory=list)
     instrument_stored: bool = False
     skipped_rows: list[int] = field(default_factory=list)
-    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "column", "value", "kind", "reason"]))
+    problems: pd.DataFrame = field(default_factory=lambda: _problems_frame([]))
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -271,14 +272,19 @@ def import_file(
     result.n_unchanged = len(subs) - len(new_subs)
     result.n_quarantined = len({p.row for p in problems})
     result.n_skipped = len(result.skipped_rows)
-    result.problems = pd.DataFrame(
-        [{"row": p.row, "column": p.column, "value": p.value, "kind": p.kind, "reason": p.reason} for p in problems],
-        columns=["row", "column", "value", "kind", "reason"],
-    )
+    result.problems = _problems_frame(problems)
     result.created_authorities = sorted({s.authority for s in new_subs} - known_auth)
     result.created_waves = [wave] if new_subs and wave not in known_waves else []
     log.info("import %s: %d new, %d unchanged, %d quarantined", source, result.n_imported, result.n_unchanged, result.n_quarantined)
     return result
+
+
+def _problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """The quarantined problems as a frame: ``row, column, value, kind, reason``."""
+    import pandas as pd
+
+    return pd.DataFrame([{"row": p.row, "column": p.column, "value": p.value, "kind": p.kind, "reason": p.reason} for p in problems],
+                        columns=["row", "column", "value", "kind", "reason"])
 
 
 def _formula_cells(table: Any, columns: dict[int, Any]) -> list[tuple[int, str, str]]:

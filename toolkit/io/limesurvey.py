@@ -48,15 +48,17 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from .. import codes as _codes
 from ..exceptions import DataError
 from ..instruments import Instrument
 from .validate import ELEMENT_IDS, Target, parse_column, resolve_stakeholder
+
+if TYPE_CHECKING:  # pandas is imported when a file is read or a frame built: the command's checks start without it
+    import pandas as pd
 
 __all__ = [
     "TSV_COLUMNS",
@@ -205,6 +207,8 @@ def limesurvey_structure(inst: Instrument, *, languages: tuple[str, ...] = ("de"
                         add(id=q_id, **{"class": "A", "type_scale": 0, "name": answer_code(point), "text": label, "language": lang})
                     for m in scale.missing:
                         add(id=q_id, **{"class": "A", "type_scale": 0, "name": answer_code(m), "text": scale.label(m, lang), "language": lang})
+    import pandas as pd
+
     df = pd.DataFrame(rows, columns=TSV_COLUMNS)
     return df.astype(str)
 
@@ -239,6 +243,8 @@ def read_mapping(path: str | Path) -> tuple[dict[str, str | None], dict[str, flo
         raise DataError(f"{source}: cannot read the mapping file as UTF-8 text ({exc.__class__.__name__})") from None
     answers: dict[str, float] = {}
     if path.suffix.lower() == ".csv":
+        import pandas as pd
+
         try:
             frame = pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:

@@ -27,11 +27,12 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable
 
 from ..exceptions import DataError
+
+if TYPE_CHECKING:  # pandas is imported when a file is read or a frame built: the command's checks start without it
+    import pandas as pd
 
 __all__ = ["RawTable", "Importer", "ImporterRegistry", "IMPORTERS", "read_csv_table", "read_xlsx_table", "read_table", "guess_format"]
 
@@ -132,6 +133,8 @@ def read_csv_table(path: str | Path) -> RawTable:
     if not text.strip():
         raise DataError(f"{source}: the file is empty; export the answers with a header row and one row per participant")
     sep = _sniff_sep(text)
+    import pandas as pd
+
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -165,6 +168,8 @@ def read_xlsx_table(path: str | Path) -> RawTable:
     path = Path(path)
     source = str(path)
     _read_bytes(path)  # existence, size
+    import pandas as pd
+
     try:
         frame = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for broken files; all mean "not a workbook"

@@ -13,7 +13,6 @@ import contextlib
 import datetime as _dt
 import functools
 import logging
-import multiprocessing as mp
 import os
 import queue
 import re
@@ -653,6 +652,8 @@ def _run_batch(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, mani
 def _run_workers(db: Path, todo: list[tuple[Any, dict[str, Any]]], out: Path, manifest: Manifest, result: BatchResult,
                  env: dict[str, str], cache_dir: Path, secret: bytes, n_workers: int, *, want_pdf: bool, suffix: str,
                  progress: bool | None, restart_every: int, timeout: float) -> None:
+    import multiprocessing as mp  # here, not at the top: the no-change re-run starts no process
+
     from tqdm.auto import tqdm
 
     from .context import write_cohort_cache
@@ -747,6 +748,7 @@ def _planner_pool(db: Any, n_workers: int) -> Iterator[Callable[..., Any] | None
         yield None
         return
     import concurrent.futures as cf
+    import multiprocessing as mp
 
     with cf.ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
         yield lambda fn, work: list(pool.map(fn, *zip(*work)))

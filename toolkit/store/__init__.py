@@ -19,8 +19,9 @@ Example
 >>> db.close()
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .dialect import is_url, resolve_location
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TIDY_COLUMNS
 
@@ -28,19 +29,10 @@ if TYPE_CHECKING:
     from .answers import Submission
     from .core import Store, open_store
 
+# imported on first use: they need pandas; the no-change report planner and `upo --help` do not
 _LAZY = {"Store": ".core", "open_store": ".core", "Submission": ".answers"}
 
-
-def __getattr__(name: str) -> Any:
-    """``Store``, ``open_store`` and ``Submission`` are imported on first use (they need pandas; the
-    no-change report planner and ``upo --help`` do not)."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = ["Store", "Submission", "TIDY_COLUMNS", "SCHEMA_VERSION", "MIGRATIONS", "APPLICATION_ID", "open_store", "is_url",
            "resolve_location"]

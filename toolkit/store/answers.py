@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-
-import numpy as np
 
 from ..exceptions import DataError
 from ..instruments import Instrument
@@ -74,13 +73,13 @@ def _validate_answers(inst: Instrument, sub: Submission) -> list[tuple[str, str 
         elif stakeholder is not None:
             raise DataError(f"item {item_id!r} is not rated per stakeholder; give it without a stakeholder")
         if item.type == "text":
-            if value is None or (isinstance(value, float) and np.isnan(value)):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
             text = str(value).strip()
             if text:
                 rows.append((item_id, None, None, text[:5000]))
             continue
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             continue
         try:
             num = float(value)

@@ -11,9 +11,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .. import codes as _codes
 from ..exceptions import DataError, StoreError
@@ -23,6 +21,9 @@ from .dialect import WRITE_LOCK, DatabaseURL, PgConnection, is_url, read_sql
 from .measures import MeasuresMixin
 from .reads import ReadsMixin
 from .schema import APPLICATION_ID, KEYED_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION, _now, migration_statements
+
+if TYPE_CHECKING:  # frames come from read_sql, which imports pandas: store-only commands start without it
+    import pandas as pd
 
 __all__ = ["Store", "open_store"]
 
@@ -59,6 +60,10 @@ def _install_key(target: Path, key: bytes | None, uid: str, made: list[Path]) ->
     elif _codes.read_key(target) != key:
         raise StoreError(f"{target}: another key is installed for cohort id {uid}; remove it first if it is unused")
     return key
+
+
+_AUTHORITIES_SQL = "SELECT code AS authority, name, ministry FROM authorities WHERE cohort_id = ? ORDER BY ministry, code"
+_WAVES_SQL = "SELECT label AS wave, date, position FROM waves WHERE cohort_id = ? ORDER BY position"
 
 
 class Store(ReadsMixin, MeasuresMixin):
@@ -532,11 +537,15 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def authorities(self) -> pd.DataFrame:
         """Columns ``authority, name, ministry``, sorted by ministry and code."""
-        return read_sql(
-            "SELECT code AS authority, name, ministry FROM authorities WHERE cohort_id = ? ORDER BY ministry, code",
-            self.conn,
-            params=(self.cohort_id,),
-        )
+        return read_sql(_AUTHORITIES_SQL, self.conn, params=(self.cohort_id,))
+
+    def authority_rows(self) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """:meth:`authorities` as column names and plain rows (no pandas: for the CLI's list)."""
+        return self._rows(_AUTHORITIES_SQL, (self.cohort_id,))
+
+    def authority_codes(self) -> list[str]:
+        """The authorities' codes, sorted."""
+        return sorted(code for (code,) in self.conn.execute("SELECT code FROM authorities WHERE cohort_id = ?", (self.cohort_id,)))
 
     def add_wave(self, label: str, *, date: str | None = None) -> None:
         """Add a wave; waves are ordered by the order they were added."""
@@ -553,15 +562,23 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def waves(self) -> pd.DataFrame:
         """Columns ``wave, date, position`` in wave order."""
-        return read_sql(
-            "SELECT label AS wave, date, position FROM waves WHERE cohort_id = ? ORDER BY position",
-            self.conn,
-            params=(self.cohort_id,),
-        )
+        return read_sql(_WAVES_SQL, self.conn, params=(self.cohort_id,))
+
+    def wave_rows(self) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """:meth:`waves` as column names and plain rows (no pandas: for the CLI's list)."""
+        return self._rows(_WAVES_SQL, (self.cohort_id,))
+
+    def wave_labels(self) -> list[str]:
+        """The waves' labels in wave order (``list(waves()["wave"])`` without a frame)."""
+        return [label for (label,) in self.conn.execute("SELECT label FROM waves WHERE cohort_id = ? ORDER BY position", (self.cohort_id,))]
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.conn.execute(sql, params)
+        return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
 
     def require_wave(self, wave: str) -> None:
         """Raise a :class:`DataError` naming the known waves and the fix if ``wave`` is not in the cohort."""
-        waves = list(self.waves()["wave"])
+        waves = self.wave_labels()
         if wave not in waves:
             raise DataError(
                 f"wave {wave!r} is not in {self.path.name}; known waves: {', '.join(waves) or 'none'} "
@@ -570,7 +587,7 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def require_authority(self, authority: str) -> None:
         """Raise a :class:`DataError` naming the known authorities and the fix if ``authority`` is not in the cohort."""
-        codes = sorted(self.authorities()["authority"])
+        codes = self.authority_codes()
         if authority not in codes:
             raise DataError(
                 f"authority {authority!r} is not in {self.path.name}; known: {', '.join(codes) or 'none'} "

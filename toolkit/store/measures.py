@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import sqlite3
-from typing import Any, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..exceptions import DataError
 from .schema import _now
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MeasuresMixin", "MEASURE_COLUMNS", "WHAT_MAX"]
 
@@ -120,6 +121,8 @@ class MeasuresMixin:
             one row per measure in the order recorded; ``authority`` is None for a measure of a whole
             session across authorities. Filters take one value or a list.
         """
+        import pandas as pd
+
         clauses, params = ["m.cohort_id = ?"], [self.cohort_id]
         for col, val in (("m.instrument_id", instrument), ("w.label", wave), ("a.code", authority)):
             if val is None:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import codes as _codes
 from .dialect import read_sql
 from .schema import TIDY_COLUMNS
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: opening a store needs only sqlite3
+    import pandas as pd
 
 __all__ = ["ReadsMixin"]
 
 
 def _take(column: pd.Series, rows: Any) -> Any:
     """``column.array.take(rows)`` through the column's distinct values (a small contiguous array: fast for Arrow strings)."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     if (codes < 0).any():  # a missing value: take as it is
         return column.array.take(rows)
@@ -79,13 +82,14 @@ class ReadsMixin:
         import gc
 
         import numpy as np
+        import pandas as pd
 
         meta = self._meta(instrument, wave, authority, latest, linked)
         if meta.empty:
             out = {}
             for column in columns:
                 frame = pd.DataFrame({c: pd.Series(dtype=object) for c in TIDY_COLUMNS[:-1] + [column]})
-                frame["wave"] = pd.Categorical([], categories=list(self.waves()["wave"]), ordered=True)
+                frame["wave"] = pd.Categorical([], categories=self.wave_labels(), ordered=True)
                 if column == "value":
                     frame["value"] = frame["value"].astype(float)
                 out[column] = frame
@@ -146,6 +150,7 @@ class ReadsMixin:
     def _frame(self, meta: pd.DataFrame, column: str, sub: Any, item_col: Any, stake_id: Any, values: Any) -> pd.DataFrame:
         """The sorted tidy frame of fetched answer columns (see :meth:`_read_many`)."""
         import numpy as np
+        import pandas as pd
 
         text = column == "text"
         cols = TIDY_COLUMNS[:-1] + [column]
@@ -185,7 +190,7 @@ class ReadsMixin:
         order = np.lexsort([stake_rank, pos_rank, mrank[row]]) if n else np.empty(0, np.int64)  # stable: ties keep the fetch order
         r = row[order]
         out = pd.DataFrame({c: _take(meta[c], r) for c in ("authority", "ministry", "participant", "instrument")})
-        wave_labels = list(self.waves()["wave"])
+        wave_labels = self.wave_labels()
         wave_codes = pd.Index(wave_labels).get_indexer(meta["wave"].astype(object).to_numpy())
         out.insert(3, "wave", pd.Categorical.from_codes(wave_codes[r], categories=wave_labels, ordered=True))
         out["dimension"] = items["dimension"].array.take(irow[order], allow_fill=True) if n else items["dimension"].array.take(np.empty(0, np.int64))
@@ -278,8 +283,10 @@ class ReadsMixin:
 
     def linking_summary(self) -> pd.DataFrame:
         """Exact / tolerant / unlinked / ambiguous counts per authority and wave pair."""
+        import pandas as pd
+
         recs = self.participant_codes()
-        recs["wave"] = pd.Categorical(recs["wave"], categories=list(self.waves()["wave"]), ordered=True)
+        recs["wave"] = pd.Categorical(recs["wave"], categories=self.wave_labels(), ordered=True)
         return _codes.linking_summary(recs, _codes.link_codes(recs))
 
     def submissions(self, *, latest: bool = False) -> pd.DataFrame:
