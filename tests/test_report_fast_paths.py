@@ -214,3 +214,41 @@ def test_release_into_an_empty_record_given_writes_there_not_into_the_process_re
     res = release(Level("competence_reflection", "D1", "t0"), ["p1", "p2", "p3"], 3.5, output="x", record=mine)
     assert res.shown
     assert len(mine) == 1 and len(glob) == 0
+
+
+def test_blank_figure_with_the_ticks_of_earlier_figures_draws_the_same_svg_as_a_new_figure():
+    """After a first figure, blank figures of that size come with its number of major ticks made; a radar and a
+    change chart drawn on them (fewer or as many ticks as made) give the same SVG bytes as on a new Figure."""
+    from matplotlib.figure import Figure
+
+    from toolkit import plots
+    from toolkit.instruments import resolve_instrument
+    from toolkit.reports import base
+    from toolkit.reports.render import svg_tight
+
+    comp = resolve_instrument("competence_reflection")
+    dims = [d.id for d in comp.dimensions if d.scored_items]
+    radar = pd.DataFrame([{"dimension": d, "group": g, "score": 2.0 + 0.3 * i + (g == "Kohorte")}
+                          for g in ("Behörde", "Kohorte") for i, d in enumerate(dims)])
+    change = pd.DataFrame([{"dimension": d, "wave": w, "mean": 2.5 + 0.1 * i + 0.3 * j, "ci_low": 2.3 + 0.1 * i + 0.3 * j,
+                            "ci_high": 2.7 + 0.1 * i + 0.3 * j} for i, d in enumerate(dims) for j, w in enumerate(("t0", "t1"))])
+    few_dims, few_waves = radar[radar["dimension"].isin(dims[:4])], change[change["dimension"].isin(dims[:3])]
+
+    def radar_of(d):
+        return lambda ax: plots.plot_profile_radar(d, instrument=comp, ax=ax)
+
+    def change_of(d):
+        return lambda ax: plots.plot_change(d, instrument=comp, ax=ax)
+
+    cases = [(True, (6.3, 5.5), radar_of(radar)), (True, (6.3, 5.5), radar_of(few_dims)),
+             (False, (7.5, 4.7), change_of(change)), (False, (7.5, 4.7), change_of(few_waves))]
+    base._TICKS.clear()
+    for polar, size, draw in cases:
+        ref = Figure(figsize=size)
+        draw(ref.add_subplot(111, projection="polar" if polar else None))
+        first = base.draw_figure(draw, polar=polar, size=size)
+        made = base._TICKS[(size, polar)]
+        assert made[0] >= len(first.axes[0].get_xticks()) and made[1] >= len(first.axes[0].get_yticks())
+        again = base.draw_figure(draw, polar=polar, size=size)  # from a blank figure with the ticks made
+        assert len(again.axes[0].xaxis.majorTicks) >= made[0]
+        assert svg_tight(first) == svg_tight(again) == svg_tight(ref)

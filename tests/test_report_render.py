@@ -7,13 +7,14 @@ import io
 import re
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
 
-from toolkit.reports.registry import Registry, SectionData  # noqa: E402
-from toolkit.reports.render import environment, figure_src, render_string  # noqa: E402
+from toolkit.reports.registry import Registry, SectionData
+from toolkit.reports.render import environment, figure_src, render_string
 
 M = '{% from "sections/_macros.html.j2" import table, note, suppressed_note, figure, reasons_note, kv, ul with context %}'
 
@@ -249,4 +250,38 @@ def test_cached_text_layout_writes_the_same_svg_as_matplotlib_and_a_changed_labe
         cached, uncached = svg_tight(_labelled(**changed)), _plain_svg(_labelled(**changed))
         assert cached == uncached and cached != first
     assert "<!-- Kommunikation! -->" in svg_tight(_labelled(["a", "Kommunikation!", "b"]))
+    plt.close("all")
+
+
+def test_polar_figure_with_kept_clip_transforms_writes_the_same_svg_as_matplotlib():
+    """A polar Axes clips every artist to its circle; the SVG writer keys each clip by the printed transform, which
+    toolkit.plots._svg keeps per value: the same bytes as matplotlib's own writer, and a moved Axes is printed anew."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Affine2D, Bbox, BboxTransformTo, TransformedBbox
+
+    from toolkit.plots._svg import transform_str
+    from toolkit.reports.render import svg_tight
+
+    def polar(position=None):
+        fig = Figure(figsize=(5.0, 4.0))
+        ax = fig.add_subplot(projection="polar")
+        if position is not None:
+            ax.set_position(position)
+        ax.plot([0.0, 1.0, 2.0, 0.0], [1.0, 3.0, 2.0, 1.0], label="Behörde")
+        ax.fill([0.0, 1.0, 2.0], [1.0, 2.0, 1.5], alpha=0.1)
+        ax.set_xticks([0.0, 2.0, 4.0])
+        ax.set_xticklabels(["Daten", "Kommunikation", "Führung"])
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1))
+        return fig
+
+    first, again = svg_tight(polar()), svg_tight(polar())
+    assert first == again == _plain_svg(polar())
+    moved = svg_tight(polar([0.2, 0.2, 0.5, 0.5]))
+    assert moved == _plain_svg(polar([0.2, 0.2, 0.5, 0.5])) and moved != first
+    inner = TransformedBbox(Bbox([[0.1, 0.2], [0.8, 0.9]]), BboxTransformTo(TransformedBbox(Bbox([[0, 0], [5, 4]]), Affine2D().scale(72))))
+    t = BboxTransformTo(inner) + Affine2D().scale(1, -1).translate(0, 288)
+    assert transform_str(t) == str(t)
+    inner._bbox.set_points(np.array([[0.1, 0.2], [0.7, 0.9]]))
+    assert transform_str(t) == str(t) and "x1=0.7" in transform_str(t)
     plt.close("all")

@@ -20,11 +20,20 @@ from collections import OrderedDict
 from typing import Any
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib import _text_helpers
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.font_manager import fontManager, get_font
 from matplotlib.textpath import TextToPath
+from matplotlib.transforms import (
+    Affine2D,
+    Bbox,
+    BboxTransformTo,
+    CompositeAffine2D,
+    CompositeGenericTransform,
+    TransformedBbox,
+)
 
 __all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path"]
 
@@ -151,11 +160,65 @@ def text_to_path() -> CachedTextToPath:
     return t2p
 
 
+_STR_OF: dict[tuple, str] = {}  # (numpy print options, structure and matrices of an affine transform) -> its str()
+
+
+# the transforms whose str() prints only the attributes named here (matplotlib.transforms._make_str_method), and the
+# leaves whose str() prints one array (Affine2D its matrix, Bbox its points)
+_NODES = {CompositeGenericTransform: ("_a", "_b"), CompositeAffine2D: ("_a", "_b"), BboxTransformTo: ("_boxout",),
+          TransformedBbox: ("_bbox", "_transform")}
+_LEAVES = {Affine2D: "_mtx", Bbox: "_points"}
+
+
+def _structure(t: Any) -> tuple | None:
+    """What ``str(t)`` depends on, for the transforms a clip path of an Axes has (else None: not kept)."""
+    kind = type(t)
+    leaf = _LEAVES.get(kind)
+    if leaf is not None:
+        return (kind, getattr(t, leaf).tobytes())
+    attrs = _NODES.get(kind)
+    if attrs is None:
+        return None
+    parts = [_structure(getattr(t, a)) for a in attrs]
+    return None if None in parts else (kind, *parts)
+
+
+def transform_str(t: Any) -> str:
+    """``str(t)``, kept per transform structure, matrices and numpy print options (the SVG writer keys a clip
+    path by this string; a polar Axes clips every artist to its circle, and printing the matrices with numpy
+    costs more than drawing most artists)."""
+    shape = _structure(t)
+    if shape is None:
+        return str(t)
+    key = (repr(np.get_printoptions()), shape)
+    hit = _STR_OF.get(key)
+    if hit is None:
+        if len(_STR_OF) > 4096:
+            _STR_OF.clear()
+        hit = _STR_OF[key] = str(t)
+    return hit
+
+
 class _Renderer(RendererSVG):
     def __init__(self, figure: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._figure = figure
         self._text2path = text_to_path()
+
+    def _get_clip_attrs(self, gc: Any) -> dict[str, str]:
+        """``RendererSVG._get_clip_attrs`` with the clip path's transform printed once per value (:func:`transform_str`)."""
+        clippath, clippath_trans = gc.get_clip_path()
+        if clippath is None:
+            return super()._get_clip_attrs(gc)
+        clippath_trans = self._make_flip_transform(clippath_trans)
+        dictkey = (self._get_clippath_id(clippath), transform_str(clippath_trans))
+        clip = self._clipd.get(dictkey)
+        if clip is None:
+            oid = self._make_id("p", dictkey)
+            self._clipd[dictkey] = ((clippath, clippath_trans), oid)
+        else:
+            _, oid = clip
+        return {"clip-path": f"url(#{oid})"}
 
     def _get_font_height_metrics(self, prop: Any) -> tuple[Any, Any, Any]:
         """The ascent, descent and line gap ``Text._get_layout`` reads from the font's tables, kept per font and size.

@@ -18,9 +18,10 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -29,8 +30,23 @@ from .context import CohortData, cohort_data
 from .registry import SectionData
 from .texts import tr
 
-__all__ = ["Html", "AuthorityContext", "authority_context", "once", "profile_wave", "output_name", "reasons", "draw_figure", "plots",
-           "blank_figure", "date_text", "wave_text", "instrument_rows", "running_header", "section_data"]
+__all__ = [
+    "AuthorityContext",
+    "Html",
+    "authority_context",
+    "blank_figure",
+    "date_text",
+    "draw_figure",
+    "instrument_rows",
+    "once",
+    "output_name",
+    "plots",
+    "profile_wave",
+    "reasons",
+    "running_header",
+    "section_data",
+    "wave_text",
+]
 
 
 class Html:
@@ -172,7 +188,9 @@ def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[
     """Draw with a plot function onto a fresh Axes; the Figure (rendered by the template), or None in the audit.
 
     No layout engine: the renderer crops the figure to what is drawn, so labels reaching
-    beyond the axes are never cut, at the cost of one layout pass.
+    beyond the axes are never cut, at the cost of one layout pass. The number of major ticks
+    each axis ends up with is noted, so the next blank figure of this size and kind comes
+    with that many ticks made (:func:`blank_figure`).
     """
     from ..privacy.release import current_record
 
@@ -180,10 +198,17 @@ def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[
         return None
     fig = blank_figure(size, polar=polar)
     draw(fig.axes[0])
+    if len(fig.axes) == 1:
+        ax = fig.axes[0]
+        key = (tuple(size), polar)
+        used = (len(ax.xaxis.majorTicks), len(ax.yaxis.majorTicks))
+        known = _TICKS.get(key, (0, 0))
+        _TICKS[key] = (max(known[0], used[0]), max(known[1], used[1]))
     return fig
 
 
 _BLANK: dict[tuple, bytes] = {}
+_TICKS: dict[tuple, tuple[int, int]] = {}  # (size, polar) -> major ticks of the x and y axis the last figures used
 
 
 def blank_figure(size: tuple[float, float], *, polar: bool = False) -> Any:
@@ -191,20 +216,27 @@ def blank_figure(size: tuple[float, float], *, polar: bool = False) -> Any:
 
     Made once per size, kind and matplotlib settings and copied from a pickle afterwards: building an
     Axes (its axis, ticks, spines and grid lines from the rc settings) costs more than drawing a report's
-    figure on it (a polar one ≈ 50 ms, its copy ≈ 7 ms). Not a pyplot figure (nothing shows or keeps it;
-    :func:`~toolkit.reports.render.figure_src` renders it).
+    figure on it (a polar one ≈ 50 ms, its copy ≈ 7 ms). Its axes come with as many major ticks as the
+    figures :func:`draw_figure` drew at this size used (made as matplotlib makes them when a figure sets
+    its ticks; ticks beyond those a figure sets are never drawn): making a tick costs more than copying it.
+    Not a pyplot figure (nothing shows or keeps it; :func:`~toolkit.reports.render.figure_src` renders it).
     """
     import pickle
 
     import matplotlib as mpl
 
-    key = (tuple(size), polar, mpl.__version__, repr(sorted(mpl.rcParams.items())))
+    ticks = _TICKS.get((tuple(size), polar), (0, 0))
+    key = (tuple(size), polar, ticks, mpl.__version__, repr(sorted(mpl.rcParams.items())))
     blob = _BLANK.get(key)
     if blob is None:
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=size)
-        fig.add_subplot(111, projection="polar" if polar else None)
+        ax = fig.add_subplot(111, projection="polar" if polar else None)
+        if ticks[0]:
+            ax.xaxis.get_major_ticks(ticks[0])
+        if ticks[1]:
+            ax.yaxis.get_major_ticks(ticks[1])
         blob = pickle.dumps(fig, protocol=pickle.HIGHEST_PROTOCOL)
         if len(_BLANK) > 32:
             _BLANK.clear()
