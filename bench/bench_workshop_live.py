@@ -210,11 +210,13 @@ def open_pages(url: str, n: int, join_code: str | None = None) -> list[float]:
             pg.goto(url, wait_until="commit", timeout=300_000)
         deadline = t0 + 300
         for pg in pages:  # a page not usable within 300 s of the start is left out (the table says how many were)
+            usable = True
             try:
                 pg.wait_for_selector(".upo-submit", timeout=max(1.0, deadline - time.perf_counter()) * 1000)
             except Exception:  # noqa: BLE001 - Playwright's TimeoutError, or the page crashed: not usable
-                continue
-            out.append(time.perf_counter() - t0)
+                usable = False
+            if usable:
+                out.append(time.perf_counter() - t0)
         b.close()
     return out
 
