@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import solara_client  # noqa: E402
-from solara_client import Participant, new_http  # noqa: E402
+from solara_client import Participant, new_http, warm_up  # noqa: E402
 
 INSTRUMENT = "competence_reflection"
 REFILL_WAIT = 4.0  # seconds after the joins in which the server's CPU is counted as the refill of its page sessions
@@ -155,6 +155,7 @@ class _Spy:
 
 async def _drive(url: str, n: int, pid: int, profile: Path | None) -> dict:
     http = new_http()
+    await warm_up(url)  # the client's one-time imports, not in the measured joins
     ps = [Participant(url) for _ in range(n)]
     await asyncio.sleep(0)
     spy = _Spy(pid, profile / "join.txt" if profile else None)

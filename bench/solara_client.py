@@ -14,21 +14,41 @@ and the shown page (a ``VBox`` with the class ``upo-section``, sent after all it
 arrived: the submit button alone comes before the page's questions. :meth:`Participant.fill` then answers like a person through the widgets
 (``update`` of a text's ``value``, a toggle's or a slider's ``index``; ``custom`` ``click``
 of a button), and :meth:`Participant.submit` clicks "Absenden" and waits for the thanks.
+
+**The client's own cost.** Sixty participants run in one Python process of the bench, on the
+same cores as the server, and everything a participant's phone would do with its own CPU is
+done here one after another: what the client spends delays every later participant's
+*usable* moment although the server has long sent its widgets. Measured (cProfile, 60 joins,
+2 form processes) the client spent more CPU than the server (1.5 against 1.4 s), most of it
+in ``httpx``: a connection pool shared by 60 concurrent requests (its assignment loop is
+quadratic), anyio's task groups and cancel scopes per request, and the imports of its first
+request (httpcore's backends, ≈ 0.8 s in the first milliseconds of the burst). The page
+request is now what a browser sends on its own connection (:class:`PageClient`: one HTTP/1.1
+``GET`` with ``Accept-Encoding: gzip`` over asyncio streams, the response read, decompressed
+and its ``solara-session-id`` cookie taken), the websocket skips ``websockets``' proxy lookup
+in the environment (≈ 1.6 ms per connection; a browser resolves its proxy settings once),
+and :func:`warm_up` does the client's one-time imports and first-use work before the burst
+(as the bench's ``warm_browser`` does for Chromium). The server sees the same requests as
+before: the same page ``GET`` (now one connection per device, as from phones, instead of
+connections reused across participants by the shared pool), the same websocket and
+messages, and *usable* is the same state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+import zlib
 from datetime import datetime, timezone
 from typing import Any
 
-import httpx
 import websockets
+import websockets.asyncio.client  # imported here, not in the first websocket of a burst
 
-__all__ = ["Participant", "new_http"]
+__all__ = ["PageClient", "Participant", "new_http", "warm_up"]
 
 
 def _msg(msg_type: str, content: dict, session: str) -> dict:
@@ -39,17 +59,90 @@ def _msg(msg_type: str, content: dict, session: str) -> dict:
     }
 
 
-def new_http() -> Any:
-    """An ``httpx.AsyncClient`` that keeps no cookies (each participant is a device of its own)."""
-    import http.cookiejar
+class PageResponse:
+    """What :class:`PageClient` read: the status, the headers (lower-case names, in order), the decoded body, the cookies set."""
 
-    client = httpx.AsyncClient(timeout=120)
-    client.cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return client
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+        self.cookies: dict[str, str] = {}
+        for name, value in headers:
+            if name == "set-cookie":
+                k, _, v = value.split(";", 1)[0].strip().partition("=")
+                self.cookies[k] = v.strip('"')
+
+    def raise_for_status(self) -> None:
+        if self.status != 200:
+            raise ConnectionError(f"HTTP {self.status}")
+
+
+class PageClient:
+    """The page request as a browser makes it: its own connection, one ``GET``, the gzip-compressed answer decoded.
+
+    Keeps no cookies (each participant is a device of its own). ``timeout``: seconds for the whole request.
+    """
+
+    def __init__(self, timeout: float = 120) -> None:
+        self.timeout = timeout
+
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> PageResponse:
+        return await asyncio.wait_for(self._get(url, headers or {}), self.timeout)
+
+    async def _get(self, url: str, headers: dict[str, str]) -> PageResponse:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        host, port = u.hostname or "127.0.0.1", u.port or 80
+        target = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        head = {"Host": u.netloc, "User-Agent": "upo-bench", "Accept": "text/html,*/*", "Accept-Encoding": "gzip",
+                "Connection": "close", **headers}
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write((f"GET {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n").encode("latin-1"))
+            raw = await reader.read()  # Connection: close: the answer ends with the connection
+        finally:
+            writer.close()
+        top, _, body = raw.partition(b"\r\n\r\n")
+        lines = top.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        hdrs = [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:])]
+        names = dict(hdrs)
+        if names.get("transfer-encoding", "").lower() == "chunked":
+            body = _unchunk(body)
+        elif "content-length" in names:
+            body = body[:int(names["content-length"])]
+        if names.get("content-encoding", "").lower() == "gzip":
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        return PageResponse(status, hdrs, body)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _unchunk(data: bytes) -> bytes:
+    out, i = bytearray(), 0
+    while True:
+        j = data.index(b"\r\n", i)
+        n = int(data[i:j].split(b";", 1)[0], 16)
+        if n == 0:
+            return bytes(out)
+        out += data[j + 2:j + 2 + n]
+        i = j + 2 + n + 2
+
+
+def new_http() -> PageClient:
+    """The page client the simulated participants share (it keeps no connection and no cookie between them)."""
+    return PageClient()
+
+
+async def warm_up(base_url: str) -> None:
+    """The client's one-time work before a burst: a request to the server's health check (no page, no session)."""
+    with contextlib.suppress(OSError, ValueError, asyncio.TimeoutError):
+        await PageClient(30).get(base_url.rstrip("/") + "/readyz")
+    json.loads(json.dumps(_msg("status", {}, "warm")))
 
 
 class Participant:
-    """One participant's page over Solara's websocket protocol (asyncio; ``websockets`` and ``httpx``)."""
+    """One participant's page over Solara's websocket protocol (asyncio; ``websockets`` and :class:`PageClient`)."""
 
     def __init__(self, base_url: str, join_code: str | None = None) -> None:
         self.base = base_url.rstrip("/") + "/"
@@ -135,8 +228,7 @@ class Participant:
     async def join(self, t0: float, http: Any = None) -> float:
         """Open the page and the websocket, run the app until the submit button has arrived; returns seconds since ``t0``.
 
-        ``http``: an ``httpx.AsyncClient`` shared by the simulated participants (one per
-        participant costs the client, not the server, tens of milliseconds each).
+        ``http``: a :class:`PageClient` shared by the simulated participants (:func:`new_http`).
         """
         own = http is None
         http = http or new_http()
@@ -149,7 +241,9 @@ class Participant:
                 await http.aclose()
         self.t_page = time.perf_counter()
         ws_url = self.base.replace("http", "ws", 1) + f"jupyter/api/kernels/{uuid.uuid4()}/channels?session_id={uuid.uuid4()}"
-        self._ws = await websockets.connect(ws_url, additional_headers={"Cookie": f"solara-session-id={cookie}"}, max_size=None, open_timeout=120, ping_interval=None)
+        # proxy=None: no look-up of proxy variables in the environment per connection (the server is on this network)
+        self._ws = await websockets.connect(ws_url, additional_headers={"Cookie": f"solara-session-id={cookie}"}, max_size=None, open_timeout=120,
+                                            ping_interval=None, proxy=None)
         self.t_socket = time.perf_counter()
         self._reader = asyncio.create_task(self._read())
         control = uuid.uuid4().hex

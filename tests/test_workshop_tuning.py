@@ -416,6 +416,43 @@ def test_a_page_made_ahead_sends_what_a_page_made_at_the_join_sends(store, tmp_p
         c.close()
 
 
+def test_a_refused_page_made_ahead_is_never_registered_with_the_page(store, tmp_path):
+    """The page made ahead joins the page's widgets only once accepted: during the check, after a refusal and after a
+    check that fails, the page's context holds none of them and the browser hears nothing of them."""
+    tuning.apply(pool_size=0)
+    from solara.server import kernel
+
+    from toolkit.workshop.pages import FormPage, Runtime
+
+    rt = Runtime({"UPO_DB": str(store.path), "UPO_INSTRUMENT": "competence_reflection", "UPO_WAVE": "t0", "UPO_AUTHORITY": "BVA",
+                  "UPO_DRAFTS": str(tmp_path / "drafts")})
+    during: list[set] = []
+
+    def refuse(_page) -> bool:
+        during.append(set(ctx.widgets))
+        return False
+
+    def fail(_page) -> bool:
+        during.append(set(ctx.widgets))
+        raise RuntimeError("drafts unreadable")
+
+    for check in (refuse, fail):
+        made = kernel.Kernel()
+        tuning.make_ahead(made, lambda: FormPage.ahead(rt))
+        tuning._stop_collecting(made)
+        ctx, sock = _page_context(made, f"k-{check.__name__}")
+        with ctx:
+            if check is fail:
+                with pytest.raises(RuntimeError, match="drafts unreadable"):
+                    tuning.take_ahead(check)
+            else:
+                assert tuning.take_ahead(check) is None
+            assert not ctx.widgets and not made.comm_manager.comms and sock.sent == []
+            assert getattr(made, "_upo_ahead", None) is None  # taken once: a second page of the kernel builds its own
+        ctx.close()
+    assert during == [set(), set()]
+
+
 def test_the_pages_files_are_fetched_once_before_anyone_joins():
     """A form process's first browser page asked for every file cold (read and compressed: ≈ 0.5 s of the process's core,
     in the middle of a room's joins). The warm-up asks for what the page names, the fonts its style sheets name, and the

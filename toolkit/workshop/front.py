@@ -131,6 +131,28 @@ def walk_page_files(html: str, fetch: Callable[[str], bytes | None]) -> int:
     return n
 
 
+def local_get(port: int, path: str, timeout: float = 60) -> tuple[int, list[tuple[str, str]], bytes]:
+    """``GET path`` from a form process's own port on 127.0.0.1, gzip accepted: ``(status, headers, body as sent)``."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+        resp = conn.getresponse()
+        return resp.status, resp.getheaders(), resp.read()
+    finally:
+        conn.close()
+
+
+def decoded(headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """A response body as the browser reads it (gzip undone when the headers say so)."""
+    import gzip
+
+    if any(k.lower() == "content-encoding" and v.strip().lower() == "gzip" for k, v in headers):
+        return gzip.decompress(body)
+    return body
+
+
 def default_processes() -> int:
     """The number of cores this process may use (at least 1): one form process per core."""
     with contextlib.suppress(AttributeError, OSError):
@@ -444,21 +466,11 @@ class Front:
     # ------------------------------------------------------------------ the page's files
     def _keep_files(self, port: int) -> None:
         """Ask a form process (its own port) for the page's files and keep its whole compressed answers (a thread)."""
-        import gzip
         import http.client
-
-        def get(path: str) -> tuple[int, list[tuple[str, str]], bytes]:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            try:
-                conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
-                resp = conn.getresponse()
-                return resp.status, resp.getheaders(), resp.read()
-            finally:
-                conn.close()
 
         def keep(path: str) -> bytes | None:
             try:
-                status, headers, body = get(path)
+                status, headers, body = local_get(port, path)
             except (OSError, http.client.HTTPException):
                 return None
             names = {k.lower() for k, _ in headers}
@@ -466,14 +478,13 @@ class Front:
                 return None
             head = "".join(f"{k}: {v}\r\n" for k, v in headers if k.lower() not in _HOP_HEADERS)
             self.files[path] = head.encode("latin-1") + b"\r\n" + body
-            gzipped = any(k.lower() == "content-encoding" and v.strip().lower() == "gzip" for k, v in headers)
             with contextlib.suppress(OSError, EOFError):
-                return gzip.decompress(body) if gzipped else body
+                return decoded(headers, body)
             return None
 
         try:
-            _status, _headers, raw = get("/")
-            html = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8", "replace")
+            _status, headers, raw = local_get(port, "/")
+            html = decoded(headers, raw).decode("utf-8", "replace")
             n = walk_page_files(html, keep)
             log.debug("front: %d page files kept", n)
         except Exception:  # without them every file goes to a form process, as before

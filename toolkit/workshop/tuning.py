@@ -530,7 +530,8 @@ def take_ahead(accept: Callable[[Any], bool]) -> Any:
 
     Called in the page's thread (its Solara context is current). A page that is not accepted
     (e.g. the device has a draft) is closed without a message and ``None`` returned: the
-    caller builds the page as usual.
+    caller builds the page as usual; its widgets are registered with the page only once it is
+    accepted (an ``accept`` that raises closes them too, and the error goes on).
     """
     from solara.server import kernel_context
     from solara.server.kernel import send_websockets
@@ -544,10 +545,15 @@ def take_ahead(accept: Callable[[Any], bool]) -> Any:
         return None
     kernel._upo_ahead = None
     _stop_collecting(kernel)
-    context.widgets.update(ahead.context.widgets)
-    if not accept(ahead.page):
+    try:
+        accepted = accept(ahead.page)
+    except BaseException:
+        _close_quietly(ahead.context.widgets.values())
+        raise
+    if not accepted:  # its widgets were never the page's: closed without a message, never registered with the page
         _close_quietly(ahead.context.widgets.values())
         return None
+    context.widgets.update(ahead.context.widgets)
     shared = getattr(ahead.context, "_upo_shared", None)
     if shared is not None:
         mine = getattr(context, "_upo_shared", None)

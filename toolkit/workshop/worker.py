@@ -37,7 +37,7 @@ import urllib.request
 from typing import Any, Hashable
 
 from ..privacy.live import LiveRelease
-from .front import frame, parse_frames, walk_page_files
+from .front import decoded, frame, local_get, parse_frames, walk_page_files
 
 __all__ = ["SharedLiveRelease", "GzipOnce", "main"]
 
@@ -324,28 +324,21 @@ def _wait_pool(pool: Any, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def _get(url: str) -> bytes:
-    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        body = resp.read()
-        if resp.headers.get("Content-Encoding") == "gzip":
-            import gzip
-
-            body = gzip.decompress(body)
-        return body
-
-
 def _warm_assets(base: str, html: str) -> int:
     """Fetch the page's asset files once, so that :class:`GzipOnce` holds them before anyone joins; returns how many.
 
     A process's first browser page asked for every file cold (read from the installed packages
     and compressed): about half a second of the process's core, in the middle of a room's joins.
+    ``base``: the process's own address on 127.0.0.1 (``http://127.0.0.1:<port>/``).
     """
-    base = base.rstrip("/")
+    from urllib.parse import urlsplit
+
+    port = urlsplit(base).port or 80
 
     def fetch(path: str) -> bytes | None:
         with contextlib.suppress(Exception):  # a file the page names but the server lacks: the browser gets the same answer
-            return _get(base + path)
+            status, headers, body = local_get(port, path)
+            return decoded(headers, body) if status == 200 else None
         return None
 
     return walk_page_files(html, fetch)
