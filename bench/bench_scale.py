@@ -19,12 +19,16 @@ Builds the synthetic large cohort (``upo demo --authorities 1000``: 1,000 units 
 Projection for 11,000 reports on 16 workers (critical path; X(11000) = X(n) × (11000/n)^e with
 e = log2(X(n)/X(n/2)), the growth measured per part; a negative e, noise, counts as 1):
 
-    before the first report:  read + P_prep + max(analyses, P_dim) + minimise
-        (the planner's dimensions run on the workers beside the analyses; P_dim = the largest dimension)
-    rendering:                max(11000 × c / 16, 11000 × a + CLI)
-        (the parent joins each record and computes the command-line aggregates while the workers render)
+    before the first report:  read + P_prep + max(analyses, P_dim) + minimise + plan warm-up + pickle
+        (the planner's dimensions run on the workers beside the analyses; P_dim = the largest dimension;
+        the warm-up and the pickling are what cache_payload does, timed on the minimised copy)
+    rendering:                max((11000 × c + 16 × F) / 16, 11000 × a + CLI)
+        (c: a kernel's later reports, F: the extra CPU of a kernel's first report (it loads the batch cache),
+        grown linearly with the cohort; from the Dask run; the parent joins each record and computes the
+        command-line aggregates while the workers render)
     after the last report:    T
-    plus S = cluster and kernel start (T_dask − D − P − the rendering's wall time, this run)
+    plus S = cluster start, scatter and waiting (the Dask run's wall − the parent's steps − the rendering, this run)
+The projection prints every step it adds up with the measurements it came from.
 
 Run:  .venv/bin/python bench/bench_scale.py [--reports 200] [--authorities 1000] [--audit [--audit-units 100 200]]
       [--keep FOLDER] [--skip-dask] [--standalone-cli]
@@ -37,6 +41,7 @@ import argparse
 import logging
 import math
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -68,8 +73,10 @@ def cli_part(data: Any, db: Path, k: int, *, standalone: bool) -> dict[str, tupl
 def cohort_step(db: Path, *, standalone_cli: bool = False) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of the parts of the cohort-wide step for one database."""
     from toolkit.privacy import change_plan_all
+    from toolkit.reports import context
     from toolkit.reports.context import _MEMO, _load, _minimised
 
+    warm_report_plans = getattr(context, "warm_report_plans", None)
     data, *read = _timed(_load, db)
     comp = data.competence
     waves = [w for w in data.wave_labels() if w in set(data.counts.loc[data.counts["instrument"] == comp.id, "wave"])]
@@ -105,14 +112,20 @@ def cohort_step(db: Path, *, standalone_cli: bool = False) -> dict[str, tuple[fl
     _, *ana = _timed(analyses)
     _, *plan = _timed(planner)
     data.precompute("de")  # anything left (nothing, normally)
-    _, *mini = _timed(_minimised, data)
+    small, *mini = _timed(_minimised, data)
+    warm = pick = (0.0, 0.0)
+    if warm_report_plans is not None:  # what cache_payload does after minimising: the sections' plans, then the bytes
+        _, *warm = _timed(warm_report_plans, small)
+    _, *pick = _timed(pickle.dumps, small, pickle.HIGHEST_PROTOCOL)
+    del small
     _MEMO[(data.db, data.fingerprint)] = data
     cli = cli_part(data, db, k, standalone=standalone_cli)
     _MEMO.clear()
     dim_max = max(dims, key=lambda x: x[1]) if dims else (0.0, 0.0)
     prep = (plan[0] - sum(w for w, _ in dims), plan[1] - sum(c for _, c in dims))
     return {"read": tuple(read), "analyses": tuple(ana), "planner": tuple(plan), "planner prep": prep,
-            "planner dim max": dim_max, "minimise": tuple(mini), **cli, "dims": len(dims)}
+            "planner dim max": dim_max, "minimise": tuple(mini), "plan warm-up": tuple(warm), "pickle": tuple(pick), **cli,
+            "dims": len(dims)}
 
 
 def print_tail_parts(small: Any, big: Any, m2: int, m1: int) -> None:
@@ -304,12 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     n2, n = max(2, a.authorities // 2), a.authorities
     print(f"{'cohort-wide step (CPU)':<24}{f'{n2} units cpu':>16}{'wall':>8}{f'{n} units cpu':>16}{'wall':>8}{'growth e':>10}{'at 11000':>10}")
     big = {}
-    for part in ("read", "analyses", "planner", "planner prep", "planner dim max", "minimise", "cli",
+    for part in ("read", "analyses", "planner", "planner prep", "planner dim max", "minimise", "plan warm-up", "pickle", "cli",
                  *(["cli (upo audit)"] if a.standalone_cli else [])):
         (w2, c2), (w1, c1) = steps["half"][part], steps["full"][part]
         big[part], e = _grow(c2, c1, n)
         print(f"{part:<24}{c2:>16.2f}{w2:>8.2f}{c1:>16.2f}{w1:>8.2f}{e:>10.2f}{big[part]:>10.1f}")
-    print(f"  (planner = planner prep + {steps['full']['dims']} dimensions decided on their own; "
+    print(f"  (planner = planner prep + {steps['full']['dims']} dimensions decided on their own; 'plan warm-up' = "
+          f"warm_report_plans on the minimised copy, 'pickle' = its bytes, both as cache_payload makes them; "
           f"'cli' = the command-line aggregates of the batch's audit, as the batch computes them)\n")
 
     per_report = float("nan")
@@ -327,9 +341,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dask / pool: {t_dask / t_pool:.2f}× (target ≤ 1.2×)")
         cpus = [r.cpu for r in res_pool.rendered] + ([r.cpu for r in res.rendered] if res is not None else [])
         per_report = sum(cpus) / max(1, len(cpus))
+        first, per_steady = first_reports({"dask": runs["dask"]} if "dask" in runs else runs, a.workers)  # what the projection is for
+        d_wall = sum(steps["full"][p][0] for p in ("read", "analyses", "planner", "minimise", "plan warm-up", "pickle"))
+        for name, (secs, r) in runs.items():
+            rest = secs - sum(x.seconds for x in r.rendered) / a.workers - d_wall
+            print(f"{name}: {secs:.1f} s = the parent's steps before the first report (wall, cohort step above) {d_wall:.1f} s "
+                  f"+ rendering (the workers' report seconds / {a.workers}) {sum(x.seconds for x in r.rendered) / a.workers:.1f} s "
+                  f"+ the rest (start, scatter, waiting) {rest:.1f} s")
         if res is not None:
             render_wall = sum(r.seconds for r in res.rendered) / a.workers
-            d_wall = sum(steps["full"][p][0] for p in ("read", "analyses", "planner", "minimise"))
             startup = max(0.0, t_dask - render_wall - d_wall)
     tail = per_join = 0.0
     if a.audit:
@@ -348,20 +368,70 @@ def main(argv: list[str] | None = None) -> int:
             cpu = [r.cpu for r in res1.rendered]
             per_report = sum(cpu) / max(1, len(cpu))
 
-    before = big["read"] + big["planner prep"] + max(big["analyses"], big["planner dim max"]) + big["minimise"]
-    render = 11000 * per_report / 16
-    parent_beside = 11000 * per_join + big["cli"]
-    during = max(render, parent_beside)
-    projected = before + during + tail + startup
-    print(f"\nprojected 11000 reports on 16 workers (critical path): {projected / 60:.1f} min")
-    print(f"  before the first report: read {big['read']:.1f} + planner prep {big['planner prep']:.1f} "
-          f"+ max(analyses {big['analyses']:.1f}, largest planner dimension {big['planner dim max']:.1f}) + minimise {big['minimise']:.1f} "
-          f"= {before:.1f} s  (serial planner would be {big['planner']:.1f} s)")
-    print(f"  rendering: max(11000 × c {per_report:.2f} s / 16 = {render:.1f} s, parent beside it: 11000 × a {per_join * 1000:.1f} ms "
-          f"+ cli {big['cli']:.1f} s = {parent_beside:.1f} s) = {during:.1f} s")
-    print(f"  after the last report: audit tail T {tail:.1f} s" + ("" if a.audit else " (not measured: --audit)"))
-    print(f"  cluster and kernel start S {startup:.1f} s (this run's LocalCluster; 0 without the render runs)")
+    print_projection(big, steps, n2, n, per_report=per_report, first=first if runs else None,
+                     per_steady=per_steady if runs else None, per_join=per_join, tail=tail, startup=startup,
+                     audit=a.audit, audit_units=sorted(audits) if a.audit else None, dask="dask" in runs)
     return 0
+
+
+def first_reports(runs: dict[str, Any], workers: int) -> tuple[float, float]:
+    """(extra CPU seconds of a kernel's first report over a later one, CPU seconds of a later report), over the render runs.
+
+    A kernel's first report loads the batch cache and builds the process's indexes (several CPU seconds, growing with
+    the cohort); the others do not. The ``workers`` costliest reports of each run are taken as its kernels' first
+    reports (no kernel restarts within R reports: RESTART_EVERY is larger)."""
+    firsts, rest = [], []
+    for _, res in runs.values():
+        cpu = sorted((r.cpu for r in res.rendered), reverse=True)
+        firsts += cpu[:workers]
+        rest += cpu[workers:]
+    steady = sum(rest) / max(1, len(rest))
+    return (sum(firsts) / max(1, len(firsts)) - steady if firsts else 0.0), steady
+
+
+def print_projection(big: dict[str, float], steps: dict[str, Any], n2: int, n: int, *, per_report: float, first: float | None,
+                     per_steady: float | None, per_join: float, tail: float, startup: float, audit: bool,
+                     audit_units: list[int] | None, dask: bool) -> float:
+    """Print the projection for 11000 reports on 16 workers with every step it adds up and where each came from;
+    returns it in seconds."""
+    def cpu(part: str) -> str:
+        return f"{steps['half'][part][1]:.2f} / {steps['full'][part][1]:.2f} s at {n2} / {n} units"
+
+    ana = "analyses" if big["analyses"] >= big["planner dim max"] else "planner dim max"
+    before = [("reading the answers", big["read"], cpu("read")),
+              ("planner preparation", big["planner prep"], cpu("planner prep")),
+              (f"max(shared analyses {big['analyses']:.1f}, largest planner dimension {big['planner dim max']:.1f})",
+               big[ana], cpu(ana) + f" ({ana})"),
+              ("minimising the batch cache", big["minimise"], cpu("minimise")),
+              ("plan warm-up (warm_report_plans)", big["plan warm-up"], cpu("plan warm-up")),
+              ("pickling the batch cache", big["pickle"], cpu("pickle"))]
+    rows: list[tuple[str, float, str]] = [(f"  {name}", v, src) for name, v, src in before]
+    t_before = sum(v for _, v, _ in before)
+    rows.append(("before the first report (parent, serial)", t_before, "sum of the above, each X(n) × (11000/n)^e"))
+    if first is not None and per_steady is not None:
+        first_11k = first * 11000 / n  # linear in the cohort: the cache it loads grows with it
+        render = (11000 * per_steady + 16 * first_11k) / 16
+        how = (f"(11000 × c {per_steady:.3f} s + 16 kernels × first report's extra {first:.1f} s × 11000/{n} (linear) "
+               f"= {first_11k:.1f} s) / 16; c from the {'Dask' if dask else 'pool'} run's kernels, this run")
+    else:
+        render = 11000 * per_report / 16
+        how = f"11000 × c {per_report:.3f} s / 16 (c from the audited batches)"
+    beside = 11000 * per_join + big["cli"]
+    rows.append(("  rendering on 16 workers", render, how))
+    rows.append(("  parent beside it: joining records + CLI aggregates", beside,
+                 f"11000 × a {per_join * 1000:.1f} ms + cli {big['cli']:.1f} s ({cpu('cli')})" if audit else "not measured (--audit)"))
+    during = max(render, beside)
+    rows.append(("while the workers render: max of the two", during, ""))
+    rows.append(("after the last report: audit tail T", tail,
+                 f"full audited batches of {audit_units[0]} / {audit_units[1]} units, growth e_T" if audit and audit_units
+                 else "not measured (--audit)"))
+    rows.append(("cluster start, scatter, waiting: S", startup,
+                 "this run's LocalCluster: its wall − the parent's steps − the rendering" if dask else "0: no Dask run"))
+    total = t_before + during + tail + startup
+    print(f"\nprojected 11000 reports on 16 workers (critical path): {total / 60:.1f} min ({total:.0f} s; goal < 15 min)")
+    for name, v, src in rows:
+        print(f"  {name:<58}{v:>8.1f} s   {src}")
+    return total
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""What a Dask worker's report kernel runs with: the environment a pool kernel has, and no profiler in LocalCluster workers."""
+"""What a Dask worker's report kernel runs with: the environment a pool kernel has, no profiler in LocalCluster workers,
+and the cohort read while the cluster starts."""
 
 from __future__ import annotations
 
@@ -52,5 +53,35 @@ def test_local_cluster_workers_start_without_the_statistical_profiler(monkeypatc
     with pytest.raises(ReportError):
         dask_batch.run_batch_dask(None, [], None, None, None, scheduler="local:2", jobs=None, want_pdf=False, suffix="",
                                   progress=False, restart_every=40, timeout=60)
-    assert seen == {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False}
+    assert seen == {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
+                    "distributed.admin.tick.interval": "1s", "distributed.worker.memory.monitor-interval": "1s",
+                    "distributed.admin.system-monitor.interval": "5s"}
     assert dask.config.get("distributed.worker.profile.enabled") is True  # only while the cluster is made
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+
+
+def test_the_cohort_is_read_while_the_local_cluster_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import distributed
+
+    from toolkit.reports import context
+
+    reading = threading.Event()
+    seen = {}
+
+    def read(db: object, **kw: object) -> None:
+        seen["db"] = db
+        reading.set()
+
+    class _Cluster:
+        def __init__(self, **kw: object) -> None:
+            seen["during the cluster's start"] = reading.wait(timeout=10)
+            raise OSError("no cluster in this test")
+
+    monkeypatch.setattr(context, "cohort_data", read)
+    monkeypatch.setattr(distributed, "LocalCluster", _Cluster)
+    with pytest.raises(ReportError):
+        dask_batch.run_batch_dask("cohort.sqlite", [], None, None, None, scheduler="local:2", jobs=None, want_pdf=False,
+                                  suffix="", progress=False, restart_every=40, timeout=60)
+    assert seen == {"db": "cohort.sqlite", "during the cluster's start": True}
