@@ -204,6 +204,26 @@ def demo_audit(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
             return pickle.load(f)
 
 
+def seed_demo_audit(out: Path, db: Path, demo_db: Path, request: pytest.FixtureRequest) -> bool:
+    """Before a batch of ``db`` into the report folder ``out``: if ``db`` is still the demo as built (same data fingerprint
+    as ``demo_db``), remember the session's passed audit of it in ``out`` (``demo_audit``, the audit the batch runs
+    itself, with the same data, toolkit and k), as a second batch of unchanged data finds it. Changed data (an erasure,
+    a new answer) have another fingerprint: nothing is written (False) and the batch audits them in full."""
+    from toolkit.privacy import resolve_k
+    from toolkit.reports.batch import audit_stamp
+
+    with Store(db) as now, Store(demo_db) as built:
+        fingerprint, k = now.fingerprint(), resolve_k(now, None)
+        if fingerprint != built.fingerprint():
+            return False
+    result = request.getfixturevalue("demo_audit")
+    assert result.ok and result.k == k, result.text(limit=5)
+    stamp = audit_stamp(Path(out), fingerprint, k)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")
+    return True
+
+
 @pytest.fixture
 def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the demo cohort (same cohort id, so it finds the same key)."""
