@@ -2,7 +2,7 @@
 and a report kernel that cannot be restarted fails one report, not the worker.
 
 Small notebooks stand in for the report notebooks (what is rendered does not matter here, only the
-planner's decision); one kept kernel renders them once.
+planner's decision); ``upo report DB --all`` renders them once, into the module's folder.
 """
 
 from __future__ import annotations
@@ -53,12 +53,11 @@ def rendered(tmp_path_factory):
         for code in ("BVA", "KBA"):
             s.add_authority(code, name=code, ministry="BMI")
         s.add_wave("t0")
-    nbs = _notebooks(base / "notebooks")
-    out = base / "out"
-    res = render_reports(db, None, out=out, jobs=1, cohort=True, authority_notebook=nbs / "report_authority.ipynb",
-                         cohort_notebook=nbs / "report_cohort.ipynb", progress=False)
-    assert res.ok and len(res.rendered) == 3, res.summary_text()
-    return {"db": db, "out": out, "notebooks": nbs}
+    rendered = {"db": db, "out": base / "out", "notebooks": _notebooks(base / "notebooks")}
+    # the command the first time, into an empty folder (the first of the command twice, below)
+    first = _upo(rendered, "report", str(db), "--all", "--out", str(rendered["out"]))
+    assert first["rc"] == 0 and "3 rendered, 0 unchanged (skipped), 0 failed" in first["text"], first
+    return rendered
 
 
 def _upo(rendered: dict, *args: str) -> dict:
@@ -81,14 +80,13 @@ def test_no_change_rerun_as_a_command_imports_no_pandas(rendered):
     assert run["rc"] == 0 and "0 rendered, 1 unchanged" in run["text"] and run["heavy"] == []
 
 
-def test_the_command_twice_renders_nothing_the_second_time_and_prints_what_the_full_planner_prints(rendered, tmp_path, monkeypatch):
+def test_the_command_twice_renders_nothing_the_second_time_and_prints_what_the_full_planner_prints(rendered, monkeypatch):
+    """The first time is the module's ``rendered`` (the command into an empty folder: 3 rendered)."""
     import re
 
     from toolkit.reports import batch
 
-    db, out = str(rendered["db"]), tmp_path / "fresh"
-    first = _upo(rendered, "report", db, "--all", "--out", str(out))
-    assert first["rc"] == 0 and "3 rendered, 0 unchanged (skipped), 0 failed" in first["text"], first
+    db, out = str(rendered["db"]), rendered["out"]
     written = {p.name: p.stat().st_mtime_ns for p in out.glob("*.html")}
     manifest = (out / "manifest.json").read_text()
     second = _upo(rendered, "report", db, "--all", "--out", str(out))
