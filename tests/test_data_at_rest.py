@@ -248,36 +248,8 @@ def test_key_export_import_and_key_option_hand_the_key_over(store: Store, tmp_pa
 
 
 # --------------------------------------------------------------------------- the report cache
-@pytest.mark.slow
-def test_report_cache_is_private_signed_and_gone_after_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from toolkit.demo import build_demo
-    from toolkit.reports import render_reports
-
-    db = tmp_path / "d.sqlite"
-    with build_demo(db, n_authorities=1, seed=3) as s:
-        fp, code = s.fingerprint(), s.authorities()["authority"][0]
-    out = tmp_path / "out"
-    planted = tmp_path / "PWNED"
-
-    class Boom:
-        def __reduce__(self):
-            return (os.system, (f"touch {planted}",))
-
-    import pickle
-
-    (out / ".cache").mkdir(parents=True)
-    (out / ".cache" / f"cohort-{fp[:24]}.pkl").write_bytes(pickle.dumps(Boom()))
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    result = render_reports(db, authorities=[code], out=out, jobs=1)
-    assert result.ok, result.summary_text()
-    assert not planted.exists()
-    assert not (out / ".cache").exists() and not list(out.rglob("*.pkl"))
-    assert not list(tmp.glob("upo-report-*"))  # the private folder went with the batch
-
-
+# (a batch never loads a pickle planted where older versions kept its cache, and removes its private cache folder:
+# test_erasure_leaves_no_trace_in_file_log_reports_or_caches, below, renders such a batch)
 def test_the_cache_reader_ignores_foreign_files_and_open_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from toolkit.reports import context
 
@@ -335,8 +307,15 @@ def test_erasure_fails_instead_of_claiming_success_while_a_reader_holds_the_file
 
 @pytest.mark.slow
 def test_erasure_leaves_no_trace_in_file_log_reports_or_caches(tmp_path: Path, capsys, monkeypatch):
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # this batch's cache folder, apart from other tests' batches
+    """The first batch also shows that the report cache is private, signed and gone after the batch: a pickle planted
+    where older versions kept the cohort cache (``out/.cache``) is never loaded, and the batch's private cache folder
+    goes with the batch."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))  # this batch's cache folder, apart from other tests' batches
+    monkeypatch.setenv("TMPDIR", str(tmp))  # and its workers' and kernels'
+    import pickle
+
     from toolkit.demo import build_demo
     from toolkit.reports import render_reports
 
@@ -345,9 +324,21 @@ def test_erasure_leaves_no_trace_in_file_log_reports_or_caches(tmp_path: Path, c
         code = s.authorities()["authority"][0]
         s.submit(Submission(code, CODE, "t2", "competence_reflection", {"rf_next": SECRET_TEXT}))
         s.submit(Submission(code, CODE, "t0", "stakeholder_analysis", _stakeholder_answers(s, FREE_NAME)))
+        fp = s.fingerprint()
     out = tmp_path / "reports"
+    planted = tmp_path / "PWNED"
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {planted}",))
+
+    (out / ".cache").mkdir(parents=True)
+    (out / ".cache" / f"cohort-{fp[:24]}.pkl").write_bytes(pickle.dumps(Boom()))
     result = render_reports(db, authorities=None, out=out, cohort=True, jobs=1)
     assert result.ok, result.summary_text()
+    assert not planted.exists()
+    assert not (out / ".cache").exists() and not list(out.rglob("*.pkl"))
+    assert not list(tmp.glob("upo-report-*"))  # the private folder went with the batch
     assert SECRET_TEXT.encode() in folder_bytes(out)  # the text was shown (group of k or more)
     capsys.readouterr()
     assert cli.main(["erase", str(db), "--code", *CODE]) == 0
@@ -362,7 +353,7 @@ def test_erasure_leaves_no_trace_in_file_log_reports_or_caches(tmp_path: Path, c
     assert {r.report_id for r in again.rendered} >= {f"authority:{code}", "cohort"}
     for blob in (folder_bytes(out), disk_bytes(db)):
         assert SECRET_TEXT.encode() not in blob and FREE_NAME.encode() not in blob
-    assert not list((tmp_path / "tmp").glob("upo-report-*"))  # no batch cache stays behind
+    assert not list(tmp.glob("upo-report-*"))  # no batch cache stays behind
 
 
 # --------------------------------------------------------------------------- exports and imports

@@ -87,28 +87,17 @@ def _run_server(line: str, workdir: Path, env: dict[str, str]) -> str:
 
 
 def _seed_demo_audit(body: str, workdir: Path, demo_db: Path, request: pytest.FixtureRequest) -> None:
-    """Before a block's ``upo report demo.sqlite …``: if the guide's demo is still the demo as built (same data
-    fingerprint), remember the session's passed audit of it in the report folder (``demo_audit``, the audit
-    ``upo report`` runs itself, with the same data, toolkit and k), as a second ``upo report`` of unchanged data
-    finds it. Changed data (an erasure, a new answer) has another fingerprint: ``upo report`` audits it in full."""
-    from toolkit.privacy import resolve_k
-    from toolkit.reports.batch import audit_stamp
-    from toolkit.store import Store
+    """Before a block's ``upo report demo.sqlite …``: if the guide's demo is still the demo as built, its report
+    folder gets the session's passed audit of it (conftest's ``seed_demo_audit``), as a second ``upo report`` of
+    unchanged data finds it. Changed data (an erasure, a new answer): ``upo report`` audits them in full."""
+    from conftest import seed_demo_audit
 
     for line in body.splitlines():
         argv = shlex.split(line) if line.startswith("upo report ") else []
         if len(argv) < 3 or argv[2] != "demo.sqlite" or "--min-group-size" in argv:
             continue
-        with Store(workdir / "demo.sqlite") as now, Store(demo_db) as built:
-            fingerprint, k = now.fingerprint(), resolve_k(now, None)
-            if fingerprint != built.fingerprint():
-                continue
-        result = request.getfixturevalue("demo_audit")
-        assert result.ok and result.k == k, result.text(limit=5)
         out = argv[argv.index("--out") + 1] if "--out" in argv else "reports"
-        stamp = audit_stamp(workdir / out, fingerprint, k)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(result.text(limit=0) + "\n", encoding="utf-8")
+        seed_demo_audit(workdir / out, workdir / "demo.sqlite", demo_db, request)
 
 
 def _run_bash(body: str, workdir: Path, env: dict[str, str]) -> str:

@@ -2,7 +2,7 @@
 and a report kernel that cannot be restarted fails one report, not the worker.
 
 Small notebooks stand in for the report notebooks (what is rendered does not matter here, only the
-planner's decision); one kept kernel renders them once.
+planner's decision); ``upo report DB --all`` renders them once, into the module's folder.
 """
 
 from __future__ import annotations
@@ -53,12 +53,11 @@ def rendered(tmp_path_factory):
         for code in ("BVA", "KBA"):
             s.add_authority(code, name=code, ministry="BMI")
         s.add_wave("t0")
-    nbs = _notebooks(base / "notebooks")
-    out = base / "out"
-    res = render_reports(db, None, out=out, jobs=1, cohort=True, authority_notebook=nbs / "report_authority.ipynb",
-                         cohort_notebook=nbs / "report_cohort.ipynb", progress=False)
-    assert res.ok and len(res.rendered) == 3, res.summary_text()
-    return {"db": db, "out": out, "notebooks": nbs}
+    rendered = {"db": db, "out": base / "out", "notebooks": _notebooks(base / "notebooks")}
+    # the command the first time, into an empty folder (the first of the command twice, below)
+    first = _upo(rendered, "report", str(db), "--all", "--out", str(rendered["out"]))
+    assert first["rc"] == 0 and "3 rendered, 0 unchanged (skipped), 0 failed" in first["text"], first
+    return rendered
 
 
 def _upo(rendered: dict, *args: str) -> dict:
@@ -69,33 +68,25 @@ def _upo(rendered: dict, *args: str) -> dict:
     return {**json.loads(last), "text": "\n".join(text), "stderr": proc.stderr}
 
 
-def test_no_change_rerun_as_a_command_imports_no_pandas(rendered):
-    db, out = str(rendered["db"]), str(rendered["out"])
-    run = _upo(rendered, "report", db, "--all", "--out", out)
-    assert run["rc"] == 0, run
-    assert "0 rendered, 3 unchanged (skipped), 0 failed" in run["text"]
-    assert f"index: {out}/index.html" in run["text"]
-    assert run["heavy"] == [], run["heavy"]  # decided from sqlite3 alone
-    # the same question for two of the reports, and a dry run, go the full way and still agree
-    run = _upo(rendered, "report", db, "--authority", "BVA", "--out", out)
-    assert run["rc"] == 0 and "0 rendered, 1 unchanged" in run["text"] and run["heavy"] == []
-
-
-def test_the_command_twice_renders_nothing_the_second_time_and_prints_what_the_full_planner_prints(rendered, tmp_path, monkeypatch):
+def test_the_command_twice_renders_nothing_the_second_time_and_prints_what_the_full_planner_prints(rendered, monkeypatch):
+    """The first time is the module's ``rendered`` (the command into an empty folder: 3 rendered); the second time imports
+    no pandas (was also test_no_change_rerun_as_a_command_imports_no_pandas, merged here: every assertion kept)."""
     import re
 
     from toolkit.reports import batch
 
-    db, out = str(rendered["db"]), tmp_path / "fresh"
-    first = _upo(rendered, "report", db, "--all", "--out", str(out))
-    assert first["rc"] == 0 and "3 rendered, 0 unchanged (skipped), 0 failed" in first["text"], first
+    db, out = str(rendered["db"]), rendered["out"]
     written = {p.name: p.stat().st_mtime_ns for p in out.glob("*.html")}
     manifest = (out / "manifest.json").read_text()
     second = _upo(rendered, "report", db, "--all", "--out", str(out))
-    assert second["rc"] == 0 and second["heavy"] == [] and second["stderr"] == "", second
+    assert second["rc"] == 0 and second["heavy"] == [] and second["stderr"] == "", second  # decided from sqlite3 alone
     assert "0 rendered, 3 unchanged (skipped), 0 failed" in second["text"]
+    assert f"index: {out}/index.html" in second["text"]
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.html")} == written  # nothing rewritten, the index neither
     assert (out / "manifest.json").read_text() == manifest
+    # the same question for one of the reports: no pandas either
+    run = _upo(rendered, "report", db, "--authority", "BVA", "--out", str(out))
+    assert run["rc"] == 0 and "0 rendered, 1 unchanged" in run["text"] and run["heavy"] == []
     # the full planner (the quick decision switched off) finds the same and says the same
     monkeypatch.setattr(batch, "_all_unchanged", lambda *a, **k: None)
     nbs = rendered["notebooks"]

@@ -20,12 +20,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
-def report(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def report(demo_db: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    from conftest import seed_demo_audit
+
     folder = tmp_path_factory.mktemp("report_shot")
     db = folder / "demo.sqlite"
     with Store(demo_db) as src:  # checkpoint the WAL so the copy is complete
         src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(demo_db, db)
+    # the demo as built: the session's passed audit of it, not the whole cohort's releases again for one report
+    assert seed_demo_audit(folder / "reports", db, demo_db, request)
     result = render_reports(db, ["BVA"], out=folder / "reports", jobs=1, progress=False)
     assert result.ok, result.summary_text()
     html = folder / "reports" / "BVA.html"
