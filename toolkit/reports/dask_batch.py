@@ -215,8 +215,6 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
             log.warning("could not prepare the shared report data (%s); each kernel computes it", exc)
             data = None
         log.info("dask batch: cohort data ready")
-        # sent to the workers while their kernels may still start (one object, not its parts)
-        shared = client.scatter([data], broadcast=True)[0] if data is not None else None
         plugin_done.wait()
         log.info("dask batch: kernels ready on %d workers", len(client.scheduler_info().get("workers", {})))
         if plugin_error:
@@ -225,6 +223,10 @@ def run_batch_dask(db: Any, todo: list[tuple[Any, dict[str, Any]]], out: Path, m
                 _fail(result, manifest, out, by_id, task.key, reason, suffix)
                 bar.update(1)
             return
+        # scattered once every worker is up and its kernel started: a copy on each, so a worker killed later does not
+        # take the only copy with it (scattered before the kernels were up, a killed worker's tasks were cancelled
+        # as 'already forgotten'); one object, not its parts
+        shared = client.scatter([data], broadcast=True)[0] if data is not None else None
         batch = uuid.uuid4().hex[:8]
         n = len(todo)
         for i, (task, _) in enumerate(todo):
