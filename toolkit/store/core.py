@@ -545,7 +545,7 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def authority_codes(self) -> list[str]:
         """The authorities' codes, sorted."""
-        return sorted(code for (code,) in self.conn.execute("SELECT code FROM authorities WHERE cohort_id = ?", (self.cohort_id,)))
+        return sorted(row[0] for row in self.authority_rows()[1])
 
     def add_wave(self, label: str, *, date: str | None = None) -> None:
         """Add a wave; waves are ordered by the order they were added."""
@@ -570,7 +570,7 @@ class Store(ReadsMixin, MeasuresMixin):
 
     def wave_labels(self) -> list[str]:
         """The waves' labels in wave order (``list(waves()["wave"])`` without a frame)."""
-        return [label for (label,) in self.conn.execute("SELECT label FROM waves WHERE cohort_id = ? ORDER BY position", (self.cohort_id,))]
+        return [row[0] for row in self.wave_rows()[1]]
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple[Any, ...]]]:
         cur = self.conn.execute(sql, params)
