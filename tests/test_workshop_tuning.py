@@ -511,3 +511,86 @@ def test_kernels_made_before_the_app_loaded_get_their_page_ahead_too():
     assert all(k.page is not None for k in taken[:3]) and {id(k) for k in early} <= {id(k) for k in taken[:3]}
     assert len({id(k) for k in taken}) == 4 and taken[3].page is None  # the pool was empty: made on the spot, as before
     pool.size = 0
+
+
+def test_the_pool_is_never_refilled_while_a_join_is_pending():
+    """A room's phones ask for the page at once and open their websockets only once their browser has loaded it, often
+    later than the pool's quiet time: the refill (pages built holding the interpreter lock) ran in the middle of those
+    joins. A join is pending from its page request until its page is built; a page never opened stops counting."""
+    made = []
+
+    def factory():
+        made.append(object())
+        return made[-1]
+
+    pool = tuning.KernelPool(factory, 2, quiet=0.05, pending_for=60.0)
+    deadline = time.monotonic() + 5
+    while pool.ready() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pool.expect("device-1")
+    pool.expect("device-2")
+    pool.expect("device-2")  # a second tab of the same device
+    pool.take()
+    pool.joined("device-1")
+    time.sleep(0.5)  # ten quiet times
+    assert pool.pending() == 2 and pool.ready() == 1  # device 2's pages are still on their way: no refill
+    pool.joined("device-2")
+    time.sleep(0.3)
+    assert pool.pending() == 1 and pool.ready() == 1
+    pool.joined("device-2")
+    deadline = time.monotonic() + 5
+    while pool.ready() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.pending() == 0 and pool.ready() == 2  # every page built: refilled once quiet
+    pool.pending_for = 0.1
+    pool.expect("closed-tab")  # its websocket never comes
+    pool.take()
+    deadline = time.monotonic() + 5
+    while pool.ready() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.pending() == 0 and pool.ready() == 2
+    pool.size = 0
+
+
+def test_a_page_sent_to_a_device_makes_its_join_pending_until_its_page_is_built(monkeypatch):
+    """The form process learns of a join at its page request (the device's session cookie), from memory or from Solara;
+    a response that is no page (not found) announces nothing."""
+    from toolkit.workshop import worker
+
+    pool = tuning.KernelPool(object, 0)
+    monkeypatch.setattr(tuning, "_pool", pool)
+    page = b"<html>" + b"the form " * 200 + b"</html>"
+
+    async def app(scope, receive, send):
+        sid = dict(scope["headers"]).get(b"cookie", b"").partition(b"solara-session-id=")[2]
+        await send({"type": "http.response.start", "status": 404 if scope["path"] == "/nothing" else 200,
+                    "headers": [(b"content-type", b"text/html"), (b"set-cookie", b"solara-session-id=" + sid + b"; Path=/")]})
+        await send({"type": "http.response.body", "body": page})
+
+    async def get(wrapped, path, sid):
+        async def send(message):
+            pass
+
+        headers = [(b"host", b"room"), (b"accept-encoding", b"gzip"), (b"cookie", b"solara-session-id=" + sid)]
+        await wrapped({"type": "http", "method": "GET", "path": path, "query_string": b"", "scheme": "http", "headers": headers}, None, send)
+
+    wrapped = worker.GzipOnce(app)
+    run_async(get(wrapped, "/", b"0f3c1a52-aaaa-4bbb-8ccc-000000000001"))  # from Solara
+    run_async(get(wrapped, "/", b"0f3c1a52-aaaa-4bbb-8ccc-000000000002"))  # from memory
+    run_async(get(wrapped, "/nothing", b"0f3c1a52-aaaa-4bbb-8ccc-000000000003"))
+    assert set(pool._pending) == {"0f3c1a52-aaaa-4bbb-8ccc-000000000001", "0f3c1a52-aaaa-4bbb-8ccc-000000000002"}
+    tuning.joined("0f3c1a52-aaaa-4bbb-8ccc-000000000001")
+    assert pool.pending() == 1
+
+
+def test_a_ready_form_process_leaves_its_start_up_objects_out_of_full_collections():
+    """A full garbage collection walked every object of the form process (≈ 65 ms holding the interpreter lock)."""
+    import gc
+
+    from toolkit.workshop import worker
+
+    try:
+        worker._freeze_start_up()
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()

@@ -67,7 +67,8 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "direct_ws_handler", "imports_ahead", "lean_frame", "light_shell", "make_ahead",
+__all__ = ["KernelPool", "apply", "busy", "cached_ipython", "cached_root", "direct_ws_handler", "expect", "imports_ahead", "joined", "lean_frame",
+           "light_shell", "make_ahead",
            "pages_ahead", "safe_sync_writes", "take_ahead", "theme_on_demand"]
 
 log = logging.getLogger("toolkit")
@@ -358,14 +359,21 @@ class KernelPool:
 
     ``take()`` returns a ready kernel (or creates one when the pool is empty); the thread
     refills the pool one kernel at a time once no page has joined or been built (:meth:`busy`)
-    for ``quiet`` seconds, so a burst of joins is not slowed down by the refill.
+    for ``quiet`` seconds and no join is pending, so a burst of joins is not slowed down by the refill.
+    A join is *pending* from its page request (:meth:`expect`, the device's session id) until its
+    page is built (:meth:`joined`), at most :attr:`pending_for` seconds: a room's phones ask for the
+    page at once but open their websockets only once their browser has loaded the page's scripts,
+    which on a busy phone (or a busy 2-core laptop) takes longer than ``quiet``; the refill (its
+    pages are built holding the interpreter lock) then ran in the middle of those joins.
     ``prepare`` (set with :meth:`set_prepare`, e.g. once the app is loaded) is called with each
     kernel before it counts as ready, also with those made before it was set.
     """
 
     def __init__(self, factory: Callable[[], Any], size: int, quiet: float = 1.0, on_take: Callable[[Any], None] | None = None,
-                 prepare: Callable[[Any], None] | None = None) -> None:
+                 prepare: Callable[[Any], None] | None = None, pending_for: float = 30.0) -> None:
         self.factory, self.size, self.quiet, self.on_take = factory, max(0, int(size)), quiet, on_take
+        self.pending_for = pending_for
+        self._pending: dict[str, tuple[int, float]] = {}  # session id -> (page requests not yet built, when last requested)
         self.prepare = prepare
         self._unprepared: list[Any] = []  # made before ``prepare`` was set
         self._ready: list[Any] = []
@@ -394,6 +402,31 @@ class KernelPool:
         with self._lock:
             self._last_take = time.monotonic()
 
+    def expect(self, key: str) -> None:
+        """A device asked for a page (``key``: its session id): its join is pending until :meth:`joined`."""
+        with self._lock:
+            n, _t = self._pending.get(key, (0, 0.0))
+            self._pending[key] = (n + 1, time.monotonic())
+
+    def joined(self, key: str) -> None:
+        """The device's page is built (its join is no longer pending); the quiet time starts now."""
+        with self._lock:
+            self._last_take = time.monotonic()
+            n, t = self._pending.pop(key, (0, 0.0))
+            if n > 1:
+                self._pending[key] = (n - 1, t)
+
+    def pending(self) -> int:
+        """Joins pending: pages requested whose page is not built yet (requested within :attr:`pending_for` s)."""
+        with self._lock:
+            return self._pending_locked(time.monotonic())
+
+    def _pending_locked(self, now: float) -> int:
+        stale = [k for k, (_n, t) in self._pending.items() if now - t > self.pending_for]
+        for k in stale:  # a page never opened (a closed tab, a bot): not waited for any longer
+            del self._pending[k]
+        return sum(n for n, _t in self._pending.values())
+
     def set_prepare(self, prepare: Callable[[Any], None]) -> None:
         """From now on every kernel is prepared before it is handed out (those ready now too, while quiet)."""
         with self._lock:
@@ -410,7 +443,10 @@ class KernelPool:
         while True:
             with self._lock:
                 missing = self.size - len(self._ready)
-                wait = self._last_take + self.quiet - time.monotonic()
+                now = time.monotonic()
+                wait = self._last_take + self.quiet - now
+                if wait <= 0 and self._pending_locked(now):
+                    wait = min(self.quiet, 0.1) or 0.1  # a join is on its way: look again shortly
                 prepare = self.prepare
                 kernel = self._unprepared.pop() if prepare is not None and self._unprepared and missing > 0 and wait <= 0 else None
             if missing <= 0:
@@ -590,6 +626,18 @@ def busy() -> None:
     """Tell the pool a page is being built, so it does not refill in the middle of a room joining."""
     if _pool is not None:
         _pool.busy()
+
+
+def expect(session_id: str) -> None:
+    """A device asked for a page: the pool is not refilled until its page is built (:func:`joined`)."""
+    if _pool is not None:
+        _pool.expect(session_id)
+
+
+def joined(session_id: str) -> None:
+    """The device's page is built (called by the app's pages, also when building failed)."""
+    if _pool is not None:
+        _pool.joined(session_id)
 
 
 def pages_ahead(build: Callable[[], Any]) -> None:

@@ -69,13 +69,15 @@ def _one_view_per_page() -> None:
 
 
 def _build_page(session_id: str) -> FormPage:
-    from ..tuning import busy, take_ahead
+    from ..tuning import busy, joined, take_ahead
 
     busy()  # the sessions created ahead are not refilled while a room is joining
-    page = take_ahead(lambda made: made.attach(session_id))  # a new device: its page was made while the server was quiet
-    if page is None:
-        page = FormPage(runtime(), session_id)
-    busy()
+    try:
+        page = take_ahead(lambda made: made.attach(session_id))  # a new device: its page was made while the server was quiet
+        if page is None:
+            page = FormPage(runtime(), session_id)
+    finally:
+        joined(session_id)  # its join, pending since its page request, is done
     return page
 
 
@@ -98,12 +100,17 @@ def Form() -> None:
 @solara.component
 def Presenter() -> None:
     from ..presenter import PresenterView
-    from ..tuning import take_ahead
+    from ..tuning import joined, take_ahead
+
+    session_id = solara.get_session_id()
 
     def build() -> Any:
-        take_ahead(lambda _form: False)  # the page session made ahead holds a form page: closed unseen, the presenter's is its own
-        rt = runtime()
-        return PresenterView(rt.dashboard_state(), join_url=rt.join_url, join_code=rt.join_code or None)
+        try:
+            take_ahead(lambda _form: False)  # the page session made ahead holds a form page: closed unseen, the presenter's is its own
+            rt = runtime()
+            return PresenterView(rt.dashboard_state(), join_url=rt.join_url, join_code=rt.join_code or None)
+        finally:
+            joined(session_id)
 
     view = solara.use_memo(build, [])
     solara.use_effect(lambda: view.close, [])
