@@ -17,7 +17,14 @@ server sends per participant, *sent* the widget messages a participant sends whi
 server's CPU in the seconds after the joins (it makes the page sessions for the next room ahead, once quiet),
 per participant: not part of a join's latency, but of what a participant costs.
 
-Run: ``.venv/bin/python bench/bench_participant_cost.py [--clients 60] [--baseline-rev 85630bc] [--rounds 1] [--profile DIR]``
+*Under load* (``--burn N``): N CPU burners (busy loops at normal priority, started by this script
+once the server is ready and stopped after the answers, for this code and the baseline alike) compete
+with the server and the clients for the cores, as the Chromium pages of
+``bench/bench_workshop_live.py`` do; then the participants' own times to a usable form (p50/p95,
+and of the page request and the websocket opened, each from the common start) say how the joins
+fare when the server does not have the cores to itself.
+
+Run: ``.venv/bin/python bench/bench_participant_cost.py [--clients 60] [--baseline-rev 85630bc] [--rounds 1] [--burn N] [--profile DIR]``
 
 ``--profile DIR`` also records the server of this code with py-spy (``DIR/join.txt`` and
 ``DIR/answer.txt``, collapsed stacks; ``--no-baseline`` skips the baseline).
@@ -117,6 +124,32 @@ def rss(pid: int) -> int:
     return total
 
 
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+BURN = "import os, sys; os.nice(int(sys.argv[1]))\nwhile True: pass"
+
+
+class _Burners:
+    """N busy loops at the given nice value (0: normal priority) while the server is measured."""
+
+    def __init__(self, n: int, nice: int = 0) -> None:
+        self.procs = [subprocess.Popen([sys.executable, "-c", BURN, str(nice)]) for _ in range(n)]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait(10)
+
+
 def _widgets(p: Participant) -> int:
     return len(p.models)
 
@@ -164,6 +197,9 @@ async def _drive(url: str, n: int, pid: int, profile: Path | None) -> dict:
     cpu_usable, t_usable = cpu_seconds(pid) - cpu0, time.perf_counter() - t0
     errors = [repr(r) for r in res if not isinstance(r, float)]
     ok = [p for p, r in zip(ps, res) if isinstance(r, float)]
+    usable = [r for r in res if isinstance(r, float)]
+    paged = [p.t_page - t0 for p in ok]
+    socketed = [p.t_socket - t0 for p in ok]
     w_usable = [_widgets(p) for p in ok]
     f_usable = [p._ws.frames for p in ok]
     await _settle(ok)
@@ -191,7 +227,8 @@ async def _drive(url: str, n: int, pid: int, profile: Path | None) -> dict:
     k, m = max(1, len(ok)), max(1, len(filled))
     return {
         "n": n, "joined": len(ok), "submitted": sum(1 for r in subs if r is True), "errors": errors,
-        "join_cpu": cpu_usable / k, "join_wall": t_usable, "settled_cpu": cpu_settled / k, "settled_wall": t_settled,
+        "join_cpu": cpu_usable / k, "join_wall": t_usable, "usable_p50": _pct(usable, 50), "usable_p95": _pct(usable, 95),
+        "page_p95": _pct(paged, 95), "socket_p95": _pct(socketed, 95), "settled_cpu": cpu_settled / k, "settled_wall": t_settled,
         "answer_cpu": cpu_answer / m, "answer_wall": t_answer, "refill_cpu": cpu_refill / k,
         "widgets_usable": statistics.mean(w_usable) if w_usable else float("nan"),
         "widgets_settled": statistics.mean(w_settled) if w_settled else float("nan"),
@@ -222,7 +259,7 @@ def _source(rev: str | None, tmp: Path) -> Path:
     return out
 
 
-def measure(src: Path, n: int, tmp: Path, profile: Path | None) -> dict:
+def measure(src: Path, n: int, tmp: Path, profile: Path | None, burn: int = 0) -> dict:
     from toolkit.workshop import WorkshopProcess
 
     folder = Path(tempfile.mkdtemp(prefix="cost-", dir=tmp))
@@ -240,10 +277,12 @@ def measure(src: Path, n: int, tmp: Path, profile: Path | None) -> dict:
         srv.start(timeout=180)
     finally:
         os.chdir(here)
+    burners = _Burners(burn)
     try:
         time.sleep(1.5)  # the pool is full ("Ready" waited for it); let the server go quiet
         return asyncio.run(_drive(srv.url, n, srv.pid, profile))
     finally:
+        burners.stop()
         srv.stop()
 
 
@@ -251,6 +290,10 @@ ROWS = [
     ("join: server CPU per participant, to usable", "join_cpu", 1000, "ms"),
     ("join: server CPU per participant, settled", "settled_cpu", 1000, "ms"),
     ("join: wall, all usable", "join_wall", 1, "s"),
+    ("join: usable p50 (each participant)", "usable_p50", 1, "s"),
+    ("join: usable p95", "usable_p95", 1, "s"),
+    ("join: page received p95", "page_p95", 1, "s"),
+    ("join: websocket open p95", "socket_p95", 1, "s"),
     ("join: widgets per page, usable", "widgets_usable", 1, ""),
     ("join: widgets per page, settled", "widgets_settled", 1, ""),
     ("join: server messages per page, to usable", "frames_join", 1, ""),
@@ -270,13 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-rev", default="85630bc", help="git revision measured as the baseline in the same run")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--rounds", type=int, default=1, help="repeat each measurement (alternating), report medians")
+    ap.add_argument("--burn", type=int, default=0, help="CPU burners at normal priority competing with the server during each measurement")
     ap.add_argument("--profile", type=Path, default=None, help="record this code's server with py-spy into this folder")
     a = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cost-"))
     load = os.getloadavg()
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"bench_participant_cost: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"{a.clients} participants at once, {a.rounds} round(s); this = worktree at {head}, baseline = {a.baseline_rev}\n", flush=True)
+          f"{a.clients} participants at once, {a.rounds} round(s), {a.burn} CPU burners at normal priority; this = worktree at {head}, baseline = {a.baseline_rev}\n", flush=True)
     variants = [("this", None)] + ([] if a.no_baseline else [("baseline", a.baseline_rev)])
     srcs = {name: _source(rev, tmp) for name, rev in variants}
     for src in srcs.values():
@@ -288,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(a.rounds):
             for name, _ in (variants if r % 2 == 0 else variants[::-1]):
                 prof = a.profile if (name == "this" and r == 0) else None
-                res = measure(srcs[name], a.clients, tmp, prof)
+                res = measure(srcs[name], a.clients, tmp, prof, a.burn)
                 results[name].append(res)
                 if res["errors"]:
                     print(f"{name}: {len(res['errors'])} errors; first: {res['errors'][0][:300]}", flush=True)

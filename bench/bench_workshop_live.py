@@ -332,6 +332,7 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int, ch
     join_by_process = _delta(per1, per0)
     clients_cpu, browsers_cpu = cl1[0] - cl0[0], cl1[1] - cl0[1]
     ok = [p for p, r in zip(ps, res) if isinstance(r, float)]
+    steps = {"page": [p.t_page - t0 for p in ok], "socket": [p.t_socket - t0 for p in ok]}
     cpu1 = cpu_seconds(pid)
     t1 = time.perf_counter()
     filled = await asyncio.gather(*(p.fill((f"{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}", str(i % 28 + 1), "B", "Xy"), i) for i, p in enumerate(ok)),
@@ -351,7 +352,7 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int, ch
     last = (browsers.seen[len(acks)] - acks[-1]) if acks and len(acks) in browsers.seen else float("nan")
     await asyncio.gather(*(p.close() for p in ps), return_exceptions=True)
     await http.aclose()
-    return {"usable": usable, "errors": errors, "t_join": t_join, "cpu_join": cpu_join, "t_fill": t_fill, "cpu_fill": cpu_fill,
+    return {"usable": usable, "steps": steps, "errors": errors, "t_join": t_join, "cpu_join": cpu_join, "t_fill": t_fill, "cpu_fill": cpu_fill,
             "join_by_process": join_by_process, "clients_cpu": clients_cpu, "browsers_cpu": browsers_cpu, "driver_cpu": chromium.driver(),
             "messages": sum(r for r in filled if isinstance(r, int)), "submit_span": (acks[-1] - t2) if acks else float("nan"),
             "presenter": lat, "presenter_last": last}
@@ -515,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         lat = r["presenter"]
         print(f"\n{label}: stored {r['stored']} / {a.clients}; submit -> presenter view p95 {pct(lat, 95):.2f} s, after the last submit {r['presenter_last']:.2f} s "
               f"({len(lat)} seen; all {a.clients} submits acknowledged within {r['submit_span']:.2f} s)")
+        print(f"{label}: the {a.clients} protocol clients' steps from the start: page received p50 {pct(r['steps']['page'], 50):.2f} / p95 "
+              f"{pct(r['steps']['page'], 95):.2f} s, websocket open {pct(r['steps']['socket'], 50):.2f} / {pct(r['steps']['socket'], 95):.2f} s, "
+              f"usable {pct(r['usable'], 50):.2f} / {pct(r['usable'], 95):.2f} s")
         print(_cpu_line(label, r))
         if r["errors"] or r["browser_error"]:
             print(f"errors: {len(r['errors'])} clients, browsers: {r['browser_error']}; first: {(r['errors'] or [''])[0][:300]}")
