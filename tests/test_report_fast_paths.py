@@ -252,3 +252,35 @@ def test_blank_figure_with_the_ticks_of_earlier_figures_draws_the_same_svg_as_a_
         again = base.draw_figure(draw, polar=polar, size=size)  # from a blank figure with the ticks made
         assert len(again.axes[0].xaxis.majorTicks) >= made[0]
         assert svg_tight(first) == svg_tight(again) == svg_tight(ref)
+
+
+def test_radar_on_a_prepared_blank_figure_draws_the_same_svg_as_on_a_new_figure():
+    """The radar's data-free set-up (direction, label padding, grid) is made once in the copied blank figure
+    (draw_figure(prepare=plots.prepare_radar)); the chart drawn on it, first and from the copy, gives the same SVG
+    bytes as plot_profile_radar on a new Figure, which sets itself up; an unprepared blank is set up by the chart."""
+    from matplotlib.figure import Figure
+
+    from toolkit import plots
+    from toolkit.instruments import resolve_instrument
+    from toolkit.reports import base
+    from toolkit.reports.render import svg_tight
+
+    comp = resolve_instrument("competence_reflection")
+    dims = [d.id for d in comp.dimensions if d.scored_items]
+    radar = pd.DataFrame([{"dimension": d, "group": g, "score": 2.0 + 0.3 * i + (g == "Kohorte")}
+                          for g in ("Behörde", "Kohorte") for i, d in enumerate(dims)])
+
+    def draw(ax):
+        return plots.plot_profile_radar(radar, instrument=comp, ax=ax)
+
+    size = (6.1, 5.3)
+    ref = Figure(figsize=size)
+    draw(ref.add_subplot(111, projection="polar"))
+    base._TICKS.clear()
+    first = base.draw_figure(draw, polar=True, size=size, prepare=plots.prepare_radar)
+    again = base.draw_figure(draw, polar=True, size=size, prepare=plots.prepare_radar)  # the copy, with the ticks made
+    plain = base.draw_figure(draw, polar=True, size=size)  # not prepared: the chart sets itself up
+    assert getattr(base.blank_figure(size, polar=True, prepare=plots.prepare_radar).axes[0], "_toolkit_radar_ready", False)
+    assert not getattr(base.blank_figure(size, polar=True).axes[0], "_toolkit_radar_ready", False)
+    assert svg_tight(first) == svg_tight(again) == svg_tight(plain) == svg_tight(ref)
+
