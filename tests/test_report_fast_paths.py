@@ -284,3 +284,42 @@ def test_radar_on_a_prepared_blank_figure_draws_the_same_svg_as_on_a_new_figure(
     assert not getattr(base.blank_figure(size, polar=True).axes[0], "_toolkit_radar_ready", False)
     assert svg_tight(first) == svg_tight(again) == svg_tight(plain) == svg_tight(ref)
 
+
+def test_ticks_updated_once_per_draw_write_the_same_svg_and_are_undone():
+    """svg_tight lets every axis update its ticks and measure their labels once per draw and measure
+    (toolkit.plots._svg.ticks_once): the same SVG bytes as matplotlib recomputing them, for the report's charts;
+    afterwards the axes compute them again (a changed tick after the draw is drawn)."""
+    import contextlib
+
+    from toolkit import plots
+    from toolkit.instruments import resolve_instrument
+    from toolkit.plots import _svg
+    from toolkit.reports import base
+    from toolkit.reports.render import svg_tight
+
+    comp = resolve_instrument("competence_reflection")
+    dims = [d.id for d in comp.dimensions if d.scored_items]
+    radar = pd.DataFrame([{"dimension": d, "group": g, "score": 2.0 + 0.3 * i} for g in ("Behörde", "Kohorte") for i, d in enumerate(dims)])
+    change = pd.DataFrame([{"dimension": d, "wave": w, "mean": 2.5 + 0.1 * i + 0.3 * j, "ci_low": 2.3 + 0.1 * i + 0.3 * j,
+                            "ci_high": 2.7 + 0.1 * i + 0.3 * j} for i, d in enumerate(dims) for j, w in enumerate(("t0", "t1"))])
+    grid = pd.DataFrame({"stakeholder": ["a", "b", "c"], "label": ["Personalrat", "IT-Dienstleister", "Haushaltsreferat"],
+                         "influence": [4.0, 2.0, 4.0], "interest": [4.5, 2.0, 4.5], "attitude": [-1.0, 0.0, 1.0],
+                         "disagreement": [True, False, False]})
+    charts = [(lambda ax: plots.plot_profile_radar(radar, instrument=comp, ax=ax), True, (6.4, 5.6)),
+              (lambda ax: plots.plot_change(change, instrument=comp, ax=ax), False, (9.0, 5.0)),
+              (lambda ax: plots.plot_power_interest(grid, ax=ax, labels="numbers"), False, (7.0, 6.0))]
+    once = _svg.ticks_once
+    for draw, polar, size in charts:
+        fig, ref = base.draw_figure(draw, polar=polar, size=size), base.draw_figure(draw, polar=polar, size=size)
+        svg = svg_tight(fig)
+        _svg.ticks_once = lambda _fig: contextlib.nullcontext()
+        try:
+            assert svg == svg_tight(ref)
+        finally:
+            _svg.ticks_once = once
+        for axis in fig.axes[0]._axis_map.values():
+            assert "_update_ticks" not in vars(axis) and "_get_ticklabel_bboxes" not in vars(axis)
+    fig = base.draw_figure(charts[1][0], size=(9.0, 5.0))
+    first = svg_tight(fig)
+    fig.axes[0].set_xticks([1, 3, 5])
+    assert svg_tight(fig) != first

@@ -14,6 +14,7 @@ Use it with ``fig.savefig(buf, format="svg", backend=BACKEND)``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -35,7 +36,7 @@ from matplotlib.transforms import (
     TransformedBbox,
 )
 
-__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path"]
+__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path", "ticks_once"]
 
 BACKEND = "module://toolkit.plots._svg"
 _FONT_LISTS = ("font.family", "font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace")
@@ -136,6 +137,48 @@ class CachedTextToPath(TextToPath):
                     return self.get_glyphs_with_font(font, s, glyph_map, return_new_glyphs_only, features=features, language=language)
                 glyph_map_new[glyph_repr] = path
         return [(r, x, y, 1.0) for r, x, y in items], glyph_map_new, []
+
+
+class _TicksOnce:
+    """An Axis' ``_update_ticks`` and ``_get_ticklabel_bboxes``, each computed once and then served again."""
+
+    def __init__(self, axis: Any) -> None:
+        self.axis = axis
+        self.update = type(axis)._update_ticks.__get__(axis)
+        self.bboxes = type(axis)._get_ticklabel_bboxes.__get__(axis)
+        self.ticks: list | None = None
+        self.boxes: dict[tuple, Any] = {}
+
+    def update_ticks(self) -> list:
+        if self.ticks is None:
+            self.ticks = self.update()
+        return self.ticks
+
+    def ticklabel_bboxes(self, ticks: list, renderer: Any) -> Any:
+        key = (tuple(map(id, ticks)), id(renderer))
+        hit = self.boxes.get(key)
+        if hit is None:
+            hit = self.boxes[key] = self.bboxes(ticks, renderer)
+        return hit
+
+
+@contextlib.contextmanager
+def ticks_once(fig: Any) -> Any:
+    """While the figure is drawn and measured (no change to it in between), every axis updates its ticks
+    and measures their labels once: matplotlib does it again for the axis label's place (in the draw
+    and in the measure) and for the tight box (:func:`toolkit.reports.render.svg_tight`), with the same
+    result each time (the ticks, their positions and texts and the renderer are the same)."""
+    axes = [axis for ax in fig.axes for axis in ax._axis_map.values()]
+    for axis in axes:
+        memo = _TicksOnce(axis)
+        axis._update_ticks = memo.update_ticks
+        axis._get_ticklabel_bboxes = memo.ticklabel_bboxes
+    try:
+        yield
+    finally:
+        for axis in axes:
+            vars(axis).pop("_update_ticks", None)
+            vars(axis).pop("_get_ticklabel_bboxes", None)
 
 
 _local = threading.local()
