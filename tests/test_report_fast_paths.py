@@ -285,10 +285,11 @@ def test_radar_on_a_prepared_blank_figure_draws_the_same_svg_as_on_a_new_figure(
     assert svg_tight(first) == svg_tight(again) == svg_tight(plain) == svg_tight(ref)
 
 
-def test_ticks_updated_once_per_draw_write_the_same_svg_and_are_undone():
-    """svg_tight lets every axis update its ticks and measure their labels once per draw and measure
-    (toolkit.plots._svg.ticks_once): the same SVG bytes as matplotlib recomputing them, for the report's charts;
-    afterwards the axes compute them again (a changed tick after the draw is drawn)."""
+def test_ticks_and_legend_boxes_laid_out_once_per_draw_write_the_same_svg_and_are_undone():
+    """svg_tight lets every axis update its ticks and measure their labels, and every legend box measure itself,
+    once per draw and measure (toolkit.plots._svg.layout_once): the same SVG bytes as matplotlib recomputing
+    them, for the report's charts (with one and two legends); afterwards they compute them again (a tick or
+    legend text changed after the draw is drawn)."""
     import contextlib
 
     from toolkit import plots
@@ -308,18 +309,23 @@ def test_ticks_updated_once_per_draw_write_the_same_svg_and_are_undone():
     charts = [(lambda ax: plots.plot_profile_radar(radar, instrument=comp, ax=ax), True, (6.4, 5.6)),
               (lambda ax: plots.plot_change(change, instrument=comp, ax=ax), False, (9.0, 5.0)),
               (lambda ax: plots.plot_power_interest(grid, ax=ax, labels="numbers"), False, (7.0, 6.0))]
-    once = _svg.ticks_once
+    once = _svg.layout_once
     for draw, polar, size in charts:
         fig, ref = base.draw_figure(draw, polar=polar, size=size), base.draw_figure(draw, polar=polar, size=size)
         svg = svg_tight(fig)
-        _svg.ticks_once = lambda _fig: contextlib.nullcontext()
+        _svg.layout_once = lambda _fig: contextlib.nullcontext()
         try:
             assert svg == svg_tight(ref)
         finally:
-            _svg.ticks_once = once
+            _svg.layout_once = once
         for axis in fig.axes[0]._axis_map.values():
             assert "_update_ticks" not in vars(axis) and "_get_ticklabel_bboxes" not in vars(axis)
+        boxes = _svg._legend_boxes(fig)
+        assert boxes and not any("get_bbox" in vars(b) or "_get_bbox_and_child_offsets" in vars(b) for b in boxes)
     fig = base.draw_figure(charts[1][0], size=(9.0, 5.0))
     first = svg_tight(fig)
     fig.axes[0].set_xticks([1, 3, 5])
-    assert svg_tight(fig) != first
+    moved = svg_tight(fig)
+    assert moved != first
+    fig.axes[0].get_legend().get_texts()[0].set_text("Welle eins, länger")
+    assert svg_tight(fig) != moved

@@ -36,7 +36,7 @@ from matplotlib.transforms import (
     TransformedBbox,
 )
 
-__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path", "ticks_once"]
+__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "layout_once", "text_to_path"]
 
 BACKEND = "module://toolkit.plots._svg"
 _FONT_LISTS = ("font.family", "font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace")
@@ -139,46 +139,66 @@ class CachedTextToPath(TextToPath):
         return [(r, x, y, 1.0) for r, x, y in items], glyph_map_new, []
 
 
-class _TicksOnce:
-    """An Axis' ``_update_ticks`` and ``_get_ticklabel_bboxes``, each computed once and then served again."""
+class _Once:
+    """A bound method whose result is computed once per arguments (compared by identity) and then served again."""
 
-    def __init__(self, axis: Any) -> None:
-        self.axis = axis
-        self.update = type(axis)._update_ticks.__get__(axis)
-        self.bboxes = type(axis)._get_ticklabel_bboxes.__get__(axis)
-        self.ticks: list | None = None
-        self.boxes: dict[tuple, Any] = {}
+    def __init__(self, method: Any) -> None:
+        self.method = method
+        self.results: dict[tuple, tuple[tuple, Any]] = {}
 
-    def update_ticks(self) -> list:
-        if self.ticks is None:
-            self.ticks = self.update()
-        return self.ticks
-
-    def ticklabel_bboxes(self, ticks: list, renderer: Any) -> Any:
-        key = (tuple(map(id, ticks)), id(renderer))
-        hit = self.boxes.get(key)
+    def __call__(self, *args: Any) -> Any:
+        key = tuple(tuple(map(id, a)) if isinstance(a, list) else id(a) for a in args)
+        hit = self.results.get(key)
         if hit is None:
-            hit = self.boxes[key] = self.bboxes(ticks, renderer)
-        return hit
+            hit = self.results[key] = (args, self.method(*args))  # the arguments are kept: their ids stay theirs
+        return hit[1]
+
+
+def _legend_boxes(fig: Any) -> list:
+    """The offset boxes of the figure's legends (the packers and areas their layout is made of)."""
+    from matplotlib.legend import Legend
+    from matplotlib.offsetbox import OffsetBox
+
+    boxes: list = []
+    todo = [a._legend_box for ax in fig.axes for a in ax.get_children() if isinstance(a, Legend)]
+    todo += [leg._legend_box for leg in fig.legends]
+    while todo:
+        box = todo.pop()
+        boxes.append(box)
+        todo.extend(c for c in box.get_children() if isinstance(c, OffsetBox))
+    return boxes
+
+
+_ONCE = {"axis": ("_update_ticks", "_get_ticklabel_bboxes"), "box": ("get_bbox", "_get_bbox_and_child_offsets")}
 
 
 @contextlib.contextmanager
-def ticks_once(fig: Any) -> Any:
-    """While the figure is drawn and measured (no change to it in between), every axis updates its ticks
-    and measures their labels once: matplotlib does it again for the axis label's place (in the draw
-    and in the measure) and for the tight box (:func:`toolkit.reports.render.svg_tight`), with the same
-    result each time (the ticks, their positions and texts and the renderer are the same)."""
-    axes = [axis for ax in fig.axes for axis in ax._axis_map.values()]
-    for axis in axes:
-        memo = _TicksOnce(axis)
-        axis._update_ticks = memo.update_ticks
-        axis._get_ticklabel_bboxes = memo.ticklabel_bboxes
+def layout_once(fig: Any) -> Any:
+    """While the figure is drawn and measured (nothing in it changes in between), every axis updates its ticks
+    and measures their labels once, and every legend box measures itself and places its children once.
+
+    Matplotlib does each again and again with the same result: the ticks for the axis label's place (in the
+    draw and in the measure) and for the tight box (:func:`toolkit.reports.render.svg_tight`); each packer of a
+    legend measures all boxes under it, and so does each of those when it is drawn, and again for the tight
+    box. What they compute depends on the ticks, texts, fonts and the renderer, which stay the same, not on
+    where a box is placed (a box's size and its children's offsets within it).
+    """
+    from matplotlib.offsetbox import OffsetBox
+
+    patched: list[tuple[Any, str]] = []
+    for obj, names in [*((axis, _ONCE["axis"]) for ax in fig.axes for axis in ax._axis_map.values()),
+                       *((box, _ONCE["box"]) for box in _legend_boxes(fig))]:
+        for name in names:
+            method = getattr(type(obj), name)
+            if name == "_get_bbox_and_child_offsets" and method is OffsetBox._get_bbox_and_child_offsets:
+                continue  # a leaf box (text, drawing area): only its own get_bbox
+            setattr(obj, name, _Once(method.__get__(obj)))
+            patched.append((obj, name))
     try:
         yield
     finally:
-        for axis in axes:
-            vars(axis).pop("_update_ticks", None)
-            vars(axis).pop("_get_ticklabel_bboxes", None)
+        for obj, name in patched:
+            vars(obj).pop(name, None)
 
 
 _local = threading.local()
