@@ -252,3 +252,80 @@ def test_blank_figure_with_the_ticks_of_earlier_figures_draws_the_same_svg_as_a_
         again = base.draw_figure(draw, polar=polar, size=size)  # from a blank figure with the ticks made
         assert len(again.axes[0].xaxis.majorTicks) >= made[0]
         assert svg_tight(first) == svg_tight(again) == svg_tight(ref)
+
+
+def test_radar_on_a_prepared_blank_figure_draws_the_same_svg_as_on_a_new_figure():
+    """The radar's data-free set-up (direction, label padding, grid) is made once in the copied blank figure
+    (draw_figure(prepare=plots.prepare_radar)); the chart drawn on it, first and from the copy, gives the same SVG
+    bytes as plot_profile_radar on a new Figure, which sets itself up; an unprepared blank is set up by the chart."""
+    from matplotlib.figure import Figure
+
+    from toolkit import plots
+    from toolkit.instruments import resolve_instrument
+    from toolkit.reports import base
+    from toolkit.reports.render import svg_tight
+
+    comp = resolve_instrument("competence_reflection")
+    dims = [d.id for d in comp.dimensions if d.scored_items]
+    radar = pd.DataFrame([{"dimension": d, "group": g, "score": 2.0 + 0.3 * i + (g == "Kohorte")}
+                          for g in ("Behörde", "Kohorte") for i, d in enumerate(dims)])
+
+    def draw(ax):
+        return plots.plot_profile_radar(radar, instrument=comp, ax=ax)
+
+    size = (6.1, 5.3)
+    ref = Figure(figsize=size)
+    draw(ref.add_subplot(111, projection="polar"))
+    base._TICKS.clear()
+    first = base.draw_figure(draw, polar=True, size=size, prepare=plots.prepare_radar)
+    again = base.draw_figure(draw, polar=True, size=size, prepare=plots.prepare_radar)  # the copy, with the ticks made
+    plain = base.draw_figure(draw, polar=True, size=size)  # not prepared: the chart sets itself up
+    assert getattr(base.blank_figure(size, polar=True, prepare=plots.prepare_radar).axes[0], "_toolkit_radar_ready", False)
+    assert not getattr(base.blank_figure(size, polar=True).axes[0], "_toolkit_radar_ready", False)
+    assert svg_tight(first) == svg_tight(again) == svg_tight(plain) == svg_tight(ref)
+
+
+def test_ticks_and_legend_boxes_laid_out_once_per_draw_write_the_same_svg_and_are_undone():
+    """svg_tight lets every axis update its ticks and measure their labels, and every legend box measure itself,
+    once per draw and measure (toolkit.plots._svg.layout_once): the same SVG bytes as matplotlib recomputing
+    them, for the report's charts (with one and two legends); afterwards they compute them again (a tick or
+    legend text changed after the draw is drawn)."""
+    import contextlib
+
+    from toolkit import plots
+    from toolkit.instruments import resolve_instrument
+    from toolkit.plots import _svg
+    from toolkit.reports import base
+    from toolkit.reports.render import svg_tight
+
+    comp = resolve_instrument("competence_reflection")
+    dims = [d.id for d in comp.dimensions if d.scored_items]
+    radar = pd.DataFrame([{"dimension": d, "group": g, "score": 2.0 + 0.3 * i} for g in ("Behörde", "Kohorte") for i, d in enumerate(dims)])
+    change = pd.DataFrame([{"dimension": d, "wave": w, "mean": 2.5 + 0.1 * i + 0.3 * j, "ci_low": 2.3 + 0.1 * i + 0.3 * j,
+                            "ci_high": 2.7 + 0.1 * i + 0.3 * j} for i, d in enumerate(dims) for j, w in enumerate(("t0", "t1"))])
+    grid = pd.DataFrame({"stakeholder": ["a", "b", "c"], "label": ["Personalrat", "IT-Dienstleister", "Haushaltsreferat"],
+                         "influence": [4.0, 2.0, 4.0], "interest": [4.5, 2.0, 4.5], "attitude": [-1.0, 0.0, 1.0],
+                         "disagreement": [True, False, False]})
+    charts = [(lambda ax: plots.plot_profile_radar(radar, instrument=comp, ax=ax), True, (6.4, 5.6)),
+              (lambda ax: plots.plot_change(change, instrument=comp, ax=ax), False, (9.0, 5.0)),
+              (lambda ax: plots.plot_power_interest(grid, ax=ax, labels="numbers"), False, (7.0, 6.0))]
+    once = _svg.layout_once
+    for draw, polar, size in charts:
+        fig, ref = base.draw_figure(draw, polar=polar, size=size), base.draw_figure(draw, polar=polar, size=size)
+        svg = svg_tight(fig)
+        _svg.layout_once = lambda _fig: contextlib.nullcontext()
+        try:
+            assert svg == svg_tight(ref)
+        finally:
+            _svg.layout_once = once
+        for axis in fig.axes[0]._axis_map.values():
+            assert "_update_ticks" not in vars(axis) and "_get_ticklabel_bboxes" not in vars(axis)
+        boxes = _svg._legend_boxes(fig)
+        assert boxes and not any("get_bbox" in vars(b) or "_get_bbox_and_child_offsets" in vars(b) for b in boxes)
+    fig = base.draw_figure(charts[1][0], size=(9.0, 5.0))
+    first = svg_tight(fig)
+    fig.axes[0].set_xticks([1, 3, 5])
+    moved = svg_tight(fig)
+    assert moved != first
+    fig.axes[0].get_legend().get_texts()[0].set_text("Welle eins, länger")
+    assert svg_tight(fig) != moved

@@ -327,3 +327,17 @@ def test_pdf_never_strands_the_items_heading_or_one_change_row(tmp_path):
     assert _page_of(pages, "Feld0") == _page_of(pages, "Feld2") == start  # the heading with the first three rows
     assert _page_of(pages, "Feld8") == _page_of(pages, "Feld9") == end  # the last two rows and the note together
     assert _page_of(pages, "Veränderung t0 → t2") == _page_of(pages, "Zeile0")  # never a table heading alone at a page's end
+
+
+def test_de_overlapping_moves_only_points_that_share_a_position_and_keeps_the_frame():
+    """Points alone at their position (and rows without one) stay exactly where they are; the frame keeps its
+    index, columns and other values; points sharing a position are moved apart, each group on its own circle."""
+    pos = pd.DataFrame({"x": [2.0, 4.0, 2.0, np.nan, 1.0, 4.0, 2.0], "y": [2.0, 4.5, 2.0, 3.0, 5.0, 4.5, 2.0],
+                        "other": list("abcdefg")}, index=[10, 11, 12, 13, 14, 15, 16])
+    out = _spread(pos)
+    assert list(out.index) == list(pos.index) and list(out.columns) == list(pos.columns) and out["other"].equals(pos["other"])
+    assert (out.loc[14, "x"], out.loc[14, "y"]) == (1.0, 5.0) and np.isnan(out.loc[13, "x"]) and out.loc[13, "y"] == 3.0
+    for rows, centre in (([10, 12, 16], (2.0, 2.0)), ([11, 15], (4.0, 4.5))):
+        moved = out.loc[rows, ["x", "y"]].to_numpy()
+        assert len({tuple(p) for p in moved}) == len(rows)  # apart
+        assert np.allclose(np.hypot(moved[:, 0] - centre[0], moved[:, 1] - centre[1]), 0.2)  # on a circle around it

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ._common import OKABE_ITO, SERIES_COLORS, safe_text
 from .grids import likert_shares, plot_heatmap, plot_likert_bars
-from .profile import plot_change, plot_needs, plot_profile_radar
+from .profile import plot_change, plot_needs, plot_profile_radar, prepare_radar
 from .stakeholder_grid import attitude_cmap, plot_power_interest
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "attitude_cmap",
     "likert_shares",
     "plot_profile_radar",
+    "prepare_radar",
     "plot_likert_bars",
     "plot_power_interest",
     "plot_change",

@@ -14,6 +14,7 @@ Use it with ``fig.savefig(buf, format="svg", backend=BACKEND)``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -35,7 +36,7 @@ from matplotlib.transforms import (
     TransformedBbox,
 )
 
-__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "text_to_path"]
+__all__ = ["BACKEND", "CachedTextToPath", "FigureCanvas", "layout_once", "text_to_path"]
 
 BACKEND = "module://toolkit.plots._svg"
 _FONT_LISTS = ("font.family", "font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace")
@@ -136,6 +137,68 @@ class CachedTextToPath(TextToPath):
                     return self.get_glyphs_with_font(font, s, glyph_map, return_new_glyphs_only, features=features, language=language)
                 glyph_map_new[glyph_repr] = path
         return [(r, x, y, 1.0) for r, x, y in items], glyph_map_new, []
+
+
+class _Once:
+    """A bound method whose result is computed once per arguments (compared by identity) and then served again."""
+
+    def __init__(self, method: Any) -> None:
+        self.method = method
+        self.results: dict[tuple, tuple[tuple, Any]] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        key = tuple(tuple(map(id, a)) if isinstance(a, list) else id(a) for a in args)
+        hit = self.results.get(key)
+        if hit is None:
+            hit = self.results[key] = (args, self.method(*args))  # the arguments are kept: their ids stay theirs
+        return hit[1]
+
+
+def _legend_boxes(fig: Any) -> list:
+    """The offset boxes of the figure's legends (the packers and areas their layout is made of)."""
+    from matplotlib.legend import Legend
+    from matplotlib.offsetbox import OffsetBox
+
+    boxes: list = []
+    todo = [a._legend_box for ax in fig.axes for a in ax.get_children() if isinstance(a, Legend)]
+    todo += [leg._legend_box for leg in fig.legends]
+    while todo:
+        box = todo.pop()
+        boxes.append(box)
+        todo.extend(c for c in box.get_children() if isinstance(c, OffsetBox))
+    return boxes
+
+
+_ONCE = {"axis": ("_update_ticks", "_get_ticklabel_bboxes"), "box": ("get_bbox", "_get_bbox_and_child_offsets")}
+
+
+@contextlib.contextmanager
+def layout_once(fig: Any) -> Any:
+    """While the figure is drawn and measured (nothing in it changes in between), every axis updates its ticks
+    and measures their labels once, and every legend box measures itself and places its children once.
+
+    Matplotlib does each again and again with the same result: the ticks for the axis label's place (in the
+    draw and in the measure) and for the tight box (:func:`toolkit.reports.render.svg_tight`); each packer of a
+    legend measures all boxes under it, and so does each of those when it is drawn, and again for the tight
+    box. What they compute depends on the ticks, texts, fonts and the renderer, which stay the same, not on
+    where a box is placed (a box's size and its children's offsets within it).
+    """
+    from matplotlib.offsetbox import OffsetBox
+
+    patched: list[tuple[Any, str]] = []
+    for obj, names in [*((axis, _ONCE["axis"]) for ax in fig.axes for axis in ax._axis_map.values()),
+                       *((box, _ONCE["box"]) for box in _legend_boxes(fig))]:
+        for name in names:
+            method = getattr(type(obj), name)
+            if name == "_get_bbox_and_child_offsets" and method is OffsetBox._get_bbox_and_child_offsets:
+                continue  # a leaf box (text, drawing area): only its own get_bbox
+            setattr(obj, name, _Once(method.__get__(obj)))
+            patched.append((obj, name))
+    try:
+        yield
+    finally:
+        for obj, name in patched:
+            vars(obj).pop(name, None)
 
 
 _local = threading.local()

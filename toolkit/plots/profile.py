@@ -33,7 +33,24 @@ from ._common import (
     tr,
 )
 
-__all__ = ["plot_profile_radar", "plot_change", "plot_needs"]
+__all__ = ["plot_profile_radar", "plot_change", "plot_needs", "prepare_radar"]
+
+_RADAR_READY = "_toolkit_radar_ready"  # set on a polar Axes that prepare_radar set up
+
+
+def prepare_radar(ax: Any) -> Any:
+    """Set up a polar Axes as :func:`plot_profile_radar` draws on it (what does not depend on the data:
+    direction, label padding, grid style); an Axes prepared once, e.g. a copied blank figure
+    (:func:`toolkit.reports.base.blank_figure`), is not set up again (setting every tick's
+    padding and grid costs more than the rest of the chart's setup)."""
+    if getattr(ax, _RADAR_READY, False):
+        return ax
+    ax.set_theta_offset(np.pi / 2)
+    ax.set_theta_direction(-1)
+    ax.tick_params(axis="x", pad=6)
+    ax.grid(color="#BBBBBB", linewidth=0.6)
+    setattr(ax, _RADAR_READY, True)
+    return ax
 
 
 def plot_profile_radar(
@@ -93,8 +110,7 @@ def plot_profile_radar(
         default = scale_range(instrument, dims) or (float(np.nanmin(data[value])), float(np.nanmax(data[value])))
         rng = (default[0] if vmin is None else vmin, default[1] if vmax is None else vmax)
     angles = np.linspace(0, 2 * np.pi, len(dims), endpoint=False)
-    ax.set_theta_offset(np.pi / 2)
-    ax.set_theta_direction(-1)
+    prepare_radar(ax)
     gaps: list[str] = []
     empty: list[str] = []
     for i, g in enumerate(ordered_values(data[group])):
@@ -115,13 +131,11 @@ def plot_profile_radar(
     for a, lab in zip(angles, labels):  # labels grow away from the circle, so none runs into it (or off the figure)
         x = np.sin(a)
         lab.set_horizontalalignment("center" if abs(x) < 0.15 else ("left" if x > 0 else "right"))
-    ax.tick_params(axis="x", pad=6)
     ax.set_ylim(rng[0], rng[1])
     ticks = np.arange(np.ceil(rng[0]), np.floor(rng[1]) + 1)
     ax.set_yticks(ticks)
     ax.set_yticklabels([fmt(t, lang, 0) for t in ticks], fontsize=7, color="#555555")
     ax.set_rlabel_position(180 / len(dims))
-    ax.grid(color="#BBBBBB", linewidth=0.6)
     handles, names = ax.get_legend_handles_labels()
     if handles:  # centred under the chart, clear of the dimension labels
         ax.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(3, len(handles)), frameon=False, fontsize=9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,12 @@ def _spread(positions: pd.DataFrame, radius: float = 0.2, mid: tuple[float, floa
     line (which counts as low) moves only to the low side, a point near one only away from it,
     so every marker stays in the quadrant its medians put it in.
     """
-    out = positions.copy()
-    for (x0, y0), idx in out.groupby(["x", "y"]).groups.items():
-        idx = list(idx)
+    xs, ys = positions["x"].to_numpy(float).copy(), positions["y"].to_numpy(float).copy()
+    groups: dict[tuple[float, float], list[int]] = {}  # same position -> its rows, in order (a pandas groupby costs more than the spreading)
+    for n, key in enumerate(zip(xs.tolist(), ys.tolist())):
+        if not (math.isnan(key[0]) or math.isnan(key[1])):
+            groups.setdefault(key, []).append(n)
+    for (x0, y0), idx in groups.items():
         if len(idx) < 2:
             continue
         r = radius * (1 + 0.15 * max(0, len(idx) - 4))
@@ -58,8 +62,10 @@ def _spread(positions: pd.DataFrame, radius: float = 0.2, mid: tuple[float, floa
             r = max(r, radius * 0.9 * (len(idx) - 1) / max(hi_a - lo_a, 0.3))  # keep the markers apart on a short arc
         else:
             angles = np.pi / 2 + 2 * np.pi * np.arange(len(idx)) / len(idx)
-        out.loc[idx, "x"] += r * np.cos(angles)
-        out.loc[idx, "y"] += r * np.sin(angles)
+        xs[idx] += r * np.cos(angles)
+        ys[idx] += r * np.sin(angles)
+    out = positions.copy()
+    out["x"], out["y"] = xs, ys
     return out
 
 

@@ -184,8 +184,12 @@ def plots() -> Any:
     return p
 
 
-def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2)) -> Any:
+def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[float, float] = (7.0, 4.2),
+                prepare: Callable[[Any], Any] | None = None) -> Any:
     """Draw with a plot function onto a fresh Axes; the Figure (rendered by the template), or None in the audit.
+
+    ``prepare`` (e.g. :func:`toolkit.plots.prepare_radar`): the data-free set-up of the plot function, done
+    once in the blank figure that is copied (:func:`blank_figure`), not in every figure.
 
     No layout engine: the renderer crops the figure to what is drawn, so labels reaching
     beyond the axes are never cut, at the cost of one layout pass. The number of major ticks
@@ -196,11 +200,11 @@ def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[
 
     if getattr(current_record(), "no_figures", False):  # the audit renders every section, not the pictures of its numbers
         return None
-    fig = blank_figure(size, polar=polar)
+    fig = blank_figure(size, polar=polar, prepare=prepare)
     draw(fig.axes[0])
     if len(fig.axes) == 1:
         ax = fig.axes[0]
-        key = (tuple(size), polar)
+        key = _ticks_key(size, polar, prepare)
         used = (len(ax.xaxis.majorTicks), len(ax.yaxis.majorTicks))
         known = _TICKS.get(key, (0, 0))
         _TICKS[key] = (max(known[0], used[0]), max(known[1], used[1]))
@@ -208,11 +212,16 @@ def draw_figure(draw: Callable[[Any], Any], *, polar: bool = False, size: tuple[
 
 
 _BLANK: dict[tuple, bytes] = {}
-_TICKS: dict[tuple, tuple[int, int]] = {}  # (size, polar) -> major ticks of the x and y axis the last figures used
+_TICKS: dict[tuple, tuple[int, int]] = {}  # (size, polar[, prepare]) -> major ticks of the x and y axis the last figures used
 
 
-def blank_figure(size: tuple[float, float], *, polar: bool = False) -> Any:
-    """A new Figure of ``size`` inches with one Axes (polar or not), as ``Figure(figsize=size).add_subplot(111)`` makes it.
+def _ticks_key(size: tuple[float, float], polar: bool, prepare: Callable[[Any], Any] | None) -> tuple:
+    return (tuple(size), polar) if prepare is None else (tuple(size), polar, prepare)
+
+
+def blank_figure(size: tuple[float, float], *, polar: bool = False, prepare: Callable[[Any], Any] | None = None) -> Any:
+    """A new Figure of ``size`` inches with one Axes (polar or not), as ``Figure(figsize=size).add_subplot(111)`` makes it
+    (and ``prepare(ax)`` then sets it up, if given).
 
     Made once per size, kind and matplotlib settings and copied from a pickle afterwards: building an
     Axes (its axis, ticks, spines and grid lines from the rc settings) costs more than drawing a report's
@@ -225,8 +234,8 @@ def blank_figure(size: tuple[float, float], *, polar: bool = False) -> Any:
 
     import matplotlib as mpl
 
-    ticks = _TICKS.get((tuple(size), polar), (0, 0))
-    key = (tuple(size), polar, ticks, mpl.__version__, repr(sorted(mpl.rcParams.items())))
+    ticks = _TICKS.get(_ticks_key(size, polar, prepare), (0, 0))
+    key = (tuple(size), polar, prepare, ticks, mpl.__version__, repr(sorted(mpl.rcParams.items())))
     blob = _BLANK.get(key)
     if blob is None:
         from matplotlib.figure import Figure
@@ -237,6 +246,8 @@ def blank_figure(size: tuple[float, float], *, polar: bool = False) -> Any:
             ax.xaxis.get_major_ticks(ticks[0])
         if ticks[1]:
             ax.yaxis.get_major_ticks(ticks[1])
+        if prepare is not None:
+            prepare(ax)
         blob = pickle.dumps(fig, protocol=pickle.HIGHEST_PROTOCOL)
         if len(_BLANK) > 32:
             _BLANK.clear()

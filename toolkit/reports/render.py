@@ -123,7 +123,7 @@ def svg_tight(fig: Any, *, pad_inches: float = PAD_INCHES) -> str:
     """
     import matplotlib
 
-    from ..plots._svg import BACKEND
+    from ..plots._svg import BACKEND, layout_once
 
     box: dict[str, Any] = {}
 
@@ -133,7 +133,7 @@ def svg_tight(fig: Any, *, pad_inches: float = PAD_INCHES) -> str:
     buf = io.StringIO()
     cid = fig.canvas.mpl_connect("draw_event", measure)
     try:
-        with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}):
+        with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "upo"}), layout_once(fig):
             fig.savefig(buf, format="svg", facecolor="white", metadata={"Date": None}, backend=BACKEND)
     finally:
         fig.canvas.mpl_disconnect(cid)

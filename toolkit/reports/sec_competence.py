@@ -178,7 +178,7 @@ def competence_profile(ctx: Any) -> SectionData:
         ignore_index=True,
     )
     fig = draw_figure(lambda ax: plots().plot_profile_radar(radar, instrument=comp, group="group", value="score", lang=ctx.lang, ax=ax),
-                      polar=True, size=(6.4, 5.6))
+                      polar=True, size=(6.4, 5.6), prepare=plots().prepare_radar)
     return section_data(ctx, "profile", "sections/profile.html.j2", wave=wave, n=n, profile=prof, ministry_label=m_label, cohort_label=c_label,
                         figure=fig, caption=ctx.t("profile_caption", wave=wave), reasons=reasons(ctx, hidden))
 
