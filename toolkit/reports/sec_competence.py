@@ -264,7 +264,11 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
     dims = []
     legend_scale = None
     present = set(shares["item"])
-    by_item = dict(list(shares.groupby("item", sort=False))) if len(shares) else {}  # one pass, not one filter per item
+    # per item its points' shares and its n, from whole columns in one pass (a frame per item costs more than its bars)
+    by_item: dict[Any, tuple[dict[Any, Any], int]] = {}
+    for item_id, point, value, n_item in zip(shares["item"].tolist(), shares["point"].tolist(), shares["share"].tolist(), shares["n"].tolist()):
+        entry = by_item.setdefault(item_id, ({}, int(n_item)))
+        entry[0][point] = value
     for dim in instrument.dimensions:
         items = [it for it in dim.items if it.type == "likert" and (it.id in present or it.id in hidden)]
         if not items:
@@ -275,15 +279,13 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
             out.append(row)
             if it.id in hidden:
                 continue
-            sh = by_item[it.id].sort_values("point")
+            share, row["n"] = by_item.get(it.id, ({}, 0))
             scale = instrument.scale_of(it.id)
             legend_scale = legend_scale or scale
             pts = list(scale.points)
             cols = _likert_colours(len(pts))
             if it.reverse:  # coloured by the scored direction: agreeing with a negative statement is the "bad" colour
                 cols = cols[::-1]
-            share = dict(zip(sh["point"], sh["share"]))
-            row["n"] = int(sh["n"].iloc[0]) if len(sh) else 0
             mid = (len(pts) - 1) / 2
             left = sum(share.get(p, 0.0) for i, p in enumerate(pts) if i < mid) + (share.get(pts[int(mid)], 0.0) / 2 if len(pts) % 2 else 0)
             for i, p in enumerate(pts):
