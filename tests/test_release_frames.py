@@ -117,3 +117,25 @@ def test_likert_rows_read_each_items_shares(data):
     sh = shares[shares["item"] == item.id]
     assert first["n"] == int(sh["n"].iloc[0])
     assert sum(s["width"] for s in first["segments"]) == pytest.approx(50 * sh["share"].fillna(0).sum(), abs=1e-2)
+
+
+def test_needs_ranking_sliced_from_every_authority_equals_each_authoritys_own(demo_db):
+    """The needs table's ranking, sliced from the ranking of every authority and wave (batch cache), is
+    needs_ranking over the authority's rows of that wave alone: rows, order, values and dtypes."""
+    from toolkit.reports import sections as S
+    from toolkit.reports.sec_competence import _needs_ranking_of
+    from toolkit.scoring import needs_ranking
+
+    data = None
+    compared = 0
+    for authority in S.authority_context(demo_db, "BAMF").data.authorities["authority"]:
+        ctx = S.authority_context(demo_db, authority)
+        data = ctx.data
+        g_all = ctx.rows(data.gaps())
+        for wave in data.wave_labels():
+            g = g_all[g_all["wave"] == wave]
+            if g.empty:
+                continue
+            pd.testing.assert_frame_equal(_needs_ranking_of(ctx, g, wave), needs_ranking(g, by=("authority",)), check_exact=True)
+            compared += 1
+    assert compared >= 2 * len(data.authorities)

@@ -194,7 +194,6 @@ def needs_table(ctx: Any) -> pd.DataFrame | None:
 
 def _needs_table(ctx: Any) -> pd.DataFrame | None:
     from ..privacy import Level, rank_shown, release_frame, respondents
-    from ..scoring import needs_ranking
 
     comp = ctx.data.competence
     wave, _ = profile_wave(ctx)
@@ -204,7 +203,7 @@ def _needs_table(ctx: Any) -> pd.DataFrame | None:
     g = g[g["wave"] == wave]
     if g.empty:
         return None
-    nr = needs_ranking(g, by=("authority",))
+    nr = _needs_ranking_of(ctx, g, wave)
     sets = respondents(g, "dimension", "needs")
     nr["who"] = [sets.get(d, frozenset()) for d in nr["dimension"]]
     out = release_frame(nr, quantity=lambda r: Level(comp.id, f"needs:{r['dimension']}", str(wave)), people="who", k=ctx.k,
@@ -212,6 +211,21 @@ def _needs_table(ctx: Any) -> pd.DataFrame | None:
     out["rank"] = rank_shown(out, "needs")
     out["n"] = out["who"].map(len)
     return out.drop(columns="who")
+
+
+def _needs_ranking_of(ctx: Any, g: pd.DataFrame, wave: str) -> pd.DataFrame:
+    """``needs_ranking(g, by=("authority",))`` of this authority's gaps ``g`` in ``wave``, sliced from the ranking of
+    every authority and wave (computed once per cohort, in the batch cache): the same rows, order and values, as
+    each group's means and ranks depend on its own rows only (unreleased: :func:`_needs_table` releases them)."""
+    from ..scoring import needs_ranking
+
+    gaps = ctx.data.gaps()
+    if "wave" not in gaps.columns or not {"authority", "dimension"} <= set(gaps.columns):
+        return needs_ranking(g, by=("authority",))
+    every = ctx.data.derived("needs_ranking:authority:wave", lambda: needs_ranking(gaps, by=("authority", "wave")))
+    mine = ctx.data.rows_of(every, ctx.authority)
+    mine = mine[mine["wave"] == wave]
+    return mine.drop(columns="wave").reset_index(drop=True)
 
 
 def gaps_needs(ctx: Any) -> SectionData:
