@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .core import _check_k, group_summary
-from .release import Diff, Level, release, release_frame
+from .release import Diff, Level, records, release, release_rows, released_copy
 
 __all__ = ["levels", "release_levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown"]
 
@@ -168,12 +168,20 @@ def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: s
         return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row else str(wave))
 
     label = (lambda r: "/".join(str(r[c]) for c in groups)) if groups else "cohort"
-    out = frame.copy()
-    if "forbid" not in out.columns:
-        out["forbid"] = out["reason"].where(out["suppressed"].astype(bool), None) if "reason" in out.columns else None
-        out = out.drop(columns=["suppressed", "reason"], errors="ignore")
-    out = release_frame(out, quantity=qty, people="who", k=k, output=output, cell=label, estimates=_EST, forbid="forbid")
-    return out[[*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"]].reset_index(drop=True)
+    rows = records(frame)
+    prior = None
+    if "forbid" in frame.columns:
+        forbid = frame["forbid"].tolist()
+        if "suppressed" in frame.columns:  # kept suppressed, with its reason
+            prior = (frame["suppressed"].fillna(True).to_numpy(dtype=bool),
+                     list(frame["reason"]) if "reason" in frame.columns else [None] * len(frame))
+    elif "reason" in frame.columns:  # an earlier decision (e.g. a cached plan): its reasons decide again
+        forbid = frame["reason"].where(frame["suppressed"].astype(bool), None).tolist()
+    else:
+        forbid = None
+    hide, reasons = release_rows(rows, quantity=qty, people="who", k=k, output=output, cell=label, forbid=forbid, prior=prior)
+    return released_copy(frame, [*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"], hide, reasons, estimates=_EST,
+                         reset_index=True)
 
 
 def rank_shown(df: pd.DataFrame, value: str, *, ascending: bool = False, shown: str = "suppressed") -> pd.Series:
@@ -469,23 +477,26 @@ def release_changes(frame: pd.DataFrame, *, instrument: str, a: str, b: str, k: 
     label = lambda r: "/".join(str(r[c]) for c in head) + f" {a}->{b}"  # noqa: E731
     est = [c for c in ["mean_diff", "ci_low", "ci_high", "t", "p_t", "d_z", "w_stat", "p_wilcoxon", "r_rb", "p_holm", "sd_diff",
                        "p_holm_wilcoxon", "p_t_holm", "p_wilcoxon_holm"] if c in frame.columns]
-    pc = frame.copy()
-    pc["_f"] = pc["reason"].where(pc["suppressed"].astype(bool), None) if "reason" in pc.columns else None
-    base = pc.drop(columns=["suppressed", "reason"], errors="ignore")
-    out = release_frame(base, quantity=lambda r: Diff(instrument, str(r["dimension"]), a, b), people="who", k=k, output=output,
-                        cell=label, estimates=est, forbid="_f").drop(columns="_f")
+    rows = records(frame)
+    forbid = frame["reason"].where(frame["suppressed"].astype(bool), None).tolist() if "reason" in frame.columns else None
+    hide, reasons = release_rows(rows, quantity=lambda r: Diff(instrument, str(r["dimension"]), a, b), people="who", k=k, output=output,
+                                 cell=label, forbid=forbid)
     # the pairs' before/after means: levels of the pair set, released only where the auditor allows
     mr = []
-    need = list(dict.fromkeys([*head, "who", "suppressed", "reason", "means_reason", "mean_from", "mean_to"]))
-    for r in out[[c for c in need if c in out.columns]].to_dict("records"):
+    for r, hidden, reason in zip(rows, hide, reasons):
         m = r["means_reason"] if isinstance(r.get("means_reason"), str) else None
-        if r["suppressed"]:
-            m = m or r["reason"]
+        if hidden:
+            m = m or reason
         elif m is None:
             for w, col in ((a, "mean_from"), (b, "mean_to")):
                 release(Level(instrument, str(r["dimension"]), w), r["who"], r[col], k=k, output=output, cell=label(r) + f" {col}")
         mr.append(m)
-    out["means_reason"] = pd.Series(mr, index=out.index, dtype=object)
-    hide = out["means_reason"].notna().to_numpy()
-    out.loc[hide, ["mean_from", "mean_to"]] = np.nan
-    return out.reset_index(drop=True)
+    means_reason = pd.Series(mr, index=frame.index, dtype=object)
+    no_means = means_reason.notna().to_numpy()
+    extra: dict[str, object] = {"means_reason": means_reason}
+    for col in ("mean_from", "mean_to"):  # NaN where the means are hidden
+        values = frame[col].to_numpy(dtype=float, na_value=np.nan, copy=True) if col in frame.columns else np.full(len(frame), np.nan)
+        values[no_means] = np.nan
+        extra[col] = values
+    columns = [c for c in frame.columns if c not in ("suppressed", "reason")]  # then suppressed, reason (and what is new)
+    return released_copy(frame, columns, hide, reasons, estimates=est, extra=extra, reset_index=True)

@@ -49,6 +49,8 @@ __all__ = [
     "current_record",
     "release",
     "release_frame",
+    "release_rows",
+    "released_copy",
     "records",
     "respondents",
     "who",
@@ -381,28 +383,69 @@ def release_frame(
     """
     from .core import estimate_columns
 
-    out = df.copy()
     cols = list(estimates) if estimates is not None else [c for c in estimate_columns(df) if c != "who"]
-    prior_sup = out["suppressed"].fillna(True).to_numpy(dtype=bool) if "suppressed" in out.columns else np.zeros(len(out), bool)
-    prior_reason = list(out[reason_for]) if reason_for in out.columns else [None] * len(out)
+    prior_sup = df["suppressed"].fillna(True).to_numpy(dtype=bool) if "suppressed" in df.columns else np.zeros(len(df), bool)
+    prior_reason = list(df[reason_for]) if reason_for in df.columns else [None] * len(df)
+    rows = records(df)  # plain dicts: the quantity/cell functions index them like rows
+    hide, reasons = release_rows(rows, quantity=quantity, people=people, k=k, output=output, cell=cell,
+                                 forbid=[row.get(forbid) for row in rows] if forbid else None, prior=(prior_sup, prior_reason))
+    return released_copy(df, list(df.columns), hide, reasons, estimates=cols)
+
+
+def release_rows(
+    rows: Sequence[dict],
+    *,
+    quantity: Callable[[dict], Any],
+    people: str | Callable[[dict], Iterable[Any]],
+    k: int,
+    output: str,
+    cell: Callable[[dict], str] | str = "",
+    forbid: Sequence[Any] | None = None,
+    prior: tuple[Sequence[bool], Sequence[Any]] | None = None,
+) -> tuple[np.ndarray, list[str | None]]:
+    """The decisions of :func:`release_frame` (one :func:`release` per row, in order): ``(hidden, reasons)``.
+
+    ``forbid``: per row a reason code of a cohort-wide rule (anything but a non-empty string: none);
+    ``prior``: per row whether it is suppressed already and with which reason (kept; "derivable" without one).
+    """
     sup, reasons = [], []
-    for i, row in enumerate(records(out)):  # plain dicts: the quantity/cell functions index them like rows
-        if prior_sup[i]:
+    for i, row in enumerate(rows):
+        if prior is not None and prior[0][i]:
             sup.append(True)
-            reasons.append(prior_reason[i] if isinstance(prior_reason[i], str) else "derivable")
+            reasons.append(prior[1][i] if isinstance(prior[1][i], str) else "derivable")
             continue
-        f = row.get(forbid) if forbid else None
+        f = forbid[i] if forbid is not None else None
         f = f if isinstance(f, str) and f else None
         ppl = row[people] if isinstance(people, str) else people(row)
         c = cell(row) if callable(cell) else cell
         r = release(quantity(row), ppl if ppl is not None else (), None, k=k, output=output, cell=c, forbid=f)
         sup.append(not r.shown)
         reasons.append(r.reason)
-    hide = np.asarray(sup, dtype=bool)
-    for col in cols:  # whole columns at once (a masked .loc assignment per column costs more than the release)
-        values = out[col].to_numpy(dtype=float, na_value=np.nan, copy=True)
-        values[hide] = np.nan
-        out[col] = values
-    out["suppressed"] = hide
-    out["reason"] = pd.Series(reasons, index=out.index, dtype=object)
+    return np.asarray(sup, dtype=bool), reasons
+
+
+def released_copy(df: pd.DataFrame, columns: Sequence[Any], hide: np.ndarray, reasons: Sequence[Any], *, estimates: Sequence[Any],
+                  extra: dict[Any, Any] | None = None, reset_index: bool = False) -> pd.DataFrame:
+    """A new frame of ``df``'s ``columns`` with the ``estimates`` (as floats) NaN where ``hide``, and ``suppressed``
+    and ``reason`` (replaced where ``df`` has them, else appended), then ``extra`` columns (arrays, replaced or
+    appended): built in one step from the columns, as ``df.copy()`` with each column set would be (which costs
+    several times more on a report's small frames). ``reset_index``: a fresh ``RangeIndex``.
+    """
+    est = set(estimates)
+    new: dict[Any, Any] = {"suppressed": hide, "reason": pd.Series(list(reasons), index=df.index, dtype=object), **(extra or {})}
+    data: dict[Any, Any] = {}
+    for c in columns:
+        if c in est:
+            values = df[c].to_numpy(dtype=float, na_value=np.nan, copy=True)
+            values[hide] = np.nan
+            data[c] = values
+        elif c in new:
+            data[c] = new[c]
+        else:
+            data[c] = df[c]
+    for c, v in new.items():
+        data.setdefault(c, v)
+    out = pd.DataFrame(data, index=df.index)  # every Series here has df's index (repeated labels too)
+    if reset_index:
+        out.index = pd.RangeIndex(len(out))
     return out

@@ -194,7 +194,6 @@ def needs_table(ctx: Any) -> pd.DataFrame | None:
 
 def _needs_table(ctx: Any) -> pd.DataFrame | None:
     from ..privacy import Level, rank_shown, release_frame, respondents
-    from ..scoring import needs_ranking
 
     comp = ctx.data.competence
     wave, _ = profile_wave(ctx)
@@ -204,7 +203,7 @@ def _needs_table(ctx: Any) -> pd.DataFrame | None:
     g = g[g["wave"] == wave]
     if g.empty:
         return None
-    nr = needs_ranking(g, by=("authority",))
+    nr = _needs_ranking_of(ctx, g, wave)
     sets = respondents(g, "dimension", "needs")
     nr["who"] = [sets.get(d, frozenset()) for d in nr["dimension"]]
     out = release_frame(nr, quantity=lambda r: Level(comp.id, f"needs:{r['dimension']}", str(wave)), people="who", k=ctx.k,
@@ -212,6 +211,21 @@ def _needs_table(ctx: Any) -> pd.DataFrame | None:
     out["rank"] = rank_shown(out, "needs")
     out["n"] = out["who"].map(len)
     return out.drop(columns="who")
+
+
+def _needs_ranking_of(ctx: Any, g: pd.DataFrame, wave: str) -> pd.DataFrame:
+    """``needs_ranking(g, by=("authority",))`` of this authority's gaps ``g`` in ``wave``, sliced from the ranking of
+    every authority and wave (computed once per cohort, in the batch cache): the same rows, order and values, as
+    each group's means and ranks depend on its own rows only (unreleased: :func:`_needs_table` releases them)."""
+    from ..scoring import needs_ranking
+
+    gaps = ctx.data.gaps()
+    if "wave" not in gaps.columns or not {"authority", "dimension"} <= set(gaps.columns):
+        return needs_ranking(g, by=("authority",))
+    every = ctx.data.derived("needs_ranking:authority:wave", lambda: needs_ranking(gaps, by=("authority", "wave")))
+    mine = ctx.data.rows_of(every, ctx.authority)
+    mine = mine[mine["wave"] == wave]
+    return mine.drop(columns="wave").reset_index(drop=True)
 
 
 def gaps_needs(ctx: Any) -> SectionData:
@@ -264,7 +278,11 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
     dims = []
     legend_scale = None
     present = set(shares["item"])
-    by_item = dict(list(shares.groupby("item", sort=False))) if len(shares) else {}  # one pass, not one filter per item
+    # per item its points' shares and its n, from whole columns in one pass (a frame per item costs more than its bars)
+    by_item: dict[Any, tuple[dict[Any, Any], int]] = {}
+    for item_id, point, value, n_item in zip(shares["item"].tolist(), shares["point"].tolist(), shares["share"].tolist(), shares["n"].tolist()):
+        entry = by_item.setdefault(item_id, ({}, int(n_item)))
+        entry[0][point] = value
     for dim in instrument.dimensions:
         items = [it for it in dim.items if it.type == "likert" and (it.id in present or it.id in hidden)]
         if not items:
@@ -275,15 +293,13 @@ def likert_rows(shares: pd.DataFrame, instrument: Any, lang: str = "de", hidden:
             out.append(row)
             if it.id in hidden:
                 continue
-            sh = by_item[it.id].sort_values("point")
+            share, row["n"] = by_item.get(it.id, ({}, 0))
             scale = instrument.scale_of(it.id)
             legend_scale = legend_scale or scale
             pts = list(scale.points)
             cols = _likert_colours(len(pts))
             if it.reverse:  # coloured by the scored direction: agreeing with a negative statement is the "bad" colour
                 cols = cols[::-1]
-            share = dict(zip(sh["point"], sh["share"]))
-            row["n"] = int(sh["n"].iloc[0]) if len(sh) else 0
             mid = (len(pts) - 1) / 2
             left = sum(share.get(p, 0.0) for i, p in enumerate(pts) if i < mid) + (share.get(pts[int(mid)], 0.0) / 2 if len(pts) % 2 else 0)
             for i, p in enumerate(pts):

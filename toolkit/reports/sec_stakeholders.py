@@ -140,17 +140,24 @@ def stakeholder_section(ctx: Any) -> SectionData:
     tbl = stakeholder_table(ctx, m)
     fig = draw_figure(lambda ax: plots().plot_power_interest(tbl, lang=L, ax=ax, labels="numbers"), size=(7.0, 6.0))
     inst = ctx.data.stakeholder
+    from ..privacy.release import records
+
+    table_rows = records(tbl)  # plain dicts from whole columns (a Series per row costs more than the table)
+    by_quadrant: dict[Any, list[dict[str, Any]]] = {}
+    for r in table_rows:  # the quadrants in order of appearance, as groupby(sort=False)
+        if not pd.isna(r["quadrant"]):
+            by_quadrant.setdefault(r["quadrant"], []).append(r)
     quads = []
-    for q, grp in tbl.groupby("quadrant", sort=False):
+    for q, grp in by_quadrant.items():
         strategy = STRATEGIES.get(q, {}).get("en" if L == "en" else "de", "")
         strategy = strategy.split(":", 1)[1].strip() if ":" in strategy else strategy
         rows = []
-        for _, r in grp.iterrows():
-            rows.append({**r.to_dict(), "free": bool(r.get("free")), "disagreement": bool(r["disagreement"]),
+        for r in grp:
+            rows.append({**r, "free": bool(r.get("free")), "disagreement": bool(r["disagreement"]),
                          "engagement_text": f"{_engagement(r['engagement_current'], inst, L)} → {_engagement(r['engagement_desired'], inst, L)}"})
-        quads.append({"label": grp["quadrant_label"].iloc[0] or q, "strategy": strategy, "rows": rows})
+        quads.append({"label": grp[0]["quadrant_label"] or q, "strategy": strategy, "rows": rows})
     hidden = int(ctx.memo.get("stakeholders_not_shown", 0)) if getattr(ctx, "memo", None) is not None else 0
-    disagreements = [f"{int(r['number'])} {r['label']}: {r['disagreement_reason']}" for _, r in tbl.iterrows()
+    disagreements = [f"{int(r['number'])} {r['label']}: {r['disagreement_reason']}" for r in table_rows
                      if bool(r["disagreement"]) and r.get("disagreement_reason")]
     return section_data(ctx, "stakeholders", "sections/stakeholders.html.j2", n=n, wave=wave, figure=fig, caption=ctx.t("stakeholder_caption"),
                         table=tbl, quadrants=quads, not_shown=hidden, disagreements=disagreements, k=ctx.k)
