@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..privacy import Record, Violation, audit, format_violations, recording, resolve_k
+from ..privacy.plan import _mask
 
 __all__ = ["AuditResult", "cli_outputs", "cli_outputs_of_data", "cohort_audit", "parent_outputs"]
 
@@ -111,11 +112,19 @@ def _cli(db: str, k: int) -> int:
 
 def _cli_of_data(data: Any, k: int) -> int:
     """:func:`_cli` from cohort data already in memory (a batch's :class:`~toolkit.reports.context.CohortData`):
-    the same command-line aggregates, released in the same order over the same respondent sets, from the answers
-    and dimension scores the batch has read and computed once, instead of reading the store again for each of them."""
-    from ..scoring import dimension_scores
-    from ..summaries import change_summary_of, reliability_summary_of, score_summary_of
+    the same command-line aggregates' releases, in the same order over the same respondent sets, recorded where the
+    caller records, from the answers and dimension scores the batch has read and computed once.
 
+    Only the releases are made, not the numbers: the audit needs what each aggregate shows and over whom, which the
+    release rules decide from the respondent sets alone (the levels' sets and the planner's paired-change decisions),
+    so the estimates (means, quantiles, tests) are not computed, and every respondent set is built once as a bit mask
+    of the record from integer codes (:class:`_CliReleases`). ``tests/test_cli_aggregates_fast.py`` checks the record
+    entry for entry against :func:`_cli`'s from the store."""
+    from ..privacy import current_record
+    from ..scoring import dimension_scores
+    from ..stats import reliability
+
+    rec = current_record()
     n = 0
     waves = data.wave_labels()
     for inst_id in data.instrument_table["instrument"].unique():
@@ -128,19 +137,170 @@ def _cli_of_data(data: Any, k: int) -> int:
         if not present:
             continue
         competence = data.competence
-        scores = data.scores() if competence is not None and competence.id == inst.id else dimension_scores(resp, inst)
+        own = competence is not None and competence.id == inst.id
+        scores = data.scores() if own else dimension_scores(resp, inst)
+        cli = _CliReleases(rec, scores, inst.id, k)
+        pairs = [(first, later) for later in present[1:] for first in present[: present.index(later)]]
         for by in ("authority", "ministry", None):
-            score_summary_of(scores, inst, by=by, k=k)
+            cli.levels(by)
             n += 1
-            for later in present[1:]:
-                for first in present[: present.index(later)]:
-                    paired = data._derived.get(f"change:{first}:{later}") if by == "authority" and scores is data._derived.get("scores") else None
-                    change_summary_of(scores, inst, first, later, by=by, k=k, waves=waves, paired=paired)
-                    n += 1
-        answers = [(w, resp.iloc[by_wave[w]] if w in by_wave else resp.iloc[0:0]) for w in waves]
-        reliability_summary_of(answers, lambda scores=scores: scores, inst, k=k)
+            for first, later in pairs:
+                paired = data._derived.get(f"change:{first}:{later}") if by == "authority" and own else None
+                cli.change(first, later, by, waves, paired)
+                n += 1
+        rels = [data._derived.get(f"reliability:{inst.id}:{w}")  # the batch's own (the same rows), else computed
+                for w in waves if w in by_wave]
+        rels = [(rel if rel is not None else reliability(resp.iloc[by_wave[w]], inst, method="pairwise")).assign(wave=w)
+                for rel, w in zip(rels, [w for w in waves if w in by_wave])]
+        cli.reliability(rels)
         n += 1
     return n
+
+
+class _CliReleases:
+    """The releases of ``upo scores|change|reliability`` for one instrument's dimension scores, recorded in ``rec``
+    without computing the numbers (see :func:`_cli_of_data`); each method records what its summary in
+    :mod:`toolkit.summaries` records, in the same order:
+
+    - :meth:`levels`: :func:`~toolkit.summaries.score_summary_of` (:func:`toolkit.privacy.levels`): a cell (wave,
+      dimension, authority) over its respondents with a valid score; a ministry's or the cohort's over the union of its
+      shown cells (``k`` or more); each shown with ``k`` or more respondents;
+    - :meth:`change`: :func:`~toolkit.summaries.change_summary_of` (:func:`toolkit.privacy.change_levels`): the
+      planner's decisions (:func:`toolkit.privacy.change_plan_all`), the differences first, then the pairs'
+      before/after means where the planner allows them;
+    - :meth:`reliability`: :func:`~toolkit.summaries.reliability_summary_of`: each wave's and dimension's alpha over
+      the respondents with a valid score of the dimension in that wave.
+    """
+
+    def __init__(self, rec: Any, scores: Any, instrument: str, k: int) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self.rec, self.scores, self.instrument, self.k = rec, scores, instrument, k
+        self._plan: dict | None = None
+        v = scores[scores["score"].notna()]
+        self.empty = scores.empty
+        self.waves_in = {str(w) for w in pd.unique(scores["wave"])} if not scores.empty else set()
+        self.order_in = [str(w) for w in pd.unique(v["wave"])] if not v.empty else []
+        wave, dim = v["wave"].astype(str), v["dimension"].astype(str)
+        ids = (v["authority"].astype(str) + "|" + v["participant"].astype(str)).to_numpy(dtype=object)
+        codes, people = pd.factorize(ids)
+        with rec._lock:  # the record's numbering, extended by these respondents (in their order of appearance)
+            known = rec.ids
+            bit = np.array([known.setdefault(p, len(known)) for p in people], dtype=np.int64)
+        # the cells (wave, dimension, authority), in order of appearance as toolkit.privacy.shown_cells makes them
+        cols = {"wave": wave.to_numpy(dtype=object), "dimension": dim.to_numpy(dtype=object),
+                "authority": v["authority"].reset_index(drop=True)}  # the authorities in their own dtype (it orders them)
+        frame = pd.DataFrame({**cols, "ministry": v["ministry"].reset_index(drop=True) if "ministry" in v.columns else None})
+        key = ["wave", "dimension", "authority"]
+        g = frame.groupby(key, observed=True, sort=False)
+        gid = g.ngroup().to_numpy()
+        cells = g.size().index
+        ministry = g["ministry"].first().to_numpy()
+        ok = gid >= 0  # (rows without an authority are in no cell)
+        rows, gid = np.flatnonzero(ok), gid[ok]
+        self.cells: list[tuple[str, str, Any, Any, int]] = []  # (wave, dimension, authority, ministry, mask)
+        self.sorted_cells: list[tuple[str, str, Any, Any, int]] = []
+        if not len(gid):
+            return
+        by_gid = np.argsort(gid, kind="stable")
+        bounds = np.searchsorted(gid[by_gid], np.arange(len(cells) + 1))
+        rbits = bit[codes[rows[by_gid]]]
+        for j, (w, d, a) in enumerate(cells):
+            self.cells.append((w, d, a, ministry[j], _mask(rbits[bounds[j]:bounds[j + 1]])))
+        # the authorities' rows in the order group_summary gives them (grouped with sort=True: wave, dimension, authority)
+        rank = frame.groupby(key, observed=True, sort=True).ngroup().to_numpy()[rows]
+        first = np.empty(len(cells), dtype=np.int64)
+        first[gid[::-1]] = np.arange(len(gid))[::-1]  # each cell's first row
+        self.sorted_cells = [self.cells[j] for j in np.argsort(rank[first], kind="stable")]
+
+    def _record(self, output: str, cell: str, quantity: Any, mask: int) -> None:
+        if mask.bit_count() >= self.k:  # what release() records: k or more respondents (or pairs), no objection
+            self.rec.add_mask(output, cell, quantity, mask)
+
+    def levels(self, by: str | None) -> None:
+        from ..privacy import Level
+
+        if self.empty:
+            return
+        output, k, inst = f"cli:scores:{by or 'cohort'}", self.k, self.instrument
+        if by == "authority":
+            for w, d, a, _, m in self.sorted_cells:
+                self._record(output, f"{w}/{d}/{a}", Level(inst, d, w), m)
+            return
+        groups: dict[tuple, int] = {}
+        for w, d, a, mi, m in self.cells:  # the groups in order of appearance, each over its shown cells
+            key = (w, d, mi) if by == "ministry" else (w, d)
+            u = groups.setdefault(key, 0)
+            if m.bit_count() >= k and not (by == "ministry" and _isna(mi)):
+                groups[key] = u | m
+        for key, m in groups.items():
+            self._record(output, "/".join(str(x) for x in key), Level(inst, key[1], key[0]), m)
+
+    def _mask_of(self, people: frozenset) -> int:
+        import numpy as np
+
+        ids = self.rec.ids
+        try:
+            bits = np.fromiter(map(ids.__getitem__, people), dtype=np.int64, count=len(people))
+        except KeyError:
+            return self.rec.mask(people)
+        return _mask(bits)
+
+    def change(self, a: str, b: str, by: str | None, waves: list[str], paired: Any) -> None:
+        from ..privacy import Diff, Level, change_plan_all
+        from ..stats import paired_change
+
+        if self.empty or not {a, b} <= self.waves_in:
+            return
+        if self._plan is None:  # the same for every wave pair and grouping (memoised, but its key hashes the scores)
+            self._plan = change_plan_all(self.scores, k=self.k, instrument=self.instrument, waves=waves)
+        plan = self._plan
+        order = [str(w) for w in waves if str(w) in self.order_in]
+        fa, fb = (a, b) if a in order and b in order and order.index(a) < order.index(b) else (b, a)
+        inst, output = self.instrument, f"cli:change:{by or 'cohort'}"
+        if by == "authority":
+            pc = paired if paired is not None else paired_change(self.scores, a, b, by="authority")
+            if pc.empty:
+                return
+            none = (frozenset(), "no_data", "no_data")
+            rows = [(str(au), str(d), plan.get((fa, fb, "authority", str(au), str(d)), none))
+                    for au, d in zip(pc["authority"], pc["dimension"])]
+        else:
+            level = by or "total"
+            rows = [(key[3], key[4], val) for key, val in plan.items() if key[:3] == (fa, fb, level)]
+        shown = []
+        for g, d, (p, reason, means_reason) in rows:
+            label = (f"{g}/{d}" if by else str(d)) + f" {a}->{b}"
+            if reason is None and len(p) >= self.k:
+                m = self._mask_of(p)
+                self.rec.add_mask(output, label, Diff(inst, str(d), a, b), m)
+                if not isinstance(means_reason, str):
+                    shown.append((label, str(d), m))
+        for label, d, m in shown:  # the pairs' before/after means, after every difference (release_changes)
+            self.rec.add_mask(output, f"{label} mean_from", Level(inst, d, a), m)
+            self.rec.add_mask(output, f"{label} mean_to", Level(inst, d, b), m)
+
+    def reliability(self, rels: list[Any]) -> None:
+        from ..privacy import Level
+
+        if not rels:
+            return
+        union: dict[tuple[str, str], int] = {}
+        for w, d, _, _, m in self.cells:
+            union[(w, d)] = union.get((w, d), 0) | m
+        for rel in rels:
+            hidden = rel["suppressed"].fillna(True).tolist() if "suppressed" in rel.columns else [False] * len(rel)
+            for w, d, h in zip(rel["wave"], rel["dimension"], hidden):
+                if not h:
+                    self._record("cli:reliability", f"{w}/{d}", Level(self.instrument, f"reliability:{d}", str(w)),
+                                 union.get((str(w), str(d)), 0))
+
+
+def _isna(x: Any) -> bool:
+    import pandas as pd
+
+    return x is None or bool(pd.isna(x))
 
 
 def _cohort_outputs(C: Any, db: str, lang: str, k: int, cli: bool) -> int:

@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..privacy.plan import _mask
 from ..privacy.release import Diff, Level, Record, fresh_process_record
 
 __all__ = ["KernelRecord", "kernel_start", "kernel_ship", "kernel_payload", "decode", "BatchRecord", "TOKEN_KEY"]
@@ -86,8 +87,12 @@ def _digest(people: list[str]) -> str:
 
 
 def _bits(m: int) -> np.ndarray:
+    """The bit numbers of a mask, ascending; only its non-zero bytes are unpacked (a small set high in a long
+    numbering is a long integer of mostly zero bytes)."""
     raw = np.frombuffer(m.to_bytes((m.bit_length() + 7) // 8 or 1, "little"), dtype=np.uint8)
-    return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
+    at = np.flatnonzero(raw)
+    row, col = np.nonzero(np.unpackbits(raw[at], bitorder="little").reshape(-1, 8))
+    return at[row] * 8 + col
 
 
 def _quantity(q: Any) -> list[str]:
@@ -201,8 +206,21 @@ class BatchRecord:
             self.shipped.add(report_id)
 
     def add_parent(self, rec: Record) -> None:
-        """Add releases made in the parent (pseudonymous ids), in the batch's numbers."""
+        """Add releases made in the parent (pseudonymous ids), in the batch's numbers.
+
+        Each of the parent's respondents is recoded once (not once per release it is in): ``to_batch`` maps the
+        parent's bits to the batch record's, filled as respondents are met, entry by entry in bit order, so new
+        respondents get the batch's next bits in the order :meth:`Record.mask` of the recoded sets gives them."""
         inv = list(rec.ids)
+        to_batch = np.full(len(inv), -1, dtype=np.int64)
+        out = self.record
         for e in rec.entries:
-            people = [self.recode(inv[b]) for b in _bits(e.mask)] if e.mask else []
-            self.record.add(e.output, e.cell, e.quantity, people, known=e.known)
+            bits = _bits(e.mask) if e.mask else np.zeros(0, dtype=np.int64)
+            mine = to_batch[bits]
+            if (mine < 0).any():
+                with out._lock:
+                    ids = out.ids
+                    for b in bits[mine < 0].tolist():
+                        to_batch[b] = ids.setdefault(self.recode(inv[b]), len(ids))
+                mine = to_batch[bits]
+            out.add_mask(e.output, e.cell, e.quantity, _mask(mine), known=e.known)
