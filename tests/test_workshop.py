@@ -96,6 +96,17 @@ def test_serve_form_processes_urls_qr_per_session_and_clean_stop(store):
     assert not store.path.with_name(f"{store.path.stem}.workshop-drafts").joinpath(f"reality_check-t0-BVA-{a.port}").exists()  # drafts end with the session
 
 
+def test_the_form_page_loads_solaras_vue_2_bundle():
+    """With ipyvue 3 installed Solara's page loads its Vue 3 bundle (solara-vuetify3-app: 3.9 MB of JavaScript, 1.0 MB of CSS) on every
+    phone; the form uses no Vue 3 feature, and the Vue 2 bundle (2.2 MB, 0.66 MB) costs the page about a quarter less CPU to a usable form."""
+    import solara.server.server as solara_server
+
+    from toolkit.workshop import assets
+
+    assert solara_server.vue3 is False, "ipyvue>=2 is installed: pyproject.toml pins ipyvue<2 and ipyvuetify<2"
+    assert ("@widgetti/solara-vuetify-app", "10.1.1") in assets.needed_packages()
+
+
 def test_missing_page_assets_are_an_error_not_a_cdn_request(monkeypatch, store, capsys):
     import toolkit.workshop.assets as assets
 
