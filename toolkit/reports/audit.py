@@ -148,10 +148,12 @@ def _cli_of_data(data: Any, k: int) -> int:
                 paired = data._derived.get(f"change:{first}:{later}") if by == "authority" and own else None
                 cli.change(first, later, by, waves, paired)
                 n += 1
-        rels = [data._derived.get(f"reliability:{inst.id}:{w}")  # the batch's own (the same rows), else computed
-                for w in waves if w in by_wave]
-        rels = [(rel if rel is not None else reliability(resp.iloc[by_wave[w]], inst, method="pairwise")).assign(wave=w)
-                for rel, w in zip(rels, [w for w in waves if w in by_wave])]
+        rels = []
+        for w in (w for w in waves if w in by_wave):
+            rel = data._derived.get(f"reliability:{inst.id}:{w}")  # the batch's own (the same rows), else computed
+            if rel is None:
+                rel = reliability(resp.iloc[by_wave[w]], inst, method="pairwise")
+            rels.append(rel.assign(wave=w))
         cli.reliability(rels)
         n += 1
     return n

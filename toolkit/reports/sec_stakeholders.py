@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..privacy.release import records
 from .base import draw_figure, once, output_name, plots, reasons, section_data
 from .html import fmt_num
 from .registry import SectionData
@@ -140,8 +141,6 @@ def stakeholder_section(ctx: Any) -> SectionData:
     tbl = stakeholder_table(ctx, m)
     fig = draw_figure(lambda ax: plots().plot_power_interest(tbl, lang=L, ax=ax, labels="numbers"), size=(7.0, 6.0))
     inst = ctx.data.stakeholder
-    from ..privacy.release import records
-
     table_rows = records(tbl)  # plain dicts from whole columns (a Series per row costs more than the table)
     by_quadrant: dict[Any, list[dict[str, Any]]] = {}
     for r in table_rows:  # the quadrants in order of appearance, as groupby(sort=False)
