@@ -3,11 +3,14 @@
 Straightforward all-pairs versions of :func:`toolkit.privacy.audit`, :class:`toolkit.privacy.Planner`
 and :func:`toolkit.privacy.change_plan_all`, kept verbatim (except for the names and the memo) so
 that tests and ``bench/bench_privacy.py`` can compare the fast versions with them: same decisions,
-same violations in the same order.
+same violations in the same order. They work on plain integer bit masks, as the code then did (records
+now hold :class:`toolkit.privacy.Mask` objects: :func:`audit_ref` converts the entries' masks,
+:func:`change_plan_all_ref` the record's).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import pandas as pd
@@ -20,6 +23,7 @@ from toolkit.privacy.release import Diff, Entry, Level, Record
 
 def audit_ref(record: Record | list[Entry], *, k: int | None = None) -> list[Violation]:
     entries = record.entries if isinstance(record, Record) else list(record)
+    entries = [replace(e, mask=int(e.mask)) for e in entries]  # the integer bit masks the code then used
     k = int(k or (record.k if isinstance(record, Record) else None) or 5)
     levels: dict[Level, dict[int, list[tuple[Entry, str]]]] = {}
     diffs: list[Entry] = []
@@ -155,11 +159,11 @@ def change_plan_all_ref(scores: pd.DataFrame, *, k: int, instrument: str, waves:
         base = []
         for w in order:
             shown = [au for au in auths if len(sets.get((w, d, au), ())) >= k]
-            base += [(L(w), rec.mask(sets[(w, d, au)])) for au in shown]
+            base += [(L(w), int(rec.mask(sets[(w, d, au)]))) for au in shown]
             for g in groups:
                 u = frozenset().union(*[sets[(w, d, au)] for au in shown if ministry.get(au, "") == g])
-                base.append((L(w), rec.mask(u)))
-            base.append((L(w), rec.mask(frozenset().union(*[sets[(w, d, au)] for au in shown]))))
+                base.append((L(w), int(rec.mask(u))))
+            base.append((L(w), int(rec.mask(frozenset().union(*[sets[(w, d, au)] for au in shown])))))
         pl.add(base)
         for j, b in enumerate(order):
             for a in order[:j]:
@@ -168,7 +172,7 @@ def change_plan_all_ref(scores: pd.DataFrame, *, k: int, instrument: str, waves:
                 def decide(p: frozenset) -> tuple[frozenset, str | None, str | None]:
                     if len(p) < k:
                         return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
-                    m = rec.mask(p)
+                    m = int(rec.mask(p))
                     if not pl.allows([(Q, m)]):
                         return p, "one_wave_derivable", "one_wave_derivable"
                     pl.add([(Q, m)])

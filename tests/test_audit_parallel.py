@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def _entries(result):
     names = {bit: p for p, bit in result.record.ids.items()}
-    return [(e.output, e.cell, e.quantity, e.n, e.known, frozenset(names[b] for b in range(e.mask.bit_length()) if e.mask >> b & 1))
+    return [(e.output, e.cell, e.quantity, e.n, e.known, frozenset(names[b] for b in e.mask.positions().tolist()))
             for e in result.record.entries]
 
 

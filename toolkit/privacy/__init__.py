@@ -35,6 +35,7 @@ from .core import (
     visible_texts,
 )
 from .live import LiveRelease, live_state
+from .mask import Mask
 from .plan import change_levels, change_plan_all, levels, release_changes, release_levels, percentile_shown, rank_shown, shown_cells
 from .release import (
     REASONS,
@@ -53,6 +54,7 @@ from .release import (
 )
 
 __all__ = [
+    "Mask",
     "DEFAULT_K",
     "SUPPRESSED_NOTE",
     "resolve_k",

@@ -28,17 +28,13 @@ Example
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
+from .mask import EMPTY, Mask
 from .release import Diff, Entry, Level, Record
 
 __all__ = ["Violation", "audit", "format_violations", "Planner"]
-
-_LITTLE = sys.byteorder == "little"
 
 
 @dataclass(frozen=True)
@@ -81,27 +77,17 @@ def _cells(group: list[tuple[Entry, str]]) -> list[tuple[str, str, int, str]]:
     return [(e.output, e.cell, e.n, how) for e, how in group[:3]]
 
 
-def _words(m: int) -> dict[int, int]:
+def _words(m: Mask) -> dict[int, int]:
     """The non-zero 64-bit words of a mask: ``{word index: word}`` (a sparse copy for the index)."""
-    if not m >> 64:
-        return {0: m} if m else {}
-    lo = ((m & -m).bit_length() - 1) >> 6  # skip the empty words below (an authority's set sits high up)
-    m >>= lo << 6
-    n = (m.bit_length() + 63) // 64
-    raw = m.to_bytes(n * 8, "little")
-    if n <= 64 and _LITTLE:
-        return {lo + i: v for i, v in enumerate(memoryview(raw).cast("Q")) if v}
-    arr = np.frombuffer(raw, dtype="<u8")
-    nz = np.flatnonzero(arr)
-    return dict(zip((nz + lo).tolist(), arr[nz].tolist()))
+    return m.words()
 
 
-def _within(m: int, w: dict[int, int], o: int, ow: dict[int, int]) -> bool:
+def _within(m: Mask, w: dict[int, int], o: Mask, ow: dict[int, int]) -> bool:
     """Whether mask ``m`` (words ``w``) lies inside ``o`` (words ``ow``)."""
     if len(w) > len(ow):
         return False
     if len(w) > 4:
-        return not m & ~o
+        return m.within(o)
     g = ow.get
     for x, v in w.items():
         if v & ~g(x, 0):
@@ -119,13 +105,13 @@ class _Family:
     """
 
     def __init__(self) -> None:
-        self.masks: list[int] = []
+        self.masks: list[Mask] = []
         self.words: list[dict[int, int]] = []
         self.n: list[int] = []
         self.touch: dict[int, list[int]] = {}
         self.low: dict[int, list[int]] = {}
 
-    def insert(self, m: int, w: dict[int, int] | None = None) -> int:
+    def insert(self, m: Mask, w: dict[int, int] | None = None) -> int:
         i = len(self.masks)
         w = _words(m) if w is None else w
         self.masks.append(m)
@@ -137,7 +123,7 @@ class _Family:
             self.low.setdefault(min(w), []).append(i)
         return i
 
-    def supersets(self, m: int, w: dict[int, int], n: int) -> list[int]:
+    def supersets(self, m: Mask, w: dict[int, int], n: int) -> list[int]:
         """Ids of the sets that contain ``m`` (``m`` itself if it is present)."""
         if not w:
             return list(range(len(self.masks)))
@@ -151,7 +137,7 @@ class _Family:
         masks, words, sizes = self.masks, self.words, self.n
         return [j for j in best or () if sizes[j] >= n and _within(m, w, masks[j], words[j])]
 
-    def subsets(self, m: int, w: dict[int, int], n: int) -> list[int]:
+    def subsets(self, m: Mask, w: dict[int, int], n: int) -> list[int]:
         """Ids of the non-empty sets inside ``m`` (``m`` itself if it is present)."""
         masks, words, sizes = self.masks, self.words, self.n
         out = []
@@ -185,7 +171,7 @@ class _Accepted(_Family):
                 union[x] = union.get(x, 0) | v
         return kids, sum(self.n[j] for j in kids), union, sum(v.bit_count() for v in union.values())
 
-    def accept(self, m: int, w: dict[int, int], sups: list[int], subs: list[int]) -> None:
+    def accept(self, m: Mask, w: dict[int, int], sups: list[int], subs: list[int]) -> None:
         """Add ``m`` (not present; ``sups``/``subs``: the ids of the sets containing it / inside it)."""
         n = m.bit_count()
         kids, ksum, union, un = self.children(subs)
@@ -228,8 +214,9 @@ def audit(record: Record | list[Entry], *, k: int | None = None) -> list[Violati
     inside a set are found from the containment relation, not from all pairs.
     """
     entries = record.entries if isinstance(record, Record) else list(record)
+    entries = [e if type(e.mask) is Mask else replace(e, mask=Mask.of(e.mask)) for e in entries]  # integer bit masks too
     k = int(k or (record.k if isinstance(record, Record) else None) or 5)
-    levels: dict[Level, dict[int, list[tuple[Entry, str]]]] = {}
+    levels: dict[Level, dict[Mask, list[tuple[Entry, str]]]] = {}
     diffs: list[Entry] = []
     for e in entries:
         if isinstance(e.quantity, Diff):
@@ -237,7 +224,7 @@ def audit(record: Record | list[Entry], *, k: int | None = None) -> list[Violati
         else:
             levels.setdefault(e.quantity, {}).setdefault(e.mask, []).append((e, "released"))
     _close(levels, diffs)
-    checked: dict[Any, dict[int, list[tuple[Entry, str]]]] = dict(levels)
+    checked: dict[Any, dict[Mask, list[tuple[Entry, str]]]] = dict(levels)
     for e in diffs:  # a difference over a set of pairs is checked like a level
         checked.setdefault(e.quantity, {}).setdefault(e.mask, []).append((e, "released"))
     out: list[Violation] = []
@@ -268,9 +255,7 @@ def audit(record: Record | list[Entry], *, k: int | None = None) -> list[Violati
             maximal = [j for j in inner if not any(i in sup[s] for s in sup[j])]  # no set between j and big
             if len(maximal) < 2 or sum(sizes[j] for j in maximal) > sizes[i]:
                 continue
-            union = 0
-            for j in maximal:
-                union |= masks[j]
+            union = Mask.union(masks[j] for j in maximal)
             if union.bit_count() != sum(sizes[j] for j in maximal):  # not disjoint
                 continue
             rest = sizes[i] - union.bit_count()
@@ -311,17 +296,17 @@ class Planner:
 
     def __init__(self, k: int) -> None:
         self.k = int(k)
-        self.sets: dict[Any, set[int]] = {}
-        self.diffs: dict[int, set[Diff]] = {}
+        self.sets: dict[Any, set[Mask]] = {}
+        self.diffs: dict[Mask, set[Diff]] = {}
         self._fam: dict[Any, _Accepted] = {}  # the accepted sets per quantity, indexed by containment
         self._asked: dict = {}  # the last allows() call's queries
         self._pairs: dict[Diff, tuple[Level, Level]] = {}
 
-    def _derive(self, new: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
+    def _derive(self, new: list[tuple[Any, Mask]]) -> list[tuple[Any, Mask]]:
         """The new pairs plus every level that follows from them with what is accepted (closure)."""
-        out: list[tuple[Any, int]] = []
-        seen: set[tuple[Any, int]] = set()
-        extra_diffs: dict[int, set[Diff]] = {}
+        out: list[tuple[Any, Mask]] = []
+        seen: set[tuple[Any, Mask]] = set()
+        extra_diffs: dict[Mask, set[Diff]] = {}
         work = list(new)
         while work:
             q, m = work.pop()
@@ -352,7 +337,7 @@ class Planner:
             pair = self._pairs[d] = (d.level(d.wave_a), d.level(d.wave_b))
         return pair
 
-    def _query(self, q: Any, m: int, cache: dict) -> tuple[dict[int, int], int, list[int], list[int]]:
+    def _query(self, q: Any, m: Mask, cache: dict) -> tuple[dict[int, int], int, list[int], list[int]]:
         """Words and size of ``m``, ids of the accepted sets of ``q`` strictly containing it and strictly inside it."""
         hit = cache.get((q, m))
         if hit is None:
@@ -366,7 +351,7 @@ class Planner:
                                    [j for j in fam.subsets(m, w, n) if sizes[j] < n], len(fam.masks))
         return hit[:4]
 
-    def _ok(self, q: Any, m: int, pending: set[int], cache: dict | None = None) -> bool:
+    def _ok(self, q: Any, m: Mask, pending: set[Mask], cache: dict | None = None) -> bool:
         """The rules of :func:`audit` for ``m`` joining quantity ``q`` beside the accepted and the ``pending`` sets."""
         k = self.k
         cache = {} if cache is None else cache
@@ -385,16 +370,16 @@ class Planner:
         others = [o for o in pending if o != m]
         bigger = []
         for o in others:
-            if o & ~m == 0 or m & ~o == 0:
+            if o.within(m) or m.within(o):
                 if 0 < abs(o.bit_count() - n) < k:
                     return False
-                if m & ~o == 0:
+                if m.within(o):
                     bigger.append(o)
         fresh = [m, *others]
         return all(self._remainder_ok(q, fam, j, None, fresh, cache) for j in sups) and \
             all(self._remainder_ok(q, fam, None, big, fresh, cache) for big in [m, *bigger])
 
-    def _remainder_ok(self, q: Any, fam: _Accepted, j: int | None, big: int | None, fresh: list[int], cache: dict) -> bool:
+    def _remainder_ok(self, q: Any, fam: _Accepted, j: int | None, big: Mask | None, fresh: list[Mask], cache: dict) -> bool:
         """Whether a set (accepted id ``j``, or the new mask ``big``) minus the maximal sets inside it
         leaves 0 or at least ``k`` people, with the new sets ``fresh`` beside the accepted ones.
 
@@ -415,17 +400,17 @@ class Planner:
             _, bn, _, bsubs = self._query(q, big, cache)
             kids, ksum, union, un = fam.children(bsubs)
             inside = set(bsubs).__contains__
-        fresh_in = [t for t in fresh if t != big and t & ~big == 0]
+        fresh_in = [t for t in fresh if t != big and t.within(big)]
         count = len(kids)
         if fresh_in:
             gone: set[int] = set()
             top = 0
-            joined = 0
+            joined = EMPTY
             for t in fresh_in:
                 _, tn, tsups, tsubs = self._query(q, t, cache)
                 gone.update(tsubs)
                 joined |= t
-                if not any(inside(s) for s in tsups) and not any(t != o and t & ~o == 0 for o in fresh_in):
+                if not any(inside(s) for s in tsups) and not any(t != o and t.within(o) for o in fresh_in):
                     count += 1
                     top += tn
             gone &= kids
@@ -439,19 +424,19 @@ class Planner:
             return True
         return not 0 < bn - un < self.k
 
-    def allows(self, new: list[tuple[Any, int]]) -> bool:
+    def allows(self, new: list[tuple[Any, Mask]]) -> bool:
         """Whether accepting ``new`` (with what follows from it) keeps the record free of violations."""
-        full = [(q, m) for q, m in self._derive([(q, m) for q, m in new if m])]
-        by_q: dict[Any, set[int]] = {}
+        full = [(q, m) for q, m in self._derive([(q, Mask.of(m)) for q, m in new if m])]
+        by_q: dict[Any, set[Mask]] = {}
         for q, m in full:
             by_q.setdefault(q, set()).add(m)
         cache: dict = {}
         self._asked = cache  # kept for add(), which usually follows with the same sets
         return all(self._ok(q, m, by_q[q], cache) for q, m in full)
 
-    def add(self, new: list[tuple[Any, int]]) -> None:
+    def add(self, new: list[tuple[Any, Mask]]) -> None:
         """Accept ``new`` (and what follows from it) without checking."""
-        for q, m in self._derive([(q, m) for q, m in new if m]):
+        for q, m in self._derive([(q, Mask.of(m)) for q, m in new if m]):
             self.sets.setdefault(q, set()).add(m)
             fam = self._fam.get(q)
             if fam is None:

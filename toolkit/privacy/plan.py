@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .core import _check_k, group_summary
+from .mask import EMPTY, Mask
 from .release import Diff, Level, records, release, release_rows, released_copy
 
 __all__ = ["levels", "release_levels", "shown_cells", "change_levels", "change_plan_all", "release_changes", "rank_shown", "percentile_shown"]
@@ -222,21 +223,13 @@ def _fingerprint(v: pd.DataFrame) -> int:
     return int(pd.util.hash_pandas_object(v[cols], index=False).sum())
 
 
-def _mask(bits: np.ndarray) -> int:
-    """The bit mask of respondent bit numbers, built over their own range and shifted into place."""
-    if not bits.size:
-        return 0
-    lo = int(bits.min())
-    flags = np.zeros(int(bits.max()) - lo + 1, dtype=bool)
-    flags[bits - lo] = True
-    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little") << lo
+def _mask(bits: np.ndarray) -> Mask:
+    """The mask of respondent bit numbers (:meth:`Mask.from_positions`)."""
+    return Mask.from_positions(bits)
 
 
-def _union(masks: Iterable[int]) -> int:
-    u = 0
-    for m in masks:
-        u |= m
-    return u
+def _union(masks: Iterable[Mask]) -> Mask:
+    return Mask.union(masks)
 
 
 def _wave_order(scores: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
@@ -335,7 +328,7 @@ def _plan_dimension(instrument: str, d: str, k: int, order: list[str], auths: li
         for a in order[:j]:
             Q = Diff(instrument, d, a, b)
 
-            def decide(p: frozenset, m: int) -> tuple[frozenset, str | None, str | None]:
+            def decide(p: frozenset, m: Mask) -> tuple[frozenset, str | None, str | None]:
                 if len(p) < k:
                     return p, ("no_data" if not p else "too_few_pairs"), "too_few_pairs"
                 if not pl.allows([(Q, m)]):
@@ -347,10 +340,10 @@ def _plan_dimension(instrument: str, d: str, k: int, order: list[str], auths: li
                     return p, None, None
                 return p, None, "pair_means"
 
-            shown_p: dict[str, tuple[frozenset, int]] = {}
+            shown_p: dict[str, tuple[frozenset, Mask]] = {}
             for au in auths:
                 p = sets.get((a, au), frozenset()) & sets.get((b, au), frozenset())
-                m = masks.get((a, au), 0) & masks.get((b, au), 0)
+                m = masks.get((a, au), EMPTY) & masks.get((b, au), EMPTY)
                 out[(a, b, "authority", au, d)] = r = decide(p, m)
                 if r[1] is None:
                     shown_p[au] = (p, m)

@@ -36,6 +36,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from .mask import EMPTY, Mask
+
 __all__ = [
     "Level",
     "Diff",
@@ -43,6 +45,7 @@ __all__ = [
     "Released",
     "Entry",
     "Record",
+    "Mask",
     "REASONS",
     "reason_text",
     "recording",
@@ -133,12 +136,13 @@ class Released:
 
 @dataclass(frozen=True)
 class Entry:
-    """One recorded release: where it appeared, what it is about, who is behind it (a bit mask)."""
+    """One recorded release: where it appeared, what it is about, who is behind it (a :class:`Mask` of the
+    record's respondent numbers)."""
 
     output: str
     cell: str
     quantity: Any
-    mask: int
+    mask: Mask
     n: int
     known: bool = False
 
@@ -147,8 +151,9 @@ class Entry:
 class Record:
     """The releases of one run (a batch, an audit, a live session), indexed by quantity.
 
-    Respondent ids are mapped to bits, so a respondent set is one integer and subset tests
-    are a single ``&``.
+    Respondent ids are mapped to bit numbers (in the order they are first seen), so a respondent set is
+    one :class:`~toolkit.privacy.mask.Mask` (sparse: its size follows the set's span of numbers, not the
+    highest number) and subset tests are a single ``&``.
     """
 
     k: int | None = None
@@ -160,13 +165,9 @@ class Record:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def mask(self, people: Iterable[Any]) -> int:
-        """The bit mask of a respondent set (new respondents get the next bits).
-
-        Built from the bit positions in one step, not by or-ing one bit at a time: in a process
-        that has seen a large cohort the masks are long integers, and or-ing each person's bit
-        into one would copy the integer once per person (quadratic in the set's size).
-        """
+    def mask(self, people: Iterable[Any]) -> Mask:
+        """The mask of a respondent set (new respondents get the next bit numbers), built from the bit
+        numbers in one step (:meth:`Mask.from_positions`)."""
         with self._lock:
             ids = self.ids
             bits = []
@@ -176,10 +177,8 @@ class Record:
                     bit = ids[p] = len(ids)
                 bits.append(bit)
         if not bits:
-            return 0
-        flags = np.zeros(max(bits) + 1, dtype=bool)
-        flags[bits] = True
-        return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+            return EMPTY
+        return Mask.from_positions(np.array(bits, dtype=np.int64))
 
     def add(self, output: str, cell: str, quantity: Any, people: Iterable[Any], *, known: bool = False) -> Entry:
         m = self.mask(people)
@@ -191,18 +190,19 @@ class Record:
                 self.entries.append(e)
         return e
 
-    def add_mask(self, output: str, cell: str, quantity: Any, mask: int, *, known: bool = False) -> None:
+    def add_mask(self, output: str, cell: str, quantity: Any, mask: Mask, *, known: bool = False) -> None:
         """Record a release whose respondent set is already a mask of this record (see :meth:`mask`)."""
+        mask = Mask.of(mask)
         key = (str(output), str(cell), quantity, mask)
         with self._lock:
             if key not in self._seen:
                 self._seen.add(key)
                 self.entries.append(Entry(key[0], key[1], quantity, mask, mask.bit_count(), known))
 
-    def names(self, mask: int) -> list[Any]:
-        """The respondent ids of a mask (for messages and tests)."""
+    def names(self, mask: Mask | int) -> list[Any]:
+        """The respondent ids of a mask, in bit order (for messages and tests)."""
         inv = {b: p for p, b in self.ids.items()}
-        return [inv[b] for b in range(mask.bit_length()) if mask >> b & 1]
+        return [inv[b] for b in Mask.of(mask).positions().tolist()]
 
 
 _CURRENT: contextvars.ContextVar[Record | None] = contextvars.ContextVar("upo_privacy_record", default=None)
@@ -244,7 +244,7 @@ class _Nowhere(Record):
     def add(self, output: str, cell: str, quantity: Any, people: Any, *, known: bool = False) -> None:  # type: ignore[override]
         return None
 
-    def add_mask(self, output: str, cell: str, quantity: Any, mask: int, *, known: bool = False) -> None:
+    def add_mask(self, output: str, cell: str, quantity: Any, mask: Mask, *, known: bool = False) -> None:
         return None
 
 

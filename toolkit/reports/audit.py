@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..privacy import Record, Violation, audit, format_violations, recording, resolve_k
-from ..privacy.plan import _mask
+from ..privacy.mask import EMPTY, Mask
 
 __all__ = ["AuditResult", "cli_outputs", "cli_outputs_of_data", "cohort_audit", "parent_outputs"]
 
@@ -201,22 +201,22 @@ class _CliReleases:
         ministry = g["ministry"].first().to_numpy()
         ok = gid >= 0  # (rows without an authority are in no cell)
         rows, gid = np.flatnonzero(ok), gid[ok]
-        self.cells: list[tuple[str, str, Any, Any, int]] = []  # (wave, dimension, authority, ministry, mask)
-        self.sorted_cells: list[tuple[str, str, Any, Any, int]] = []
+        self.cells: list[tuple[str, str, Any, Any, Mask]] = []  # (wave, dimension, authority, ministry, mask)
+        self.sorted_cells: list[tuple[str, str, Any, Any, Mask]] = []
         if not len(gid):
             return
         by_gid = np.argsort(gid, kind="stable")
         bounds = np.searchsorted(gid[by_gid], np.arange(len(cells) + 1))
         rbits = bit[codes[rows[by_gid]]]
         for j, (w, d, a) in enumerate(cells):
-            self.cells.append((w, d, a, ministry[j], _mask(rbits[bounds[j]:bounds[j + 1]])))
+            self.cells.append((w, d, a, ministry[j], Mask.from_positions(rbits[bounds[j]:bounds[j + 1]])))
         # the authorities' rows in the order group_summary gives them (grouped with sort=True: wave, dimension, authority)
         rank = frame.groupby(key, observed=True, sort=True).ngroup().to_numpy()[rows]
         first = np.empty(len(cells), dtype=np.int64)
         first[gid[::-1]] = np.arange(len(gid))[::-1]  # each cell's first row
         self.sorted_cells = [self.cells[j] for j in np.argsort(rank[first], kind="stable")]
 
-    def _record(self, output: str, cell: str, quantity: Any, mask: int) -> None:
+    def _record(self, output: str, cell: str, quantity: Any, mask: Mask) -> None:
         if mask.bit_count() >= self.k:  # what release() records: k or more respondents (or pairs), no objection
             self.rec.add_mask(output, cell, quantity, mask)
 
@@ -230,16 +230,16 @@ class _CliReleases:
             for w, d, a, _, m in self.sorted_cells:
                 self._record(output, f"{w}/{d}/{a}", Level(inst, d, w), m)
             return
-        groups: dict[tuple, int] = {}
+        groups: dict[tuple, list[Mask]] = {}
         for w, d, a, mi, m in self.cells:  # the groups in order of appearance, each over its shown cells
             key = (w, d, mi) if by == "ministry" else (w, d)
-            u = groups.setdefault(key, 0)
+            u = groups.setdefault(key, [])
             if m.bit_count() >= k and not (by == "ministry" and _isna(mi)):
-                groups[key] = u | m
-        for key, m in groups.items():
-            self._record(output, "/".join(str(x) for x in key), Level(inst, key[1], key[0]), m)
+                u.append(m)
+        for key, ms in groups.items():
+            self._record(output, "/".join(str(x) for x in key), Level(inst, key[1], key[0]), Mask.union(ms))
 
-    def _mask_of(self, people: frozenset) -> int:
+    def _mask_of(self, people: frozenset) -> Mask:
         import numpy as np
 
         ids = self.rec.ids
@@ -247,7 +247,7 @@ class _CliReleases:
             bits = np.fromiter(map(ids.__getitem__, people), dtype=np.int64, count=len(people))
         except KeyError:
             return self.rec.mask(people)
-        return _mask(bits)
+        return Mask.from_positions(bits)
 
     def change(self, a: str, b: str, by: str | None, waves: list[str], paired: Any) -> None:
         from ..privacy import Diff, Level, change_plan_all
@@ -288,15 +288,16 @@ class _CliReleases:
 
         if not rels:
             return
-        union: dict[tuple[str, str], int] = {}
+        cells: dict[tuple[str, str], list[Mask]] = {}
         for w, d, _, _, m in self.cells:
-            union[(w, d)] = union.get((w, d), 0) | m
+            cells.setdefault((w, d), []).append(m)
+        union = {key: Mask.union(ms) for key, ms in cells.items()}
         for rel in rels:
             hidden = rel["suppressed"].fillna(True).tolist() if "suppressed" in rel.columns else [False] * len(rel)
             for w, d, h in zip(rel["wave"], rel["dimension"], hidden):
                 if not h:
                     self._record("cli:reliability", f"{w}/{d}", Level(self.instrument, f"reliability:{d}", str(w)),
-                                 union.get((str(w), str(d)), 0))
+                                 union.get((str(w), str(d)), EMPTY))
 
 
 def _isna(x: Any) -> bool:
@@ -380,8 +381,7 @@ def _authority_releases(db: str, codes: list[str], lang: str, k: int) -> dict[st
 
 def _portable(rec: Record) -> list[tuple[str, str, Any, tuple[Any, ...], bool]]:
     inv = {bit: p for p, bit in rec.ids.items()}
-    return [(e.output, e.cell, e.quantity, tuple(inv[b] for b in range(e.mask.bit_length()) if e.mask >> b & 1), e.known)
-            for e in rec.entries]
+    return [(e.output, e.cell, e.quantity, tuple(inv[b] for b in e.mask.positions().tolist()), e.known) for e in rec.entries]
 
 
 def cohort_audit(db: str | Path, *, k: int | None = None, lang: str = "de", cli: bool = True, jobs: int | None = None) -> AuditResult:

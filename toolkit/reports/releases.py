@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..privacy.plan import _mask
+from ..privacy.mask import Mask
 from ..privacy.release import Diff, Level, Record, fresh_process_record
 
 __all__ = ["KernelRecord", "kernel_start", "kernel_ship", "kernel_payload", "decode", "BatchRecord", "TOKEN_KEY"]
@@ -48,8 +48,8 @@ _SHIPPED: set[str] = set()  # digests this kernel has sent since it started
 # people on a large cohort, the same frozenset objects in every report) are numbered and digested once per kernel,
 # not once per report (≈ 0.5 CPU s a report at 1,000 units). Bounded: cleared together past _MEMO_MAX entries.
 _NUMBERING: dict[Any, int] = {}
-_MASKS: dict[frozenset, int] = {}  # respondent sets -> their masks under _NUMBERING
-_MASK_DIGESTS: dict[int, str] = {}  # masks under _NUMBERING -> their sets' digests
+_MASKS: dict[frozenset, Mask] = {}  # respondent sets -> their masks under _NUMBERING
+_MASK_DIGESTS: dict[Mask, str] = {}  # masks under _NUMBERING -> their sets' digests
 _MEMO_MAX = 50_000
 
 
@@ -62,9 +62,9 @@ class KernelRecord(Record):
     this kernel released is not numbered again.
     """
 
-    masks: dict[frozenset, int] = field(default_factory=dict, repr=False)
+    masks: dict[frozenset, Mask] = field(default_factory=dict, repr=False)
 
-    def mask(self, people: Any) -> int:
+    def mask(self, people: Any) -> Mask:
         if type(people) is not frozenset:
             return super().mask(people)
         m = self.masks.get(people)
@@ -84,15 +84,6 @@ def kernel_start() -> Record:
 
 def _digest(people: list[str]) -> str:
     return hashlib.blake2b("\x1f".join(people).encode(), digest_size=16).hexdigest()
-
-
-def _bits(m: int) -> np.ndarray:
-    """The bit numbers of a mask, ascending; only its non-zero bytes are unpacked (a small set high in a long
-    numbering is a long integer of mostly zero bytes)."""
-    raw = np.frombuffer(m.to_bytes((m.bit_length() + 7) // 8 or 1, "little"), dtype=np.uint8)
-    at = np.flatnonzero(raw)
-    row, col = np.nonzero(np.unpackbits(raw[at], bitorder="little").reshape(-1, 8))
-    return at[row] * 8 + col
 
 
 def _quantity(q: Any) -> list[str]:
@@ -116,7 +107,7 @@ def kernel_payload(rec: Record, token: str | None) -> dict[str, Any]:
         if d is None or d not in _SHIPPED:
             if inv is None:
                 inv = np.array(list(rec.ids), dtype=object)
-            people = sorted({str(p) for p in inv[_bits(e.mask)]}) if e.mask else []
+            people = sorted({str(p) for p in inv[e.mask.positions()]}) if e.mask else []
             d = digests[e.mask] = _digest(people)
             if d not in _SHIPPED:
                 sets[d] = people
@@ -177,7 +168,7 @@ class BatchRecord:
         self.record = Record(k=k)
         self.token = token
         self.recode = recode
-        self._masks: dict[str, int] = {}
+        self._masks: dict[str, Mask] = {}
         self._pending: list[tuple[str, dict[str, Any] | None]] = []
         self.shipped: set[str] = set()  # report ids whose shipped record was used
 
@@ -215,7 +206,7 @@ class BatchRecord:
         to_batch = np.full(len(inv), -1, dtype=np.int64)
         out = self.record
         for e in rec.entries:
-            bits = _bits(e.mask) if e.mask else np.zeros(0, dtype=np.int64)
+            bits = e.mask.positions()
             mine = to_batch[bits]
             if (mine < 0).any():
                 with out._lock:
@@ -223,4 +214,4 @@ class BatchRecord:
                     for b in bits[mine < 0].tolist():
                         to_batch[b] = ids.setdefault(self.recode(inv[b]), len(ids))
                 mine = to_batch[bits]
-            out.add_mask(e.output, e.cell, e.quantity, _mask(mine), known=e.known)
+            out.add_mask(e.output, e.cell, e.quantity, Mask.from_positions(mine), known=e.known)
