@@ -191,11 +191,12 @@ def test_the_parent_releases_join_the_batch_record_recoding_each_respondent_once
 def test_mask_bits_round_trip():
     import numpy as np
 
-    from toolkit.reports.releases import _bits
+    from toolkit.privacy import Mask
 
     rng = np.random.default_rng(3)
     for size in (0, 1, 7, 64, 5000):
         bits = np.unique(rng.integers(0, 40_000, size))
         m = sum(1 << int(b) for b in bits)
-        assert _bits(m).tolist() == bits.tolist() if size else _bits(m).tolist() == []
-        assert _bits(m).tolist() == [b for b in range(m.bit_length()) if m >> b & 1]
+        assert Mask(m).positions().tolist() == bits.tolist() if size else Mask(m).positions().tolist() == []
+        assert Mask(m).positions().tolist() == [b for b in range(m.bit_length()) if m >> b & 1]
+        assert Mask.from_positions(bits) == m and Mask.from_positions(bits[::-1]).positions().tolist() == bits.tolist()

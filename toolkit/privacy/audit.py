@@ -280,7 +280,8 @@ def format_violations(violations: list[Violation], *, limit: int | None = None) 
 class Planner:
     """Incremental audit for deciding releases in a fixed order (:mod:`toolkit.privacy.plan`).
 
-    Holds accepted (quantity, mask) pairs; :meth:`allows` tells whether a group of new ones
+    Holds accepted (quantity, mask) pairs (masks: :class:`~toolkit.privacy.mask.Mask`, or integer bit masks,
+    converted); :meth:`allows` tells whether a group of new ones
     keeps the record free of violations (same rules as :func:`audit`, checked only where the
     new sets are involved), :meth:`add` accepts them.
 

@@ -22,11 +22,12 @@ Example
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Mask", "EMPTY"]
+__all__ = ["EMPTY", "Mask"]
 
 _P = sys.hash_info.modulus  # hash(n) == n % _P for a non-negative int n
 _LITTLE = sys.byteorder == "little"
@@ -40,7 +41,7 @@ class Mask:
     """An immutable set of non-negative bit numbers: the integer ``bits << 64·lo``, ``bits`` starting in its
     lowest word (``lo`` the first non-empty 64-bit word; the empty mask is ``lo = bits = 0``)."""
 
-    __slots__ = ("lo", "bits", "_hash")
+    __slots__ = ("_hash", "bits", "lo")
 
     lo: int
     bits: int

@@ -1,0 +1,70 @@
+"""Benchmark: the size and cost of the command-line aggregates' release record on a large cohort (issue 16).
+
+For one cohort database (e.g. ``upo demo --authorities 1000``, as ``bench/bench_scale.py --keep`` leaves it)
+prints one JSON line: the record's entries and respondents, its pickled size, the summed size of its masks,
+and the CPU seconds of building it (``cli_outputs_of_data``), pickling it, joining it into a batch record
+(``BatchRecord.add_parent``), joining its sets as a kernel's shipped record (``BatchRecord.resolve``) and
+auditing the joined record. Written to run in any checkout (integer masks before, :class:`Mask` after), so
+a base and a branch can be run one after the other on the same cohort.
+
+Run:  PYTHONPATH=TREE TREE/.venv/bin/python bench/bench_masks.py COHORT.sqlite
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+
+def _cpu(fn, *args):
+    c = time.process_time()
+    out = fn(*args)
+    return out, round(time.process_time() - c, 3)
+
+
+def _size(m) -> int:
+    return sys.getsizeof(m.bits) + sys.getsizeof(m) if hasattr(m, "bits") else sys.getsizeof(m)
+
+
+def main(db: Path) -> dict:
+    from toolkit.privacy import audit
+    from toolkit.reports.audit import cli_outputs_of_data
+    from toolkit.reports.context import _load
+    from toolkit.reports.releases import BatchRecord
+
+    data = _load(db)
+    k = int(data.cohort["min_group_size"])
+    data.scores()
+    (rec, _), t_cli = _cpu(cli_outputs_of_data, data, k)
+    raw, t_pickle = _cpu(pickle.dumps, rec.entries, pickle.HIGHEST_PROTOCOL)
+    _, t_unpickle = _cpu(pickle.loads, raw)
+    batch = BatchRecord(k=k, token="t", recode=lambda p: "#" + str(p))
+    _, t_join = _cpu(batch.add_parent, rec)
+    # the same sets as a kernel's shipped record (entries by digest, the sets' members once)
+    inv = list(rec.ids)
+    payload_sets, payload_entries, seen = {}, [], {}
+    for e in rec.entries:
+        d = seen.get(e.mask)
+        if d is None:
+            d = seen[e.mask] = f"s{len(seen)}"
+            bits = e.mask.positions() if hasattr(e.mask, "positions") else None
+            if bits is None:
+                from toolkit.reports.releases import _bits
+
+                bits = _bits(e.mask) if e.mask else []
+            payload_sets[d] = sorted("@" + str(inv[b]) for b in list(bits))
+        payload_entries.append(["cli", e.cell, ["L", "i", "v", "w"], d, False])
+    shipped = BatchRecord(k=k, token="t", recode=lambda p: p)
+    shipped.add_shipped("x", {"numbering": "t", "entries": payload_entries, "sets": payload_sets})
+    _, t_resolve = _cpu(shipped.resolve)
+    violations, t_audit = _cpu(audit, batch.record)
+    return {"db": db.name, "entries": len(rec.entries), "respondents": len(rec.ids), "pickled_MB": round(len(raw) / 1e6, 3),
+            "masks_MB": round(sum(_size(e.mask) for e in rec.entries) / 1e6, 3), "cli_s": t_cli, "pickle_s": t_pickle,
+            "unpickle_s": t_unpickle, "join_s": t_join, "resolve_s": t_resolve, "audit_s": t_audit, "violations": len(violations)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]))), flush=True)
