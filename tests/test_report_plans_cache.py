@@ -111,9 +111,9 @@ def _derived_after(warm, db: Path) -> dict:
 
 
 def _assert_same_plans(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import _warm_reference
     import pandas as pd
 
-    import _warm_reference
     from toolkit.reports import base
 
     old, old_before = _derived_after(_warm_reference.warm_report_plans, db)
