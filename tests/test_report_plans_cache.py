@@ -98,3 +98,46 @@ def test_kernel_restarts_when_it_grew_or_after_restart_every() -> None:
     f = _Fake([None])  # type: ignore[list-item]  (no /proc)
     f.runner._rss0, f.runner.n_since_start = 500.0, 5
     assert not f.runner._due()
+
+
+def _derived_after(warm, db: Path) -> dict:
+    data = context.cohort_data(db)
+    data.precompute("de")
+    small = context._minimised(data)
+    context._MEMO.clear()
+    before = set(small._derived) - {R.TOKEN_KEY}
+    warm(small)
+    return {k: v for k, v in small._derived.items() if k not in before and k != R.TOKEN_KEY}, before
+
+
+def _assert_same_plans(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import _warm_reference
+    import pandas as pd
+
+    from toolkit.reports import base
+
+    old, old_before = _derived_after(_warm_reference.warm_report_plans, db)
+
+    def no_figure(*a: object, **kw: object) -> None:
+        raise AssertionError("the plan warm-up draws a figure")
+
+    monkeypatch.setattr(base, "blank_figure", no_figure)
+    new, new_before = _derived_after(context.warm_report_plans, db)
+    assert old_before == new_before
+    assert old and list(new) == list(old)  # the same plans, computed in the same order
+    for name, frame in old.items():
+        pd.testing.assert_frame_equal(new[name], frame, check_exact=True, obj=name)
+
+
+def test_plans_only_warm_up_puts_the_report_plans_into_the_cache(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """warm_report_plans computes the plans directly (no report built, no figure drawn): the same plans, keys and values,
+    as building the fullest authority's whole report."""
+    _assert_same_plans(demo_copy, monkeypatch)
+
+
+def test_plans_only_warm_up_on_a_large_synthetic_cohort(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.demo_large import build_large_demo
+
+    db = tmp_path / "large.sqlite"
+    build_large_demo(db, n_authorities=12).close()
+    _assert_same_plans(db, monkeypatch)

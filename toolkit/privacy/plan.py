@@ -138,7 +138,7 @@ def levels(
     out = out.copy()
     gkeys = list(zip(*[out[c] for c in groups])) if groups else [()] * len(out)
     if by == "authority":
-        out["who"] = [sets.get(tuple(r), frozenset()) for r in zip(*[out[c] for c in [*cell, "authority"]])]
+        out["who"] = _sets_of(sets, zip(*[out[c] for c in [*cell, "authority"]]))
     elif not groups:
         out["who"] = [sets if isinstance(sets, frozenset) else frozenset()] * len(out)
     else:
@@ -157,6 +157,22 @@ def levels(
     out["forbid"] = np.where((out["n"] == 0) & (out["n_excluded"] > 0), "too_few", None)
     out = out.drop(columns=["suppressed"], errors="ignore")
     return release_levels(out, by=by, k=k, instrument=instrument, output=output, cell=cell, var=var, wave=wave)
+
+
+def _sets_of(sets: pd.Series, keys: Iterable[tuple]) -> list[frozenset]:
+    """``[sets.get(tuple(key), frozenset()) for key in keys]`` for a Series of respondent sets with a MultiIndex, through
+    a dict of its entries (a ``get`` per row searches the MultiIndex: most of :func:`levels` on a large cohort); a key
+    the dict does not hold (e.g. a NaN, which a dict does not match) is looked up as before."""
+    if not sets.index.is_unique:
+        return [sets.get(tuple(r), frozenset()) for r in keys]
+    lookup = dict(zip(sets.index, sets.array))
+    missing = object()
+    out = []
+    for r in keys:
+        key = tuple(r)
+        hit = lookup.get(key, missing)
+        out.append(sets.get(key, frozenset()) if hit is missing else hit)
+    return out
 
 
 def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: str, output: str,

@@ -596,31 +596,32 @@ def warm_report_plans(data: CohortData, lang: str = "de") -> None:
     on a cohort of 1,000 units, growing with the cohort.
 
     ``data`` is the minimised copy the kernels get (:func:`_minimised`: the batch's numbers), so what is computed here
-    is what a kernel would compute from it. One report's sections are built (the authority with answers in the most
-    waves and instruments), with nothing recorded and nothing rendered; what that report does not need is still
-    computed by the kernels as before. A failure only leaves the plans to the kernels.
+    is what a kernel would compute from it. The plans are those of one report (the authority with answers in the most
+    waves and instruments), computed directly by the sections' plan functions (``report_plans`` of
+    :mod:`~toolkit.reports.sec_competence` and :mod:`~toolkit.reports.sec_stakeholders`): no section is built,
+    nothing released or recorded, no figure drawn. What other reports need beyond these is still computed by the
+    kernels as before. A failure only leaves the plans to the kernels.
     """
     authority = _fullest_authority(data)
     if authority is None:
         return
-    import matplotlib.pyplot as plt
-
     from ..privacy.release import unrecorded
+    from . import sec_competence, sec_stakeholders
     from .base import AuthorityContext
-    from .sections import AUTHORITY
 
     row = data.authorities[data.authorities["authority"] == authority].iloc[0]
     ctx = AuthorityContext(data, authority, str(row["name"] or authority), row["ministry"], lang, int(data.cohort["min_group_size"]))
-    before = set(plt.get_fignums())  # a batch started from a notebook keeps the user's own figures
     try:
         with unrecorded():
-            AUTHORITY.build_all(ctx)
+            for plans in (sec_competence.report_plans, sec_stakeholders.report_plans):
+                try:
+                    plans(ctx)
+                except ImportError as exc:  # an analysis module that is not there yet, as in precompute
+                    log.info("report cache: skipped %s", exc)
     except Exception:  # the kernels compute what is missing, and report any error themselves
         log.warning("report cache: the reports' cohort-wide plans are left to the report kernels", exc_info=True)
     finally:
         data._local.clear()  # per process; never pickled anyway
-        for num in set(plt.get_fignums()) - before:
-            plt.close(num)
 
 
 def install_cache_payload(fingerprint: str, payload: bytes, cache_dir: str | Path, *, secret: bytes) -> Path:

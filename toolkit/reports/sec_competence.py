@@ -75,32 +75,39 @@ def comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: 
 
 
 def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave: str, ministry: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from ..privacy import levels, recording, release_levels
+    from ..privacy import release_levels
 
     out = output_name(ctx)
 
-    def in_wave(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[frame["wave"].astype(str) == str(wave)].assign(wave=str(wave), dimension=lambda d: d["dimension"].astype(str))
-
     def cached(by: str | None, group: Any) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:  # once per process: the wave's rows found once; every ministry in one pass
-            v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
-            with recording():
-                return levels(v, by, k=ctx.k, instrument=instrument, output="plan")
-
         # a ministry's values are over its own shown authorities only, so all ministries at once give each one's rows
-        frame = ctx.data.derived(f"levels:{instrument}:{wave}:{by}:{'*' if by else None}:{ctx.k}", compute)
+        frame = level_plan(ctx.data, values, instrument=instrument, wave=wave, by=by, k=ctx.k)
         if by is not None:
             frame = ctx.data.rows_of(frame, group, column=by)
         return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
 
-    def every_authority() -> pd.DataFrame:  # each authority's own values depend on its rows only: decided once for all
-        v = ctx.data.local(("in_wave", instrument, str(wave)), lambda: in_wave(values))
-        with recording():
-            return levels(v, "authority", k=ctx.k, instrument=instrument, output="plan")
-
-    own = own_levels(ctx, f"levels:{instrument}:{wave}:authority:{ctx.k}", every_authority, instrument=instrument)
+    # each authority's own values depend on its rows only: decided once for all
+    mine = ctx.data.rows_of(level_plan(ctx.data, values, instrument=instrument, wave=wave, by="authority", k=ctx.k), ctx.authority)
+    own = release_levels(mine, by="authority", k=ctx.k, instrument=instrument, output=out)
     return own.set_index("dimension"), cached("ministry", ministry), cached(None, None)
+
+
+def level_plan(data: Any, values: pd.DataFrame, *, instrument: str, wave: str, by: str | None, k: int) -> pd.DataFrame:
+    """The cohort-wide :func:`~toolkit.privacy.levels` plan of ``values`` in ``wave`` by ``by`` (``"authority"``,
+    ``"ministry"``: every ministry in one pass, or None: the cohort), decided once per cohort and kept in
+    ``data.derived`` (the batch cache): what :func:`comparison_levels` releases into each report (not recorded).
+    ``values`` must be a frame ``data`` keeps (its wave's rows are found once per process)."""
+    from ..privacy import levels
+    from ..privacy.release import unrecorded
+
+    def compute() -> pd.DataFrame:
+        v = data.local(("in_wave", instrument, str(wave)), lambda: values[values["wave"].astype(str) == str(wave)].assign(
+            wave=str(wave), dimension=lambda d: d["dimension"].astype(str)))
+        with unrecorded():  # decisions only; each report records its own rows
+            return levels(v, by, k=k, instrument=instrument, output="plan")
+
+    name = f"levels:{instrument}:{wave}:authority:{k}" if by == "authority" else f"levels:{instrument}:{wave}:{by}:{'*' if by else None}:{k}"
+    return data.derived(name, compute)
 
 
 def own_levels(ctx: Any, name: str, every_authority: Any, *, instrument: str) -> pd.DataFrame:
@@ -115,15 +122,20 @@ def own_levels(ctx: Any, name: str, every_authority: Any, *, instrument: str) ->
 
 def _shown_authority_means(ctx: Any, wave: str) -> pd.DataFrame:
     """Means of every authority shown in its own report (dimension × authority), for percentile positions."""
+    return shown_means_plan(ctx.data, wave, ctx.k)
+
+
+def shown_means_plan(data: Any, wave: str, k: int) -> pd.DataFrame:
+    """:func:`_shown_authority_means` of every report, computed once per cohort (in ``data.derived``)."""
     from ..privacy import group_summary
 
     def compute() -> pd.DataFrame:
-        s = ctx.data.scores()
+        s = data.scores()
         s = s[s["wave"] == wave]
-        gs = group_summary(s, ["dimension", "authority"], "score", k=ctx.k)
+        gs = group_summary(s, ["dimension", "authority"], "score", k=k)
         return gs[~gs["suppressed"]][["dimension", "authority", "mean"]]
 
-    return ctx.data.derived(f"shown_means:{wave}:{ctx.k}", compute)
+    return data.derived(f"shown_means:{wave}:{k}", compute)
 
 
 def competence_profile(ctx: Any) -> SectionData:
@@ -219,13 +231,23 @@ def _needs_ranking_of(ctx: Any, g: pd.DataFrame, wave: str) -> pd.DataFrame:
     each group's means and ranks depend on its own rows only (unreleased: :func:`_needs_table` releases them)."""
     from ..scoring import needs_ranking
 
-    gaps = ctx.data.gaps()
-    if "wave" not in gaps.columns or not {"authority", "dimension"} <= set(gaps.columns):
+    every = needs_ranking_plan(ctx.data)
+    if every is None:
         return needs_ranking(g, by=("authority",))
-    every = ctx.data.derived("needs_ranking:authority:wave", lambda: needs_ranking(gaps, by=("authority", "wave")))
     mine = ctx.data.rows_of(every, ctx.authority)
     mine = mine[mine["wave"] == wave]
     return mine.drop(columns="wave").reset_index(drop=True)
+
+
+def needs_ranking_plan(data: Any) -> pd.DataFrame | None:
+    """The needs ranking of every authority and wave (unreleased), once per cohort (in ``data.derived``); None where
+    the gaps have no wave, authority or dimension column."""
+    from ..scoring import needs_ranking
+
+    gaps = data.gaps()
+    if "wave" not in gaps.columns or not {"authority", "dimension"} <= set(gaps.columns):
+        return None
+    return data.derived("needs_ranking:authority:wave", lambda: needs_ranking(gaps, by=("authority", "wave")))
 
 
 def gaps_needs(ctx: Any) -> SectionData:
@@ -447,13 +469,26 @@ def _released_change(ctx: Any, a: str, b: str) -> pd.DataFrame:
 _change_frame = change_frame  # older name
 
 
+def all_waves_plan(data: Any, k: int) -> pd.DataFrame:
+    """Every authority's dimension means in every wave as a :func:`~toolkit.privacy.levels` plan (not recorded): what the
+    change section's plot releases of each authority, decided once per cohort (kept under
+    ``levels:<instrument>:all_waves:authority:<k>`` by :func:`own_levels`)."""
+    from ..privacy import levels
+    from ..privacy.release import unrecorded
+
+    s = data.scores()
+    with unrecorded():
+        return levels(s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str)), "authority", k=k,
+                      instrument=data.competence.id, output="plan")
+
+
 def change(ctx: Any) -> SectionData:
     """Change between the first and each later wave: table with CIs, effect sizes and wording, and a slope plot.
 
     ``data["tables"]``: per later wave ``{"a", "b", "frame", "all_hidden", "hidden_reason", "reasons"}``; a
     frame whose every change is hidden is said in one sentence (``hidden_reason``) instead of a table of dashes.
     """
-    from ..privacy import levels, reason_text, recording
+    from ..privacy import reason_text
 
     comp = ctx.data.competence
     waves = ctx.waves_with(comp.id if comp else None)
@@ -462,13 +497,7 @@ def change(ctx: Any) -> SectionData:
     if len(waves) < 2:
         return _note_section(ctx, "change", ctx.t("one_wave"))
     L = ctx.lang
-    def every_authority() -> pd.DataFrame:
-        s = ctx.data.scores()
-        with recording():
-            return levels(s.assign(wave=s["wave"].astype(str), dimension=s["dimension"].astype(str)), "authority", k=ctx.k,
-                          instrument=comp.id, output="plan")
-
-    means = own_levels(ctx, f"levels:{comp.id}:all_waves:authority:{ctx.k}", every_authority, instrument=comp.id)
+    means = own_levels(ctx, f"levels:{comp.id}:all_waves:authority:{ctx.k}", lambda: all_waves_plan(ctx.data, ctx.k), instrument=comp.id)
     fig = None
     if not means["suppressed"].all():
         fig = draw_figure(lambda ax: plots().plot_change(means[["dimension", "wave", "mean", "ci_low", "ci_high"]], instrument=comp, lang=L, ax=ax),
@@ -498,3 +527,26 @@ def change(ctx: Any) -> SectionData:
         tables.append(entry)
     return section_data(ctx, "change", "sections/change.html.j2", waves=waves, figure=fig, caption=ctx.t("change_caption"), tables=tables,
                         any_shown=any_shown, suppressed=suppressed_text(ctx, ctx.t("change")))
+
+
+def report_plans(ctx: Any) -> None:
+    """The cohort-wide plans the competence sections (summary, profile, needs, change) of ``ctx``'s report keep in
+    ``ctx.data.derived``, without building the report (see :func:`toolkit.reports.context.warm_report_plans`): the same
+    plans under the same conditions as the sections, nothing released, no figure."""
+    comp = ctx.data.competence
+    wave, n = profile_wave(ctx)
+    if comp is None or wave is None:
+        return
+    scores = ctx.data.scores()
+    for by in ("authority", "ministry", None):  # the summary's and the profile's comparison levels
+        level_plan(ctx.data, scores, instrument=comp.id, wave=str(wave), by=by, k=ctx.k)
+    g = ctx.rows(ctx.data.gaps())
+    if not g[g["wave"] == wave].empty:  # the needs table
+        needs_ranking_plan(ctx.data)
+    if n >= ctx.k:  # the profile's percentile positions
+        shown_means_plan(ctx.data, wave, ctx.k)
+    waves = ctx.waves_with(comp.id)
+    if len(waves) >= 2:  # the change section's plot and tables
+        ctx.data.derived(f"levels:{comp.id}:all_waves:authority:{ctx.k}", lambda: all_waves_plan(ctx.data, ctx.k))
+        for b in waves[1:]:
+            change_decisions(ctx, waves[0], b)

@@ -179,16 +179,39 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
 
 def _cohort_overall(ctx: Any, rd: pd.DataFrame, inst: Any, wave: str) -> pd.Series | None:
     """The cohort's overall share fulfilled (per person over all points), over the shown authorities, released."""
-    from ..privacy import levels, recording, release_levels
-    
-    def compute() -> pd.DataFrame:
-        person = rd.groupby(["authority", "ministry", "participant"], observed=True)["score"].mean().rename("score").reset_index()
-        with recording():  # decisions only; each report records its own row
-            return levels(person.assign(wave=str(wave), dimension="overall"), None, k=ctx.k, instrument=inst.id, output="plan")
+    from ..privacy import release_levels
 
-    frame = ctx.data.derived(f"levels:{inst.id}:{wave}:overall:{ctx.k}", compute)
+    frame = overall_plan(ctx.data, rd, inst, wave, ctx.k)
     out = release_levels(frame, by=None, k=ctx.k, instrument=inst.id, output=output_name(ctx)).set_index("dimension")
     return out.loc["overall"] if "overall" in out.index else None
+
+
+def overall_plan(data: Any, rd: pd.DataFrame, inst: Any, wave: str, k: int) -> pd.DataFrame:
+    """The cohort's overall share fulfilled in ``wave`` as a :func:`~toolkit.privacy.levels` plan (not recorded), once per
+    cohort (in ``data.derived``): what :func:`_cohort_overall` releases into each report."""
+    from ..privacy import levels
+    from ..privacy.release import unrecorded
+
+    def compute() -> pd.DataFrame:
+        person = rd.groupby(["authority", "ministry", "participant"], observed=True)["score"].mean().rename("score").reset_index()
+        with unrecorded():  # decisions only; each report records its own row
+            return levels(person.assign(wave=str(wave), dimension="overall"), None, k=k, instrument=inst.id, output="plan")
+
+    return data.derived(f"levels:{inst.id}:{wave}:overall:{k}", compute)
+
+
+def report_plans(ctx: Any) -> None:
+    """The cohort-wide plans the readiness section of ``ctx``'s report keeps in ``ctx.data.derived``, without the report
+    (see :func:`toolkit.reports.context.warm_report_plans`): the same conditions as :func:`readiness_section`."""
+    from .sec_competence import level_plan
+
+    rd, n, wave = _readiness_rows(ctx)
+    if rd is None or n < ctx.k:
+        return
+    inst = ctx.data.checklist
+    for by in ("authority", "ministry", None):
+        level_plan(ctx.data, rd, instrument=inst.id, wave=str(wave), by=by, k=ctx.k)
+    overall_plan(ctx.data, rd, inst, str(wave), ctx.k)
 
 
 def open_points(ctx: Any) -> pd.DataFrame:
