@@ -198,3 +198,62 @@ def test_a_warm_process_reads_the_fingerprint_again_only_after_a_commit(demo_cop
         old.unlink()
     copy.rename(demo_copy)  # a new file at the same path
     assert context.cohort_data(demo_copy).cohort["name"] == "ersetzt" and len(calls) > n
+
+
+def test_an_authority_stored_in_one_run_of_rows_is_sliced_not_gathered(data):
+    """Frames stored authority by authority: each authority's positions are kept as one ``slice`` (cheap ``iloc``);
+    the rows are still those of the boolean filter, and a caller changing its slice leaves the cohort frame alone."""
+    frame = data.scores()
+    authorities = list(pd.unique(frame["authority"]))
+    for authority in [*authorities, "no-such-authority"]:
+        pd.testing.assert_frame_equal(data.rows_of(frame, authority), frame[frame["authority"] == authority])
+    kept = data._local[("rows_of", id(frame), "authority")][1]
+    assert all(isinstance(kept[a], slice) for a in authorities)
+    before = frame.copy()
+    mine = data.rows_of(frame, "JKI")  # below the minimum group size in some waves
+    mine.loc[mine.index[0], "score"] = -1.0
+    mine["extra"] = 1
+    pd.testing.assert_frame_equal(frame, before)
+    # rows of one authority in several runs (the counts: per instrument): gathered by position, as before
+    counts = data.counts
+    for authority in authorities:
+        pd.testing.assert_frame_equal(data.rows_of(counts, authority), counts[counts["authority"] == authority])
+    split = data._local[("rows_of", id(counts), "authority")][1]
+    assert any(not isinstance(v, slice) for v in split.values())
+
+
+@pytest.mark.parametrize("authority", ["BVA", "JKI", "DAkkS", "BpB", "no-such-authority"])
+def test_participant_counts_come_from_one_index_per_process(demo_db, authority, monkeypatch):
+    """``ctx.counts`` reads a per-process ``(authority, instrument) -> {wave: n}`` index of the counts built once, not a
+    slice of the cohort-wide frame per report; the same numbers (Python ints) in wave order, below k too."""
+    from toolkit.reports.base import AuthorityContext
+
+    data = S.authority_context(demo_db, "BVA").data
+    data._local.pop("counts_index", None)
+    builds = []
+    real_local = type(data).local
+
+    def counting_local(self, name, compute):
+        if name == "counts_index" and name not in self._local:
+            builds.append(name)
+        return real_local(self, name, compute)
+
+    monkeypatch.setattr(type(data), "local", counting_local)
+    real_rows_of = type(data).rows_of
+
+    def no_counts_slices(self, frame, value, column="authority"):
+        assert frame is not self.counts, "the counts were sliced per report"
+        return real_rows_of(self, frame, value, column)
+
+    monkeypatch.setattr(type(data), "rows_of", no_counts_slices)
+    c = data.counts
+    for code in [authority, "BVA", "FFA"]:
+        ctx = AuthorityContext(data, code, code, None, "de", 5)
+        for inst in [*data.instruments, None]:
+            mine = c[(c["authority"] == code) & (c["instrument"] == inst)]
+            n = dict(zip(mine["wave"], mine["n"].astype(int)))
+            expected = {w: n[w] for w in data.wave_labels() if w in n}
+            got = ctx.counts(inst)
+            assert got == expected and list(got) == list(expected)
+            assert all(type(v) is type(x) for v, x in zip(got.values(), expected.values()))
+    assert builds == ["counts_index"]

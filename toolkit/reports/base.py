@@ -81,9 +81,7 @@ class AuthorityContext:
         """Participants of this authority per wave for one instrument (a copy; computed once per report)."""
         key = ("counts", instrument_id)
         if key not in self.memo:
-            c = self.data.rows_of(self.data.counts, self.authority)
-            c = c[c["instrument"] == instrument_id]
-            n = dict(zip(c["wave"], c["n"].astype(int)))
+            n = _counts_index(self.data).get((self.authority, instrument_id), {})
             self.memo[key] = {w: n[w] for w in self.data.wave_labels() if w in n}
         return dict(self.memo[key])
 
@@ -100,6 +98,20 @@ class AuthorityContext:
     def waves_with(self, instrument_id: str | None, *, min_n: int | None = None) -> list[str]:
         """Waves in which this authority answered the instrument (with at least ``min_n``)."""
         return [w for w, n in self.counts(instrument_id).items() if n >= (min_n or 1)]
+
+
+def _counts_index(data: CohortData) -> dict[tuple[Any, Any], dict[str, int]]:
+    """``(authority, instrument) -> {wave: n}`` of ``data.counts``, built in one pass once per process (every report reads
+    its own participants per instrument from it instead of slicing the cohort-wide frame each time)."""
+
+    def build() -> dict[tuple[Any, Any], dict[str, int]]:
+        c = data.counts
+        out: dict[tuple[Any, Any], dict[str, int]] = {}
+        for authority, instrument, wave, n in zip(c["authority"], c["instrument"], c["wave"], c["n"].astype(int)):
+            out.setdefault((authority, instrument), {})[wave] = n  # a later row wins, as in dict(zip(...)) of the rows
+        return out
+
+    return data.local("counts_index", build)
 
 
 def authority_context(db: str | Path, authority: str, *, lang: str = "de", min_group_size: int | None = None) -> AuthorityContext:

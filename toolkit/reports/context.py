@@ -149,7 +149,7 @@ class CohortData:
         key = ("rows_of", id(frame), column)
         hit = self._local.get(key)
         if hit is None or hit[0] is not frame:  # the frame is kept with its index, so its id is not reused meanwhile
-            hit = (frame, frame.groupby(frame[column], observed=True, sort=False).indices)
+            hit = (frame, _positions(frame.groupby(frame[column], observed=True, sort=False).indices))
             self._local[key] = hit
         idx = hit[1].get(value)
         return frame.iloc[idx] if idx is not None else frame.iloc[0:0]
@@ -283,6 +283,17 @@ class CohortData:
         c = self.counts[self.counts["instrument"] == instrument_id]
         waves = [w for w in self.wave_labels() if w in set(c["wave"])]
         return waves[0] if waves else None
+
+
+def _positions(indices: dict[Any, Any]) -> dict[Any, Any]:
+    """Each group's row positions (ascending, from ``groupby(...).indices``), as a ``slice`` where they are one run of
+    consecutive rows (the cohort's frames are stored authority by authority): ``iloc`` with a slice gives the same rows,
+    order and index labels as with the positions, without gathering every column (with string columns ~10x cheaper)."""
+    out: dict[Any, Any] = {}
+    for value, idx in indices.items():
+        n = len(idx)
+        out[value] = slice(int(idx[0]), int(idx[0]) + n) if n and int(idx[-1]) - int(idx[0]) + 1 == n else idx
+    return out
 
 
 def _load(db: str | Path) -> CohortData:
