@@ -320,3 +320,39 @@ def test_glyph_uses_of_a_text_are_written_once_per_process_and_the_svg_stays_mat
     changed = ["Digitale Werkzeuge", "Kommunikation!", "Veränderung"]
     assert svg_tight(_labelled(changed)) == _plain_svg(_labelled(changed)) and len(_svg._RUNS) == len(runs) + 1
     plt.close("all")
+
+
+def test_markers_style_is_worked_out_once_per_line_and_the_svg_stays_matplotlibs(monkeypatch):
+    """toolkit.plots._svg draws a line's markers with their style worked out once (matplotlib: once per marker):
+    the same bytes as matplotlib's own writer, for filled, hollow, dashed, translucent and hatched-free markers."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_svg import RendererSVG
+    from matplotlib.figure import Figure
+
+    from toolkit.reports.render import svg_tight
+
+    def markers():
+        fig = Figure(figsize=(5.0, 3.0))
+        ax = fig.add_subplot()
+        x = np.linspace(0, 1, 40)
+        ax.plot(x, x ** 2, marker="o", markersize=5, markeredgecolor="white", color="#0072B2")
+        ax.plot(x, 1 - x, marker="s", linestyle="--", markerfacecolor="none", alpha=0.5, color="#E69F00")
+        ax.plot([0.2, 0.8], [0.5, 0.5], marker="|", markersize=6, linestyle="none", color="#009E73")
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        return fig
+
+    calls = []
+    real = RendererSVG._get_style_dict
+
+    def counting(self, gc, rgbFace):
+        calls.append(1)
+        return real(self, gc, rgbFace)
+
+    monkeypatch.setattr(RendererSVG, "_get_style_dict", counting)
+    ours = svg_tight(markers())
+    n_ours = len(calls)
+    del calls[:]
+    plain = _plain_svg(markers())
+    assert ours == plain
+    assert len(calls) - n_ours >= 80  # matplotlib works the style out again for each of the 82 markers; this backend once per line
+    plt.close("all")

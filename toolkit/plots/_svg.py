@@ -301,6 +301,40 @@ class _Renderer(RendererSVG):
         self._figure = figure
         self._text2path = text_to_path()
 
+    def draw_markers(self, gc: Any, marker_path: Any, marker_trans: Any, path: Any, trans: Any, rgbFace: Any = None) -> None:
+        """``RendererSVG.draw_markers`` (the same bytes), with the markers' style worked out once per call: matplotlib
+        works it out again for every marker it places (every tick mark is a call of its own, a line's markers one call)."""
+        if not len(path.vertices):
+            return
+        writer = self.writer
+        path_data = self._convert_path(marker_path, marker_trans + Affine2D().scale(1.0, -1.0), simplify=False)
+        style_dict = self._get_style_dict(gc, rgbFace)
+        style = _generate_css(style_dict)  # = self._get_style(gc, rgbFace)
+        dictkey = (path_data, style)
+        oid = self._markers.get(dictkey)
+        if oid is None:
+            oid = self._make_id("m", dictkey)
+            writer.start("defs")
+            writer.element("path", id=oid, d=path_data, style=_generate_css({k: v for k, v in style_dict.items() if k.startswith("stroke")}))
+            writer.end("defs")
+            self._markers[dictkey] = oid
+        writer.start("g", **self._get_clip_attrs(gc))
+        url = gc.get_url()
+        if url is not None:
+            writer.start("a", {"xlink:href": url, "target": "_blank"})
+        attrib = {"xlink:href": f"#{oid}"}
+        clip = (0, 0, self.width * 72, self.height * 72)
+        for vertices, _code in path.iter_segments(self._make_flip_transform(trans), clip=clip, simplify=False):
+            if len(vertices):
+                x, y = vertices[-2:]
+                attrib["x"] = _short_float_fmt(x)
+                attrib["y"] = _short_float_fmt(y)
+                attrib["style"] = style
+                writer.element("use", attrib=attrib)
+        if url is not None:
+            writer.end("a")
+        writer.end("g")
+
     def _draw_text_as_path(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any, mtext: Any = None) -> None:
         """``RendererSVG._draw_text_as_path`` (the same bytes), with the glyph uses of a text written once per
         process (:func:`glyph_run`); mathtext and TeX as there."""

@@ -275,14 +275,27 @@ def plot_change(
         hidden += [f"{dimension_title(instrument, d, lang, 200, 1)} ({safe_text(w)})" for i, w in enumerate(waves) if i not in ok]
     if links:
         ax.add_collection(line_segments(links, color="#9A9A9A", linewidth=1.5, zorder=1))
+    if unique:  # the rows of each wave from plain columns, once (no frame filtered per wave: no duplicates to drop)
+        wave_of, dim_of = long["wave"].tolist(), long["dimension"].tolist()
+        mean_all = long["mean"].to_numpy(dtype=float)
+        lo_all = mean_all - long["ci_low"].to_numpy(dtype=float)
+        hi_all = long["ci_high"].to_numpy(dtype=float) - mean_all
+        shown = np.isfinite(mean_all) & long["dimension"].isin(dims).to_numpy()
     for j, w in enumerate(waves):
-        sub = long.loc[long["wave"] == w].drop_duplicates("dimension", keep="last")
-        sub = sub.loc[np.isfinite(sub["mean"].to_numpy(dtype=float)) & sub["dimension"].isin(dims)]
-        ys = sub["dimension"].map(y).to_numpy(dtype=float) + offsets[j]
-        lo = (sub["mean"] - sub["ci_low"]).to_numpy(dtype=float)
-        hi = (sub["ci_high"] - sub["mean"]).to_numpy(dtype=float)
+        if unique:
+            rows = [i for i, v in enumerate(wave_of) if v == w and shown[i]]
+            means = mean_all[rows]
+            ys = np.array([y[dim_of[i]] for i in rows], dtype=float) + offsets[j]
+            lo, hi = lo_all[rows], hi_all[rows]
+        else:
+            sub = long.loc[long["wave"] == w].drop_duplicates("dimension", keep="last")
+            sub = sub.loc[np.isfinite(sub["mean"].to_numpy(dtype=float)) & sub["dimension"].isin(dims)]
+            means = sub["mean"].to_numpy(dtype=float)
+            ys = sub["dimension"].map(y).to_numpy(dtype=float) + offsets[j]
+            lo = (sub["mean"] - sub["ci_low"]).to_numpy(dtype=float)
+            hi = (sub["ci_high"] - sub["mean"]).to_numpy(dtype=float)
         err = None if np.isnan(lo).all() else np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)])
-        _means_with_ci(ax, sub["mean"].to_numpy(dtype=float), ys, err, MARKERS[j % len(MARKERS)], SERIES_COLORS[j % len(SERIES_COLORS)],
+        _means_with_ci(ax, means, ys, err, MARKERS[j % len(MARKERS)], SERIES_COLORS[j % len(SERIES_COLORS)],
                        safe_text(w))
     if change is not None and {"mean_diff", "ci_low", "ci_high"} <= set(change.columns):
         for _, r in change.iterrows():
