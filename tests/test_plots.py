@@ -294,3 +294,74 @@ def test_artifacts_from_the_demo_cohort(demo_db, artifacts):
             plt.close(ax.figure)
     heat = privacy.group_summary(t0, ["authority", "dimension"], k=k)
     assert heat["suppressed"].any()  # the demo has authorities below k: the heatmap shows hatched cells
+
+
+def _change_means(with_ci: bool = True) -> pd.DataFrame:
+    rows = []
+    for i, d in enumerate(DIMS[:4]):
+        for j, w in enumerate(["t0", "t1", "t2"]):
+            m = 2.6 + 0.3 * i + 0.2 * j
+            rows.append({"dimension": d, "wave": w, "mean": m, "ci_low": m - 0.15 - 0.05 * j if with_ci else np.nan,
+                         "ci_high": m + 0.2 + 0.01 * i if with_ci else np.nan})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("with_ci", [True, False])
+def test_change_draws_its_means_and_ci_as_errorbar_draws_them_without_calling_it(monkeypatch, with_ci):
+    """plot_change makes errorbar's artists directly: the same SVG bytes as ax.errorbar with the same arguments,
+    the bar and cap coordinates those of the data, and the legend entry an errorbar container."""
+    from matplotlib.axes import Axes
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.figure import Figure
+
+    from toolkit.plots.profile import _means_with_ci
+    from toolkit.reports.render import svg_tight
+
+    x = np.array([3.1, 2.4, 4.05, 3.5])
+    y = np.array([3.0, 2.0, 1.0, 0.0]) - 0.12
+    err = np.array([[0.3, 0.1, 0.25, 0.0], [0.2, 0.15, 0.4, 0.0]]) if with_ci else None
+
+    def figure(direct: bool) -> str:
+        fig = Figure(figsize=(6.0, 3.0))
+        ax = fig.add_subplot()
+        ax.plot([2.0, 4.5], [0.0, 3.0], color="grey")  # something drawn before, as the links
+        kw = {"markersize": 7, "capsize": 3, "elinewidth": 1.2, "markeredgecolor": "white", "label": "t1", "zorder": 3}
+        if direct:
+            box = _means_with_ci(ax, x, y, err, "s", "#E69F00", "t1")
+        else:
+            box = ax.errorbar(x, y, xerr=err, fmt="s", color="#E69F00", **kw)
+        assert isinstance(box, ErrorbarContainer) and box.has_xerr == with_ci and not box.has_yerr
+        ax.legend()
+        return svg_tight(fig)
+
+    direct = figure(True)
+    assert direct == figure(False)
+    fig = Figure()
+    ax = fig.add_subplot()
+    box = _means_with_ci(ax, x, y, err, "o", "#0072B2", "t0")
+    if with_ci:
+        segments = box.lines[2][0].get_segments()
+        assert np.allclose([s[:, 0] for s in segments], np.c_[x - err[0], x + err[1]])
+        assert np.allclose([s[:, 1] for s in segments], np.c_[y, y])
+        assert [list(c.get_xdata()) for c in box.lines[1]] == [list(x - err[0]), list(x + err[1])]
+    else:
+        assert box.lines[1:] == ((), ())
+    with pytest.raises(ValueError, match="negative"):
+        _means_with_ci(ax, x, y, -np.ones((2, 4)), "o", "#0072B2", "t0")
+
+    def no_errorbar(*_a, **_k):
+        raise AssertionError("plot_change called Axes.errorbar")
+
+    means = _change_means(with_ci)
+    with monkeypatch.context() as m:
+        m.setattr(Axes, "errorbar", no_errorbar)
+        ax = plots.plot_change(means, instrument=COMP)
+    drawn = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert [c.get_label() for c in drawn] == ["t0", "t1", "t2"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["t0", "t1", "t2"]
+    for c, w in zip(drawn, ["t0", "t1", "t2"]):
+        sub = means.loc[means["wave"] == w]
+        assert list(c.lines[0].get_xdata()) == list(sub["mean"])
+        if with_ci:
+            assert np.allclose([s[:, 0] for s in c.lines[2][0].get_segments()], sub[["ci_low", "ci_high"]].to_numpy())
+    plt.close("all")

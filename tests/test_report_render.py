@@ -285,3 +285,74 @@ def test_polar_figure_with_kept_clip_transforms_writes_the_same_svg_as_matplotli
     inner._bbox.set_points(np.array([[0.1, 0.2], [0.7, 0.9]]))
     assert transform_str(t) == str(t) and "x1=0.7" in transform_str(t)
     plt.close("all")
+
+
+def test_glyph_uses_of_a_text_are_written_once_per_process_and_the_svg_stays_matplotlibs():
+    """The <use> elements of a text's glyphs are kept per glyphs, positions and nesting depth (toolkit.plots._svg.glyph_run):
+    a figure drawn again takes them from the cache and writes the same bytes as matplotlib's own writer; a changed
+    label gets its own run."""
+    import matplotlib.pyplot as plt
+
+    from toolkit.plots import _svg
+    from toolkit.reports.render import svg_tight
+
+    _svg._RUNS.clear()
+    labels = ["Digitale Werkzeuge", "Kommunikation", "Veränderung"]
+    first = svg_tight(_labelled(labels))
+    runs = dict(_svg._RUNS)
+    assert runs and any("Kommunikation" not in r and 'xlink:href="#DejaVuSans-4b"' in r for r in runs.values())
+    calls = []
+    real = _svg._XMLWriter.element
+
+    def counting(self, tag, text=None, attrib=None, **extra):
+        calls.append((tag, (attrib or {}).get("xlink:href", "")))
+        return real(self, tag, text, attrib, **extra)
+
+    _svg._XMLWriter.element = counting
+    try:
+        again = svg_tight(_labelled(labels))
+    finally:
+        _svg._XMLWriter.element = real
+    assert ("use", "#DejaVuSans-4b") not in calls and not [c for c in calls if c[1].startswith("#DejaVu")]
+    assert any(tag == "use" for tag, _ in calls)  # (the markers' uses are written as before)
+    assert _svg._RUNS == runs  # every run served from the cache
+    assert first == again == _plain_svg(_labelled(labels))
+    changed = ["Digitale Werkzeuge", "Kommunikation!", "Veränderung"]
+    assert svg_tight(_labelled(changed)) == _plain_svg(_labelled(changed)) and len(_svg._RUNS) == len(runs) + 1
+    plt.close("all")
+
+
+def test_markers_style_is_worked_out_once_per_line_and_the_svg_stays_matplotlibs(monkeypatch):
+    """toolkit.plots._svg draws a line's markers with their style worked out once (matplotlib: once per marker):
+    the same bytes as matplotlib's own writer, for filled, hollow, dashed, translucent and hatched-free markers."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_svg import RendererSVG
+    from matplotlib.figure import Figure
+
+    from toolkit.reports.render import svg_tight
+
+    def markers():
+        fig = Figure(figsize=(5.0, 3.0))
+        ax = fig.add_subplot()
+        x = np.linspace(0, 1, 40)
+        ax.plot(x, x ** 2, marker="o", markersize=5, markeredgecolor="white", color="#0072B2")
+        ax.plot(x, 1 - x, marker="s", linestyle="--", markerfacecolor="none", alpha=0.5, color="#E69F00")
+        ax.plot([0.2, 0.8], [0.5, 0.5], marker="|", markersize=6, linestyle="none", color="#009E73")
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        return fig
+
+    calls = []
+    real = RendererSVG._get_style_dict
+
+    def counting(self, gc, rgbFace):
+        calls.append(1)
+        return real(self, gc, rgbFace)
+
+    monkeypatch.setattr(RendererSVG, "_get_style_dict", counting)
+    ours = svg_tight(markers())
+    n_ours = len(calls)
+    del calls[:]
+    plain = _plain_svg(markers())
+    assert ours == plain
+    assert len(calls) - n_ours >= 80  # matplotlib works the style out again for each of the 82 markers; this backend once per line
+    plt.close("all")

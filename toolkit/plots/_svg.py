@@ -15,6 +15,7 @@ Use it with ``fig.savefig(buf, format="svg", backend=BACKEND)``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
 from collections import OrderedDict
@@ -24,8 +25,17 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib import _text_helpers
 from matplotlib.backends.backend_mixed import MixedModeRenderer
-from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+from matplotlib.backends.backend_svg import (
+    FigureCanvasSVG,
+    RendererSVG,
+    _generate_css,
+    _generate_transform,
+    _short_float_fmt,
+    _XMLWriter,
+)
+from matplotlib.colors import rgb2hex
 from matplotlib.font_manager import fontManager, get_font
+from matplotlib.path import Path
 from matplotlib.textpath import TextToPath
 from matplotlib.transforms import (
     Affine2D,
@@ -262,11 +272,102 @@ def transform_str(t: Any) -> str:
     return hit
 
 
+_RUNS: dict[tuple, str] = {}  # (nesting depth, a text's glyphs and their positions) -> the SVG of its glyph uses
+
+
+def glyph_run(depth: int, glyph_info: Any) -> str:
+    """The ``<use>`` elements matplotlib's SVG writer writes for a text's glyphs (``glyph_info`` as
+    :meth:`~matplotlib.textpath.TextToPath.get_glyphs_with_font` returns it) inside ``depth`` open
+    elements, written once by that writer and then kept: they depend only on the glyph names and their
+    positions within the text (the text's place is the transform of the group around them)."""
+    key = (depth, tuple(glyph_info))
+    hit = _RUNS.get(key)
+    if hit is None:
+        buf = io.StringIO()
+        writer = _XMLWriter(buf)
+        vars(writer)["_XMLWriter__tags"].extend(["g"] * depth)
+        for glyph_repr, xposition, yposition, scale in glyph_info:
+            writer.element("use", transform=_generate_transform([("translate", (xposition, yposition)), ("scale", (scale,))]),
+                           attrib={"xlink:href": f"#{glyph_repr}"})
+        if len(_RUNS) > MAX_ENTRIES:
+            _RUNS.clear()
+        hit = _RUNS[key] = buf.getvalue()
+    return hit
+
+
 class _Renderer(RendererSVG):
     def __init__(self, figure: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._figure = figure
         self._text2path = text_to_path()
+
+    def draw_markers(self, gc: Any, marker_path: Any, marker_trans: Any, path: Any, trans: Any, rgbFace: Any = None) -> None:
+        """``RendererSVG.draw_markers`` (the same bytes), with the markers' style worked out once per call: matplotlib
+        works it out again for every marker it places (every tick mark is a call of its own, a line's markers one call)."""
+        if not len(path.vertices):
+            return
+        writer = self.writer
+        path_data = self._convert_path(marker_path, marker_trans + Affine2D().scale(1.0, -1.0), simplify=False)
+        style_dict = self._get_style_dict(gc, rgbFace)
+        style = _generate_css(style_dict)  # = self._get_style(gc, rgbFace)
+        dictkey = (path_data, style)
+        oid = self._markers.get(dictkey)
+        if oid is None:
+            oid = self._make_id("m", dictkey)
+            writer.start("defs")
+            writer.element("path", id=oid, d=path_data, style=_generate_css({k: v for k, v in style_dict.items() if k.startswith("stroke")}))
+            writer.end("defs")
+            self._markers[dictkey] = oid
+        writer.start("g", **self._get_clip_attrs(gc))
+        url = gc.get_url()
+        if url is not None:
+            writer.start("a", {"xlink:href": url, "target": "_blank"})
+        attrib = {"xlink:href": f"#{oid}"}
+        clip = (0, 0, self.width * 72, self.height * 72)
+        for vertices, _code in path.iter_segments(self._make_flip_transform(trans), clip=clip, simplify=False):
+            if len(vertices):
+                x, y = vertices[-2:]
+                attrib["x"] = _short_float_fmt(x)
+                attrib["y"] = _short_float_fmt(y)
+                attrib["style"] = style
+                writer.element("use", attrib=attrib)
+        if url is not None:
+            writer.end("a")
+        writer.end("g")
+
+    def _draw_text_as_path(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any, mtext: Any = None) -> None:
+        """``RendererSVG._draw_text_as_path`` (the same bytes), with the glyph uses of a text written once per
+        process (:func:`glyph_run`); mathtext and TeX as there."""
+        if ismath:
+            return super()._draw_text_as_path(gc, x, y, s, prop, angle, ismath, mtext)
+        writer = self.writer
+        writer.comment(s)
+        text2path = self._text2path
+        color = rgb2hex(gc.get_rgb())
+        fontsize = prop.get_size_in_points()
+        features = language = None
+        if mtext is not None:
+            features, language = mtext.get_fontfeatures(), mtext.get_language()
+        style = {}
+        if color != "#000000":
+            style["fill"] = color
+        alpha = gc.get_alpha() if gc.get_forced_alpha() else gc.get_rgb()[3]
+        if alpha != 1:
+            style["opacity"] = _short_float_fmt(alpha)
+        font_scale = fontsize / text2path.FONT_SCALE
+        writer.start("g", style=_generate_css(style),
+                     transform=_generate_transform([("translate", (x, y)), ("rotate", (-angle,)), ("scale", (font_scale, -font_scale))]))
+        font = text2path._get_font(prop)
+        glyph_info, glyph_map_new, rects = text2path.get_glyphs_with_font(
+            font, s, features=features, language=language, glyph_map=self._glyph_map, return_new_glyphs_only=True)
+        self._update_glyph_map_defs(glyph_map_new)
+        if glyph_info:
+            mangled = vars(writer)
+            writer._XMLWriter__flush()  # closes the open tag as the first use's start would
+            mangled["_XMLWriter__write"](glyph_run(len(mangled["_XMLWriter__tags"]), glyph_info))
+        for verts, codes in rects:
+            writer.element("path", d=self._convert_path(Path(verts, codes), simplify=False))
+        writer.end("g")
 
     def _get_clip_attrs(self, gc: Any) -> dict[str, str]:
         """``RendererSVG._get_clip_attrs`` with the clip path's transform printed once per value (:func:`transform_str`)."""

@@ -170,6 +170,43 @@ def _change_long(data: pd.DataFrame, lang: str, from_label: str | None, to_label
     return long, None
 
 
+def _means_with_ci(ax: Any, x: np.ndarray, y: np.ndarray, err: np.ndarray | None, marker: str, colour: str, label: str) -> Any:
+    """What ``ax.errorbar(x, y, xerr=err, fmt=marker, color=colour, markersize=7, capsize=3, elinewidth=1.2,
+    markeredgecolor="white", label=label, zorder=3)`` draws, made directly: the same artists with the same
+    properties, added in the same order, and the same legend entry (an ``ErrorbarContainer``), so the figure
+    is the same, without errorbar's argument handling, unit conversion and its ``hlines`` (≈ a third of the
+    chart's drawing code)."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.lines import Line2D
+
+    points = Line2D(x, y, linestyle="None", marker=marker, color=colour, markersize=7, markeredgecolor="white",
+                    label="_nolegend_", zorder=3.1)  # errorbar lifts its markers 0.1 above the bars
+    ax.add_line(points)
+    caps: tuple = ()
+    bars: tuple = ()
+    if err is not None:
+        if np.any(err < 0):
+            raise ValueError("'xerr' must not contain negative values")
+        low, high = x - err[0], x + err[1]
+        segments = np.empty((len(y), 2, 2))
+        segments[:, 0, 0], segments[:, 0, 1], segments[:, 1, 0], segments[:, 1, 1] = low, y, high, y
+        bar = LineCollection(segments, colors=colour, linestyles="solid", label="_nolegend_", linewidth=1.2, zorder=3)
+        ax.add_collection(bar, autolim=False)
+        if len(y):
+            ax.update_datalim(((np.nanmin(segments[..., 0]), np.nanmin(segments[..., 1])),
+                               (np.nanmax(segments[..., 0]), np.nanmax(segments[..., 1]))))
+        caps = tuple(Line2D(ends, y, marker="|", color=colour, linestyle="none", markersize=6, markeredgecolor=colour,
+                            label="_nolegend_", zorder=3) for ends in (low, high))
+        for line in caps:
+            ax.add_line(line)
+        bars = (bar,)
+    ax._request_autoscale_view()
+    container = ErrorbarContainer((points, caps, bars), has_xerr=err is not None, has_yerr=False, label=label)
+    ax.add_container(container)
+    return container
+
+
 def plot_change(
     data: pd.DataFrame,
     *,
@@ -238,15 +275,28 @@ def plot_change(
         hidden += [f"{dimension_title(instrument, d, lang, 200, 1)} ({safe_text(w)})" for i, w in enumerate(waves) if i not in ok]
     if links:
         ax.add_collection(line_segments(links, color="#9A9A9A", linewidth=1.5, zorder=1))
+    if unique:  # the rows of each wave from plain columns, once (no frame filtered per wave: no duplicates to drop)
+        wave_of, dim_of = long["wave"].tolist(), long["dimension"].tolist()
+        mean_all = long["mean"].to_numpy(dtype=float)
+        lo_all = mean_all - long["ci_low"].to_numpy(dtype=float)
+        hi_all = long["ci_high"].to_numpy(dtype=float) - mean_all
+        shown = np.isfinite(mean_all) & long["dimension"].isin(dims).to_numpy()
     for j, w in enumerate(waves):
-        sub = long.loc[long["wave"] == w].drop_duplicates("dimension", keep="last")
-        sub = sub.loc[np.isfinite(sub["mean"].to_numpy(dtype=float)) & sub["dimension"].isin(dims)]
-        ys = sub["dimension"].map(y).to_numpy(dtype=float) + offsets[j]
-        lo = (sub["mean"] - sub["ci_low"]).to_numpy(dtype=float)
-        hi = (sub["ci_high"] - sub["mean"]).to_numpy(dtype=float)
+        if unique:
+            rows = [i for i, v in enumerate(wave_of) if v == w and shown[i]]
+            means = mean_all[rows]
+            ys = np.array([y[dim_of[i]] for i in rows], dtype=float) + offsets[j]
+            lo, hi = lo_all[rows], hi_all[rows]
+        else:
+            sub = long.loc[long["wave"] == w].drop_duplicates("dimension", keep="last")
+            sub = sub.loc[np.isfinite(sub["mean"].to_numpy(dtype=float)) & sub["dimension"].isin(dims)]
+            means = sub["mean"].to_numpy(dtype=float)
+            ys = sub["dimension"].map(y).to_numpy(dtype=float) + offsets[j]
+            lo = (sub["mean"] - sub["ci_low"]).to_numpy(dtype=float)
+            hi = (sub["ci_high"] - sub["mean"]).to_numpy(dtype=float)
         err = None if np.isnan(lo).all() else np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)])
-        ax.errorbar(sub["mean"], ys, xerr=err, fmt=MARKERS[j % len(MARKERS)], color=SERIES_COLORS[j % len(SERIES_COLORS)],
-                    markersize=7, capsize=3, elinewidth=1.2, markeredgecolor="white", label=safe_text(w), zorder=3)
+        _means_with_ci(ax, means, ys, err, MARKERS[j % len(MARKERS)], SERIES_COLORS[j % len(SERIES_COLORS)],
+                       safe_text(w))
     if change is not None and {"mean_diff", "ci_low", "ci_high"} <= set(change.columns):
         for _, r in change.iterrows():
             if r["dimension"] in y and np.isfinite(r["mean_diff"]):
