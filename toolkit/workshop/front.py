@@ -14,6 +14,16 @@ the id is assigned to the least busy process (open pages it reported plus pages 
 it in the last seconds). Every later connection with that cookie (the websocket, a reload,
 the page's close beacon) goes to the same process. Assets go to any process.
 
+**The page of a new device.** A room's phones ask for the page at the same moment, while the
+form processes build the first pages' forms. The first page request of a kind (its target and
+the headers Solara's page handler reads: :func:`page_key`) goes to a form process; the front
+then asks that process for the same page once more itself and keeps the answer if it is the
+same for every device but for its session cookie (:func:`page_template`). Every later new
+device (no cookie) gets that page from the front with its own new session id, which the front
+gives to a process (as above) and tells it (so it expects the websocket: no pool refill
+meanwhile); the page's websocket and every request of a device with a session (a reload, which
+gets its draft) go to that process as before.
+
 **What the processes share.** Submissions, measures, outcomes and the presenter's counts
 live in the cohort database; drafts in the session's draft folder. The live release
 state of :mod:`toolkit.privacy.live` (the last released aggregate per quantity, which the
