@@ -332,7 +332,7 @@ async def _protocol_run(url: str, clients: int, browsers: Browsers, pid: int, ch
     join_by_process = _delta(per1, per0)
     clients_cpu, browsers_cpu = cl1[0] - cl0[0], cl1[1] - cl0[1]
     ok = [p for p, r in zip(ps, res) if isinstance(r, float)]
-    steps = {"page": [p.t_page - t0 for p in ok], "socket": [p.t_socket - t0 for p in ok]}
+    steps = {"page": [p.t_page - t0 for p in ok], "socket": [p.t_socket - t0 for p in ok], "first": [p.t_first - t0 for p in ok]}
     cpu1 = cpu_seconds(pid)
     t1 = time.perf_counter()
     filled = await asyncio.gather(*(p.fill((f"{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}", str(i % 28 + 1), "B", "Xy"), i) for i, p in enumerate(ok)),
@@ -518,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({len(lat)} seen; all {a.clients} submits acknowledged within {r['submit_span']:.2f} s)")
         print(f"{label}: the {a.clients} protocol clients' steps from the start: page received p50 {pct(r['steps']['page'], 50):.2f} / p95 "
               f"{pct(r['steps']['page'], 95):.2f} s, websocket open {pct(r['steps']['socket'], 50):.2f} / {pct(r['steps']['socket'], 95):.2f} s, "
+              f"first server message {pct(r['steps']['first'], 50):.2f} / {pct(r['steps']['first'], 95):.2f} s, "
               f"usable {pct(r['usable'], 50):.2f} / {pct(r['usable'], 95):.2f} s")
         print(_cpu_line(label, r))
         if r["errors"] or r["browser_error"]:

@@ -149,7 +149,7 @@ class Participant:
         self.join_code = join_code
         self.models: dict[str, dict[str, Any]] = {}
         self.session = uuid.uuid4().hex
-        self.t_page = self.t_socket = self.t_usable = self.t_finished = float("nan")
+        self.t_page = self.t_socket = self.t_first = self.t_usable = self.t_finished = float("nan")
         self.t_submitted = float("nan")
         self.error: str | None = None
         self._seen_submit = self._seen_page = False
@@ -167,6 +167,8 @@ class Participant:
 
     async def _read(self) -> None:
         async for raw in self._ws:
+            if self.t_first != self.t_first:  # the server's first message (the app runs: the page's widgets follow)
+                self.t_first = time.perf_counter()
             if isinstance(raw, bytes):  # binary frame: offsets, then the JSON part
                 import struct
 

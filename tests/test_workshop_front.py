@@ -305,7 +305,54 @@ def test_the_front_sends_the_pages_files_as_a_form_process_does(store):
         # a conditional request and the page itself still reach a form process
         (_s, h304, _b), = _raw_get(port, b"GET " + files[0].encode() + b" HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"x\"\r\n\r\n")
         assert b"server" in h304
-        (_s, page, _b), = _raw_get(port, b"GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
-        assert b"server" in page and b"set-cookie" in page
+        (_s, page, _b), = _raw_get(port, b"GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nCookie: solara-session-id=abcdefgh-1\r\n\r\n")
+        assert b"server" in page and b"set-cookie" in page  # a device with a session: its form process (see the next test)
     finally:
         srv.stop()
+
+
+def test_the_front_sends_a_new_devices_page_itself_and_its_websocket_reaches_the_form():
+    """A room's phones ask for the page at the same moment; a form process answered each (a connection hand-over, uvicorn,
+    Solara's page handler) while it was building the first pages' forms. Once a form process has answered a page, the front
+    sends the same page (the same headers and bytes) to every new device itself, each with a fresh session cookie, and hands
+    the session to a form process: the device's websocket gets its form there. A device that has a session (a reload: its
+    draft) and a page that is not the same for every device still reach a form process."""
+    import tempfile
+
+    sys.path.insert(0, str(BENCH))
+    from bench_workshop_live import INSTRUMENT, make_db
+
+    with tempfile.TemporaryDirectory() as d:
+        srv = WorkshopProcess(make_db(Path(d)), INSTRUMENT, "t1", ["--authority", "BVA", "--processes", "2", "--pool", "2"]).start()
+        try:
+            port = srv.port
+            ask = b"GET /?lang=en HTTP/1.1\r\nHost: room:8866\r\nAccept-Encoding: gzip\r\n\r\n"
+            (status0, first, body0), = _raw_get(port, ask)
+            assert status0.endswith(b"200 OK") and b"server" in first  # the first: from a form process
+            deadline = time.monotonic() + 30
+            while True:
+                answers = _raw_get(port, ask, requests=3)  # one connection, as a phone's browser
+                if all(b"server" not in h for _s, h, _b in answers) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            drop = {b"date", b"server", b"set-cookie"}
+            ids = set()
+            for status, h, body in answers:
+                assert status == b"HTTP/1.1 200 OK" and b"server" not in h
+                assert body == body0 and {k: v for k, v in h.items() if k not in drop} == {k: v for k, v in first.items() if k not in drop}
+                sid = h[b"set-cookie"].split(b";")[0].split(b"=", 1)[1]
+                assert h[b"set-cookie"].replace(sid, b"S") == first[b"set-cookie"].replace(first[b"set-cookie"].split(b";")[0].split(b"=", 1)[1], b"S")
+                ids.add(sid)
+            assert len(ids) == 3  # a session of its own for each device
+            # the same page for a device with a session (a reload) comes from its form process, as before
+            (_s, again, _b), = _raw_get(port, ask.replace(b"\r\n\r\n", b"\r\nCookie: solara-session-id=" + sid + b"\r\n\r\n"))
+            assert b"server" in again and sid in again[b"set-cookie"]
+            # a page the front keeps: a new device joins through it (page from the front, websocket to the form process)
+            (_s, _h, _b), = _raw_get(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept-Encoding: gzip\r\n\r\n" % port)
+            deadline = time.monotonic() + 30
+            while b"server" in _raw_get(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept-Encoding: gzip\r\n\r\n" % port)[0][1] \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _join_one(srv.url) > 0 and _join_one(srv.url) > 0
+        finally:
+            srv.stop()

@@ -14,6 +14,16 @@ the id is assigned to the least busy process (open pages it reported plus pages 
 it in the last seconds). Every later connection with that cookie (the websocket, a reload,
 the page's close beacon) goes to the same process. Assets go to any process.
 
+**The page of a new device.** A room's phones ask for the page at the same moment, while the
+form processes build the first pages' forms. The first page request of a kind (its target and
+the headers Solara's page handler reads: :func:`page_key`) goes to a form process; the front
+then asks that process for the same page once more itself and keeps the answer if it is the
+same for every device but for its session cookie (:func:`page_template`). Every later new
+device (no cookie) gets that page from the front with its own new session id, which the front
+gives to a process (as above) and tells it (so it expects the websocket: no pool refill
+meanwhile); the page's websocket and every request of a device with a session (a reload, which
+gets its draft) go to that process as before.
+
 **What the processes share.** Submissions, measures, outcomes and the presenter's counts
 live in the cohort database; drafts in the session's draft folder. The live release
 state of :mod:`toolkit.privacy.live` (the last released aggregate per quantity, which the
@@ -71,6 +81,10 @@ PENDING_TIMEOUT = 60.0  # seconds a connection waits for its restarting form pro
 RECENT = 3.0  # seconds a newly assigned page counts towards a process's load before its own report shows it
 KEEP_ALIVE = 5.0  # seconds an open connection may wait for its next request after the front sent a file (uvicorn's default)
 _HOP_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding"}  # the front writes its own
+#: what Solara's page handler (and :class:`toolkit.workshop.worker.GzipOnce`'s page cache) reads of a request: the front's page key
+PAGE_KEY_HEADERS = (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"script-name", b"x-script-name")
+PROBE_HEADER = "x-upo-front-probe"  # the front's own request for a page it learns (the form process expects no websocket for it)
+_SID_MARK = b"\x00upo-session\x00"  # where a kept page's set-cookie headers take the device's session id
 _HDR = struct.Struct("!IB")  # frame: payload length, kind
 #: How a form process is started (``python -P -c FORM_PROCESS --conn-fd …``): :func:`toolkit.workshop.worker.main`,
 #: with pandas kept from loading pyarrow. pandas imports pyarrow whenever it is installed (≈ 34 MB of every
@@ -151,6 +165,57 @@ def decoded(headers: list[tuple[str, str]], body: bytes) -> bytes:
     if any(k.lower() == "content-encoding" and v.strip().lower() == "gzip" for k, v in headers):
         return gzip.decompress(body)
     return body
+
+
+def page_key(head: bytes) -> tuple[tuple, bool] | None:
+    """The key of a page request of a new device (the front may answer it) and whether its connection stays open, else None.
+
+    Only a plain ``GET`` over HTTP/1.1 that accepts gzip, of a page (no asset, no websocket), without any cookie (a device
+    with a session has its page in its form process: a reload gets its draft there) and without a body or condition.
+
+    >>> page_key(b"GET /?lang=en HTTP/1.1\\r\\nHost: h:1\\r\\nAccept-Encoding: gzip")
+    ((b'/?lang=en', b'h:1', None, None, None, None), True)
+    >>> page_key(b"GET / HTTP/1.1\\r\\nHost: h\\r\\nAccept-Encoding: gzip\\r\\nCookie: solara-session-id=s") is None
+    True
+    """
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1" or parts[1].startswith(tuple(p.encode() for p in ASSET_PREFIXES)) \
+            or not parts[1].startswith(b"/"):
+        return None
+    fields: dict[bytes, bytes] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name in (b"cookie", b"upgrade", b"if-none-match", b"if-modified-since", b"range", b"content-length", b"transfer-encoding",
+                    PROBE_HEADER.encode()):
+            return None
+        fields.setdefault(name, value.strip())
+    if b"gzip" not in fields.get(b"accept-encoding", b"").lower():
+        return None
+    keep_open = b"close" not in fields.get(b"connection", b"").lower()
+    return (parts[1], *(fields.get(h) for h in PAGE_KEY_HEADERS)), keep_open
+
+
+def page_template(status: int, headers: list[tuple[str, str]], body: bytes, sid: str) -> tuple[bytes, bytes] | None:
+    """A form process's answer to a new device ``sid`` as the same for every device: ``(headers with the id marked, body)``, else None.
+
+    Kept only if it is a complete gzip-compressed 200 HTML page whose only mention of ``sid`` is the session cookie it sets.
+
+    >>> page_template(200, [("content-type", "text/html"), ("content-encoding", "gzip"), ("content-length", "2"),
+    ...                     ("set-cookie", "solara-session-id=S1; Path=/"), ("server", "uvicorn")], b"..", "S1")
+    (b'content-type: text/html\\r\\ncontent-encoding: gzip\\r\\ncontent-length: 2\\r\\nset-cookie: solara-session-id=\\x00upo-session\\x00; Path=/\\r\\n', b'..')
+    """
+    low = [(k.lower(), v) for k, v in headers]
+    names = dict(low)
+    cookies = [v for k, v in low if k == "set-cookie"]
+    if status != 200 or not names.get("content-type", "").startswith("text/html") or names.get("content-encoding", "").lower() != "gzip" \
+            or "content-length" not in names or "transfer-encoding" in names or not cookies or not all(sid in v for v in cookies) \
+            or any(sid in v for k, v in low if k != "set-cookie") or sid.encode() in body:
+        return None
+    mark = _SID_MARK.decode("latin-1")
+    top = "".join(f"{k}: {v.replace(sid, mark) if k.lower() == 'set-cookie' else v}\r\n" for k, v in headers if k.lower() not in _HOP_HEADERS)
+    return top.encode("latin-1"), body
 
 
 def default_processes() -> int:
@@ -272,6 +337,9 @@ class Front:
         #: the page's files as a form process answers them (whole gzip responses), by request target; sent by the front itself
         self.files: dict[str, bytes] = {}
         self._files_asked = False
+        #: the page itself as a form process answers a new device (its session cookie as a mark), by :func:`page_key`
+        self.pages: dict[tuple, tuple[bytes, bytes]] = {}
+        self._learning: set[tuple] = set()
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> "Front":
@@ -516,6 +584,59 @@ class Front:
         date = f"date: {formatdate(usegmt=True)}\r\n".encode()
         return b"HTTP/1.1 200 OK\r\n" + date + (b"" if keep_open else b"connection: close\r\n") + body, keep_open
 
+    # ------------------------------------------------------------------ the page for a new device
+    def _learn_page(self, key: tuple, port: int) -> None:
+        """Ask a form process (its own port) for the page as a new device with ``key`` gets it; keep it if it is the same for every device (a thread)."""
+        import http.client
+
+        probe = uuid.uuid4().hex
+        headers = {name.decode(): value.decode("latin-1") for name, value in zip(PAGE_KEY_HEADERS, key[1:]) if value is not None}
+        headers.update({"Accept-Encoding": "gzip", "Cookie": f"{SESSION_COOKIES[0]}={probe}", PROBE_HEADER: "1"})
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                conn.request("GET", key[0].decode("latin-1"), headers=headers)
+                resp = conn.getresponse()
+                status, got, body = resp.status, resp.getheaders(), resp.read()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            log.debug("front: page %r not learned", key[0], exc_info=True)
+            self._learning.discard(key)
+            return
+        kept = page_template(status, got, body, probe)
+        if kept is not None:
+            self.pages[key] = kept
+        # a page that differs per device is not kept and not asked for again: a form process answers it every time
+
+    def _page_response(self, head: bytes) -> tuple[bytes, bool, str] | None:
+        """The kept page for a new device (a fresh session id in its cookie; whether the connection stays open; the id), else None."""
+        found = page_key(head)
+        if found is None:
+            return None
+        key, keep_open = found
+        kept = self.pages.get(key)
+        if kept is None:
+            if key not in self._learning:
+                w = self._choose(None)
+                if w.ready and w.port:
+                    self._learning.add(key)
+                    threading.Thread(target=self._learn_page, args=(key, w.port), name="upo-workshop-page", daemon=True).start()
+            return None
+        from email.utils import formatdate
+
+        sid = str(uuid.uuid4())
+        top, body = kept
+        date = f"date: {formatdate(usegmt=True)}\r\n".encode()
+        return (b"HTTP/1.1 200 OK\r\n" + date + (b"" if keep_open else b"connection: close\r\n") + top.replace(_SID_MARK, sid.encode())
+                + b"\r\n" + body), keep_open, sid
+
+    def _tell_expected(self, w: _Worker, sid: str) -> None:
+        """Tell the form process that a device got its page from the front (its websocket follows: no pool refill meanwhile)."""
+        if w.ready and w.ctrl is not None:
+            w.out.append((frame(b"E", sid.encode("ascii")), None, b""))
+            self._flush(w)
+
     # ------------------------------------------------------------------ connections
     async def _accept(self) -> None:
         assert self.lsock is not None
@@ -552,7 +673,13 @@ class Front:
             end = buf.index(b"\r\n\r\n") + 4
             answer = self._file_response(buf[:end - 4]) if self.files else None
             if answer is None:
-                break
+                page = self._page_response(buf[:end - 4])
+                if page is None:
+                    break
+                # a new device's page: sent from here, its session given to a form process (its websocket goes there)
+                w = self._choose(page[2])
+                self._tell_expected(w, page[2])
+                answer = page[:2]
             # one of the page's files: sent from here (a form process would cost a connection hand-over and uvicorn)
             try:
                 await self.loop.sock_sendall(conn, answer[0])

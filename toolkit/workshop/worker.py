@@ -122,6 +122,8 @@ class _Receiver:
         for kind, payload in parse_frames(self.buf):
             if kind == ord("C"):
                 self._connection(self.fds.pop(0), payload)
+            elif kind == ord("E"):  # the front sent a new device this process's page itself: its websocket follows
+                _expect(payload.decode("ascii"))
 
     def _connection(self, fd: int, prefix: bytes) -> None:
         server, config = self.server, self.server.config
@@ -229,8 +231,10 @@ class GzipOnce:
         key = (scope.get("path", ""), scope.get("query_string", b""), scope.get("scheme"), scope.get("root_path", ""), gzip_ok,
                *(headers.get(h) for h in (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"script-name", b"x-script-name")))
         hit = self._pages.get(key) if sid is not None else None
+        probe = b"x-upo-front-probe" in headers  # the front learning the page (no device waits for it)
         if hit is not None:
-            _expect(sid)
+            if not probe:
+                _expect(sid)
             start, body = hit
             mine = sid.encode()  # type: ignore[union-attr]
             await send({**start, "headers": [(k, v.replace(_SID_MARK, mine) if k == b"set-cookie" else v) for k, v in start["headers"]]})
@@ -239,7 +243,7 @@ class GzipOnce:
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
 
         async def done(start: dict, raw: bytes) -> None:
-            if sid is not None and start.get("status") == 200 and _is_html(start):
+            if sid is not None and start.get("status") == 200 and _is_html(start) and not probe:
                 _expect(sid)
             start, body = self._encoded(start, raw) if gzip_ok else (start, raw)
             if sid is not None:
