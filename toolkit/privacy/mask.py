@@ -30,7 +30,9 @@ import numpy as np
 __all__ = ["EMPTY", "Mask"]
 
 _P = sys.hash_info.modulus  # hash(n) == n % _P for a non-negative int n
+_P61 = 2**61 - 1  # (the usual modulus: 2**61 ≡ 1, so a shift by s is a shift by s % 61)
 _LITTLE = sys.byteorder == "little"
+_SMALL = 48  # sets up to this size are built and listed bit by bit
 
 
 def _words_of(bits: int) -> int:
@@ -79,6 +81,11 @@ class Mask:
             return EMPTY
         lo = int(p.min()) >> 6
         base = lo << 6
+        if p.size <= _SMALL:  # a few bits: set one by one (numpy's fixed cost is larger)
+            bits = 0
+            for x in (p - base).tolist():
+                bits |= 1 << x
+            return _raw(lo, bits)
         flags = np.zeros(int(p.max()) - base + 1, dtype=bool)
         flags[p - base] = True
         m = object.__new__(cls)
@@ -118,8 +125,16 @@ class Mask:
 
     def positions(self) -> np.ndarray:
         """The bit numbers, ascending (only the non-zero bytes are unpacked)."""
-        if not self.bits:
+        bits = self.bits
+        if not bits:
             return np.zeros(0, dtype=np.int64)
+        if bits.bit_count() <= _SMALL:  # a few bits: found one by one (numpy's fixed cost is larger)
+            base, out = self.lo << 6, []
+            while bits:
+                low = bits & -bits
+                out.append(base + low.bit_length() - 1)
+                bits ^= low
+            return np.array(out, dtype=np.int64)
         raw = np.frombuffer(self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little"), dtype=np.uint8)
         at = np.flatnonzero(raw)
         row, col = np.nonzero(np.unpackbits(raw[at], bitorder="little").reshape(-1, 8))
@@ -196,7 +211,8 @@ class Mask:
     def __hash__(self) -> int:
         h = self._hash
         if h is None:  # the hash of the integer the mask stands for, without building it
-            h = self._hash = self.bits % _P * pow(2, self.lo << 6, _P) % _P
+            h = self._hash = (self.bits % _P << (self.lo << 6) % 61) % _P if _P == _P61 else \
+                self.bits % _P * pow(2, self.lo << 6, _P) % _P
         return h
 
     def __reduce__(self) -> tuple[Any, tuple[int, int]]:

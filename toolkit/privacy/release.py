@@ -166,16 +166,26 @@ class Record:
         return len(self.entries)
 
     def mask(self, people: Iterable[Any]) -> Mask:
-        """The mask of a respondent set (new respondents get the next bit numbers), built from the bit
-        numbers in one step (:meth:`Mask.from_positions`)."""
+        """The mask of a respondent set, built from the bit numbers in one step (:meth:`Mask.from_positions`).
+
+        New respondents get the next bit numbers in the order of their ids (``authority|participant``), not
+        of the set's iteration (a frozenset's is by hash): a cohort-wide set seen first numbers each
+        authority's people as neighbours, so the authorities' own sets stay small masks.
+        """
         with self._lock:
             ids = self.ids
-            bits = []
-            for p in people:
-                bit = ids.get(p)
-                if bit is None:
-                    bit = ids[p] = len(ids)
-                bits.append(bit)
+            get = ids.get
+            bits = [get(p) for p in people] if isinstance(people, (frozenset, set, list, tuple)) else None
+            if bits is None or None in bits:
+                people = list(people)
+                new = {p for p in people if p not in ids}
+                try:
+                    order = sorted(new)
+                except TypeError:  # ids that do not compare: in the order met
+                    order = [p for p in dict.fromkeys(people) if p in new]
+                for p in order:
+                    ids[p] = len(ids)
+                bits = [ids[p] for p in people]
         if not bits:
             return EMPTY
         return Mask.from_positions(np.array(bits, dtype=np.int64))

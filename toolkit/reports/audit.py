@@ -187,9 +187,11 @@ class _CliReleases:
         wave, dim = v["wave"].astype(str), v["dimension"].astype(str)
         ids = (v["authority"].astype(str) + "|" + v["participant"].astype(str)).to_numpy(dtype=object)
         codes, people = pd.factorize(ids)
-        with rec._lock:  # the record's numbering, extended by these respondents (in their order of appearance)
-            known = rec.ids
-            bit = np.array([known.setdefault(p, len(known)) for p in people], dtype=np.int64)
+        with rec._lock:  # the record's numbering, extended by these respondents in the order of their ids (an
+            known = rec.ids  # authority's people of every wave are neighbours: its sets stay small masks)
+            for p in sorted(p for p in people.tolist() if p not in known):
+                known[p] = len(known)
+            bit = np.array([known[p] for p in people], dtype=np.int64)
         # the cells (wave, dimension, authority), in order of appearance as toolkit.privacy.shown_cells makes them
         cols = {"wave": wave.to_numpy(dtype=object), "dimension": dim.to_numpy(dtype=object),
                 "authority": v["authority"].reset_index(drop=True)}  # the authorities in their own dtype (it orders them)

@@ -199,19 +199,18 @@ class BatchRecord:
     def add_parent(self, rec: Record) -> None:
         """Add releases made in the parent (pseudonymous ids), in the batch's numbers.
 
-        Each of the parent's respondents is recoded once (not once per release it is in): ``to_batch`` maps the
-        parent's bits to the batch record's, filled as respondents are met, entry by entry in bit order, so new
-        respondents get the batch's next bits in the order :meth:`Record.mask` of the recoded sets gives them."""
+        Each of the parent's respondents in a release is recoded once (not once per release it is in): ``to_batch``
+        maps the parent's bits to the batch record's; the respondents the batch has not numbered yet get its next
+        bits in the parent's bit order (so sets that are neighbours in the parent's numbering stay neighbours)."""
         inv = list(rec.ids)
         to_batch = np.full(len(inv), -1, dtype=np.int64)
         out = self.record
-        for e in rec.entries:
-            bits = e.mask.positions()
-            mine = to_batch[bits]
-            if (mine < 0).any():
-                with out._lock:
-                    ids = out.ids
-                    for b in bits[mine < 0].tolist():
-                        to_batch[b] = ids.setdefault(self.recode(inv[b]), len(ids))
-                mine = to_batch[bits]
-            out.add_mask(e.output, e.cell, e.quantity, Mask.from_positions(mine), known=e.known)
+        positions = [e.mask.positions() for e in rec.entries]
+        if positions:
+            used = np.unique(np.concatenate(positions))
+            with out._lock:
+                ids = out.ids
+                for b in used.tolist():
+                    to_batch[b] = ids.setdefault(self.recode(inv[b]), len(ids))
+        for e, bits in zip(rec.entries, positions):
+            out.add_mask(e.output, e.cell, e.quantity, Mask.from_positions(to_batch[bits]), known=e.known)
