@@ -7,14 +7,23 @@ and the CPU seconds of building it (``cli_outputs_of_data``), pickling it, joini
 auditing the joined record. Written to run in any checkout (integer masks before, :class:`Mask` after), so
 a base and a branch can be run one after the other on the same cohort.
 
+With ``--authorities N M`` it builds (or, with ``--keep DIR``, reuses) the synthetic cohorts of N and M units
+(``toolkit.demo_large``, as ``bench/bench_scale.py`` builds them) and prints one table row per size and the
+growth exponent of each quantity, e = log2(X(M) / X(N)) for M = 2N: 1 is linear, 2 the square of the cohort
+(the whole-cohort bit masks before the sparse :class:`toolkit.privacy.mask.Mask`).
+
 Run:  PYTHONPATH=TREE TREE/.venv/bin/python bench/bench_masks.py COHORT.sqlite
+      .venv/bin/python bench/bench_masks.py --authorities 500 1000 [--keep DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import pickle
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,5 +75,46 @@ def main(db: Path) -> dict:
             "unpickle_s": t_unpickle, "join_s": t_join, "resolve_s": t_resolve, "audit_s": t_audit, "violations": len(violations)}
 
 
+def _cohorts(sizes: list[int], keep: Path | None) -> list[Path]:
+    """The synthetic cohorts of these sizes (built unless ``keep`` holds them from an earlier run)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_scale import _cohort
+
+    folder = keep or Path(tempfile.mkdtemp(prefix="bench-masks-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in sizes:
+        path = folder / f"large-{n}.sqlite"
+        _cohort(path, n).close()
+        out.append(path)
+    return out
+
+
+COLUMNS = ("entries", "pickled_MB", "masks_MB", "join_s", "resolve_s", "audit_s")
+
+
+def table(results: list[dict], sizes: list[int]) -> str:
+    lines = ["bench_masks: the audit's command-line aggregates' release record (CPU s)",
+             f"{'units':>6}  " + "  ".join(f"{c:>10}" for c in COLUMNS) + "  violations"]
+    for n, r in zip(sizes, results):
+        lines.append(f"{n:>6}  " + "  ".join(f"{r[c]:>10}" for c in COLUMNS) + f"  {r['violations']:>10}")
+    if len(results) == 2 and sizes[1] > sizes[0]:
+        g = math.log(sizes[1] / sizes[0])
+        e = [math.log(results[1][c] / results[0][c]) / g if results[0][c] and results[1][c] else float("nan") for c in COLUMNS]
+        lines.append(f"{'e':>6}  " + "  ".join(f"{x:>10.2f}" for x in e))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(json.dumps(main(Path(sys.argv[1]))), flush=True)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("db", nargs="?", type=Path, help="one cohort database: one JSON line")
+    ap.add_argument("--authorities", type=int, nargs=2, metavar=("N", "M"), help="build the N- and M-unit cohorts, print a table")
+    ap.add_argument("--keep", type=Path, help="folder for the cohorts, reused by the next run")
+    a = ap.parse_args()
+    if a.db is not None:
+        print(json.dumps(main(a.db)), flush=True)
+    elif a.authorities:
+        sizes = sorted(a.authorities)
+        print(table([main(p) for p in _cohorts(sizes, a.keep)], sizes), flush=True)
+    else:
+        ap.error("give a cohort database or --authorities N M")

@@ -33,6 +33,8 @@ privacy        planner and audit at 50, 100,   50 and 100 units, old at 50  a so
                all-pairs code up to 100
 scale          200 reports of a 1,000-unit     40 reports                   ``dask[distributed]``, a Jupyter
                cohort, pool vs LocalCluster                                 kernel; about an hour (default)
+masks          the audit aggregates' record    100 and 200 units            –
+               at 500 and 1,000 units
 =============  ==============================  ===========================  ==================================
 
 Targets: the report-batch targets are those printed by ``bench_reports.py``; 0 lost and
@@ -276,6 +278,16 @@ def privacy(quick: bool, verbose: bool) -> list[Row]:
     return rows
 
 
+def masks(quick: bool, verbose: bool) -> list[Row]:
+    sizes = ["100", "200"] if quick else ["500", "1000"]
+    out, _ = _run("bench_masks.py", ["--authorities", *sizes], verbose, timeout=3600)
+    row = _line(out, rf"^\s*{sizes[1]}\s+(\d+)\s+{NUM}\s+{NUM}")
+    e = _line(out, r"^\s*e\s+(\S+)\s+(\S+)")
+    grow = float(e.group(2))
+    return [Row(f"masks: the audit aggregates' record at {int(sizes[1]):,} units ({int(row.group(1)):,} releases), pickled",
+                f"{_f(row.group(2)):.1f} MB", "–", None, "grows < cohort^1.5 (e < 1.5)", grow < 1.5)]
+
+
 BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "analysis": analysis,
     "reports": reports,
@@ -287,6 +299,7 @@ BENCHMARKS: dict[str, Callable[[bool, bool], list[Row]]] = {
     "stakeholders": stakeholders,
     "privacy": privacy,
     "scale": scale,
+    "masks": masks,
 }
 
 
