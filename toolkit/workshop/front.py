@@ -84,7 +84,7 @@ _HOP_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding
 #: what Solara's page handler (and :class:`toolkit.workshop.worker.GzipOnce`'s page cache) reads of a request: the front's page key
 PAGE_KEY_HEADERS = (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"script-name", b"x-script-name")
 PROBE_HEADER = "x-upo-front-probe"  # the front's own request for a page it learns (the form process expects no websocket for it)
-_SID_MARK = b"\x00upo-session\x00"  # where a kept page's set-cookie headers take the device's session id
+SID_MARK = b"\x00upo-session\x00"  # where a kept page's set-cookie headers take the device's session id
 _HDR = struct.Struct("!IB")  # frame: payload length, kind
 #: How a form process is started (``python -P -c FORM_PROCESS --conn-fd …``): :func:`toolkit.workshop.worker.main`,
 #: with pandas kept from loading pyarrow. pandas imports pyarrow whenever it is installed (≈ 34 MB of every
@@ -213,7 +213,7 @@ def page_template(status: int, headers: list[tuple[str, str]], body: bytes, sid:
             or "content-length" not in names or "transfer-encoding" in names or not cookies or not all(sid in v for v in cookies) \
             or any(sid in v for k, v in low if k != "set-cookie") or sid.encode() in body:
         return None
-    mark = _SID_MARK.decode("latin-1")
+    mark = SID_MARK.decode("latin-1")
     top = "".join(f"{k}: {v.replace(sid, mark) if k.lower() == 'set-cookie' else v}\r\n" for k, v in headers if k.lower() not in _HOP_HEADERS)
     return top.encode("latin-1"), body
 
@@ -628,7 +628,7 @@ class Front:
         sid = str(uuid.uuid4())
         top, body = kept
         date = f"date: {formatdate(usegmt=True)}\r\n".encode()
-        return (b"HTTP/1.1 200 OK\r\n" + date + (b"" if keep_open else b"connection: close\r\n") + top.replace(_SID_MARK, sid.encode())
+        return (b"HTTP/1.1 200 OK\r\n" + date + (b"" if keep_open else b"connection: close\r\n") + top.replace(SID_MARK, sid.encode())
                 + b"\r\n" + body), keep_open, sid
 
     def _tell_expected(self, w: _Worker, sid: str) -> None:

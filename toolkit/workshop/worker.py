@@ -37,7 +37,16 @@ import urllib.request
 from typing import Any, Hashable
 
 from ..privacy.live import LiveRelease
-from .front import decoded, frame, local_get, parse_frames, walk_page_files
+from .front import (
+    PAGE_KEY_HEADERS,
+    PROBE_HEADER,
+    SID_MARK,
+    decoded,
+    frame,
+    local_get,
+    parse_frames,
+    walk_page_files,
+)
 
 __all__ = ["SharedLiveRelease", "GzipOnce", "main"]
 
@@ -229,15 +238,15 @@ class GzipOnce:
         gzip_ok = b"gzip" in headers.get(b"accept-encoding", b"")
         sid = _session_of(headers)
         key = (scope.get("path", ""), scope.get("query_string", b""), scope.get("scheme"), scope.get("root_path", ""), gzip_ok,
-               *(headers.get(h) for h in (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"script-name", b"x-script-name")))
+               *(headers.get(h) for h in PAGE_KEY_HEADERS))
         hit = self._pages.get(key) if sid is not None else None
-        probe = b"x-upo-front-probe" in headers  # the front learning the page (no device waits for it)
+        probe = PROBE_HEADER.encode() in headers  # the front learning the page (no device waits for it)
         if hit is not None:
             if not probe:
                 _expect(sid)
             start, body = hit
             mine = sid.encode()  # type: ignore[union-attr]
-            await send({**start, "headers": [(k, v.replace(_SID_MARK, mine) if k == b"set-cookie" else v) for k, v in start["headers"]]})
+            await send({**start, "headers": [(k, v.replace(SID_MARK, mine) if k == b"set-cookie" else v) for k, v in start["headers"]]})
             await send({"type": "http.response.body", "body": body})
             return
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
@@ -263,7 +272,7 @@ class GzipOnce:
             return  # not the plain page every device gets
         if len(self._pages) >= self.max_entries:
             self._pages.clear()
-        self._pages[key] = ({**start, "headers": [(k, v.replace(mine, _SID_MARK) if k == b"set-cookie" else v) for k, v in hdrs]}, body)
+        self._pages[key] = ({**start, "headers": [(k, v.replace(mine, SID_MARK) if k == b"set-cookie" else v) for k, v in hdrs]}, body)
 
     async def _asset(self, scope: dict, receive: Any, send: Any, headers: dict) -> None:
         """An installed asset file: the app's 200 response (compressed once by Solara) kept in memory and sent in one piece.
@@ -319,7 +328,6 @@ def _expect(sid: str) -> None:
     expect(sid)
 
 
-_SID_MARK = b"\x00upo-session\x00"  # where a kept page response's set-cookie headers take the device's session id
 _SID_FORM = re.compile(r"[A-Za-z0-9_-]{8,64}")  # session ids as the front and Solara make them (uuid4)
 
 
