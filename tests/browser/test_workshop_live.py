@@ -227,6 +227,20 @@ def _code_then_page_two(page, url: str) -> None:
     time.sleep(0.5)
 
 
+def _mark_document(page) -> None:
+    """Mark the page's current document, so that a test can wait for the document the page reloads into."""
+    page.evaluate("window.__upoOldDocument = true")
+
+
+def _wait_for_the_reloaded_draft(page, timeout: float = 90_000) -> None:
+    """Wait until the page has reloaded (Solara reloads a page whose session the server does not know) and shows its
+    draft's page 1 with the connection up: the old document's page 1 is still visible, and its banner may hide for a
+    moment while Solara's new socket opens and before it learns that the session is gone, so a click there is lost."""
+    page.wait_for_function(
+        "() => window.__upoOldDocument === undefined && document.querySelector(\"[data-page='1']\")"
+        " && !document.body.classList.contains('upo-is-offline')", timeout=timeout)
+
+
 def test_kill_9_mid_workshop_and_restart_keeps_submissions_and_drafts(browser, db, tmp_path):
     before = len(Store(db).submissions())
     srv = WorkshopProcess(db, "reality_check", "t0", ARGS).start()
@@ -234,12 +248,13 @@ def test_kill_9_mid_workshop_and_restart_keeps_submissions_and_drafts(browser, d
     page = ctx.new_page()
     try:
         _code_then_page_two(page, srv.url)
+        _mark_document(page)
         srv.kill()  # kill -9: the laptop's server process dies mid-workshop
         page.locator("#upo-offline").get_by_text("Keine Verbindung").wait_for(timeout=30_000)
         again = WorkshopProcess(db, "reality_check", "t0", ARGS, port=srv.port).start()  # the same command
         try:
             # the page reconnects (Solara reloads it, the server does not know it) and has its draft
-            page.locator("[data-page='1']").wait_for(timeout=90_000)
+            _wait_for_the_reloaded_draft(page)
             page.locator("#upo-offline").wait_for(state="hidden", timeout=30_000)
             page.locator(".upo-prev").click()
             page.locator("[data-page='0']").wait_for(timeout=15_000)
@@ -286,9 +301,10 @@ def test_kill_9_of_a_form_process_the_page_comes_back_with_its_draft(browser, db
         _code_then_page_two(page, srv.url)
         victim = _form_process_of_the_page(srv)
         assert victim is not None
+        _mark_document(page)
         victim.kill()  # kill -9 of the page's form process; the front and the other process keep running
         page.locator("#upo-offline").get_by_text("Keine Verbindung").wait_for(timeout=30_000)
-        page.locator("[data-page='1']").wait_for(timeout=90_000)
+        _wait_for_the_reloaded_draft(page)
         page.locator("#upo-offline").wait_for(state="hidden", timeout=90_000)
         page.locator(".upo-prev").click()
         page.locator("[data-page='0']").wait_for(timeout=15_000)
