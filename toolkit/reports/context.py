@@ -55,6 +55,70 @@ _MEMO: dict[tuple[str, str], "CohortData"] = {}
 _GC = {"seen": False}  # has this process loaded cohort data before (see cohort_data: gc.freeze)
 
 
+class _Packed:
+    """A frame pickled with its repetitive string columns as codes into their distinct values (see
+    :meth:`CohortData.__getstate__`); unpacked, the frame is equal to the original, column for column and dtype for
+    dtype (``str`` columns, and ``object`` columns of ``str``)."""
+
+    __slots__ = ("dtypes", "frame")
+
+    MIN_ROWS = 1000  # smaller frames are pickled as they are
+
+    def __init__(self, frame: pd.DataFrame, dtypes: dict[Any, Any]) -> None:
+        self.frame, self.dtypes = frame, dtypes
+
+    def __getstate__(self) -> tuple[pd.DataFrame, dict[Any, Any]]:
+        return self.frame, self.dtypes
+
+    def __setstate__(self, state: tuple[pd.DataFrame, dict[Any, Any]]) -> None:
+        self.frame, self.dtypes = state
+
+    @classmethod
+    def of(cls, value: Any) -> Any:
+        """``value`` itself unless it is a frame with string columns worth packing."""
+        if not isinstance(value, pd.DataFrame) or len(value) < cls.MIN_ROWS or not value.columns.is_unique:
+            return value
+        from pandas.api.types import infer_dtype
+
+        packed: dict[Any, pd.Categorical] = {}
+        for c in value.columns:
+            col = value[c]
+            if isinstance(col.dtype, pd.StringDtype):
+                if col.hasnans:
+                    continue
+            elif col.dtype != object or infer_dtype(col, skipna=False) != "string":  # object: only columns of str
+                continue
+            codes, uniques = pd.factorize(col, sort=False)
+            if len(uniques) * 2 <= len(col):
+                packed[c] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=col.dtype))
+        if not packed:
+            return value
+        frame = value.copy(deep=False)
+        dtypes = {c: value[c].dtype for c in packed}
+        for c, cat in packed.items():
+            frame[c] = cat
+        return cls(frame, dtypes)
+
+    @staticmethod
+    def unpack(value: Any) -> Any:
+        if not isinstance(value, _Packed):
+            return value
+        frame = value.frame
+        for c, dtype in value.dtypes.items():
+            cat = frame[c].array
+            if dtype == object:  # each distinct string one object, shared by its rows
+                frame[c] = pd.Series(cat.categories.to_numpy(dtype=object).take(cat.codes), index=frame.index, dtype=object)
+            elif getattr(dtype, "storage", None) == "pyarrow":  # decoded by Arrow (astype goes row by row: 100× slower)
+                import pyarrow as pa
+
+                words = pa.array(cat.categories.to_numpy(dtype=object), type=pa.large_string())
+                decoded = pa.DictionaryArray.from_arrays(pa.array(cat.codes.astype("int32")), words).dictionary_decode()
+                frame[c] = pd.Series(dtype.__from_arrow__(decoded), index=frame.index)
+            else:
+                frame[c] = frame[c].astype(dtype)
+        return frame
+
+
 @dataclass
 class CohortData:
     """The cohort's answers plus lazily computed cohort-wide analyses.
@@ -90,7 +154,17 @@ class CohortData:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_local"] = {}  # indexes and per-process results stay in their process (not in the batch cache)
+        # the answer frames repeat a few strings in every row (instrument, dimension, item, authority, ...): pickled
+        # as codes + distinct values, a fifth of the bytes, and each kernel holds each string once
+        state["responses"] = {i: _Packed.of(f) for i, f in self.responses.items()}
+        state["texts"] = {i: _Packed.of(f) for i, f in self.texts.items()}
+        state["_derived"] = {k: _Packed.of(v) for k, v in self._derived.items()}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in ("responses", "texts", "_derived"):
+            state[name] = {k: _Packed.unpack(v) for k, v in state[name].items()}
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ instruments by kind
     def _first(self, pred: Callable[[Instrument], bool], preferred: str) -> Instrument | None:
