@@ -81,15 +81,34 @@ def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave:
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
         # a ministry's values are over its own shown authorities only, so all ministries at once give each one's rows
-        frame = level_plan(ctx.data, values, instrument=instrument, wave=wave, by=by, k=ctx.k)
-        if by is not None:
-            frame = ctx.data.rows_of(frame, group, column=by)
-        return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
+        plan = level_plan(ctx.data, values, instrument=instrument, wave=wave, by=by, k=ctx.k)
+        return released_plan(ctx, plan, by, group, instrument=instrument, output=out)
 
     # each authority's own values depend on its rows only: decided once for all
     mine = ctx.data.rows_of(level_plan(ctx.data, values, instrument=instrument, wave=wave, by="authority", k=ctx.k), ctx.authority)
     own = release_levels(mine, by="authority", k=ctx.k, instrument=instrument, output=out)
     return own.set_index("dimension"), cached("ministry", ministry), cached(None, None)
+
+
+def released_plan(ctx: Any, plan: pd.DataFrame, by: str | None, group: Any, *, instrument: str, output: str) -> pd.DataFrame:
+    """The rows of a cohort-wide :func:`level_plan` (``by``: the rows of ``group``; None: all) released (and recorded)
+    into this report under ``output``, indexed by dimension.
+
+    The same frame for every report of the cohort: its slice, released frame and index are made once per process
+    (kept in ``ctx.data.local`` with the plan, so another cohort or plan makes them again), and each report records
+    its rows (:func:`~toolkit.privacy.release_levels` with a ``memo``). Callers must not change it.
+    """
+    from ..privacy import release_levels
+
+    memo = ctx.data.local(("released_plan", id(plan), by, group, ctx.k, instrument), dict)
+    if memo.get("plan") is not plan:  # the id of a plan no longer kept, reused
+        memo.clear()
+        memo["plan"] = plan
+        memo["frame"] = plan if by is None else ctx.data.rows_of(plan, group, column=by)
+    released = release_levels(memo["frame"], by=by, k=ctx.k, instrument=instrument, output=output, memo=memo)
+    if memo.get("released") is not released:
+        memo["released"], memo["indexed"] = released, released.set_index("dimension")
+    return memo["indexed"]
 
 
 def level_plan(data: Any, values: pd.DataFrame, *, instrument: str, wave: str, by: str | None, k: int) -> pd.DataFrame:

@@ -179,10 +179,9 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
 
 def _cohort_overall(ctx: Any, rd: pd.DataFrame, inst: Any, wave: str) -> pd.Series | None:
     """The cohort's overall share fulfilled (per person over all points), over the shown authorities, released."""
-    from ..privacy import release_levels
+    from .sec_competence import released_plan
 
-    frame = overall_plan(ctx.data, rd, inst, wave, ctx.k)
-    out = release_levels(frame, by=None, k=ctx.k, instrument=inst.id, output=output_name(ctx)).set_index("dimension")
+    out = released_plan(ctx, overall_plan(ctx.data, rd, inst, wave, ctx.k), None, None, instrument=inst.id, output=output_name(ctx))
     return out.loc["overall"] if "overall" in out.index else None
 
 
