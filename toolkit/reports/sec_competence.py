@@ -111,6 +111,13 @@ def released_plan(ctx: Any, plan: pd.DataFrame, by: str | None, group: Any, *, i
     return memo["indexed"]
 
 
+def _by_index(frame: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    """The rows of a frame with a unique index as ``{index label: {column: value}}``."""
+    from ..privacy.release import records
+
+    return dict(zip(frame.index.tolist(), records(frame)))
+
+
 def level_plan(data: Any, values: pd.DataFrame, *, instrument: str, wave: str, by: str | None, k: int) -> pd.DataFrame:
     """The cohort-wide :func:`~toolkit.privacy.levels` plan of ``values`` in ``wave`` by ``by`` (``"authority"``,
     ``"ministry"``: every ministry in one pass, or None: the cohort), decided once per cohort and kept in
@@ -181,11 +188,13 @@ def competence_profile(ctx: Any) -> SectionData:
     rows, hidden = [], []
     m_label = ctx.t("group_ministry_shown", k=ctx.k) if (mins["n_excluded"] > 0).any() else ctx.t("group_ministry")
     c_label = ctx.t("group_cohort_shown", k=ctx.k) if (coh["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    # each frame's rows as dicts by dimension (its index, unique): the values ``frame.loc[d]`` gives, without a Series per row
+    own_rows, min_rows, coh_rows = (_by_index(f) for f in (own, mins, coh))
     for dim in comp.dimensions:
         d = dim.id
-        if d not in own.index:
+        if d not in own_rows:
             continue
-        o, m, c = own.loc[d], mins.loc[d] if d in mins.index else None, coh.loc[d] if d in coh.index else None
+        o, m, c = own_rows[d], min_rows.get(d), coh_rows.get(d)
         a_mean = np.nan if bool(o["suppressed"]) else float(o["mean"])
         m_mean = np.nan if m is None or bool(m["suppressed"]) else float(m["mean"])
         c_mean = np.nan if c is None or bool(c["suppressed"]) else float(c["mean"])
