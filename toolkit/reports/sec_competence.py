@@ -517,6 +517,7 @@ def change(ctx: Any) -> SectionData:
     frame whose every change is hidden is said in one sentence (``hidden_reason``) instead of a table of dashes.
     """
     from ..privacy import reason_text
+    from ..privacy.release import records
 
     comp = ctx.data.competence
     waves = ctx.waves_with(comp.id if comp else None)
@@ -541,8 +542,9 @@ def change(ctx: Any) -> SectionData:
         shown = ~pc["suppressed"].astype(bool)
         any_shown |= bool(shown.any())
         pc["title"] = [ctx.dim_title(comp, d) for d in pc["dimension"]]
-        pc["wording"] = [change_wording(r, L) for _, r in pc.iterrows()]
-        pc["badge"] = [change_badge_kind(r) for _, r in pc.iterrows()]
+        rows = records(pc)  # the rows as dicts, the values iterrows gives (the verdict reads them by name)
+        pc["wording"] = [change_wording(r, L) for r in rows]
+        pc["badge"] = [change_badge_kind(r) for r in rows]
         entry: dict[str, Any] = {"a": waves[0], "b": b, "frame": pc, "all_hidden": not bool(shown.any()), "hidden_reason": None, "reasons": []}
         if entry["all_hidden"]:
             why = sorted(set(pc["wording"]))
