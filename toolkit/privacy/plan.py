@@ -176,8 +176,17 @@ def _sets_of(sets: pd.Series, keys: Iterable[tuple]) -> list[frozenset]:
 
 
 def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: str, output: str,
-                   cell: Sequence[str] = ("wave", "dimension"), var: str = "dimension", wave: str | None = None) -> pd.DataFrame:
-    """Release (and record) the rows of a :func:`levels` frame, again if it was computed before (e.g. cached)."""
+                   cell: Sequence[str] = ("wave", "dimension"), var: str = "dimension", wave: str | None = None,
+                   memo: dict | None = None) -> pd.DataFrame:
+    """Release (and record) the rows of a :func:`levels` frame, again if it was computed before (e.g. cached).
+
+    ``memo``: a dict the caller keeps with ``frame`` (a frame nobody changes, e.g. a cohort-wide plan released
+    into every report): the first call keeps the frame's rows, its decisions and the released frame there; a
+    later call with the same frame (the same object) and arguments records the same rows under its ``output``
+    again and returns the kept frame (the same object: callers must not change it). The decisions depend on
+    the rows and ``k`` only, never on the record or the output; if they came out otherwise, the frame is built
+    again.
+    """
     cell = [c for c in cell if c in frame.columns]
     groups = [*cell, *([by] if by else [])]
 
@@ -185,6 +194,13 @@ def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: s
         return Level(instrument, str(row[var]), str(row["wave"]) if "wave" in row else str(wave))
 
     label = (lambda r: "/".join(str(r[c]) for c in groups)) if groups else "cohort"
+    args = (by, k, instrument, tuple(cell), var, wave)
+    kept = memo.get("release_levels") if memo is not None else None
+    if kept is not None and kept[0] is frame and kept[1] == args:
+        _, _, rows, forbid, prior, hide0, reasons0, out = kept
+        hide, reasons = release_rows(rows, quantity=qty, people="who", k=k, output=output, cell=label, forbid=forbid, prior=prior)
+        if np.array_equal(hide, hide0) and reasons == reasons0:
+            return out
     rows = records(frame)
     prior = None
     if "forbid" in frame.columns:
@@ -197,8 +213,11 @@ def release_levels(frame: pd.DataFrame, *, by: str | None, k: int, instrument: s
     else:
         forbid = None
     hide, reasons = release_rows(rows, quantity=qty, people="who", k=k, output=output, cell=label, forbid=forbid, prior=prior)
-    return released_copy(frame, [*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"], hide, reasons, estimates=_EST,
-                         reset_index=True)
+    out = released_copy(frame, [*groups, "n", *_EST, "suppressed", "reason", "n_excluded", "who"], hide, reasons, estimates=_EST,
+                        reset_index=True)
+    if memo is not None:
+        memo["release_levels"] = (frame, args, rows, forbid, prior, hide, reasons, out)
+    return out
 
 
 def rank_shown(df: pd.DataFrame, value: str, *, ascending: bool = False, shown: str = "suppressed") -> pd.Series:

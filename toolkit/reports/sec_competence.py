@@ -81,15 +81,41 @@ def _comparison_levels(ctx: Any, values: pd.DataFrame, *, instrument: str, wave:
 
     def cached(by: str | None, group: Any) -> pd.DataFrame:
         # a ministry's values are over its own shown authorities only, so all ministries at once give each one's rows
-        frame = level_plan(ctx.data, values, instrument=instrument, wave=wave, by=by, k=ctx.k)
-        if by is not None:
-            frame = ctx.data.rows_of(frame, group, column=by)
-        return release_levels(frame, by=by, k=ctx.k, instrument=instrument, output=out).set_index("dimension")
+        plan = level_plan(ctx.data, values, instrument=instrument, wave=wave, by=by, k=ctx.k)
+        return released_plan(ctx, plan, by, group, instrument=instrument, output=out)
 
     # each authority's own values depend on its rows only: decided once for all
     mine = ctx.data.rows_of(level_plan(ctx.data, values, instrument=instrument, wave=wave, by="authority", k=ctx.k), ctx.authority)
     own = release_levels(mine, by="authority", k=ctx.k, instrument=instrument, output=out)
     return own.set_index("dimension"), cached("ministry", ministry), cached(None, None)
+
+
+def released_plan(ctx: Any, plan: pd.DataFrame, by: str | None, group: Any, *, instrument: str, output: str) -> pd.DataFrame:
+    """The rows of a cohort-wide :func:`level_plan` (``by``: the rows of ``group``; None: all) released (and recorded)
+    into this report under ``output``, indexed by dimension.
+
+    The same frame for every report of the cohort: its slice, released frame and index are made once per process
+    (kept in ``ctx.data.local`` with the plan, so another cohort or plan makes them again), and each report records
+    its rows (:func:`~toolkit.privacy.release_levels` with a ``memo``). Callers must not change it.
+    """
+    from ..privacy import release_levels
+
+    memo = ctx.data.local(("released_plan", id(plan), by, group, ctx.k, instrument), dict)
+    if memo.get("plan") is not plan:  # the id of a plan no longer kept, reused
+        memo.clear()
+        memo["plan"] = plan
+        memo["frame"] = plan if by is None else ctx.data.rows_of(plan, group, column=by)
+    released = release_levels(memo["frame"], by=by, k=ctx.k, instrument=instrument, output=output, memo=memo)
+    if memo.get("released") is not released:
+        memo["released"], memo["indexed"] = released, released.set_index("dimension")
+    return memo["indexed"]
+
+
+def _by_index(frame: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    """The rows of a frame with a unique index as ``{index label: {column: value}}``."""
+    from ..privacy.release import records
+
+    return dict(zip(frame.index.tolist(), records(frame)))
 
 
 def level_plan(data: Any, values: pd.DataFrame, *, instrument: str, wave: str, by: str | None, k: int) -> pd.DataFrame:
@@ -162,11 +188,13 @@ def competence_profile(ctx: Any) -> SectionData:
     rows, hidden = [], []
     m_label = ctx.t("group_ministry_shown", k=ctx.k) if (mins["n_excluded"] > 0).any() else ctx.t("group_ministry")
     c_label = ctx.t("group_cohort_shown", k=ctx.k) if (coh["n_excluded"] > 0).any() else ctx.t("group_cohort")
+    # each frame's rows as dicts by dimension (its index, unique): the values ``frame.loc[d]`` gives, without a Series per row
+    own_rows, min_rows, coh_rows = (_by_index(f) for f in (own, mins, coh))
     for dim in comp.dimensions:
         d = dim.id
-        if d not in own.index:
+        if d not in own_rows:
             continue
-        o, m, c = own.loc[d], mins.loc[d] if d in mins.index else None, coh.loc[d] if d in coh.index else None
+        o, m, c = own_rows[d], min_rows.get(d), coh_rows.get(d)
         a_mean = np.nan if bool(o["suppressed"]) else float(o["mean"])
         m_mean = np.nan if m is None or bool(m["suppressed"]) else float(m["mean"])
         c_mean = np.nan if c is None or bool(c["suppressed"]) else float(c["mean"])
@@ -489,6 +517,7 @@ def change(ctx: Any) -> SectionData:
     frame whose every change is hidden is said in one sentence (``hidden_reason``) instead of a table of dashes.
     """
     from ..privacy import reason_text
+    from ..privacy.release import records
 
     comp = ctx.data.competence
     waves = ctx.waves_with(comp.id if comp else None)
@@ -513,8 +542,9 @@ def change(ctx: Any) -> SectionData:
         shown = ~pc["suppressed"].astype(bool)
         any_shown |= bool(shown.any())
         pc["title"] = [ctx.dim_title(comp, d) for d in pc["dimension"]]
-        pc["wording"] = [change_wording(r, L) for _, r in pc.iterrows()]
-        pc["badge"] = [change_badge_kind(r) for _, r in pc.iterrows()]
+        rows = records(pc)  # the rows as dicts, the values iterrows gives (the verdict reads them by name)
+        pc["wording"] = [change_wording(r, L) for r in rows]
+        pc["badge"] = [change_badge_kind(r) for r in rows]
         entry: dict[str, Any] = {"a": waves[0], "b": b, "frame": pc, "all_hidden": not bool(shown.any()), "hidden_reason": None, "reasons": []}
         if entry["all_hidden"]:
             why = sorted(set(pc["wording"]))

@@ -21,7 +21,7 @@ from .base import draw_figure, once, output_name, plots, reasons, section_data
 from .html import fmt_num
 from .registry import SectionData
 from .render import pct
-from .sec_competence import _note_section, reliability_frame, suppressed_text
+from .sec_competence import _by_index, _note_section, reliability_frame, suppressed_text
 from .texts import tr
 
 __all__ = ["stakeholder_section", "readiness_section", "methods", "pct", "stakeholder_frame", "open_points", "stakeholder_table", "released_reliability"]
@@ -179,10 +179,9 @@ def _readiness_rows(ctx: Any) -> tuple[pd.DataFrame | None, int, str | None]:
 
 def _cohort_overall(ctx: Any, rd: pd.DataFrame, inst: Any, wave: str) -> pd.Series | None:
     """The cohort's overall share fulfilled (per person over all points), over the shown authorities, released."""
-    from ..privacy import release_levels
+    from .sec_competence import released_plan
 
-    frame = overall_plan(ctx.data, rd, inst, wave, ctx.k)
-    out = release_levels(frame, by=None, k=ctx.k, instrument=inst.id, output=output_name(ctx)).set_index("dimension")
+    out = released_plan(ctx, overall_plan(ctx.data, rd, inst, wave, ctx.k), None, None, instrument=inst.id, output=output_name(ctx))
     return out.loc["overall"] if "overall" in out.index else None
 
 
@@ -291,18 +290,19 @@ def readiness_section(ctx: Any) -> SectionData:
     hidden = []
     co = _cohort_overall(ctx, rd, inst, str(wave))
     rows = []
+    mine_rows, cohort_rows = _by_index(mine), _by_index(cohort)  # the values .loc gives, without a Series per row
     for dim in inst.dimensions:
-        if dim.id not in mine.index:
+        if dim.id not in mine_rows:
             continue
-        a = mine.loc[dim.id]
+        a = mine_rows[dim.id]
         share = float("nan") if pd.isna(a["mean"]) else float(a["mean"])
-        c_mean = cohort.loc[dim.id, "mean"] if dim.id in cohort.index else float("nan")
+        c_mean = cohort_rows[dim.id]["mean"] if dim.id in cohort_rows else float("nan")
         rows.append({"area": dim.id, "title": dim.title.get(ctx.lang), "n": int(a["n"]), "share": share, "cohort_share": c_mean,
                      "bar": None if pd.isna(share) else max(0.0, min(1.0, share))})
         if bool(a["suppressed"]):
             hidden.append((dim.title.get(ctx.lang), a["reason"]))
         if pd.isna(c_mean):
-            hidden.append((f"{dim.title.get(ctx.lang)} ({ctx.t('group_cohort')})", cohort.loc[dim.id, "reason"] if dim.id in cohort.index else "no_data"))
+            hidden.append((f"{dim.title.get(ctx.lang)} ({ctx.t('group_cohort')})", cohort_rows[dim.id]["reason"] if dim.id in cohort_rows else "no_data"))
     c_o = float("nan") if co is None or bool(co["suppressed"]) else co["mean"]
     if co is not None and bool(co["suppressed"]):
         hidden.append((f"{ctx.t('overall')} ({ctx.t('group_cohort')})", co["reason"]))

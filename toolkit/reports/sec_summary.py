@@ -127,6 +127,7 @@ def summary_data(ctx: Any) -> SummaryData:
 
 
 def _summary_data(ctx: Any) -> SummaryData:
+    from ..privacy.release import records
     from ..stats.verdict import verdict_of
     from .sec_competence import change_wording
 
@@ -150,11 +151,11 @@ def _summary_data(ctx: Any) -> SummaryData:
         own = rel["own"][~rel["own"]["suppressed"]].copy()
         own["_o"] = own["dimension"].map(order)
         own = own.sort_values(["mean", "_o"], ascending=[False, True])
-        d.strengths = [(ctx.dim_title(comp, r["dimension"]), float(r["mean"])) for _, r in own.head(TOP).iterrows()]
+        d.strengths = [(ctx.dim_title(comp, r["dimension"]), float(r["mean"])) for r in records(own.head(TOP))]
     nt = rel["needs"]
     if nt is not None and not nt.empty:
         nt = nt[~nt["suppressed"] & nt["needs"].notna() & (nt["needs"] > 0)].sort_values(["rank", "dimension"])
-        d.needs = [(r["dimension"], ctx.dim_title(comp, r["dimension"]), float(r["needs"]), float(r["gap"])) for _, r in nt.head(TOP).iterrows()]
+        d.needs = [(r["dimension"], ctx.dim_title(comp, r["dimension"]), float(r["needs"]), float(r["gap"])) for r in records(nt.head(TOP))]
     for dim_id, title, _, _ in d.needs:
         m = comp.dimension(dim_id).measures
         if m:
@@ -165,7 +166,7 @@ def _summary_data(ctx: Any) -> SummaryData:
         pc = pc.assign(_o=pc["dimension"].map(order)).sort_values("_o")
         shown = pc[~pc["suppressed"].astype(bool)]
         d.change_hidden = shown.empty
-        for _, r in shown.iterrows():
+        for r in records(shown):  # the rows as dicts, the values iterrows gives (the verdict reads them by name)
             title = ctx.dim_title(comp, r["dimension"])
             if verdict_of(r).certain:
                 d.certain.append((title, change_wording(r, ctx.lang)))
@@ -173,11 +174,11 @@ def _summary_data(ctx: Any) -> SummaryData:
                 d.uncertain.append(title)
     op = rel["open"]
     if op is not None and not op.empty:
-        d.open_points = [(r["text"], int(r["n_open"]), int(r["n_valid"])) for _, r in op.head(TOP).iterrows()]
+        d.open_points = [(r["text"], int(r["n_open"]), int(r["n_valid"])) for r in records(op.head(TOP))]
     if small and rel["cohort"] is not None:
         c = rel["cohort"][~rel["cohort"]["suppressed"].astype(bool) & rel["cohort"]["mean"].notna()].copy()
         c["_o"] = c["dimension"].map(order)
-        d.cohort_profile = [(ctx.dim_title(comp, r["dimension"]), float(r["mean"])) for _, r in c.sort_values("_o").iterrows()]
+        d.cohort_profile = [(ctx.dim_title(comp, r["dimension"]), float(r["mean"])) for r in records(c.sort_values("_o"))]
         d.cohort_excluded = bool((c["n_excluded"] > 0).any()) if "n_excluded" in c else False
     return d
 
