@@ -278,21 +278,31 @@ def date_text(value: Any, lang: str) -> str:
 
 
 def wave_text(ctx: Any) -> str:
-    parts = []
-    for _, w in ctx.data.waves.iterrows():
-        date = date_text(w["date"], ctx.lang)
-        parts.append(f"{w['wave']} ({date})" if date else str(w["wave"]))
-    return ", ".join(parts)
+    """The cohort's waves with their dates, e.g. ``t0 (01.03.2025), t1 (01.09.2025)`` (once per cohort data and language)."""
+
+    def compute() -> str:
+        parts = []
+        for _, w in ctx.data.waves.iterrows():
+            date = date_text(w["date"], ctx.lang)
+            parts.append(f"{w['wave']} ({date})" if date else str(w["wave"]))
+        return ", ".join(parts)
+
+    return ctx.data.local(("wave_text", ctx.lang), compute)
 
 
 def instrument_rows(ctx: Any) -> list[list[str]]:
-    """Instrument id, title, version and hash of every instrument the cohort answered."""
-    rows = []
-    for _, r in ctx.data.instrument_table.drop_duplicates("instrument", keep="last").iterrows():
-        inst = ctx.data.instruments.get(r["instrument"])
-        title = inst.title.get(ctx.lang) if inst is not None else ""
-        rows.append([title, r["instrument"], r["version"], r["hash"][:12]])
-    return rows
+    """Instrument id, title, version and hash of every instrument the cohort answered (made once per cohort data and
+    language; each call gets its own lists)."""
+
+    def compute() -> tuple[tuple[str, ...], ...]:
+        rows = []
+        for _, r in ctx.data.instrument_table.drop_duplicates("instrument", keep="last").iterrows():
+            inst = ctx.data.instruments.get(r["instrument"])
+            title = inst.title.get(ctx.lang) if inst is not None else ""
+            rows.append((title, r["instrument"], r["version"], r["hash"][:12]))
+        return tuple(rows)
+
+    return [list(r) for r in ctx.data.local(("instrument_rows", ctx.lang), compute)]
 
 
 def running_header(ctx: Any) -> str:
